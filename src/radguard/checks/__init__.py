@@ -1,0 +1,1 @@
+"""Checks: a YAML catalog of safeguards plus small typed evaluators that find them missing."""

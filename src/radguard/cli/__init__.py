@@ -1,0 +1,1 @@
+"""Thin Typer commands that call the stages. No rule is implemented here."""

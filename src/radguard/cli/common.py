@@ -1,0 +1,67 @@
+"""What every command shares: the database option, JSON output and error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from radguard.db.migrate import is_up_to_date
+from radguard.db.session import Database, open_database
+from radguard.errors import ConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class AppState:
+    db_url: str | None = None
+    _db: Database | None = None
+
+    def database(self, *, require_schema: bool = True) -> Database:
+        if self._db is None:
+            self._db = open_database(self.db_url)
+        if require_schema:
+            if not self._db.is_initialised():
+                raise ConfigError(
+                    f"the database at {self._db.safe_url} has no radguard schema yet; run `radguard init` first"
+                )
+            if not is_up_to_date(self._db):
+                raise ConfigError(
+                    f"the database at {self._db.safe_url} was made by an older radguard; run `radguard db upgrade`"
+                )
+        return self._db
+
+
+def state(ctx: typer.Context) -> AppState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    return root.obj
+
+
+def db(ctx: typer.Context) -> Database:
+    return state(ctx).database()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_default, ensure_ascii=False)
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, nothing else, so it can be piped into jq or a SIEM."""
+    sys.stdout.write(dumps(data) + "\n")

@@ -1,0 +1,141 @@
+"""Inventory tables: sites, assets, endpoints, AE titles, software components, data flows.
+
+Natural keys (unique constraints) make re-imports update rather than duplicate:
+site.code; asset (site, name); endpoint (asset, host, port); AE title (asset, ae_title);
+component (asset, vendor, product); flow (source, target, protocol).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
+
+
+class Site(Base):
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(64))  # hospital, imaging-center, practice
+    address: Mapped[str | None] = mapped_column(String(300))
+    organization_size: Mapped[str | None] = mapped_column(String(16))  # small/medium/large
+
+    assets: Mapped[list[Asset]] = relationship(back_populates="site")
+
+
+class Asset(Base):
+    __tablename__ = "asset"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    asset_class: Mapped[str] = mapped_column(String(32), index=True)
+    modality_type: Mapped[str | None] = mapped_column(String(16))
+    vendor: Mapped[str | None] = mapped_column(String(200))
+    product: Mapped[str | None] = mapped_column(String(200))
+    software_version: Mapped[str | None] = mapped_column(String(100))
+    os_name: Mapped[str | None] = mapped_column(String(100))
+    os_version: Mapped[str | None] = mapped_column(String(100))
+    serial: Mapped[str | None] = mapped_column(String(100))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    criticality: Mapped[int | None] = mapped_column(Integer)
+    network_zone: Mapped[str | None] = mapped_column(String(100))
+    stores_phi: Mapped[bool | None] = mapped_column(Boolean)
+    end_of_support: Mapped[date | None] = mapped_column(Date)
+    remote_access: Mapped[str | None] = mapped_column(String(16))
+    remote_access_mfa: Mapped[bool | None] = mapped_column(Boolean)
+    buffer_hours: Mapped[float | None] = mapped_column()
+    buffer_studies: Mapped[int | None] = mapped_column(Integer)
+    auto_delete_policy: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    # "import" for assets a person declared, "discovery" for ones found on the network.
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reviewed: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    site: Mapped[Site] = relationship(back_populates="assets")
+    endpoints: Mapped[list[Endpoint]] = relationship(
+        back_populates="asset", cascade="all, delete-orphan", order_by="Endpoint.id"
+    )
+    ae_titles: Mapped[list[AETitle]] = relationship(
+        back_populates="asset", cascade="all, delete-orphan", order_by="AETitle.id"
+    )
+    components: Mapped[list[SoftwareComponent]] = relationship(
+        back_populates="asset", cascade="all, delete-orphan", order_by="SoftwareComponent.id"
+    )
+
+
+class Endpoint(Base):
+    __tablename__ = "endpoint"
+    __table_args__ = (UniqueConstraint("asset_id", "host", "port"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    port: Mapped[int] = mapped_column(Integer)
+    protocol: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="import")
+
+    asset: Mapped[Asset] = relationship(back_populates="endpoints")
+
+
+class AETitle(Base):
+    __tablename__ = "ae_title"
+    __table_args__ = (UniqueConstraint("asset_id", "ae_title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    ae_title: Mapped[str] = mapped_column(String(16))
+
+    asset: Mapped[Asset] = relationship(back_populates="ae_titles")
+
+
+class SoftwareComponent(Base):
+    __tablename__ = "software_component"
+    __table_args__ = (UniqueConstraint("asset_id", "vendor", "product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    vendor: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str | None] = mapped_column(String(100))
+    cpe: Mapped[str | None] = mapped_column(String(300))
+    purl: Mapped[str | None] = mapped_column(String(500))
+    # "import", "sbom", "mds2", "discovery": where we learned of it.
+    source: Mapped[str] = mapped_column(String(16), default="import")
+
+    asset: Mapped[Asset] = relationship(back_populates="components")
+
+
+class DataFlow(Base):
+    __tablename__ = "data_flow"
+    __table_args__ = (UniqueConstraint("source_asset_id", "target_asset_id", "protocol"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    target_asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    protocol: Mapped[str] = mapped_column(String(16))
+    carries_phi: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    source_asset: Mapped[Asset] = relationship(foreign_keys=[source_asset_id])
+    target_asset: Mapped[Asset] = relationship(foreign_keys=[target_asset_id])

@@ -1,0 +1,50 @@
+"""Exceptions that carry a message a hospital administrator can act on.
+
+Every error that reaches the command line is a :class:`RadguardError`; the CLI prints its
+message (no traceback) and exits non-zero. Anything else is a bug in radguard.
+"""
+
+from __future__ import annotations
+
+
+class RadguardError(Exception):
+    """Base class: the message is shown to the user as it is."""
+
+    exit_code = 1
+
+
+class ConfigError(RadguardError):
+    """The database URL, a setting or a content file is wrong."""
+
+
+class InputError(RadguardError):
+    """A file the user gave us is invalid; names the file and where in it the problem is.
+
+    ``location`` is a row number (CSV), a JSON path (``$.assets[3].endpoints[0]``) or a line.
+    """
+
+    exit_code = 2
+
+    def __init__(self, source: str, location: str | None, field: str | None, problem: str) -> None:
+        self.source = source
+        self.location = location
+        self.field = field
+        self.problem = problem
+        where = source
+        if location:
+            where += f", {location}"
+        if field:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {problem}")
+
+
+class NotFoundError(RadguardError):
+    """Something the user named (an asset, a finding, a check) does not exist."""
+
+    exit_code = 3
+
+
+class SafetyError(RadguardError):
+    """A request was refused because it would break the clinical safety rules."""
+
+    exit_code = 4

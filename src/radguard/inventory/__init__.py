@@ -1,0 +1,1 @@
+"""The imaging asset inventory: vocabulary, import, export and queries."""

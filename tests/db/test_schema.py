@@ -1,0 +1,61 @@
+"""The schema is built only by migrations, and the migrations match the models exactly."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+import radguard.db.models  # noqa: F401
+from radguard.db.base import Base
+from radguard.db.migrate import head_revisions, is_up_to_date, upgrade
+from radguard.db.session import Database, open_database
+
+
+def test_migrations_create_every_table_and_match_models(database: Database) -> None:
+    tables = set(inspect(database.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    with database.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        diff = compare_metadata(ctx, Base.metadata)
+    assert diff == [], f"models and migrations disagree; write a migration: {diff}"
+    assert is_up_to_date(database)
+
+
+def test_single_head() -> None:
+    db = open_database("sqlite://")
+    assert len(head_revisions(db)) == 1, "migrations must form one line; add a merge revision"
+
+
+def test_init_is_idempotent(database: Database) -> None:
+    upgrade(database)
+    upgrade(database)
+    assert is_up_to_date(database)
+
+
+def test_cli_init_and_refusal_before_init(rg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    r = rg("--db", url, "inventory", "list")
+    assert r.code != 0 and "radguard init" in r.err
+    r = rg("--db", url, "init")
+    assert r.code == 0, r.err
+    r = rg("--db", url, "inventory", "list", "--json")
+    assert r.code == 0 and r.out.strip() == "[]"
+
+
+def test_default_database_is_in_user_data_dir(rg) -> None:  # type: ignore[no-untyped-def]
+    import os
+    from pathlib import Path
+
+    r = rg("init")
+    assert r.code == 0, r.err
+    expected = Path(os.environ["XDG_DATA_HOME"]) / "radguard" / "radguard.db"
+    assert expected.exists()
+    assert str(expected) in r.out
+
+
+def test_env_var_selects_database(rg, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "env.db"
+    monkeypatch.setenv("RADGUARD_DB", str(path))
+    r = rg("init")
+    assert r.code == 0 and path.exists()
