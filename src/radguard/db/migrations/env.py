@@ -3,7 +3,7 @@
 from typing import Any
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import JSON, create_engine
 
 import radguard.db.models  # noqa: F401  (registers every table on Base.metadata)
 from radguard.db.base import Base, UTCDateTime
@@ -16,6 +16,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     """Write radguard's column types as plain SQLAlchemy types in generated migrations."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, JSON) and getattr(obj, "_variant_mapping", None):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')"
     return False
 
 

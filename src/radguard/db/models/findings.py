@@ -1,0 +1,74 @@
+"""The findings register: one row per (check, subject, key), with its state history.
+
+A finding is identified by its ``fingerprint`` (check ID, asset ID or subject, and key), so
+re-running an assessment updates the same row instead of adding a new one.
+
+States: ``open`` → ``mitigated`` (condition no longer observed, or resolved by a person),
+``risk_accepted`` (who, why, until — expiry reopens it), ``false_positive`` (who, why), and
+``reopened`` when a mitigated finding's condition is seen again. ``open`` and ``reopened``
+count as open everywhere (see :data:`OPEN_STATES`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
+
+OPEN_STATES = ("open", "reopened")
+ALL_STATES = ("open", "reopened", "mitigated", "risk_accepted", "false_positive")
+
+
+def fingerprint(check_id: str, asset_id: int | None, subject: str | None, key: str) -> str:
+    return f"{check_id}|{asset_id if asset_id is not None else ''}|{subject or ''}|{key}"
+
+
+class Finding(Base):
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(600), unique=True)
+    check_id: Mapped[str] = mapped_column(String(64), index=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(String(300), default="")
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True, default="open")
+    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    risk_explanation: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    due: Mapped[date | None] = mapped_column(Date)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while risk-accepted or marked false positive.
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    accepted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[FindingEvent]] = relationship(
+        back_populates="finding", cascade="all, delete-orphan", order_by="FindingEvent.id"
+    )
+
+
+class FindingEvent(Base):
+    """Every state change of a finding: who, when, why, from which state to which."""
+
+    __tablename__ = "finding_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+
+    finding: Mapped[Finding] = relationship(back_populates="events")
