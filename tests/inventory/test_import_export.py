@@ -154,3 +154,17 @@ def test_reimport_keeps_discovered_endpoints(database: Database, tmp_path: Path)
     with database.read() as s:
         eps = sorted((e.port, e.source) for e in s.scalars(select(Endpoint)))
     assert eps == [(104, "import"), (4242, "discovery")]
+
+
+def test_json_with_sites_after_assets_streams_and_imports(sqlite_db: Database, tmp_path: Path) -> None:
+    doc = ('{"assets": [{"site": "Z", "name": "A1", "class": "pacs"}, {"site": "Z", "name": "A2", "class": "vna"}],'
+           ' "data_flows": [{"from": "Z/A1", "to": "Z/A2", "protocol": "dicom"}],'
+           ' "sites": [{"code": "Z", "name": "Zed"}]}')
+    path = write(tmp_path, "late-sites.json", doc)
+    with sqlite_db.transaction() as s:
+        r = import_inventory(s, path)
+    assert (r.sites_created, r.assets_created, r.flows) == (1, 2, 1)
+    bad = write(tmp_path, "late-bad.json", doc.replace('"vna"', '"vnaa"'))
+    with pytest.raises(InputError) as info, sqlite_db.transaction() as s:
+        import_inventory(s, bad)
+    assert "$.assets[1]" in str(info.value) and "class" in str(info.value)

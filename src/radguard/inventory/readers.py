@@ -107,6 +107,16 @@ def _read_csv(path: Path) -> Iterator[Item]:
 
 
 def _read_json(path: Path) -> Iterator[Item]:
+    """Two streaming passes: sites first, then assets and flows, whatever their order in the file.
+
+    Assets need their site's ID; reading sites first keeps memory flat even when a file lists
+    its sites last (the second pass costs far less than buffering 100,000 assets).
+    """
+    yield from _stream_json(path, {"sites"})
+    yield from _stream_json(path, {"assets", "data_flows"})
+
+
+def _stream_json(path: Path, wanted: set[str]) -> Iterator[Item]:
     name = str(path)
     counters = dict.fromkeys(_SECTIONS, -1)
     with path.open("rb") as fh:
@@ -138,9 +148,12 @@ def _read_json(path: Path) -> Iterator[Item]:
                     continue
                 elif prefix in _SECTIONS and event not in ("end_array",):
                     raise InputError(name, f"$.{prefix}", None, "must be a list")
-                elif prefix.endswith(".item") and prefix[:-5] in _SECTIONS:
+                elif (prefix.endswith(".item") and prefix[:-5] in _SECTIONS
+                      and event not in ("map_key", "end_map", "end_array")):
                     section = prefix[:-5]
                     counters[section] += 1
+                    if section not in wanted:
+                        continue
                     if event != "start_map":
                         raise InputError(name, f"$.{section}[{counters[section]}]", None,
                                          "each entry must be an object")
