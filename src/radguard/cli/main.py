@@ -9,19 +9,22 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 
 import typer
 
 import radguard
 from radguard.cli.common import AppState, err_console
 from radguard.config import ENV_DB, default_db_path
+
+_DEFAULT_DB = str(default_db_path()).replace(str(Path.home()), "~", 1)
 from radguard.errors import RadguardError
 
 app = typer.Typer(
     name="radguard",
     help=(
         "Cybersecurity readiness for the medical-imaging enterprise.\n\n"
-        f"Data is kept in SQLite at {default_db_path()} unless --db or the {ENV_DB} "
+        f"Data is kept in SQLite at {_DEFAULT_DB} unless --db or the {ENV_DB} "
         "environment variable names another database (any SQLAlchemy URL, e.g. "
         "postgresql://user@host/radguard)."
     ),
@@ -41,7 +44,7 @@ def _version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     db: str | None = typer.Option(
-        None, "--db", help=f"Database URL or SQLite file path (default: ${ENV_DB} or {default_db_path()})."
+        None, "--db", help=f"Database URL or SQLite file path (default: ${ENV_DB} or {_DEFAULT_DB})."
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
