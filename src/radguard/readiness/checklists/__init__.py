@@ -1,0 +1,1 @@
+"""Leadership checklists: the question catalog, assessments, evidence challenges and scoring."""

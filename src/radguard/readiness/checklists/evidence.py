@@ -1,0 +1,66 @@
+"""Evidence links: the open findings that contradict a checklist answer.
+
+A question lists the checks whose findings speak against a high answer. When any of those
+checks has open findings, an answer above :data:`CHALLENGE_CAP` is *challenged by evidence*:
+it is shown with the findings, and it scores at most the cap until they are resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from radguard.db.models.findings import OPEN_STATES, Finding
+from radguard.db.models.inventory import Asset
+
+# A claim of "defined" (2) or better cannot stand while the checks see the safeguard missing;
+# the most it earns is "initial" (1): something exists, but not where the evidence looked.
+CHALLENGE_CAP = 1
+
+
+@dataclass(frozen=True)
+class FindingRef:
+    """The part of an open finding a leader needs to see beside a challenged answer."""
+
+    id: int
+    check_id: str
+    title: str
+    severity: str
+    risk_score: int
+    subject: str
+    asset_owner: str | None = None
+    due: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "check_id": self.check_id, "title": self.title, "severity": self.severity,
+                "risk_score": self.risk_score, "subject": self.subject, "due": self.due}
+
+
+def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> dict[str, list[FindingRef]]:
+    """Open findings grouped by check ID (all checks, or only those named), highest risk first."""
+    query = (
+        select(Finding, Asset.name, Asset.owner)
+        .outerjoin(Asset, Asset.id == Finding.asset_id)
+        .where(Finding.state.in_(OPEN_STATES))
+        .order_by(Finding.check_id, Finding.risk_score.desc(), Finding.id)
+    )
+    if check_ids is not None:
+        wanted = sorted(set(check_ids))
+        if not wanted:
+            return {}
+        query = query.where(Finding.check_id.in_(wanted))
+    grouped: dict[str, list[FindingRef]] = {}
+    for finding, asset_name, asset_owner in session.execute(query):
+        subject = asset_name or finding.subject or "organization"
+        if finding.key:
+            subject += f" ({finding.key})"
+        grouped.setdefault(finding.check_id, []).append(
+            FindingRef(id=finding.id, check_id=finding.check_id, title=finding.title, severity=finding.severity,
+                       risk_score=finding.risk_score, subject=subject, asset_owner=asset_owner,
+                       due=finding.due.isoformat() if finding.due else None)
+        )
+    return grouped
