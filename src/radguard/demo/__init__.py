@@ -1,0 +1,1 @@
+"""`radguard demo`: a simulated imaging enterprise on loopback, run end to end."""
