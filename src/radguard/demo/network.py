@@ -246,7 +246,7 @@ def _shutdown() -> None:
             server.shutdown()
             if hasattr(server, "server_close"):
                 server.server_close()
-        except Exception:  # noqa: S110 - best effort on the way out
+        except Exception:  # best effort on the way out
             pass
 
 
