@@ -9,6 +9,11 @@ from radguard.frameworks.loader import FRAMEWORK_KEYS, all_frameworks, framework
 from radguard.frameworks.model import Framework, Requirement
 
 __all__ = [
-    "FRAMEWORK_KEYS", "Framework", "Requirement", "all_frameworks", "framework_key", "load_framework",
+    "FRAMEWORK_KEYS",
+    "Framework",
+    "Requirement",
+    "all_frameworks",
+    "framework_key",
+    "load_framework",
     "validate_refs",
 ]

@@ -20,9 +20,14 @@ from radguard.frameworks.model import Framework, FrameworkKey
 FRAMEWORK_KEYS: tuple[FrameworkKey, ...] = ("csf2", "hicp", "hph_cpg", "hipaa")
 # The spellings a user may type on the command line, mapped to catalog keys.
 _ALIASES: dict[str, FrameworkKey] = {
-    "csf2": "csf2", "csf": "csf2", "csf-2": "csf2", "nist-csf": "csf2",
+    "csf2": "csf2",
+    "csf": "csf2",
+    "csf-2": "csf2",
+    "nist-csf": "csf2",
     "hicp": "hicp",
-    "hph-cpg": "hph_cpg", "hph_cpg": "hph_cpg", "cpg": "hph_cpg",
+    "hph-cpg": "hph_cpg",
+    "hph_cpg": "hph_cpg",
+    "cpg": "hph_cpg",
     "hipaa": "hipaa",
 }
 
@@ -31,8 +36,9 @@ def framework_key(name: str) -> FrameworkKey:
     """Turn what a user typed (``hph-cpg``) into a catalog key (``hph_cpg``)."""
     key = _ALIASES.get(name.strip().lower())
     if key is None:
-        raise InputError("--framework", None, None,
-                         f"unknown framework {name!r}; choose one of csf2, hicp, hph-cpg, hipaa")
+        raise InputError(
+            "--framework", None, None, f"unknown framework {name!r}; choose one of csf2, hicp, hph-cpg, hipaa"
+        )
     return key
 
 

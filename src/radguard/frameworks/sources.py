@@ -1,0 +1,167 @@
+"""What maps to a framework requirement: checks from the check catalog, questions from the checklist.
+
+Both catalogs are written by other stages and read here as they exist on disk, so coverage (and
+the reference test) follow whatever content ships, without importing evaluators. Each mapping
+names the framework key, the requirement ID as cited, and the check or question that cites it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from radguard.checks.spec import CheckSpec
+
+FRAMEWORK_FIELDS = ("csf2", "hicp", "hph_cpg", "hipaa")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A check or checklist question, with what the report needs to show about it."""
+
+    kind: str  # "check" or "question"
+    id: str
+    title: str
+    refs: tuple[tuple[str, str], ...]  # (framework key, requirement ID as cited)
+    checks: tuple[str, ...] = ()  # questions: checks whose findings contradict a high answer
+    domain: str | None = None
+
+
+def _package_dir(*parts: str) -> Path:
+    return Path(str(resources.files("radguard").joinpath(*parts)))
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.yaml")) if directory.is_dir() else []
+
+
+def _load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _refs_of(frameworks: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(frameworks, dict):
+        return ()
+    refs: list[tuple[str, str]] = []
+    for key in FRAMEWORK_FIELDS:
+        values = frameworks.get(key) or []
+        if isinstance(values, str):
+            values = [values]
+        refs.extend((key, str(v)) for v in values)
+    return tuple(refs)
+
+
+def _entries(doc: Any, key: str) -> list[dict[str, Any]]:
+    if isinstance(doc, dict):
+        doc = doc.get(key)
+    return [e for e in doc or [] if isinstance(e, dict)] if isinstance(doc, list) else []
+
+
+@cache
+def check_sources() -> tuple[Source, ...]:
+    """Every check of ``radguard/checks/catalog/*.yaml`` with its framework references."""
+    out = []
+    for path in _yaml_files(_package_dir("checks", "catalog")):
+        for e in _entries(_load(path), "checks"):
+            if "id" in e:
+                out.append(Source("check", str(e["id"]), str(e.get("title", e["id"])), _refs_of(e.get("frameworks"))))
+    return tuple(out)
+
+
+@cache
+def question_sources() -> tuple[Source, ...]:
+    """Every checklist question under ``radguard/readiness/checklists/`` with its references."""
+    out = []
+    for path in _yaml_files(_package_dir("readiness", "checklists")):
+        for e in _records(_load(path)):
+            if _kind(e) == "questions":
+                out.append(
+                    Source(
+                        "question",
+                        str(e["id"]),
+                        str(e.get("text", e["id"])),
+                        _refs_of(e.get("frameworks")),
+                        tuple(e.get("checks") or ()),
+                        e.get("domain"),
+                    )
+                )
+    return tuple(out)
+
+
+def all_refs_in(directory: Path) -> Iterator[tuple[Path, str, str]]:
+    """Every (file, framework key, ID) cited anywhere in the YAML files under ``directory``.
+
+    Walks the documents generically (any mapping with a ``frameworks`` mapping), so the reference
+    test keeps working whatever shape the other catalogs take.
+    """
+
+    def walk(node: Any) -> Iterator[tuple[str, str]]:
+        if isinstance(node, dict):
+            fw = node.get("frameworks")
+            if isinstance(fw, dict):
+                yield from _refs_of(fw)
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    for path in _yaml_files(directory):
+        for key, ident in walk(_load(path)):
+            yield path, key, ident
+
+
+@cache
+def check_specs() -> dict[str, CheckSpec]:
+    """Check ID → validated metadata, for entries that validate (the check loader reports the rest)."""
+    out: dict[str, CheckSpec] = {}
+    for path in _yaml_files(_package_dir("checks", "catalog")):
+        for e in _entries(_load(path), "checks"):
+            try:
+                spec = CheckSpec.model_validate(e)
+            except ValidationError:
+                continue
+            out[spec.id] = spec
+    return out
+
+
+@cache
+def checklist_catalog() -> dict[str, list[dict[str, Any]]]:
+    """The checklist catalog's domains, questions and size profiles, merged from its YAML files."""
+    merged: dict[str, list[dict[str, Any]]] = {"domains": [], "questions": [], "profiles": []}
+    for path in _yaml_files(_package_dir("readiness", "checklists")):
+        for e in _records(_load(path)):
+            kind = _kind(e)
+            if kind is not None:
+                merged[kind].append(e)
+    return merged
+
+
+def _records(doc: Any) -> list[dict[str, Any]]:
+    """The mappings of a YAML document that is a list, or a mapping of lists."""
+    lists = (
+        [doc]
+        if isinstance(doc, list)
+        else [v for v in doc.values() if isinstance(v, list)]
+        if isinstance(doc, dict)
+        else []
+    )
+    return [e for lst in lists for e in lst if isinstance(e, dict)]
+
+
+def _kind(entry: dict[str, Any]) -> str | None:
+    """Tell checklist domains, questions and size profiles apart by their fields."""
+    if {"id", "domain", "frameworks"} <= entry.keys():
+        return "questions"
+    if {"size", "targets"} <= entry.keys():
+        return "profiles"
+    if {"key", "title"} <= entry.keys():
+        return "domains"
+    return None

@@ -1,0 +1,116 @@
+"""Assemble a report: call each section function and draw the charts for the chosen audience."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from radguard.frameworks.coverage import STATUSES, Observed
+from radguard.reports import charts
+from radguard.reports.observed import observe
+from radguard.reports.scope import Scope
+from radguard.reports.sections.coverage import FrameworkCoverage, coverage_section
+from radguard.reports.sections.discovery import DiscoverySection, discovery_section
+from radguard.reports.sections.findings import FindingsSection, findings_section
+from radguard.reports.sections.inventory import InventorySection, inventory_section
+from radguard.reports.sections.meta import Meta, meta_section
+from radguard.reports.sections.readiness import ReadinessSection, readiness_section
+from radguard.reports.sections.resilience import ResilienceSection, resilience_section
+from radguard.reports.sections.risks import Risk, top_risks
+from radguard.reports.sections.roadmap import RoadmapSection, roadmap_items
+from radguard.reports.sections.safeguards import SafeguardsSection, safeguards_section
+
+Audience = Literal["executive", "technical"]
+
+
+@dataclass
+class Report:
+    audience: Audience
+    meta: Meta
+    inventory: InventorySection
+    findings: FindingsSection
+    readiness: ReadinessSection
+    risks: list[Risk]
+    resilience: ResilienceSection
+    roadmap: RoadmapSection
+    coverage: list[FrameworkCoverage]
+    discovery: DiscoverySection | None = None
+    safeguards: SafeguardsSection | None = None
+    charts: dict[str, str] = field(default_factory=dict)
+
+
+def build_report(
+    session: Session, audience: Audience = "executive", site: str | None = None, scope: Scope | None = None
+) -> Report:
+    scope = scope or Scope(session, site)
+    meta = meta_section(scope)
+    observed: Observed = observe(scope)
+    inventory = inventory_section(scope)
+    findings = findings_section(scope)
+    report = Report(
+        audience=audience,
+        meta=meta,
+        inventory=inventory,
+        findings=findings,
+        readiness=readiness_section(scope, observed.open_findings),
+        risks=top_risks(scope, findings.rows),
+        resilience=resilience_section(scope),
+        roadmap=roadmap_items(scope),
+        coverage=coverage_section(observed),
+    )
+    if audience == "technical":
+        report.discovery = discovery_section(scope)
+        report.safeguards = safeguards_section(scope, findings.rows, findings.available)
+    _draw(report)
+    return report
+
+
+def _draw(report: Report) -> None:
+    r = report.readiness
+    if r.available and r.domains:
+        report.charts["maturity"] = charts.maturity_chart(
+            "Maturity by domain against target",
+            [d.title for d in r.domains],
+            [d.score for d in r.domains],
+            [d.target for d in r.domains],
+            [d.previous for d in r.domains] if r.previous_label else None,
+        )
+    f = report.findings
+    if f.available and f.rows:
+        report.charts["severity"] = charts.bar_chart(
+            "Open findings by severity",
+            [s for s, _ in f.by_severity],
+            [n for _, n in f.by_severity],
+            unit="Open findings (count)",
+            horizontal=False,
+        )
+    if report.coverage:
+        report.charts["coverage"] = charts.stacked_status_chart(
+            "Framework requirements by coverage status",
+            [c.framework.short_name for c in report.coverage],
+            list(STATUSES),
+            [[c.counts[s] for s in STATUSES] for c in report.coverage],
+            unit="Requirements (count)",
+        )
+    if report.audience != "technical":
+        return
+    if f.available and f.rows:
+        report.charts["by_class"] = charts.bar_chart(
+            "Open findings by asset class",
+            [c for c, _ in f.by_class],
+            [n for _, n in f.by_class],
+            unit="Open findings (count)",
+        )
+        report.charts["by_layer"] = charts.bar_chart(
+            "Open findings by defense layer",
+            [c.replace("_", " ") for c, _ in f.by_layer],
+            [n for _, n in f.by_layer],
+            unit="Open findings (count)",
+        )
+    i = report.inventory
+    if i.available:
+        report.charts["inventory"] = charts.bar_chart(
+            "Assets by class", [c for c, _ in i.by_class], [n for _, n in i.by_class], unit="Assets (count)"
+        )

@@ -1,0 +1,57 @@
+"""Reduce the database to what framework coverage needs: evaluated checks, open findings, answers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
+from radguard.db.models.findings import OPEN_STATES, Finding
+from radguard.db.models.inventory import Asset
+from radguard.frameworks.coverage import Answer, Observed
+from radguard.reports.scope import Scope
+
+
+def _finding_label(f: Finding, asset_name: str | None) -> str:
+    return f"{asset_name or f.subject or 'organization'}: {f.title}"
+
+
+def observe(scope: Scope) -> Observed:
+    obs = Observed()
+    session = scope.session
+    site_id = scope.site_id()
+    query = select(Finding, Asset.name, Asset.site_id).outerjoin(Asset, Finding.asset_id == Asset.id)
+    rows = session.execute(query.order_by(Finding.risk_score.desc(), Finding.id)).all()
+    any_finding = False
+    for f, asset_name, asset_site in rows:
+        if site_id is not None and f.asset_id is not None and asset_site != site_id:
+            continue
+        any_finding = True
+        obs.evaluated_checks.add(f.check_id)
+        if f.state in OPEN_STATES:
+            obs.open_findings.setdefault(f.check_id, []).append(_finding_label(f, asset_name))
+    if any_finding:
+        # The findings engine evaluates the whole catalog on each run: once any run has left a
+        # finding, every catalogued check counts as evaluated.
+        from radguard.frameworks.sources import check_sources
+
+        obs.evaluated_checks.update(s.id for s in check_sources())
+    latest = latest_checklist(scope)
+    if latest is not None:
+        assessment, answers = latest
+        obs.checklist_label = f"checklist assessment v{assessment.version} of {assessment.assessed_on.isoformat()}"
+        obs.answers = {a.question_id: Answer(a.value, a.not_applicable) for a in answers}
+    return obs
+
+
+def latest_checklist(scope: Scope) -> tuple[ChecklistAssessment, list[ChecklistAnswer]] | None:
+    """The newest checklist assessment for the scope (site-specific first, then organization-wide)."""
+    if not scope.has_table("checklist_assessment"):
+        return None
+    q = select(ChecklistAssessment).order_by(ChecklistAssessment.assessed_on.desc(), ChecklistAssessment.version.desc())
+    candidates = list(scope.session.scalars(q))
+    if scope.site is not None:
+        site_specific = [a for a in candidates if a.site_code == scope.site]
+        candidates = site_specific or [a for a in candidates if a.site_code == ""]
+    if not candidates:
+        return None
+    return candidates[0], list(candidates[0].answers)

@@ -1,0 +1,67 @@
+"""Turn a :class:`Report` into one self-contained HTML file, or a PDF from the same HTML.
+
+The HTML carries its CSS and SVG charts inline and references nothing outside itself, so it
+can be e-mailed or archived and opens offline. WeasyPrint renders the PDF from the same markup
+with a URL fetcher that refuses every request, so a PDF can never leak a network request either.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from radguard.errors import RadguardError
+from radguard.reports.build import Report
+
+Format = Literal["html", "pdf"]
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("radguard.reports", "templates"),
+        autoescape=select_autoescape(["j2", "html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["label"] = lambda s: str(s).replace("_", " ")
+    env.filters["num"] = lambda v, nd=1: "n/a" if v is None else f"{v:.{nd}f}"
+    return env
+
+
+def _css(pdf: bool) -> str:
+    base = resources.files("radguard.reports").joinpath("templates", "report.css").read_text(encoding="utf-8")
+    return base
+
+
+def render_html(report: Report, *, for_pdf: bool = False) -> str:
+    template = _env().get_template(f"{report.audience}.html.j2")
+    charts = {k: Markup(v) for k, v in report.charts.items()}
+    return template.render(r=report, charts=charts, css=Markup(_css(for_pdf)), for_pdf=for_pdf)
+
+
+def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    raise RadguardError(f"the report tried to load {url}; reports must be self-contained")
+
+
+def render_pdf(report: Report) -> bytes:
+    from weasyprint import HTML
+
+    html = render_html(report, for_pdf=True)
+    pdf = HTML(string=html, url_fetcher=_refuse_fetch, base_url=None).write_pdf()
+    if pdf is None:  # pragma: no cover - write_pdf returns bytes when no target is given
+        raise RadguardError("WeasyPrint produced no PDF")
+    return pdf
+
+
+def write_report(report: Report, path: Path, fmt: Format) -> int:
+    """Write the report; returns its size in bytes. Written to a temporary name first, then renamed."""
+    data = render_pdf(report) if fmt == "pdf" else render_html(report).encode("utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return len(data)

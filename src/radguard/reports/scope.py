@@ -1,0 +1,41 @@
+"""What a report covers (all sites or one) and how sections find out whether data exists.
+
+Other stages add their tables over time; a report must work on a database made before a stage
+existed, so sections ask :func:`has_table` rather than assuming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from radguard.db.base import utcnow
+from radguard.db.models.inventory import Site
+from radguard.errors import NotFoundError
+
+
+@dataclass
+class Scope:
+    """The report's subject: ``site`` is a site code, or None for the whole organization."""
+
+    session: Session
+    site: str | None = None
+    now: datetime = field(default_factory=utcnow)
+    _tables: set[str] | None = None
+
+    def has_table(self, name: str) -> bool:
+        if self._tables is None:
+            self._tables = set(inspect(self.session.get_bind()).get_table_names())
+        return name in self._tables
+
+    def site_id(self) -> int | None:
+        if self.site is None:
+            return None
+        sid = self.session.scalar(select(Site.id).where(Site.code == self.site))
+        if sid is None:
+            codes = ", ".join(self.session.scalars(select(Site.code).order_by(Site.code))) or "none"
+            raise NotFoundError(f"no site with code {self.site!r} (known sites: {codes})")
+        return sid

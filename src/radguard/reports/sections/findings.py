@@ -1,0 +1,111 @@
+"""Open findings: counts by severity, asset class and defense layer; the full list; the top risks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from radguard.checks.spec import SEVERITY_ORDER
+from radguard.db.models.findings import OPEN_STATES, Finding
+from radguard.db.models.inventory import Asset
+from radguard.frameworks.sources import check_specs
+from radguard.reports.scope import Scope
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+@dataclass
+class FindingRow:
+    id: int
+    check_id: str
+    title: str
+    severity: str
+    state: str
+    risk_score: int
+    subject: str  # asset "SITE/NAME", or the non-asset subject
+    site: str | None
+    asset_id: int | None
+    asset_class: str | None
+    defense_layer: str | None
+    summary: str | None
+    evidence: dict[str, Any]
+    remediation: str | None
+    rationale: str | None
+    effort: str | None
+    due: str | None
+    first_seen: str
+    last_seen: str
+    exploit: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FindingsSection:
+    available: bool
+    rows: list[FindingRow] = field(default_factory=list)
+    by_severity: list[tuple[str, int]] = field(default_factory=list)
+    by_class: list[tuple[str, int]] = field(default_factory=list)
+    by_layer: list[tuple[str, int]] = field(default_factory=list)
+    closed: int = 0
+    accepted: int = 0
+    note: str = ""
+
+
+def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
+    """Findings in the scope, highest risk first. Non-asset findings count for every site."""
+    q = select(Finding, Asset).outerjoin(Asset, Finding.asset_id == Asset.id)
+    if open_only:
+        q = q.where(Finding.state.in_(OPEN_STATES))
+    site_id = scope.site_id()
+    specs = check_specs()
+    rows = []
+    for f, asset in scope.session.execute(q.order_by(Finding.risk_score.desc(), Finding.id)).all():
+        if site_id is not None and asset is not None and asset.site_id != site_id:
+            continue
+        spec = specs.get(f.check_id)
+        rows.append(
+            FindingRow(
+                id=f.id,
+                check_id=f.check_id,
+                title=f.title,
+                severity=f.severity,
+                state=f.state,
+                risk_score=f.risk_score,
+                subject=f"{asset.site.code}/{asset.name}" if asset else (f.subject or "organization"),
+                site=asset.site.code if asset else None,
+                asset_id=f.asset_id,
+                asset_class=asset.asset_class if asset else None,
+                defense_layer=spec.defense_layer if spec else None,
+                summary=f.summary,
+                evidence=dict(f.evidence or {}),
+                remediation=spec.remediation if spec else None,
+                rationale=spec.rationale if spec else None,
+                effort=spec.effort if spec else None,
+                due=f.due.isoformat() if f.due else None,
+                first_seen=f.first_seen.date().isoformat(),
+                last_seen=f.last_seen.date().isoformat(),
+                exploit=dict((f.risk_explanation or {}).get("exploit") or {}),
+            )
+        )
+    rows.sort(key=lambda r: (-r.risk_score, -SEVERITY_ORDER.get(r.severity, 0), r.id))
+    return rows
+
+
+def findings_section(scope: Scope) -> FindingsSection:
+    all_rows = load_findings(scope, open_only=False)
+    if not all_rows:
+        return FindingsSection(False, note="No assessment has been run: no findings are recorded (`radguard assess`).")
+    rows = [r for r in all_rows if r.state in OPEN_STATES]
+    sev = Counter(r.severity for r in rows)
+    return FindingsSection(
+        True,
+        rows=rows,
+        by_severity=[(s, sev.get(s, 0)) for s in SEVERITIES],
+        by_class=Counter(r.asset_class or "non-asset" for r in rows).most_common(),
+        by_layer=Counter(r.defense_layer or "unmapped" for r in rows).most_common(),
+        closed=sum(1 for r in all_rows if r.state == "mitigated"),
+        accepted=sum(1 for r in all_rows if r.state == "risk_accepted"),
+        note="" if rows else "No open findings.",
+    )

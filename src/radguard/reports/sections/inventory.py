@@ -1,0 +1,62 @@
+"""Inventory summary: how many assets of each class at each site, and what is past end of support."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from radguard.db.models.inventory import Asset
+from radguard.reports.scope import Scope
+
+
+@dataclass
+class InventorySection:
+    available: bool
+    total: int = 0
+    by_class: list[tuple[str, int]] = field(default_factory=list)
+    by_site: list[tuple[str, int]] = field(default_factory=list)
+    table: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # site → class → count
+    classes: list[str] = field(default_factory=list)
+    end_of_support: list[tuple[str, str, str]] = field(default_factory=list)  # site, asset, date
+    unconfirmed: int = 0
+    note: str = ""
+
+
+def load_assets(scope: Scope) -> list[Asset]:
+    q = select(Asset).options(selectinload(Asset.site), selectinload(Asset.endpoints)).order_by(Asset.id)
+    site_id = scope.site_id()
+    if site_id is not None:
+        q = q.where(Asset.site_id == site_id)
+    return list(scope.session.scalars(q))
+
+
+def inventory_section(scope: Scope) -> InventorySection:
+    assets = load_assets(scope)
+    if not assets:
+        return InventorySection(False, note="No assets recorded: import an inventory with `radguard inventory import`.")
+    by_class = Counter(a.asset_class for a in assets)
+    by_site = Counter(a.site.code for a in assets)
+    classes = sorted(by_class)
+    table = [
+        (site, {c: sum(1 for a in assets if a.site.code == site and a.asset_class == c) for c in classes})
+        for site in sorted(by_site)
+    ]
+    today = scope.now.date()
+    eos = sorted(
+        (a.site.code, a.name, a.end_of_support.isoformat())
+        for a in assets
+        if a.end_of_support is not None and a.end_of_support <= today
+    )
+    return InventorySection(
+        True,
+        total=len(assets),
+        by_class=by_class.most_common(),
+        by_site=sorted(by_site.items()),
+        table=table,
+        classes=classes,
+        end_of_support=eos,
+        unconfirmed=sum(1 for a in assets if not a.confirmed),
+    )
