@@ -1,0 +1,410 @@
+"""Drills: planning exercises, recording what happened, and measuring it against targets.
+
+A drill exercises one playbook (tabletop: people talk it through; functional: teams carry out
+their parts, e.g. really switch to downtime reading; full-scale: systems are actually isolated
+and restored). Its timeline is a set of milestones with times. The timeline must be
+plausible — milestones in incident order, roles that exist, nothing after the drill ended —
+and anything that is not is refused with the field named, because a wrong timeline would
+make the department believe it recovers faster than it does.
+
+Only functional and full-scale drills that reached ``systems_restored`` demonstrate a
+recovery time; a tabletop's clock is imagined.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from radguard.db.models.response import (
+    Drill,
+    DrillAction,
+    DrillEvent,
+    DrillLesson,
+    DrillParticipant,
+    DrillService,
+    ImagingService,
+)
+from radguard.errors import InputError, NotFoundError
+from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
+from radguard.readiness.playbooks.yamldoc import YamlDoc, dotted
+from radguard.readiness.team import role_keys
+
+DrillKind = Literal["tabletop", "functional", "full-scale"]
+DEMONSTRATING_KINDS = ("functional", "full-scale")
+
+
+class EventDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    milestone: str
+    at: datetime
+    role: str | None = None
+    note: str | None = None
+
+
+class ParticipantDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str | None = None
+
+
+class ActionDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=5, max_length=300)
+    owner_role: str | None = None
+    due: date | None = None
+    status: Literal["open", "done"] = "open"
+    closed_on: date | None = None
+
+
+class DrillDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
+    title: str | None = Field(None, max_length=200)
+    kind: DrillKind
+    playbook: str
+    date: date
+    status: Literal["planned", "completed"] | None = None
+    services: list[str] = Field(default_factory=list)
+    facilitator: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    notes: str | None = None
+    participants: list[ParticipantDoc] = Field(default_factory=list)
+    timeline: list[EventDoc] = Field(default_factory=list)
+    lessons: list[str] = Field(default_factory=list)
+    actions: list[ActionDoc] = Field(default_factory=list)
+
+
+class DrillsDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["radguard-drills"] = "radguard-drills"
+    version: Literal[1] = 1
+    drills: list[DrillDoc] = Field(min_length=1)
+
+
+Loc = list[str | int]
+
+
+class DrillValidator:
+    """Checks one drill against the catalog, the team and the services; errors name the field.
+
+    ``fail(loc, problem)`` is supplied by the caller, so the same rules produce file-and-line
+    errors for ``drill import`` and option-named errors for ``drill record``.
+    """
+
+    def __init__(self, session: Session, fail: Callable[[Loc, str], InputError]) -> None:
+        self.fail = fail
+        self.playbooks = {pb.id: pb for pb in load_catalog()}
+        self.roles = role_keys(session)
+        self.services = {s.key: s for s in session.scalars(select(ImagingService))}
+
+    def role(self, loc: Loc, role: str | None) -> None:
+        if role is not None and role not in self.roles:
+            raise self.fail(loc, f"unknown role {role!r}; known roles: {', '.join(sorted(self.roles))}")
+
+    def check(self, rec: DrillDoc, base: Loc) -> None:
+        if rec.playbook not in self.playbooks:
+            raise self.fail([*base, "playbook"],
+                            f"no playbook {rec.playbook!r}; known: {', '.join(self.playbooks)}")
+        for i, key in enumerate(rec.services):
+            if key not in self.services:
+                raise self.fail([*base, "services", i],
+                                f"no service {key!r}; import it with `radguard services import`")
+        started, ended = _utc(rec.started_at), _utc(rec.ended_at)
+        if started and ended and ended < started:
+            raise self.fail([*base, "ended_at"], f"the drill ends ({ended.isoformat()}) before it starts "
+                                                 f"({started.isoformat()})")
+        for i, person in enumerate(rec.participants):
+            self.role([*base, "participants", i, "role"], person.role)
+        for i, action in enumerate(rec.actions):
+            self.role([*base, "actions", i, "owner_role"], action.owner_role)
+        self.timeline(rec.timeline, [*base, "timeline"], started, ended)
+
+    def timeline(self, events: Sequence[EventDoc], base: Loc, started: datetime | None,
+                 ended: datetime | None) -> None:
+        seen: dict[str, int] = {}
+        for i, ev in enumerate(events):
+            if ev.milestone not in MILESTONES:
+                raise self.fail([*base, i, "milestone"],
+                                f"unknown milestone {ev.milestone!r}; use one of {', '.join(MILESTONES)}")
+            if ev.milestone in seen:
+                raise self.fail([*base, i, "milestone"],
+                                f"{ev.milestone!r} appears twice (also {dotted([*base, seen[ev.milestone]])})")
+            seen[ev.milestone] = i
+            self.role([*base, i, "role"], ev.role)
+            at = _utc(ev.at)
+            assert at is not None
+            if started and at < started:
+                raise self.fail([*base, i, "at"], f"{ev.milestone!r} at {at.isoformat()} is before the drill started "
+                                                  f"({started.isoformat()})")
+            if ended and at > ended:
+                raise self.fail([*base, i, "at"], f"{ev.milestone!r} at {at.isoformat()} is after the drill ended "
+                                                  f"({ended.isoformat()})")
+        ordered = sorted(seen, key=MILESTONES.index)
+        for earlier, later in itertools.pairwise(ordered):
+            t_earlier, t_later = _utc(events[seen[earlier]].at), _utc(events[seen[later]].at)
+            assert t_earlier is not None and t_later is not None
+            if t_later < t_earlier:
+                raise self.fail([*base, seen[later], "at"],
+                                f"{later!r} ({t_later.isoformat()}) is before {earlier!r} ({t_earlier.isoformat()}); "
+                                f"milestones happen in this order: {', '.join(MILESTONES)}")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Times without an offset are taken as UTC (documented in docs/response.md)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass
+class DrillImportResult:
+    file: str
+    created: int = 0
+    updated: int = 0
+    events: int = 0
+    actions: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def import_drills(session: Session, path: Path) -> DrillImportResult:
+    """Create or replace each drill in the file (matched by key), all or nothing."""
+    doc = YamlDoc.read(path)
+    parsed = doc.validate(DrillsDoc)
+    validator = DrillValidator(session, doc.error)
+    result = DrillImportResult(file=str(path))
+    keys: set[str] = set()
+    for i, rec in enumerate(parsed.drills):
+        if rec.key in keys:
+            raise doc.error(["drills", i, "key"], f"drill {rec.key!r} is listed twice")
+        keys.add(rec.key)
+        validator.check(rec, ["drills", i])
+        drill = session.scalar(select(Drill).where(Drill.key == rec.key))
+        if drill is None:
+            drill = Drill(key=rec.key)
+            result.created += 1
+        else:
+            result.updated += 1
+        session.add(drill)
+        _apply(session, drill, rec, validator)
+        result.events += len(rec.timeline)
+        result.actions += len(rec.actions)
+    return result
+
+
+def _apply(session: Session, drill: Drill, rec: DrillDoc, validator: DrillValidator) -> None:
+    if drill.id is not None:
+        # Remove the old child rows first: their unique keys (milestone, action number) come back.
+        for children in (drill.services, drill.events, drill.participants, drill.lessons, drill.actions):
+            children.clear()
+        session.flush()
+    playbook = validator.playbooks[rec.playbook]
+    drill.title = rec.title or f"{playbook.title} ({rec.kind})"
+    drill.kind, drill.playbook, drill.scheduled_on = rec.kind, rec.playbook, rec.date
+    drill.status = rec.status or ("completed" if rec.timeline else "planned")
+    drill.facilitator, drill.notes = rec.facilitator, rec.notes
+    drill.started_at, drill.ended_at = _utc(rec.started_at), _utc(rec.ended_at)
+    drill.services = [DrillService(service_id=validator.services[k].id) for k in rec.services]
+    drill.events = [DrillEvent(milestone=e.milestone, at=_utc(e.at), role=e.role, note=e.note)
+                    for e in sorted(rec.timeline, key=lambda e: MILESTONES.index(e.milestone))]
+    drill.participants = [DrillParticipant(name=p.name, role=p.role) for p in rec.participants]
+    drill.lessons = [DrillLesson(text=text) for text in rec.lessons]
+    drill.actions = [DrillAction(number=n, title=a.title, owner_role=a.owner_role, due=a.due, status=a.status,
+                                 closed_on=a.closed_on)
+                     for n, a in enumerate(rec.actions, start=1)]
+    session.flush()
+
+
+def drill_doc(drill: Drill) -> DrillDoc:
+    """The stored drill in its file form, so ``record`` can re-validate the whole drill."""
+    return DrillDoc(
+        key=drill.key, title=drill.title, kind=drill.kind, playbook=drill.playbook,
+        date=drill.scheduled_on, status=drill.status,
+        services=[ds.service.key for ds in drill.services], facilitator=drill.facilitator,
+        started_at=drill.started_at, ended_at=drill.ended_at, notes=drill.notes,
+        participants=[ParticipantDoc(name=p.name, role=p.role) for p in drill.participants],
+        timeline=[EventDoc(milestone=e.milestone, at=e.at, role=e.role, note=e.note) for e in drill.events],
+        lessons=[lesson.text for lesson in drill.lessons],
+        actions=[ActionDoc(title=a.title, owner_role=a.owner_role, due=a.due, status=a.status,
+                           closed_on=a.closed_on) for a in drill.actions],
+    )
+
+
+def plan_drill(session: Session, rec: DrillDoc) -> Drill:
+    """Create a planned drill from command-line options; refuses a key already in use."""
+    validator = DrillValidator(session, _option_error)
+    if session.scalar(select(Drill.id).where(Drill.key == rec.key)) is not None:
+        raise InputError("drill plan", None, "KEY", f"a drill {rec.key!r} already exists; choose another key")
+    validator.check(rec, [])
+    drill = Drill(key=rec.key)
+    session.add(drill)
+    _apply(session, drill, rec.model_copy(update={"status": "planned"}), validator)
+    return drill
+
+
+@dataclass
+class Recording:
+    """What ``drill record`` adds to a drill. Events replace a milestone already recorded."""
+
+    events: list[EventDoc] = field(default_factory=list)
+    participants: list[ParticipantDoc] = field(default_factory=list)
+    lessons: list[str] = field(default_factory=list)
+    actions: list[ActionDoc] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    complete: bool = False
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+def record_drill(session: Session, key: str, rec: Recording, today: date) -> Drill:
+    drill = load_drill(session, key)
+    doc = drill_doc(drill)
+    events = {e.milestone: e for e in doc.timeline}
+    for ev in rec.events:
+        events[ev.milestone] = ev
+    names = {p.name: p for p in doc.participants}
+    for person in rec.participants:
+        names[person.name] = person
+    actions = list(doc.actions)
+    for number in rec.done:
+        if not 1 <= number <= len(actions):
+            raise InputError("drill record", None, "--done",
+                             f"drill {key!r} has no action {number} (it has {len(actions)})")
+        actions[number - 1] = actions[number - 1].model_copy(update={"status": "done", "closed_on": today})
+    actions += rec.actions
+    updated = doc.model_copy(update={
+        "timeline": list(events.values()), "participants": list(names.values()),
+        "lessons": doc.lessons + rec.lessons, "actions": actions,
+        "started_at": rec.started_at or doc.started_at, "ended_at": rec.ended_at or doc.ended_at,
+        "status": "completed" if rec.complete or rec.events else doc.status,
+    })
+    validator = DrillValidator(session, _option_error)
+    validator.check(updated, [])
+    _apply(session, drill, updated, validator)
+    return drill
+
+
+_OPTION_NAMES = {"timeline": "--event", "participants": "--participant", "actions": "--action",
+                 "ended_at": "--ended", "started_at": "--started", "services": "--service",
+                 "playbook": "--playbook"}
+
+
+def _option_error(loc: Loc, problem: str) -> InputError:
+    option = _OPTION_NAMES.get(str(loc[0]), str(loc[0])) if loc else None
+    return InputError("drill", None, f"{option} ({dotted(loc)})" if option else None, problem)
+
+
+def load_drills(session: Session) -> list[Drill]:
+    return list(session.scalars(
+        select(Drill).options(
+            selectinload(Drill.services).selectinload(DrillService.service), selectinload(Drill.events),
+            selectinload(Drill.participants), selectinload(Drill.lessons), selectinload(Drill.actions),
+        ).order_by(Drill.scheduled_on, Drill.key)
+    ))
+
+
+def load_drill(session: Session, key: str) -> Drill:
+    drill = session.scalar(
+        select(Drill).where(Drill.key == key).options(
+            selectinload(Drill.services).selectinload(DrillService.service), selectinload(Drill.events),
+            selectinload(Drill.participants), selectinload(Drill.lessons), selectinload(Drill.actions),
+        )
+    )
+    if drill is None:
+        raise NotFoundError(f"no drill {key!r}; see `radguard drill list`")
+    return drill
+
+
+@dataclass(frozen=True)
+class MilestoneResult:
+    milestone: str
+    at: datetime
+    role: str | None
+    minutes: float  # since detection
+    target_minutes: int | None
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target_minutes is None else self.minutes <= self.target_minutes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"milestone": self.milestone, "label": MILESTONE_LABELS[self.milestone], "at": self.at,
+                "role": self.role, "minutes_from_detection": round(self.minutes, 1),
+                "target_minutes": self.target_minutes, "met": self.met}
+
+
+def measure(drill: Drill) -> list[MilestoneResult]:
+    """Minutes from detection to each milestone, beside the playbook's target for it."""
+    events = {e.milestone: e for e in drill.events}
+    if "detected" not in events:
+        return []
+    zero = events["detected"].at
+    playbooks = {pb.id: pb for pb in load_catalog()}
+    targets = playbooks[drill.playbook].targets if drill.playbook in playbooks else {}
+    return [
+        MilestoneResult(m, events[m].at, events[m].role, (events[m].at - zero).total_seconds() / 60, targets.get(m))
+        for m in MILESTONES if m in events
+    ]
+
+
+def recovery_hours(drill: Drill) -> float | None:
+    """Detection to systems restored, in hours, when the drill could demonstrate it."""
+    if drill.status != "completed" or drill.kind not in DEMONSTRATING_KINDS:
+        return None
+    events = {e.milestone: e.at for e in drill.events}
+    if "detected" not in events or "systems_restored" not in events:
+        return None
+    return (events["systems_restored"] - events["detected"]).total_seconds() / 3600
+
+
+def demonstrated_recovery(drills: Sequence[Drill]) -> dict[str, tuple[float, str]]:
+    """Fastest recovery demonstrated per service key, with the drill that showed it."""
+    best: dict[str, tuple[float, str]] = {}
+    for drill in drills:
+        hours = recovery_hours(drill)
+        if hours is None:
+            continue
+        for ds in drill.services:
+            if ds.service.key not in best or hours < best[ds.service.key][0]:
+                best[ds.service.key] = (hours, drill.key)
+    return best
+
+
+def drill_report(drill: Drill) -> dict[str, Any]:
+    results = measure(drill)
+    hours = recovery_hours(drill)
+    return {
+        "key": drill.key, "title": drill.title, "kind": drill.kind, "playbook": drill.playbook,
+        "date": drill.scheduled_on, "status": drill.status, "facilitator": drill.facilitator,
+        "services": [
+            {"key": ds.service.key, "name": ds.service.name, "rto_hours": ds.service.rto_hours,
+             "rto_met": None if hours is None else hours <= ds.service.rto_hours}
+            for ds in drill.services
+        ],
+        "participants": [{"name": p.name, "role": p.role} for p in drill.participants],
+        "timeline": [r.as_dict() for r in results],
+        "targets_met": sum(1 for r in results if r.met), "targets_missed": sum(1 for r in results if r.met is False),
+        "recovery_hours": None if hours is None else round(hours, 2),
+        "lessons": [lesson.text for lesson in drill.lessons],
+        "actions": [
+            {"number": a.number, "title": a.title, "owner_role": a.owner_role, "due": a.due, "status": a.status,
+             "closed_on": a.closed_on}
+            for a in drill.actions
+        ],
+    }

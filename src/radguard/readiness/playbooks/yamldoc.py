@@ -1,0 +1,98 @@
+"""Reading readiness YAML documents (team, services, drills, the playbook catalog).
+
+These files are written by hand, often under time pressure after an exercise, so every error
+names the file, the path inside it (``roles[2].primary``) and the line, and says what to do.
+The YAML is composed once into nodes so that a pydantic error location can be mapped back to
+the line a person would open in an editor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from radguard.errors import InputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class YamlDoc:
+    """A parsed YAML file that can say on which line any path of it starts."""
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        try:
+            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.data: Any = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark is not None else None
+            raise InputError(source, where, None, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(self.data, dict):
+            raise InputError(source, None, None, "expected a YAML mapping at the top level")
+
+    @classmethod
+    def read(cls, path: Path) -> YamlDoc:
+        if not path.exists():
+            raise InputError(str(path), None, None, "file not found")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(str(path), None, None, "not UTF-8 text; save the file as UTF-8") from None
+        return cls(str(path), text)
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """1-based line where the value at ``loc`` starts (or its nearest existing parent)."""
+        node = self.node
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in loc:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if key.value == str(part):
+                        child = value
+                        line = key.start_mark.line + 1
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+            if child is None:
+                break
+            node = child
+        return line
+
+    def error(self, loc: Sequence[str | int], problem: str) -> InputError:
+        line = self.line_of(loc)
+        return InputError(self.source, f"line {line}" if line else None, dotted(loc) or None, problem)
+
+    def validate(self, model: type[M], data: Any = None, prefix: Sequence[str | int] = ()) -> M:
+        """Validate ``data`` (default: the whole document) and report the first error by path."""
+        try:
+            return model.model_validate(self.data if data is None else data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = [*prefix, *err.get("loc", ())]
+            raise self.error(loc, describe(err)) from None
+
+
+def dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def describe(err: Any) -> str:
+    kind = err.get("type")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field; check the spelling against docs/response.md"
+    if kind in ("enum", "literal_error"):
+        return f"{err.get('input')!r} is not allowed; expected {err.get('ctx', {}).get('expected', '')}"
+    msg = str(err.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ")
