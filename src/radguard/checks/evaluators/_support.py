@@ -1,0 +1,170 @@
+"""Shared, bulk-loaded views for evaluators: newest probes, MDS2 answers, zones, parameters.
+
+Each is computed once per assessment through ``ctx.memo``, so fifty checks over fifty thousand
+assets still make a handful of queries. Not an evaluator module: it registers nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from radguard.checks.registry import CheckContext
+from radguard.db.models.evidence import Evidence
+from radguard.db.models.inventory import Asset
+from radguard.inventory.vocab import IMAGING_CLASSES
+
+T = TypeVar("T")
+
+DEFAULTS: dict[str, Any] = {
+    # Zone-name words that mean "shared with general IT" (RG-NOT-SEGMENTED).
+    "general_zones": ["general", "corporate", "corp", "office", "guest", "user", "users", "flat", "default",
+                      "enterprise", "lan", "wifi", "byod"],
+    # Zone-name words that mean "reachable from the Internet or an untrusted network".
+    "exposed_zones": ["dmz", "internet", "public", "perimeter", "edge"],
+    "stale_days": 180,
+    "eos_near_years": 3,
+}
+
+
+def param(ctx: CheckContext, name: str) -> Any:
+    """A check parameter from the settings file, else radguard's default."""
+    params: dict[str, Any] = ctx.settings.get("parameters") or {}
+    return params.get(name, DEFAULTS[name])
+
+
+def zone_words(zone: str | None) -> set[str]:
+    return set(re.split(r"[^a-z0-9]+", zone.lower())) - {""} if zone else set()
+
+
+def is_exposed_zone(ctx: CheckContext, zone: str | None) -> bool:
+    sla = ctx.settings.get("sla")
+    words = [w.lower() for w in (getattr(sla, "exposed_zones", None) or param(ctx, "exposed_zones"))]
+    return bool(zone_words(zone) & set(words))
+
+
+def is_general_zone(ctx: CheckContext, zone: str | None) -> bool:
+    return bool(zone_words(zone) & {w.lower() for w in param(ctx, "general_zones")})
+
+
+def is_imaging(asset: Asset) -> bool:
+    return asset.asset_class in IMAGING_CLASSES
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The newest ``probe.endpoint`` observation of one host:port."""
+
+    evidence_id: int
+    asset_id: int | None
+    host: str
+    port: int
+    collected_at: datetime
+    received: dict[str, Any]
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.received.get("state", "open") == "open"
+
+    @property
+    def service(self) -> str | None:
+        value = self.received.get("service")
+        return value if isinstance(value, str) else None
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.received.get(name)
+        return value if isinstance(value, dict) else {}
+
+    def cite(self) -> dict[str, Any]:
+        return {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+
+
+def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
+    """Inventory endpoint host → asset, to attach probes that discovery left unattached."""
+
+    def build() -> dict[str, int]:
+        out: dict[str, int] = {}
+        for asset in ctx.assets():
+            for ep in asset.endpoints:
+                out.setdefault(ep.host, asset.id)
+        return out
+
+    return ctx.memo("asset_ids_by_host", build)
+
+
+def latest_probes(ctx: CheckContext) -> list[Probe]:
+    """Newest ``probe.endpoint`` evidence per (host, port), with its asset resolved."""
+
+    def load() -> list[Probe]:
+        hosts = asset_ids_by_host(ctx)
+        rows = ctx.session.execute(
+            select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
+                   Evidence.received)
+            .where(Evidence.kind == "probe.endpoint", Evidence.collected_at <= ctx.now)
+            .order_by(Evidence.collected_at, Evidence.id)
+        )
+        newest: dict[tuple[str, int], Probe] = {}
+        for eid, asset_id, host, port, at, received in rows:
+            doc = received if isinstance(received, dict) else {}
+            host = host or doc.get("host")
+            port = port if port is not None else doc.get("port")
+            if not host or port is None:
+                continue
+            newest[(host, int(port))] = Probe(eid, asset_id if asset_id is not None else hosts.get(host),
+                                              host, int(port), at, doc)
+        return list(newest.values())
+
+    return ctx.memo("latest_probes", load)
+
+
+def probes_by_asset(ctx: CheckContext) -> dict[int, list[Probe]]:
+    def build() -> dict[int, list[Probe]]:
+        out: dict[int, list[Probe]] = defaultdict(list)
+        for probe in latest_probes(ctx):
+            if probe.asset_id is not None:
+                out[probe.asset_id].append(probe)
+        return dict(out)
+
+    return ctx.memo("probes_by_asset", build)
+
+
+def mds2_answers(ctx: CheckContext) -> dict[int, dict[str, Any]]:
+    """Newest MDS2 answers per asset (``doc.mds2`` evidence)."""
+
+    def load() -> dict[int, dict[str, Any]]:
+        rows = ctx.session.execute(
+            select(Evidence.id, Evidence.asset_id, Evidence.received)
+            .where(Evidence.kind == "doc.mds2", Evidence.asset_id.is_not(None), Evidence.collected_at <= ctx.now)
+            .order_by(Evidence.collected_at, Evidence.id)
+        )
+        out: dict[int, dict[str, Any]] = {}
+        for eid, asset_id, received in rows:
+            answers = (received or {}).get("answers") if isinstance(received, dict) else None
+            if isinstance(answers, dict):
+                out[int(asset_id)] = {"evidence_id": eid, "answers": answers}
+        return out
+
+    return ctx.memo("mds2_answers", load)
+
+
+def answer(value: Any) -> str | None:
+    """``yes``/``no`` from an attestation value, MDS2 answer or attribute; None if unknown."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value).strip().lower()
+    if text in ("yes", "y", "true", "1"):
+        return "yes"
+    if text in ("no", "n", "false", "0"):
+        return "no"
+    return text or None

@@ -1,0 +1,159 @@
+"""Evaluators for catalog/network.yaml: TLS quality, web auth, HL7, segmentation, exposure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from radguard.checks.attestations import attestation_index
+from radguard.checks.evaluators._support import (
+    Probe,
+    is_exposed_zone,
+    is_general_zone,
+    is_imaging,
+    latest_probes,
+    probes_by_asset,
+    zone_words,
+)
+from radguard.checks.registry import CheckContext, Observation, evaluator
+
+OLD_TLS = frozenset({"sslv2", "sslv3", "tlsv1", "tlsv1.0", "tls1.0", "tlsv1.1", "tls1.1", "ssl2", "ssl3"})
+REMOTE_ZONE_WORDS = frozenset({"remote", "vendor", "vpn", "partner", "supplier", "extranet"})
+
+
+def _subject(probe: Probe) -> dict[str, Any]:
+    return {"asset_id": probe.asset_id, "subject": None if probe.asset_id is not None else f"host:{probe.host}"}
+
+
+def parse_when(value: Any) -> datetime | None:
+    """A certificate date as ISO 8601 or OpenSSL's ``Jan  1 00:00:00 2030 GMT``."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(text, "%b %d %H:%M:%S %Y %Z")
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def tls_weaknesses(tls: dict[str, Any], now: datetime) -> list[str]:
+    reasons: list[str] = []
+    version = str(tls.get("version") or "").replace(" ", "").lower()
+    if version in OLD_TLS:
+        reasons.append(f"protocol {tls.get('version')} is older than TLS 1.2")
+    cert = tls.get("certificate") if isinstance(tls.get("certificate"), dict) else {}
+    not_after = parse_when(cert.get("not_after"))
+    if not_after is not None and not_after <= now:
+        reasons.append(f"certificate expired on {not_after.date().isoformat()}")
+    if cert.get("self_signed") is True:
+        reasons.append("certificate is self-signed")
+    return reasons
+
+
+@evaluator("RG-TLS-WEAK")
+def weak_tls(ctx: CheckContext) -> Iterator[Observation]:
+    for probe in latest_probes(ctx):
+        tls = probe.section("tls")
+        if not probe.is_open or not tls:
+            continue
+        reasons = tls_weaknesses(tls, ctx.now)
+        if reasons:
+            yield Observation(**_subject(probe), key=probe.where,
+                              evidence={**probe.cite(), "tls_version": tls.get("version"), "reasons": reasons},
+                              exposure=0.6, summary=f"{probe.where}: {'; '.join(reasons)}")
+
+
+@evaluator("RG-WEB-NO-AUTH")
+def web_without_auth(ctx: CheckContext) -> Iterator[Observation]:
+    assets = {a.id: a for a in ctx.assets()}
+    for probe in latest_probes(ctx):
+        http = probe.section("http")
+        if not probe.is_open or not http:
+            continue
+        asset = assets.get(probe.asset_id) if probe.asset_id is not None else None
+        imaging_web = (probe.service == "dicomweb" or bool(http.get("product"))
+                       or (asset is not None and (is_imaging(asset) or asset.asset_class == "cloud_service")))
+        anonymous = http.get("dicomweb_anonymous") is True or (http.get("auth_required") is False and imaging_web)
+        if anonymous:
+            yield Observation(**_subject(probe), key=probe.where,
+                              evidence={**probe.cite(), "service": probe.service, "status": http.get("status"),
+                                        "product": http.get("product"), "auth_required": http.get("auth_required"),
+                                        "dicomweb_anonymous": http.get("dicomweb_anonymous")},
+                              exposure=0.9, summary=f"{probe.where} ({http.get('product') or probe.service}) "
+                                                    "answered without credentials")
+
+
+@evaluator("RG-HL7-CLEARTEXT")
+def hl7_cleartext(ctx: CheckContext) -> Iterator[Observation]:
+    attested = attestation_index(ctx)
+    by_asset = probes_by_asset(ctx)
+    for asset in ctx.assets():
+        found = {f"{e.host}:{e.port}" for e in asset.endpoints if e.protocol == "hl7-mllp"}
+        found |= {p.where for p in by_asset.get(asset.id, []) if p.is_open and p.service == "hl7-mllp"}
+        if found and attested.value(asset, "hl7_encrypted") != "yes":
+            yield Observation(asset_id=asset.id, evidence={"hl7_mllp": sorted(found)}, exposure=0.5,
+                              summary=f"HL7 MLLP in cleartext on {', '.join(sorted(found))}")
+
+
+@evaluator("RG-NOT-SEGMENTED")
+def not_segmented(ctx: CheckContext) -> Iterator[Observation]:
+    attested = attestation_index(ctx)
+    for asset in ctx.assets():
+        if not is_imaging(asset) or attested.value(asset, "segmented") == "yes":
+            continue
+        if asset.network_zone is None or not asset.network_zone.strip():
+            yield Observation(asset_id=asset.id, evidence={"zone": None}, exposure=0.6,
+                              summary="no network zone recorded")
+        elif is_general_zone(ctx, asset.network_zone):
+            yield Observation(asset_id=asset.id, evidence={"zone": asset.network_zone}, exposure=0.7,
+                              summary=f"zone {asset.network_zone} is shared with general IT")
+
+
+@evaluator("RG-RDP-EXPOSED")
+def rdp_exposed(ctx: CheckContext) -> Iterator[Observation]:
+    by_asset = probes_by_asset(ctx)
+    for asset in ctx.assets():
+        if not is_imaging(asset):
+            continue
+        found = {f"{e.host}:{e.port}" for e in asset.endpoints if e.protocol == "rdp"}
+        found |= {p.where for p in by_asset.get(asset.id, []) if p.is_open and p.port == 3389}
+        if found:
+            yield Observation(asset_id=asset.id, evidence={"rdp": sorted(found)}, exposure=0.7,
+                              summary=f"RDP open on {', '.join(sorted(found))}")
+
+
+@evaluator("RG-REMOTE-GW-NOT-DMZ")
+def remote_gateway_zone(ctx: CheckContext) -> Iterator[Observation]:
+    for asset in ctx.assets():
+        if asset.asset_class != "remote_access":
+            continue
+        zone = asset.network_zone
+        if is_exposed_zone(ctx, zone) or zone_words(zone) & REMOTE_ZONE_WORDS:
+            continue
+        yield Observation(asset_id=asset.id, evidence={"zone": zone}, exposure=0.6,
+                          summary=f"remote-access gateway in zone {zone or '(none recorded)'}")
+
+
+@evaluator("RG-NETDEV-CLEARTEXT-ADMIN")
+def netdev_cleartext_admin(ctx: CheckContext) -> Iterator[Observation]:
+    by_asset = probes_by_asset(ctx)
+    for asset in ctx.assets():
+        if asset.asset_class != "network_device":
+            continue
+        found = {f"{e.protocol}://{e.host}:{e.port}" for e in asset.endpoints
+                 if e.protocol == "http" or (e.port == 23 and e.protocol == "other")}
+        for probe in by_asset.get(asset.id, []):
+            if probe.is_open and (probe.port == 23 or (probe.service == "http" and not probe.section("tls"))):
+                found.add(f"{probe.service or 'tcp'}://{probe.where}")
+        if found:
+            yield Observation(asset_id=asset.id, evidence={"cleartext_management": sorted(found)}, exposure=0.6,
+                              summary=f"cleartext management on {', '.join(sorted(found))}")

@@ -1,0 +1,77 @@
+"""Risk score 0–100 for a finding, with the arithmetic spelled out.
+
+A security team triages hundreds of findings; the score orders them, and the explanation lets
+anyone check why one outranks another. The score multiplies four factors:
+
+* **severity** of the check (critical 1.0, high 0.75, medium 0.5, low 0.25, info 0.05);
+* **clinical criticality** of the asset, 1–5 (0.6 … 1.0; unknown counts as 0.85 because an
+  unrated device may well be an emergency scanner; non-asset findings use 0.85 too);
+* **exposure**, 0–1 from the evaluator (how reachable the weakness is), raised to at least 0.9
+  for assets in an Internet-facing zone, mapped to a factor 0.6 … 1.0;
+* **exploit signal**: ×1.25 when a CVE is in CISA's Known Exploited Vulnerabilities catalog,
+  ×1.4 when it is known to be used in ransomware campaigns.
+
+The product is scaled to 100 and capped there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SEVERITY_WEIGHT: dict[str, float] = {"critical": 1.0, "high": 0.75, "medium": 0.5, "low": 0.25, "info": 0.05}
+CRITICALITY_FACTOR: dict[int, float] = {1: 0.6, 2: 0.7, 3: 0.8, 4: 0.9, 5: 1.0}
+UNKNOWN_CRITICALITY_FACTOR = 0.85
+EXPOSED_ZONE_FLOOR = 0.9
+KEV_FACTOR = 1.25
+RANSOMWARE_FACTOR = 1.4
+
+
+@dataclass(frozen=True)
+class RiskScore:
+    score: int
+    explanation: dict[str, Any]
+
+
+def exploit_signal(exploit: dict[str, Any]) -> tuple[float, str]:
+    """The multiplier and a reason from an observation's ``exploit`` mapping.
+
+    Evaluators report ``{"kev": true, "ransomware": "Known", "cves": [...]}``; ransomware
+    may also be given as ``true``.
+    """
+    ransomware = exploit.get("ransomware")
+    if ransomware is True or (isinstance(ransomware, str) and ransomware.lower() == "known"):
+        return RANSOMWARE_FACTOR, "known ransomware campaign use"
+    if exploit.get("kev"):
+        return KEV_FACTOR, "listed in CISA KEV (exploited in the wild)"
+    return 1.0, "no known exploitation"
+
+
+def score(severity: str, criticality: int | None, exposure: float, exploit: dict[str, Any] | None = None,
+          exposed_zone: bool = False, is_asset: bool = True) -> RiskScore:
+    """Combine the four factors; see the module docstring for the scale."""
+    sev = SEVERITY_WEIGHT.get(severity, SEVERITY_WEIGHT["medium"])
+    if is_asset and criticality in CRITICALITY_FACTOR:
+        crit = CRITICALITY_FACTOR[criticality]  # type: ignore[index]
+        crit_note = f"asset criticality {criticality} of 5"
+    else:
+        crit = UNKNOWN_CRITICALITY_FACTOR
+        crit_note = "criticality not recorded" if is_asset else "not an asset: organisation-wide weight"
+    raw_exposure = min(max(float(exposure), 0.0), 1.0)
+    effective = max(raw_exposure, EXPOSED_ZONE_FLOOR) if exposed_zone else raw_exposure
+    exp = 0.6 + 0.4 * effective
+    exp_note = "asset is in an Internet-facing zone" if exposed_zone and effective > raw_exposure else (
+        "as reported by the check")
+    mult, exploit_note = exploit_signal(exploit or {})
+    value = round(min(100.0, 100.0 * sev * crit * exp * mult))
+    return RiskScore(
+        score=int(value),
+        explanation={
+            "formula": "100 × severity × criticality × exposure × exploit, capped at 100",
+            "severity": {"value": severity, "factor": sev},
+            "criticality": {"value": criticality, "factor": crit, "note": crit_note},
+            "exposure": {"value": round(effective, 2), "factor": round(exp, 3), "note": exp_note},
+            "exploit": {"factor": mult, "note": exploit_note, **({"detail": exploit} if exploit else {})},
+            "score": int(value),
+        },
+    )
