@@ -1,0 +1,358 @@
+"""Reading a software bill of materials into an asset's software components.
+
+The SBOM a manufacturer ships with a modality, a PACS or an AI product lists the libraries
+inside it: the parts advisories are written about (DCMTK, OpenSSL, a web server). Importing
+it puts each component on the asset with its purl and CPE, so advisory matching covers the
+software inside a device and not only its nameplate.
+
+CycloneDX (JSON and XML) is read with ``cyclonedx-python-lib`` and SPDX (JSON) with
+``spdx-tools``, the formats' maintained libraries. The format is told from the content, not
+the file name. The component the document describes (the device or product itself) is kept
+in the evidence summary, not added as a component of itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packageurl import PackageURL
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from radguard.db.models.evidence import Evidence
+from radguard.db.models.inventory import SoftwareComponent
+from radguard.errors import InputError
+from radguard.inventory.queries import find_asset
+
+EVIDENCE_KIND = "doc.sbom"
+SOURCE = "sbom"
+_CDX_NS = "http://cyclonedx.org/schema/bom/"
+# Component types that are not software one could patch or that list single files.
+_SKIPPED_CDX_TYPES = {"data", "file"}
+_LIMITS = {"vendor": 200, "product": 200, "version": 100, "cpe": 300, "purl": 500}
+
+
+@dataclass(frozen=True)
+class Component:
+    vendor: str
+    product: str
+    version: str | None
+    purl: str | None
+    cpe: str | None
+    where: str  # JSON path or element, for messages
+
+
+@dataclass
+class SbomDocument:
+    format: str  # "CycloneDX" or "SPDX"
+    spec_version: str | None
+    serial: str | None
+    created: str | None
+    describes: dict[str, Any] | None
+    components: list[Component] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+
+
+def _cpe(value: str | None) -> str | None:
+    if value and (value.startswith("cpe:2.3:") or value.startswith("cpe:/")):
+        return value
+    return None
+
+
+def _cpe_vendor(cpe: str | None) -> str | None:
+    if not cpe:
+        return None
+    parts = cpe[8:].split(":") if cpe.startswith("cpe:2.3:") else cpe[5:].split(":")
+    vendor = parts[1] if len(parts) > 1 else ""
+    return vendor.replace("\\", "").replace("_", " ") if vendor not in ("", "*", "-") else None
+
+
+def _purl(source: str, where: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, PackageURL):
+        purl = value
+    else:
+        try:
+            purl = PackageURL.from_string(str(value))
+        except ValueError as exc:
+            raise InputError(source, where, "purl", f"not a valid package URL: {exc}") from None
+    text = purl.to_string()
+    if len(text) > _LIMITS["purl"]:
+        # Qualifiers (download URLs, checksums) can be long; the identity is type/namespace/name@version.
+        text = PackageURL(purl.type, purl.namespace, purl.name, purl.version).to_string()
+    return text
+
+
+def _purl_namespace(purl: str | None) -> str | None:
+    if not purl:
+        return None
+    ns = PackageURL.from_string(purl).namespace
+    return ns.split("/")[-1] if ns else None
+
+
+def _make(source: str, where: str, vendor: str | None, name: str | None, version: str | None,
+          purl: str | None, cpe: str | None) -> Component:
+    if not name or not name.strip():
+        raise InputError(source, where, "name", "the component has no name")
+    vendor = (vendor or _cpe_vendor(cpe) or _purl_namespace(purl) or "unknown").strip()
+    comp = Component(vendor=vendor, product=name.strip(), version=(version or "").strip() or None,
+                     purl=purl, cpe=cpe, where=where)
+    for attr in ("vendor", "product", "version", "cpe"):
+        value = getattr(comp, attr)
+        if value is not None and len(value) > _LIMITS[attr]:
+            raise InputError(source, where, attr, f"longer than {_LIMITS[attr]} characters; shorten it in the SBOM")
+    return comp
+
+
+def read_sbom(path: Path) -> SbomDocument:
+    """Parse a CycloneDX JSON/XML or SPDX JSON document; raise InputError naming what is wrong."""
+    name = str(path)
+    if not path.exists():
+        raise InputError(name, None, None, "file not found")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(name, None, None, "the file is empty")
+    head = data.lstrip()[:1]
+    if head in (b"{", b"["):
+        try:
+            doc = json.loads(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise InputError(name, None, None, "not UTF-8 text; save the file as UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(name, f"line {exc.lineno}, column {exc.colno}", None, f"invalid JSON: {exc.msg}") from None
+        if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
+            result = _read_cyclonedx_json(name, doc)
+        elif isinstance(doc, dict) and "spdxVersion" in doc:
+            result = _read_spdx_json(name, doc)
+        else:
+            raise InputError(name, "$", None, "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON")
+    elif head == b"<":
+        result = _read_cyclonedx_xml(name, data)
+    else:
+        raise InputError(name, None, None, "expected CycloneDX JSON or XML, or SPDX JSON (convert tag-value "
+                                           "SPDX with `pyspdxtools -i FILE -o FILE.spdx.json`)")
+    return _deduplicate(result)
+
+
+def _deduplicate(doc: SbomDocument) -> SbomDocument:
+    """One component per (vendor, product), as the inventory stores them; extra versions are reported."""
+    kept: dict[tuple[str, str], Component] = {}
+    extra: dict[tuple[str, str], list[str]] = {}
+    for comp in doc.components:
+        key = (comp.vendor.casefold(), comp.product.casefold())
+        if key not in kept:
+            kept[key] = comp
+        elif comp.version != kept[key].version:
+            extra.setdefault(key, []).append(comp.version or "")
+    doc.duplicates = [
+        {"vendor": kept[k].vendor, "product": kept[k].product, "kept": kept[k].version, "also": sorted(set(v))}
+        for k, v in extra.items()
+    ]
+    doc.components = list(kept.values())
+    return doc
+
+
+# --- CycloneDX -----------------------------------------------------------------------------
+
+def _cdx_components(source: str, bom: Any) -> tuple[list[Component], int]:
+    out: list[Component] = []
+    skipped = 0
+
+    def walk(components: Any, path: str) -> None:
+        nonlocal skipped
+        for i, c in enumerate(components):
+            where = f"{path}[{i}] ({c.name})"
+            ctype = getattr(c.type, "value", str(c.type))
+            if ctype in _SKIPPED_CDX_TYPES:
+                skipped += 1
+            else:
+                vendor = None
+                for who in (c.supplier, getattr(c, "manufacturer", None)):
+                    if who is not None and who.name:
+                        vendor = who.name
+                        break
+                vendor = vendor or c.publisher or c.group
+                out.append(_make(source, where, vendor, c.name, c.version,
+                                 _purl(source, where, c.purl), _cpe(c.cpe)))
+            walk(c.components, f"{where}.components")
+
+    walk(bom.components, "$.components")
+    return out, skipped
+
+
+def _cdx_document(source: str, bom: Any, spec_version: str | None) -> SbomDocument:
+    meta = bom.metadata
+    describes = None
+    if meta is not None and meta.component is not None:
+        mc = meta.component
+        describes = {"name": mc.name, "version": mc.version,
+                     "supplier": mc.supplier.name if mc.supplier is not None else None}
+    components, skipped = _cdx_components(source, bom)
+    return SbomDocument(
+        format="CycloneDX", spec_version=spec_version,
+        serial=str(bom.serial_number) if bom.serial_number else None,
+        created=meta.timestamp.isoformat() if meta is not None and meta.timestamp else None,
+        describes=describes, components=components, skipped=skipped,
+    )
+
+
+def _read_cyclonedx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component as CdxComponent
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            bom = Bom.from_json(doc)  # type: ignore[attr-defined]
+        except Exception as exc:  # the library raises ValueError, TypeError, KeyError...
+            where, problem = "$", str(exc)
+            # Find the first component the library refuses, to name it.
+            for i, raw in enumerate(doc.get("components") or []):
+                try:
+                    CdxComponent.from_json(raw)  # type: ignore[attr-defined]
+                except Exception as inner:
+                    label = raw.get("name") if isinstance(raw, dict) else None
+                    where, problem = f"$.components[{i}]" + (f" ({label})" if label else ""), str(inner)
+                    break
+            raise InputError(source, where, None, f"not valid CycloneDX: {problem}") from None
+    return _cdx_document(source, bom, str(doc.get("specVersion")) if doc.get("specVersion") else None)
+
+
+def _read_cyclonedx_xml(source: str, data: bytes) -> SbomDocument:
+    from cyclonedx.model.bom import Bom
+
+    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
+        raise InputError(source, None, None, "XML with a DOCTYPE or entities is refused; CycloneDX needs neither")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        line, col = exc.position
+        raise InputError(source, f"line {line}, column {col + 1}", None, f"invalid XML: {exc}") from None
+    if not root.tag.startswith("{" + _CDX_NS) or not root.tag.endswith("}bom"):
+        raise InputError(source, "line 1", None,
+                         f"root element {root.tag!r} is not a CycloneDX <bom>; SPDX is read as JSON only")
+    spec_version = root.tag[len(_CDX_NS) + 1:].split("}")[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            bom = Bom.from_xml(root)  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise InputError(source, None, None, f"not valid CycloneDX {spec_version} XML: {exc}") from None
+    return _cdx_document(source, bom, spec_version)
+
+
+# --- SPDX ----------------------------------------------------------------------------------
+
+def _read_spdx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
+    from spdx_tools.spdx.model import ActorType, RelationshipType
+    from spdx_tools.spdx.parser.error import SPDXParsingError
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
+
+    try:
+        parsed = JsonLikeDictParser().parse(doc)
+    except SPDXParsingError as exc:
+        messages = [str(m)[:300] for m in exc.get_messages()[:3]]
+        raise InputError(source, None, None, "not valid SPDX: " + " | ".join(messages)) from None
+    described = {r.related_spdx_element_id for r in parsed.relationships
+                 if r.relationship_type == RelationshipType.DESCRIBES and r.spdx_element_id == "SPDXRef-DOCUMENT"}
+    describes: dict[str, Any] | None = None
+    components: list[Component] = []
+    for i, pkg in enumerate(parsed.packages):
+        where = f"$.packages[{i}] ({pkg.name})"
+
+        def actor_name(actor: Any) -> str | None:
+            if actor is None or not hasattr(actor, "actor_type") or actor.actor_type == ActorType.TOOL:
+                return None
+            return str(actor.name) if actor.name else None
+
+        supplier = actor_name(pkg.supplier) or actor_name(pkg.originator)
+        purl = cpe = None
+        for ref in pkg.external_references:
+            kind = ref.reference_type.lower()
+            if kind == "purl" and purl is None:
+                purl = _purl(source, where, ref.locator)
+            elif kind in ("cpe23type", "cpe22type") and cpe is None:
+                cpe = _cpe(ref.locator)
+        version = pkg.version if isinstance(pkg.version, str) else None
+        if pkg.spdx_id in described and describes is None:
+            describes = {"name": pkg.name, "version": version, "supplier": supplier}
+            continue
+        components.append(_make(source, where, supplier, pkg.name, version, purl, cpe))
+    info = parsed.creation_info
+    return SbomDocument(
+        format="SPDX", spec_version=info.spdx_version, serial=info.document_namespace,
+        created=info.created.isoformat() if info.created else None, describes=describes, components=components,
+    )
+
+
+# --- storing -------------------------------------------------------------------------------
+
+@dataclass
+class SbomImportResult:
+    asset: str
+    format: str
+    components: int
+    created: int
+    updated: int
+    removed: int
+    duplicates: list[dict[str, Any]]
+    evidence_id: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"asset": self.asset, "format": self.format, "components": self.components, "created": self.created,
+                "updated": self.updated, "removed": self.removed, "duplicates": self.duplicates,
+                "evidence_id": self.evidence_id}
+
+
+def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResult:
+    """Make the asset's SBOM components exactly this document's, and keep its summary as evidence.
+
+    A component the inventory already lists (same vendor and product, ignoring case) is taken
+    over by the SBOM: its version, purl and CPE come from the SBOM from now on. Components
+    a previous SBOM added that this one no longer lists are removed.
+    """
+    doc = read_sbom(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    asset = find_asset(session, asset_ref)
+    existing = {(c.vendor.casefold(), c.product.casefold()): c for c in asset.components}
+    created = updated = removed = 0
+    listed: set[tuple[str, str]] = set()
+    for comp in doc.components:
+        key = (comp.vendor.casefold(), comp.product.casefold())
+        listed.add(key)
+        row = existing.get(key)
+        if row is None:
+            session.add(SoftwareComponent(asset_id=asset.id, vendor=comp.vendor, product=comp.product,
+                                          version=comp.version, purl=comp.purl, cpe=comp.cpe, source=SOURCE))
+            created += 1
+        elif (row.version, row.purl, row.cpe, row.source) != (comp.version, comp.purl, comp.cpe, SOURCE):
+            row.version, row.purl, row.cpe, row.source = comp.version, comp.purl, comp.cpe, SOURCE
+            updated += 1
+    for key, row in existing.items():
+        if row.source == SOURCE and key not in listed:
+            session.delete(row)
+            removed += 1
+    received = {
+        "format": doc.format, "spec_version": doc.spec_version, "serial": doc.serial, "created": doc.created,
+        "describes": doc.describes, "components": len(doc.components), "skipped": doc.skipped,
+        "duplicates": doc.duplicates,
+        "with_purl": sum(1 for c in doc.components if c.purl), "with_cpe": sum(1 for c in doc.components if c.cpe),
+    }
+    evidence = next((ev for ev in session.scalars(
+        select(Evidence).where(Evidence.kind == EVIDENCE_KIND, Evidence.asset_id == asset.id))
+        if (ev.sent or {}).get("sha256") == sha), None)
+    if evidence is None:
+        evidence = Evidence(kind=EVIDENCE_KIND, asset_id=asset.id, source=path.name,
+                            sent={"file": path.name, "sha256": sha}, received=received)
+        session.add(evidence)
+    session.flush()
+    return SbomImportResult(f"{asset.site.code}/{asset.name}", doc.format, len(doc.components), created, updated,
+                            removed, doc.duplicates, evidence.id)
