@@ -1,0 +1,1 @@
+"""Machine-readable exports: OSCAL (Assessment Results, POA&M) and flat CSV/JSON tables."""
