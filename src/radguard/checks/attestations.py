@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -138,7 +139,8 @@ def attestation_index(ctx: CheckContext) -> AttestationIndex:
     return ctx.memo("attestations", load)
 
 
-def attestation_record(row: Attestation, asset_name: str | None = None, site_code: str | None = None) -> dict[str, object]:
+def attestation_record(row: Attestation, asset_name: str | None = None,
+                       site_code: str | None = None) -> dict[str, Any]:
     return {
         "id": row.id, "subject": row.subject, "value": row.value,
         "asset_id": row.asset_id, "asset": asset_name, "site_id": row.site_id, "site": site_code,

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from radguard.checks.attestations import attestation_index
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, Observation
 from radguard.checks.risk import score
@@ -147,7 +148,8 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult) -> d
 
 def _latest_evidence_by_asset(session: Session) -> dict[int, int]:
     rows = session.execute(
-        select(Evidence.asset_id, func.max(Evidence.id)).where(Evidence.asset_id.is_not(None)).group_by(Evidence.asset_id)
+        select(Evidence.asset_id, func.max(Evidence.id))
+        .where(Evidence.asset_id.is_not(None)).group_by(Evidence.asset_id)
     )
     return {int(a): int(e) for a, e in rows if a is not None}
 
@@ -234,6 +236,10 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
 
     if closing:
         latest = _latest_evidence_by_asset(session)
+        index = attestation_index(ctx)
+        attested: dict[int, list[dict[str, Any]]] = {}
+        for (aid, subject), att in index.by_asset.items():
+            attested.setdefault(aid, []).append({"attestation_id": att.id, "subject": subject, "value": att.value})
         for fid, asset_id, state, old_evidence, reason, check_id in closing:
             proof: dict[str, Any] = {"observed": False, "check_id": check_id, "assessed_at": now.isoformat(),
                                      "last_observed_evidence": old_evidence}
@@ -244,6 +250,8 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
                     proof["inventory_updated_at"] = jsonable(asset.updated_at)
                 if asset_id in latest:
                     proof["latest_evidence_id"] = latest[asset_id]
+                if asset_id in attested:
+                    proof["attestations"] = attested[asset_id]
             updates.append({"id": fid, "state": "mitigated", "closed_at": now, "accepted_until": None})
             events.append({"finding_id": fid, "at": now, "actor": ACTOR, "from_state": state,
                            "to_state": "mitigated", "reason": reason, "evidence": proof})

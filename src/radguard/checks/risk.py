@@ -52,7 +52,7 @@ def score(severity: str, criticality: int | None, exposure: float, exploit: dict
     """Combine the four factors; see the module docstring for the scale."""
     sev = SEVERITY_WEIGHT.get(severity, SEVERITY_WEIGHT["medium"])
     if is_asset and criticality in CRITICALITY_FACTOR:
-        crit = CRITICALITY_FACTOR[criticality]  # type: ignore[index]
+        crit = CRITICALITY_FACTOR[criticality]
         crit_note = f"asset criticality {criticality} of 5"
     else:
         crit = UNKNOWN_CRITICALITY_FACTOR

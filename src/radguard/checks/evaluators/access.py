@@ -66,9 +66,11 @@ def default_credentials(ctx: CheckContext) -> Iterator[Observation]:
         row = attested.get(asset, "default_credentials_changed")
         if row is not None:
             if answer(row.value) == "no":
-                yield Observation(asset_id=asset.id, evidence={"attestation_id": row.id, "attested_by": row.attested_by,
-                                                               "default_credentials_changed": "no"},
-                                  exposure=0.8, summary=f"default credentials unchanged (attested by {row.attested_by})")
+                yield Observation(asset_id=asset.id,
+                                  evidence={"attestation_id": row.id, "attested_by": row.attested_by,
+                                            "default_credentials_changed": "no"},
+                                  exposure=0.8,
+                                  summary=f"default credentials unchanged (attested by {row.attested_by})")
         elif (asset.attributes or {}).get("default_credentials") is True:
             yield Observation(asset_id=asset.id, evidence={"default_credentials": True}, exposure=0.8,
                               summary="inventory records default credentials in use")

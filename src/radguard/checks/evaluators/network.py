@@ -50,7 +50,8 @@ def tls_weaknesses(tls: dict[str, Any], now: datetime) -> list[str]:
     version = str(tls.get("version") or "").replace(" ", "").lower()
     if version in OLD_TLS:
         reasons.append(f"protocol {tls.get('version')} is older than TLS 1.2")
-    cert = tls.get("certificate") if isinstance(tls.get("certificate"), dict) else {}
+    raw_cert = tls.get("certificate")
+    cert: dict[str, Any] = raw_cert if isinstance(raw_cert, dict) else {}
     not_after = parse_when(cert.get("not_after"))
     if not_after is not None and not_after <= now:
         reasons.append(f"certificate expired on {not_after.date().isoformat()}")

@@ -12,12 +12,15 @@ count as open everywhere (see :data:`OPEN_STATES`).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from radguard.db.models.inventory import Asset
 
 OPEN_STATES = ("open", "reopened")
 ALL_STATES = ("open", "reopened", "mitigated", "risk_accepted", "false_positive")
@@ -55,6 +58,8 @@ class Finding(Base):
     events: Mapped[list[FindingEvent]] = relationship(
         back_populates="finding", cascade="all, delete-orphan", order_by="FindingEvent.id"
     )
+    # Read-only link for listings; findings are written in bulk by the assessment engine.
+    asset: Mapped[Asset | None] = relationship(viewonly=True)
 
 
 class FindingEvent(Base):

@@ -1,0 +1,123 @@
+"""``radguard findings list|show|accept|resolve|false-positive|reopen``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import typer
+from rich.table import Table
+
+from radguard.checks.findings import finding_record, get_finding, list_findings, transition
+from radguard.cli.common import console, db, print_json
+from radguard.errors import InputError
+
+findings_app = typer.Typer(help="The findings register: triage and decisions.", no_args_is_help=True)
+
+
+def parse_day_or_time(text: str, field: str, *, end_of_day: bool) -> datetime:
+    """``YYYY-MM-DD`` (through that whole day if ``end_of_day``) or an ISO 8601 timestamp, UTC."""
+    try:
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d").date()
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            return start + timedelta(days=1) if end_of_day else start
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(field, None, None, f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@findings_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    state: list[str] = typer.Option([], "--state", help="open (incl. reopened), reopened, mitigated, "
+                                                         "risk_accepted, false_positive; repeatable."),
+    severity: list[str] = typer.Option([], "--severity", help="critical, high, medium, low, info; repeatable."),
+    asset: str | None = typer.Option(None, "--asset", help="Asset ID, SITE/NAME or unique name."),
+    check: list[str] = typer.Option([], "--check", help="Check ID; repeatable."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many, highest risk first."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Findings, highest risk first."""
+    with db(ctx).read() as session:
+        rows = list_findings(session, states=state, severities=severity, asset_ref=asset, check_ids=check,
+                             limit=limit)
+        if json_out:
+            print_json([finding_record(f) for f in rows])
+            return
+        table = Table("ID", "Risk", "Severity", "State", "Check", "Asset / subject", "Due", "Summary")
+        for f in rows:
+            where = f"{f.asset.site.code}/{f.asset.name}" if f.asset is not None else (f.subject or "")
+            if f.key:
+                where += f" [{f.key}]"
+            table.add_row(str(f.id), str(f.risk_score), f.severity, f.state, f.check_id, where,
+                          f.due.isoformat() if f.due else "", f.summary or f.title)
+        console.print(table)
+        console.print(f"{len(rows)} findings")
+
+
+@findings_app.command("show")
+def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Finding ID."),
+             json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """One finding with its risk explanation, evidence and history."""
+    with db(ctx).read() as session:
+        record = finding_record(get_finding(session, finding_id), events=True)
+    if json_out:
+        print_json(record)
+        return
+    for key in ("id", "check_id", "title", "summary", "asset", "subject", "key", "state", "severity",
+                "risk_score", "due", "first_seen", "last_seen", "closed_at", "decided_by", "decision_reason",
+                "accepted_until", "safeguard_type", "defense_layer", "frameworks", "evidence", "remediation"):
+        value = record[key]
+        if value in (None, "", {}, []):
+            continue
+        console.print(f"[bold]{key}[/]: {value}", highlight=False)
+    expl = record["risk_explanation"]
+    if expl:
+        console.print(
+            f"[bold]risk[/]: {expl['score']} = 100 × severity {expl['severity']['factor']} × criticality "
+            f"{expl['criticality']['factor']} ({expl['criticality']['note']}) × exposure {expl['exposure']['factor']} "
+            f"({expl['exposure']['note']}) × exploit {expl['exploit']['factor']} ({expl['exploit']['note']})",
+            highlight=False)
+    console.print("[bold]history[/]:")
+    for e in record["history"]:
+        console.print(f"  {e['at'].isoformat()} {e['actor']}: {e['from'] or '-'} → {e['to']}"
+                      + (f" ({e['reason']})" if e["reason"] else ""), highlight=False)
+
+
+def _decide(action: str, help_text: str) -> None:
+    def command(
+        ctx: typer.Context,
+        finding_id: int = typer.Argument(..., help="Finding ID."),
+        reason: str = typer.Option(..., "--reason", help="Why; kept in the finding's history."),
+        by: str | None = typer.Option(None, "--by", help="Who decides (default: the login name)."),
+        until: str | None = typer.Option(None, "--until", help="Risk acceptance end (YYYY-MM-DD, through that day)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the updated finding as JSON."),
+    ) -> None:
+        import getpass
+
+        who = by or getpass.getuser()
+        end = parse_day_or_time(until, "--until", end_of_day=True) if until else None
+        if end is not None and action != "accept":
+            raise InputError("--until", None, None, "only `findings accept` takes an end date")
+        with db(ctx).transaction() as session:
+            finding = transition(session, finding_id, action, by=who, reason=reason, until=end)
+            record = finding_record(finding, events=True)
+        if json_out:
+            print_json(record)
+            return
+        console.print(f"finding {finding_id} is now {record['state']}"
+                      + (f" until {end.isoformat()}" if end else ""), highlight=False)
+
+    command.__doc__ = help_text
+    findings_app.command(action)(command)
+
+
+_decide("accept", "Accept the risk, with who, why and until when; expiry reopens it.")
+_decide("resolve", "Mark as mitigated by a person; the next assessment reopens it if still observed.")
+_decide("false-positive", "Mark as a false positive (who, why); it stays closed.")
+_decide("reopen", "Reopen a mitigated, accepted or false-positive finding.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(findings_app, name="findings")
