@@ -1,0 +1,240 @@
+"""The scan engine: one event loop, a bounded pool of workers, one coroutine per endpoint.
+
+Per endpoint the order of probes follows the port's usual service and falls back on what the
+peer answers: DICOM first on DICOM ports (an HTTP or TLS peer reveals itself in its answer),
+HTTP first on web ports, TLS first on 443/2762/8443. HL7 ports are only connected to: radguard
+never sends an HL7 message. The first TCP connection is reused for the first probe, so a
+fragile peer sees as few connections as possible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from radguard.discovery.dicom import DicomProbe
+from radguard.discovery.fingerprints import correlate_host
+from radguard.discovery.http import HttpProbe
+from radguard.discovery.limits import Limits
+from radguard.discovery.net import Conn, ConnectFailed, Net
+from radguard.discovery.results import EndpointDoc
+from radguard.discovery.tls import describe
+
+HL7_PORTS = frozenset({2575})
+HTTP_PORTS = frozenset({80, 8000, 8042, 8080, 8081, 8088, 3000})
+TLS_PORTS = frozenset({443, 2762, 8443})
+HTTPS_FIRST = frozenset({443, 8443})
+
+
+@dataclass
+class ScanOptions:
+    level: int = 2
+    timeout: float = 5.0
+    rate: float = 200.0
+    concurrency: int = 128
+    per_host: int = 2
+    calling_ae: str | None = None
+    called_ae: str | None = None
+
+
+@dataclass
+class Probed:
+    """One endpoint's result and the description of everything sent to it."""
+
+    doc: EndpointDoc
+    sent: dict[str, Any] = field(default_factory=dict)
+
+
+class EndpointScan:
+    def __init__(self, net: Net, options: ScanOptions, host: str, port: int) -> None:
+        self.net = net
+        self.options = options
+        self.host = host
+        self.port = port
+        self.doc = EndpointDoc(host=host, port=port, state="open")
+        self.sent: dict[str, Any] = {"tcp_connect": True}
+
+    async def run(self) -> Probed:
+        try:
+            conn = await self.net.open(self.host, self.port)
+        except ConnectFailed as exc:
+            self.doc.state = "closed" if exc.state == "closed" else "filtered"
+            if exc.state != "closed":
+                self.doc.errors.append(f"TCP: {exc.detail}")
+            return Probed(self.doc, self.sent)
+        try:
+            await self._classify(conn)
+        except Exception as exc:  # a bug or an unforeseen peer: record it, never stop the scan
+            self.doc.errors.append(f"probe error: {type(exc).__name__}: {exc}")
+            self.net.limits.failed(self.host)
+        finally:
+            await conn.close()
+        if self.doc.service is None:
+            self.doc.service = "unknown"
+        return Probed(self.doc, self.sent)
+
+    async def _classify(self, conn: Conn) -> None:
+        if self.options.level == 1:
+            self.doc.service = "hl7-mllp" if self.port in HL7_PORTS else "unknown"
+            return
+        if self.port in HL7_PORTS:
+            await self._hl7(conn)
+        elif self.port in TLS_PORTS:
+            await self._tls_path(conn)
+        elif self.port in HTTP_PORTS:
+            if not await self._http(conn, tls=False):
+                await self._dicom_path(None)
+        else:
+            await self._dicom_path(conn)
+
+    async def _hl7(self, conn: Conn) -> None:
+        """Connect only. An MLLP listener waits silently for a message; if something talks
+        first (a banner), it is not MLLP."""
+        self.sent["hl7"] = "connect only, nothing sent"
+        try:
+            data = await asyncio.wait_for(conn.reader.read(64), min(1.0, self.net.timeout))
+        except TimeoutError:
+            self.doc.service = "hl7-mllp"
+            return
+        except (ConnectionError, OSError):
+            data = b""
+        self.doc.service = "unknown"
+        if data:
+            self.doc.errors.append("HL7 port sent data unprompted: not an MLLP listener")
+
+    async def _dicom(self, conn: Conn | None, tls: bool) -> str | None:
+        """Run the DICOM probe; return what the peer looks like when it is not DICOM."""
+        probe = DicomProbe(self.net, self.host, self.port, tls=tls, level=self.options.level,
+                           calling_ae=self.options.calling_ae, called_ae=self.options.called_ae)
+        outcome = await probe.run(conn)
+        if outcome.sent:
+            self.sent.setdefault("dicom" if not tls else "dicom_tls", outcome.sent)
+            # Flat keys the evidence readers expect, from the first association request.
+            rqs = outcome.sent.get("a_associate_rq") or []
+            if rqs and "a_associate_rq" not in self.sent:
+                self.sent["a_associate_rq"] = rqs[0]
+            if outcome.sent.get("c_echo"):
+                self.sent["c_echo"] = True
+            if outcome.sent.get("c_find"):
+                self.sent["c_find"] = outcome.sent["c_find"]
+        self.doc.errors.extend(outcome.errors)
+        if outcome.failed:
+            self.net.limits.failed(self.host)
+        if outcome.doc is not None:
+            self.doc.dicom = outcome.doc
+            self.doc.service = "dicom-tls" if tls else "dicom"
+            return None
+        return outcome.looks_like
+
+    async def _dicom_path(self, conn: Conn | None) -> None:
+        looks_like = await self._dicom(conn, tls=False)
+        if looks_like is None:
+            return
+        if looks_like == "http":
+            await self._http(None, tls=False)
+        elif looks_like in ("tls", "closed"):
+            await self._tls_path(None)
+        elif looks_like == "silent":
+            self.doc.service = "unknown"
+        else:
+            self.doc.service = "unknown"
+            self.doc.errors.append("answered the DICOM association request with something that is not DICOM")
+
+    async def _tls_path(self, conn: Conn | None) -> None:
+        self.sent["tls_handshake"] = True
+        try:
+            if conn is None:
+                conn = await self.net.open(self.host, self.port, tls=True)
+            else:
+                await conn.start_tls(self.net.tls_context, self.net.timeout)
+        except ConnectFailed as exc:
+            if conn is not None:
+                await conn.close()
+            self.doc.errors.append(exc.detail)
+            if self.port in TLS_PORTS and self.port not in HTTPS_FIRST and self.doc.dicom is None:
+                # Plain DICOM on the DICOM-TLS port is worth one look (it is a finding too).
+                self.sent.pop("tls_handshake_failed", None)
+                self.sent["tls_handshake_failed"] = True
+                if "a_associate_rq" not in self.sent:
+                    await self._dicom_path_plain_only()
+            return
+        self.doc.tls = describe(conn.ssl_object)
+        if self.port in HTTPS_FIRST:
+            if await self._http(conn, tls=True):
+                return
+            conn = None
+        looks_like = await self._dicom(conn, tls=True)
+        if looks_like == "http":
+            await self._http(None, tls=True)
+        elif looks_like is not None and self.doc.service is None:
+            self.doc.service = "unknown"
+
+    async def _dicom_path_plain_only(self) -> None:
+        looks_like = await self._dicom(None, tls=False)
+        if looks_like == "http":
+            await self._http(None, tls=False)
+
+    async def _http(self, conn: Conn | None, tls: bool) -> bool:
+        probe = HttpProbe(self.net, self.host, self.port, tls=tls, level=self.options.level)
+        outcome = await probe.run(conn)
+        if outcome.sent:
+            self.sent.setdefault("http", []).extend(outcome.sent)
+        self.doc.errors.extend(outcome.errors)
+        if outcome.failed:
+            self.net.limits.failed(self.host)
+        if outcome.doc is None:
+            return False
+        self.doc.http = outcome.doc
+        if outcome.dicomweb:
+            self.doc.service = "dicomweb"
+        else:
+            self.doc.service = "https" if tls else "http"
+        return True
+
+
+ProgressCallback = Callable[[Probed], None]
+
+
+async def scan_endpoints(endpoints: Iterable[tuple[str, int]], options: ScanOptions,
+                         on_result: ProgressCallback | None = None) -> list[Probed]:
+    """Probe every (host, port) with at most ``options.concurrency`` in flight.
+
+    Endpoints are pulled from the iterable as workers free up, so a large range is never
+    expanded in memory; results are correlated per host at the end.
+    """
+    limits = Limits(rate=options.rate, per_host=max(1, options.per_host))
+    net = Net(limits, options.timeout)
+    queue: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue(maxsize=options.concurrency * 2)
+    results: list[Probed] = []
+
+    async def producer() -> None:
+        for endpoint in endpoints:
+            await queue.put(endpoint)
+        for _ in range(options.concurrency):
+            await queue.put(None)
+
+    async def worker() -> None:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            probed = await EndpointScan(net, options, *item).run()
+            results.append(probed)
+            if on_result is not None:
+                on_result(probed)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, options.concurrency))]
+    try:
+        await asyncio.gather(producer(), *workers)
+    finally:
+        for task in workers:
+            task.cancel()
+    by_host: dict[str, list[EndpointDoc]] = defaultdict(list)
+    for probed in results:
+        by_host[probed.doc.host].append(probed.doc)
+    for docs in by_host.values():
+        correlate_host(docs)
+    return results

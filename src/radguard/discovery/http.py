@@ -1,0 +1,191 @@
+"""The web probe: what serves HTTP(S) on a port, whether it asks for credentials, and — at
+level 3 — whether DICOMweb (QIDO-RS) answers a stranger.
+
+A deliberately tiny HTTP/1.1 client over the scan's own connections: every request is a GET
+with ``Connection: close``, every response is read up to a fixed size and time, and bodies are
+only looked at for a page title or Orthanc's ``/system`` document. QIDO-RS bodies are never
+parsed: only the status code is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from radguard.discovery.fingerprints import http_product
+from radguard.discovery.net import Conn, ConnectFailed, Net
+from radguard.discovery.results import HttpDoc
+
+MAX_RESPONSE = 64 * 1024
+QIDO_ROOTS = ("/dicom-web", "/dicomweb", "/dcm4chee-arc/aets/DCM4CHEE/rs", "/wado-rs")
+STATUS_PATHS = ("/system",)  # Orthanc REST: name and version when reachable
+
+
+class NotHttp(Exception):
+    def __init__(self, first_bytes: bytes) -> None:
+        self.first_bytes = first_bytes
+        super().__init__(f"not HTTP: first bytes {first_bytes[:8].hex()}")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes  # at most MAX_RESPONSE bytes; discarded after the probe
+
+
+@dataclass
+class HttpOutcome:
+    doc: HttpDoc | None = None
+    dicomweb: bool = False
+    not_http: bool = False
+    sent: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failed: bool = False
+
+
+def parse_response(raw: bytes) -> Response:
+    head, _sep, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    match = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", lines[0])
+    if not match:
+        raise NotHttp(raw[:16])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _colon, value = line.partition(b":")
+        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    return Response(int(match.group(1)), headers, body)
+
+
+class HttpProbe:
+    def __init__(self, net: Net, host: str, port: int, *, tls: bool, level: int) -> None:
+        self.net = net
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.level = level
+        self.outcome = HttpOutcome()
+        self.first: Conn | None = None  # an already open connection to use for the first request
+
+    async def get(self, path: str) -> Response:
+        self.outcome.sent.append(f"GET {path}")
+        request = (f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                   "User-Agent: radguard-discovery\r\nAccept: */*\r\nConnection: close\r\n\r\n").encode()
+        conn, self.first = self.first, None
+        if conn is None:
+            conn = await self.net.open(self.host, self.port, self.tls)
+        try:
+            await conn.send(request, self.net.timeout)
+            raw = bytearray()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.net.timeout
+            while len(raw) < MAX_RESPONSE:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    chunk = await asyncio.wait_for(conn.reader.read(MAX_RESPONSE - len(raw)), remaining)
+                except TimeoutError:
+                    break
+                if not chunk:
+                    break
+                raw += chunk
+                if len(raw) >= 5 and not raw.startswith(b"HTTP/"[: len(raw)]):
+                    break
+                if _complete(raw):
+                    break
+            if not raw:
+                raise NotHttp(b"")
+            return parse_response(bytes(raw))
+        finally:
+            await conn.close()
+
+    async def run(self, first: Conn | None = None) -> HttpOutcome:
+        out = self.outcome
+        self.first = first
+        try:
+            root = await self.get("/")
+        except NotHttp:
+            out.not_http = True
+            return out
+        except (ConnectFailed, ConnectionError, TimeoutError, OSError) as exc:
+            out.errors.append(f"HTTP GET /: {exc}")
+            out.failed = True
+            return out
+        doc = out.doc = HttpDoc(status=root.status, server=root.headers.get("server"))
+        realm = root.headers.get("www-authenticate")
+        title = _title(root.body)
+        system: dict[str, Any] | None = None
+        auth_seen = root.status in (401, 403)
+        open_api = False
+        for path in STATUS_PATHS:
+            try:
+                answer = await self.get(path)
+            except (NotHttp, ConnectFailed, ConnectionError, TimeoutError, OSError) as exc:
+                out.errors.append(f"HTTP GET {path}: {exc}")
+                continue
+            if answer.status in (401, 403):
+                auth_seen = True
+                realm = realm or answer.headers.get("www-authenticate")
+            elif answer.status == 200 and "json" in answer.headers.get("content-type", ""):
+                try:
+                    parsed = json.loads(answer.body)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    system = {k: parsed.get(k) for k in ("ApiVersion", "DicomAet", "Version", "Name")
+                              if k in parsed}
+                    open_api = True
+        if system and "ApiVersion" in system:
+            try:
+                plugins = await self.get("/plugins")
+                if plugins.status == 200 and b"dicom-web" in plugins.body:
+                    out.dicomweb = True
+            except (NotHttp, ConnectFailed, ConnectionError, TimeoutError, OSError):
+                pass
+        doc.product, doc.version = http_product(doc.server, realm, title, system)
+        if auth_seen:
+            doc.auth_required = True
+        elif open_api:
+            doc.auth_required = False
+        if self.level >= 3:
+            await self._qido(doc)
+        return out
+
+    async def _qido(self, doc: HttpDoc) -> None:
+        """QIDO-RS ``/studies?limit=1`` at the usual roots; keep only whether it answered."""
+        for root in QIDO_ROOTS:
+            try:
+                answer = await self.get(f"{root}/studies?limit=1&includefield=StudyInstanceUID")
+            except (NotHttp, ConnectFailed, ConnectionError, TimeoutError, OSError) as exc:
+                self.outcome.errors.append(f"QIDO-RS at {root}: {exc}")
+                return
+            answer.body = b""  # never kept, never parsed
+            if answer.status in (200, 204):
+                doc.dicomweb_anonymous = True
+                self.outcome.dicomweb = True
+                if doc.auth_required is None:
+                    doc.auth_required = False
+                return
+            if answer.status in (401, 403):
+                doc.dicomweb_anonymous = False
+                doc.auth_required = True
+                return
+
+
+def _title(body: bytes) -> str | None:
+    match = re.search(rb"<title[^>]*>(.{0,200}?)</title>", body, re.IGNORECASE | re.DOTALL)
+    return match.group(1).decode("utf-8", "replace").strip() if match else None
+
+
+def _complete(raw: bytearray) -> bool:
+    """True once headers and a Content-Length body have arrived (for servers that keep the
+    connection open despite ``Connection: close``)."""
+    head, sep, body = bytes(raw).partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    match = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+    return bool(match) and len(body) >= int(match.group(1))  # type: ignore[union-attr]

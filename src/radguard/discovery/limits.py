@@ -1,0 +1,86 @@
+"""How hard radguard may push: a global connection rate, per-host connection caps, back-off.
+
+Clinical devices are often fragile (a single rejected association has been seen to stop a
+DCMTK dcmqrscp started with ``--single-process``). So every new connection takes a token from a
+global rate limiter and a slot from its host's semaphore, and a host that produced an error
+is approached more slowly afterwards instead of being retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+
+class RateLimiter:
+    """At most ``rate`` new connections per second across the scan (token bucket, burst 1s)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._tokens = rate
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        if self.rate <= 0:
+            return
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+@dataclass
+class HostState:
+    semaphore: asyncio.Semaphore
+    failures: int = 0
+
+
+@dataclass
+class Limits:
+    """Rate and concurrency caps for one scan."""
+
+    rate: float = 200.0
+    per_host: int = 2
+    max_backoff: float = 5.0
+    _limiter: RateLimiter | None = None
+    _hosts: dict[str, HostState] = field(default_factory=dict)
+
+    def _host(self, host: str) -> HostState:
+        state = self._hosts.get(host)
+        if state is None:
+            state = self._hosts[host] = HostState(asyncio.Semaphore(self.per_host))
+        return state
+
+    async def acquire(self, host: str) -> None:
+        """Take a per-host slot (held for the life of one connection; give it back with
+        :meth:`release`), after this host's back-off if it misbehaved, and a rate token."""
+        if self._limiter is None:
+            self._limiter = RateLimiter(self.rate)
+        state = self._host(host)
+        await state.semaphore.acquire()
+        try:
+            if state.failures:
+                await asyncio.sleep(min(self.max_backoff, 0.25 * 2 ** (state.failures - 1)))
+            await self._limiter.take()
+        except BaseException:
+            state.semaphore.release()
+            raise
+
+    def release(self, host: str) -> None:
+        self._host(host).semaphore.release()
+
+    def failed(self, host: str) -> None:
+        self._host(host).failures += 1
+
+    def forget(self, host: str) -> None:
+        """Drop a host's state once all its endpoints are done (keeps memory flat on big ranges)."""
+        state = self._hosts.get(host)
+        if state is not None and not state.semaphore.locked():
+            self._hosts.pop(host, None)

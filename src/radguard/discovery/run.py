@@ -1,0 +1,127 @@
+"""One discovery run from start to finish: authorize, expand, probe, store.
+
+The order matters for safety: the scope is checked and the do-not-scan list read *before*
+any packet is sent, and nothing is written until the scan has finished, in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from radguard.db.base import utcnow
+from radguard.db.models.discovery import Scan
+from radguard.db.session import Database
+from radguard.discovery.engine import Probed, ScanOptions, scan_endpoints
+from radguard.discovery.merge import protected_hosts, sort_results, store_scan
+from radguard.discovery.scope import Scope, authorize, load_scope
+from radguard.discovery.targets import DEFAULT_PORTS, Exclusions, Target, parse_target, parse_targets
+from radguard.errors import InputError
+
+_AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # printable ASCII without backslash
+
+
+def check_ae(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    if not _AE.match(value) or not value.strip():
+        raise InputError(option, None, None, f"{value!r} is not a DICOM AE title (1-16 printable characters, no \\)")
+    return value.strip()
+
+
+@dataclass
+class DiscoveryRequest:
+    targets: list[str]
+    ports: tuple[int, ...] = DEFAULT_PORTS
+    level: int = 2
+    scope_file: Path | None = None
+    exclude: list[str] = field(default_factory=list)
+    options: ScanOptions = field(default_factory=ScanOptions)
+    site: str | None = None
+
+
+@dataclass
+class Plan:
+    """An authorized scan, ready to run: what will be contacted and what will not."""
+
+    request: DiscoveryRequest
+    targets: list[Target]
+    scope: Scope | None
+    exclusions: Exclusions
+    total: int
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    _skipped_keys: set[tuple[str, int | None]] = field(default_factory=set)
+
+    def endpoints(self) -> Iterator[tuple[str, int]]:
+        """Every endpoint to probe, lazily; excluded ones are recorded in ``skipped`` instead."""
+        for target in self.targets:
+            ports = (target.port,) if target.port is not None else self.request.ports
+            for host in target.hosts():
+                for port in ports:
+                    rule = self.exclusions.match(host, port)
+                    if rule is None:
+                        yield host, port
+                        continue
+                    key = (host, port if rule.port is not None else None)
+                    if key not in self._skipped_keys:
+                        self._skipped_keys.add(key)
+                        self.skipped.append({"host": host, "port": key[1],
+                                             "reason": self.exclusions.reason(host, port)})
+
+
+def plan(database: Database, request: DiscoveryRequest, now: datetime | None = None) -> Plan:
+    """Validate and authorize; raises SafetyError/InputError before anything touches the network."""
+    if not request.targets:
+        raise InputError("TARGET", None, None, "name at least one host, CIDR, host:port or range")
+    targets = parse_targets(request.targets)
+    scope = load_scope(request.scope_file) if request.scope_file else None
+    authorize(scope, request.level, targets, now or utcnow())
+    exclusions = Exclusions()
+    for spec in request.exclude:
+        t = parse_target(spec, "--exclude")
+        exclusions.add(t, f"excluded by --exclude {spec}")
+    if scope is not None:
+        for t in scope.exclude:
+            exclusions.add(t, f"excluded by the scope file ({t.spec})")
+    with database.read() as session:
+        for protected in protected_hosts(session):
+            exclusions.add(parse_target(protected.host, "inventory"), protected.reason)
+    total = sum(t.size * (1 if t.port is not None else len(request.ports)) for t in targets)
+    return Plan(request, targets, scope, exclusions, total)
+
+
+def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], None] | None = None
+            ) -> dict[str, Any]:
+    """Probe, then store everything in one transaction; return the ``--json`` document."""
+    request = scan_plan.request
+    started = utcnow()
+    options = request.options
+    options.level = request.level
+    results = asyncio.run(scan_endpoints(scan_plan.endpoints(), options, on_result))
+    finished = utcnow()
+    results = sort_results(results)
+    scope = scan_plan.scope
+    scan = Scan(
+        started=started, finished=finished, level=request.level, targets=list(request.targets),
+        authorized_by=scope.doc.authorized_by if scope else None, reason=scope.doc.reason if scope else None,
+        scope=scope.document() if scope else None,
+        options={"ports": list(request.ports), "rate": options.rate, "concurrency": options.concurrency,
+                 "per_host": options.per_host, "timeout": options.timeout, "calling_ae": options.calling_ae,
+                 "called_ae": options.called_ae, "exclude": list(request.exclude), "site": request.site},
+    )
+    with database.transaction() as session:
+        store_scan(session, scan, results, request.site, len(scan_plan.skipped))
+        scan_id, counts = scan.id, dict(scan.counts)
+    return {
+        "scan": {"id": scan_id, "started": started.isoformat(), "finished": finished.isoformat(),
+                 "level": request.level, "targets": list(request.targets),
+                 "authorized_by": scope.doc.authorized_by if scope else None},
+        "endpoints": [p.doc.document() for p in results],
+        "skipped": scan_plan.skipped,
+        "counts": counts,
+    }

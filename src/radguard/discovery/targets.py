@@ -1,0 +1,161 @@
+"""What to scan: hosts, CIDRs, ``host:port`` and address ranges, and what never to touch.
+
+Targets are expanded lazily (a /16 is 65,534 hosts) so memory does not grow with the range.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from radguard.errors import InputError
+
+DEFAULT_PORTS = (104, 11112, 4242, 2761, 2762, 8042, 80, 443, 2575)
+MAX_HOSTS_PER_TARGET = 65536
+
+IPv4 = ipaddress.IPv4Address
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One TARGET argument: a network (first..last addresses) or a host name, maybe with a port."""
+
+    spec: str
+    first: int | None  # IPv4 addresses as integers, inclusive; None for a host name
+    last: int | None
+    hostname: str | None
+    port: int | None
+
+    def hosts(self) -> Iterator[str]:
+        if self.hostname is not None:
+            yield self.hostname
+            return
+        assert self.first is not None and self.last is not None
+        for value in range(self.first, self.last + 1):
+            yield str(IPv4(value))
+
+    @property
+    def size(self) -> int:
+        if self.first is None or self.last is None:
+            return 1
+        return self.last - self.first + 1
+
+    def covers(self, other: Target) -> bool:
+        """True when every endpoint ``other`` names is inside this target (scope checks)."""
+        if self.port is not None and other.port != self.port:
+            return False
+        if self.hostname is not None or other.hostname is not None:
+            return self.hostname is not None and other.hostname is not None and \
+                self.hostname.lower().rstrip(".") == other.hostname.lower().rstrip(".")
+        assert self.first is not None and self.last is not None
+        assert other.first is not None and other.last is not None
+        return self.first <= other.first and other.last <= self.last
+
+    def contains(self, host: str, port: int) -> bool:
+        if self.port is not None and port != self.port:
+            return False
+        if self.hostname is not None:
+            return host.lower().rstrip(".") == self.hostname.lower().rstrip(".")
+        try:
+            value = int(IPv4(host))
+        except ValueError:
+            return False
+        assert self.first is not None and self.last is not None
+        return self.first <= value <= self.last
+
+
+def _port(text: str, spec: str, source: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise InputError(source, None, spec, f"port {text!r} is not a number from 1 to 65535")
+    return int(text)
+
+
+def parse_target(spec: str, source: str = "TARGET") -> Target:
+    """Parse ``10.0.0.5``, ``10.0.0.0/24``, ``10.0.0.5:104``, ``10.0.0.1-40``,
+    ``10.0.0.1-10.0.0.40`` or ``pacs.example.org[:port]``."""
+    text = spec.strip()
+    port: int | None = None
+    if text.count(":") == 1:
+        text, port_text = text.split(":")
+        port = _port(port_text, spec, source)
+    try:
+        if "/" in text:
+            net = ipaddress.IPv4Network(text, strict=False)
+            if net.num_addresses > MAX_HOSTS_PER_TARGET:
+                raise InputError(source, None, spec, f"{net} has {net.num_addresses} addresses; "
+                                 f"split it into ranges of at most {MAX_HOSTS_PER_TARGET}")
+            hosts = list(net.hosts()) if net.prefixlen < 31 else [net.network_address, net.broadcast_address]
+            return Target(spec, int(hosts[0]), int(hosts[-1]), None, port)
+        if "-" in text and re.match(r"^\d+\.\d+\.\d+\.\d+-", text):
+            start_text, end_text = text.split("-", 1)
+            start = IPv4(start_text)
+            if "." in end_text:
+                end = IPv4(end_text)
+            else:
+                if not end_text.isdigit() or int(end_text) > 255:
+                    raise InputError(source, None, spec, "a range ends with a last octet (0-255) or an address")
+                end = IPv4(int(start) - (int(start) & 0xFF) + int(end_text))
+            if int(end) < int(start):
+                raise InputError(source, None, spec, "the range ends before it starts")
+            if int(end) - int(start) + 1 > MAX_HOSTS_PER_TARGET:
+                raise InputError(source, None, spec, f"more than {MAX_HOSTS_PER_TARGET} addresses; split it")
+            return Target(spec, int(start), int(end), None, port)
+        address = IPv4(text)
+        return Target(spec, int(address), int(address), None, port)
+    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        if re.match(r"^[\d./-]+$", text):
+            raise InputError(source, None, spec, f"not a valid address, CIDR or range ({exc})") from None
+    if not _HOSTNAME.match(text):
+        raise InputError(source, None, spec, "not a host name, address, CIDR, range or host:port")
+    return Target(spec, None, None, text, port)
+
+
+def parse_targets(specs: Iterable[str], source: str = "TARGET") -> list[Target]:
+    return [parse_target(spec, source) for spec in specs]
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    """``104,11112,8000-8010`` → ports, in the order given, without duplicates."""
+    ports: list[int] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        if "-" in part:
+            low, high = (_port(x, text, "--ports") for x in part.split("-", 1))
+            if high < low or high - low > 1024:
+                raise InputError("--ports", None, part, "a port range goes from low to high, at most 1024 ports")
+            ports.extend(range(low, high + 1))
+        else:
+            ports.append(_port(part, text, "--ports"))
+    if not ports:
+        raise InputError("--ports", None, None, "give at least one port")
+    return tuple(dict.fromkeys(ports))
+
+
+class Exclusions:
+    """Endpoints never to contact, each with the reason shown to the user."""
+
+    def __init__(self) -> None:
+        self._rules: list[tuple[Target, str]] = []
+
+    def add(self, target: Target, reason: str) -> None:
+        self._rules.append((target, reason))
+
+    def match(self, host: str, port: int) -> Target | None:
+        """The first rule that covers this endpoint (its ``port`` says if it was port-specific)."""
+        for target, _why in self._rules:
+            if target.contains(host, port):
+                return target
+        return None
+
+    def reason(self, host: str, port: int) -> str | None:
+        for target, why in self._rules:
+            if target.contains(host, port):
+                return why
+        return None
+
+    def __len__(self) -> int:
+        return len(self._rules)
