@@ -1,0 +1,158 @@
+"""The two jobs behind the commands: build a manifest, and verify a backup against one.
+
+Both keep their progress in a side file (:mod:`radguard.backup.state`) under the user's cache
+directory, keyed by what is being compared, so running the same command again after Ctrl-C
+or ``kill`` resumes where it stopped. The side file is removed once the result is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_cache_dir
+
+from radguard.backup.manifest import ManifestHeader, ManifestTotals, newest_plausible, read_manifest, write_manifest
+from radguard.backup.reconcile import counts, items, load_manifest_records, reconcile
+from radguard.backup.scan import ScanOptions, scan
+from radguard.backup.state import ScanState
+from radguard.backup.timing import RecoveryPoint, RestoreProjection, project_restore, recovery_point
+
+Progress = Callable[[int, int], None]
+
+
+def state_dir() -> Path:
+    return Path(user_cache_dir("radguard", appauthor=False)) / "backup-runs"
+
+
+def state_path(job: str, *parts: str, directory: Path | None = None) -> Path:
+    """A side file per (job, inputs); the same command finds the same file again."""
+    digest = hashlib.sha256("\0".join([job, *parts]).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    return (directory or state_dir()) / f"{job}-{digest}.radguard-state.sqlite"
+
+
+def _open_state(path: Path, restart: bool) -> tuple[ScanState, bool]:
+    resumed = path.exists() and not restart
+    if restart:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    return ScanState(path), resumed
+
+
+@dataclass
+class ManifestResult:
+    totals: ManifestTotals
+    resumed_from: int
+
+
+def build_manifest(source: Path, out: Path, options: ScanOptions, *, restart: bool = False,
+                   progress: Progress | None = None, state_directory: Path | None = None) -> ManifestResult:
+    path = state_path("manifest", str(source.resolve()), str(out.resolve()), directory=state_directory)
+    state, resumed = _open_state(path, restart)
+    try:
+        already = state.count_files() if resumed else 0
+        scan(source, state, options, progress)
+        totals = write_manifest(state, source.resolve(), out)
+    except BaseException:
+        state.close()
+        raise
+    state.discard()
+    return ManifestResult(totals, already)
+
+
+@dataclass
+class VerifyReport:
+    backup: str
+    manifest: str
+    manifest_created: str
+    started: datetime
+    finished: datetime
+    resumed_from: int
+    counts: dict[str, int]
+    expected_instances: int
+    files_checked: int
+    restore: RestoreProjection
+    rpo: RecoveryPoint
+    not_checked: dict[str, Any]
+    source_problems: dict[str, int]
+    items: Iterator[dict[str, Any]] = field(repr=False)
+
+    @property
+    def all_ok(self) -> bool:
+        return all(n == 0 for status, n in self.counts.items() if status != "ok")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "backup": self.backup, "manifest": self.manifest, "manifest_created": self.manifest_created,
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": self.finished.isoformat(timespec="seconds"),
+            "resumed_from_files": self.resumed_from, "all_ok": self.all_ok,
+            "expected_instances": self.expected_instances, "files_checked": self.files_checked,
+            "counts": self.counts, "restore": self.restore.as_dict(), "rpo": self.rpo.as_dict(),
+            "not_checked": self.not_checked, "source_problems": self.source_problems,
+        }
+
+
+@dataclass
+class VerifyRun:
+    """An open verification: its report streams items from the side file until closed."""
+
+    report: VerifyReport
+    state: ScanState
+
+    def close(self) -> None:
+        self.state.discard()
+
+
+def verify_backup(backup: Path, manifest: Path, options: ScanOptions, *, rto_hours: float | None = None,
+                  rto_source: str | None = None, rpo_hours: float | None = None, restart: bool = False,
+                  progress: Progress | None = None, state_directory: Path | None = None) -> VerifyRun:
+    """Scan ``backup`` and reconcile it with ``manifest``. Close the returned run when done."""
+    header, records, totals = read_manifest(manifest)
+    stat = manifest.stat()
+    key_parts = (str(backup.resolve()), str(manifest.resolve()), str(stat.st_size), str(stat.st_mtime_ns))
+    state, resumed = _open_state(state_path("verify", *key_parts, directory=state_directory), restart)
+    try:
+        started = datetime.fromisoformat(state.get("started")) if resumed and state.get("started") else None
+        if started is None:
+            started = datetime.now(UTC)
+            state.put("started", started.isoformat())
+        already = state.count_files() if resumed else 0
+        if not state.get("manifest_loaded"):
+            load_manifest_records(state, records, totals)
+        scan(backup, state, options, progress)
+        reconcile(state)
+        report = _report(backup, manifest, header, totals, state, started, already, rto_hours, rto_source, rpo_hours,
+                         options.keep_paths)
+    except BaseException:
+        state.close()
+        raise
+    return VerifyRun(report, state)
+
+
+def _report(backup: Path, manifest: Path, header: ManifestHeader, totals: ManifestTotals, state: ScanState,
+            started: datetime, already: int, rto_hours: float | None, rto_source: str | None,
+            rpo_hours: float | None, with_paths: bool) -> VerifyReport:
+    status_counts = counts(state)
+    restore = project_restore(totals.bytes, int(state.number("bytes_read")), state.number("elapsed"),
+                              rto_hours, rto_source)
+    backup_newest = newest_plausible(state.get("newest_study"), datetime.now(UTC))
+    rpo = recovery_point(totals.newest_study, backup_newest, rpo_hours)
+    bad_dirs = list(state.bad_dirs())
+    not_checked: dict[str, Any] = {
+        "directories": len(bad_dirs),
+        "files": status_counts.get("unreadable", 0),
+        "directory_reasons": sorted({reason for _k, reason, _p in bad_dirs}),
+    }
+    if with_paths:
+        not_checked["directory_paths"] = [p for _k, _r, p in bad_dirs if p]
+    return VerifyReport(
+        backup=str(backup.resolve()), manifest=str(manifest.resolve()), manifest_created=header.created,
+        started=started, finished=datetime.now(UTC), resumed_from=already, counts=status_counts,
+        expected_instances=totals.instances, files_checked=state.count_files(), restore=restore, rpo=rpo,
+        not_checked=not_checked, source_problems=totals.problems, items=items(state, with_paths),
+    )
