@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -60,7 +61,8 @@ def import_cmd(
 @feeds_app.command("update")
 def update_cmd(
     ctx: typer.Context,
-    kev_url: str | None = typer.Option(None, "--kev-url", help="KEV catalog URL (default: CISA's, or $RADGUARD_KEV_URL)."),
+    kev_url: str | None = typer.Option(None, "--kev-url",
+                                       help="KEV catalog URL (default: CISA's, or $RADGUARD_KEV_URL)."),
     csaf_url: str | None = typer.Option(None, "--csaf-url",
                                         help="Base URL of a CSAF directory with index.txt (default: CISA's OT "
                                              "advisories on GitHub, or $RADGUARD_CSAF_BASE_URL)."),
@@ -97,9 +99,11 @@ def list_cmd(
             "kev_entries": session.scalar(select(func.count()).select_from(KevEntry)) or 0,
             "cves": session.scalar(select(func.count()).select_from(CveRecord)) or 0,
         }
-        rows = [{"source": i.source, "name": i.name, "version": i.version, "released_at": i.released_at,
-                 "records": i.records, "imported_at": i.imported_at, "last_imported_at": i.last_imported_at}
-                for i in imports]
+        rows: list[dict[str, Any]] = [
+            {"source": i.source, "name": i.name, "version": i.version, "released_at": i.released_at,
+             "records": i.records, "imported_at": i.imported_at, "last_imported_at": i.last_imported_at}
+            for i in imports
+        ]
     if json_out:
         print_json({"imports": rows, "totals": totals})
         return
@@ -109,8 +113,8 @@ def list_cmd(
                       r["released_at"].date().isoformat() if r["released_at"] else "", str(r["records"]),
                       r["last_imported_at"].strftime("%Y-%m-%d %H:%M"))
     console.print(table)
-    console.print(f"{totals['advisories']} advisories, {totals['kev_entries']} KEV entries, {totals['cves']} CVE records",
-                  highlight=False)
+    console.print(f"{totals['advisories']} advisories, {totals['kev_entries']} KEV entries, "
+                  f"{totals['cves']} CVE records", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -198,8 +198,8 @@ class AdvisoryIndex:
         if keys is not None:
             adv_stmt = adv_stmt.where(Advisory.id.in_(advisory_pks))
             vuln_stmt = vuln_stmt.where(AdvisoryVulnerability.advisory_pk.in_(advisory_pks))
-        for pk, aid, title, source, url in session.execute(adv_stmt):
-            index.advisories[pk] = _Advisory(aid, title, source, url)
+        for adv_pk, aid, title, source, url in session.execute(adv_stmt):
+            index.advisories[adv_pk] = _Advisory(aid, title, source, url)
         cves: set[str] = set()
         for v in session.scalars(vuln_stmt.order_by(AdvisoryVulnerability.id)):
             if v.advisory_pk in index.advisories:
@@ -305,7 +305,10 @@ def lookup(session: Session, vendor: str, product: str, version: str | None) -> 
 _RANK = {"affected": 0, "needs_review": 1}
 
 
-def _fingerprints(session: Session, asset_ids: list[int] | None) -> Iterable[tuple[int, str, str | None, str, str | None]]:
+Fingerprint = tuple[int, str, str | None, str, str | None]
+
+
+def _fingerprints(session: Session, asset_ids: list[int] | None) -> Iterable[Fingerprint]:
     """(asset, endpoint, vendor, product, version) from the newest probe of each endpoint."""
     stmt = (select(Evidence.asset_id, Evidence.host, Evidence.port, Evidence.received)
             .where(Evidence.kind == "probe.endpoint", Evidence.asset_id.is_not(None))
@@ -357,8 +360,8 @@ def match_assets(session: Session, asset_ids: Iterable[int] | None = None,
         asset_stmt = asset_stmt.where(Asset.id.in_(ids))
     for asset_id, vendor, product, version in session.execute(comp_stmt):
         consider(asset_id, "component", vendor, product, version)
-    for asset_id, vendor, product, version in session.execute(asset_stmt):
-        consider(asset_id, "asset", vendor, product, version)
-    for asset_id, endpoint, vendor, product, version in _fingerprints(session, ids):
-        consider(asset_id, "discovery", vendor, product, version, endpoint)
+    for asset_id, a_vendor, a_product, a_version in session.execute(asset_stmt):
+        consider(asset_id, "asset", a_vendor, a_product, a_version)
+    for asset_id, endpoint, f_vendor, f_product, f_version in _fingerprints(session, ids):
+        consider(asset_id, "discovery", f_vendor, f_product, f_version, endpoint)
     return sorted(best.values(), key=lambda m: (m.asset_id, _RANK[m.match.status], m.match.advisory_id))

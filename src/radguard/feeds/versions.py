@@ -263,7 +263,9 @@ _SUFFIX_LE = re.compile(
     r"^(.*?)\s*,?\s+(?:and|or)\s+(?:prior|earlier|below|lower|older|previous|before)(?:\s+versions?)?$", re.I
 )
 _SUFFIX_GE = re.compile(r"^(.*?)\s*,?\s+(?:and|or)\s+(?:later|newer|above|higher|after)(?:\s+versions?)?$", re.I)
-_PREFIX_LT = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(?:prior\s+to|before|earlier\s+than|older\s+than|below)\s+(.+)$", re.I)
+_PREFIX_LT = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(?:prior\s+to|before|earlier\s+than|older\s+than|below)\s+(.+)$", re.I
+)
 _THROUGH = re.compile(r"^(.+?)\s+(?:through|thru|to|until)\s+(.+)$", re.I)
 _ALL_WORDS = re.compile(r"^(?:\*|all|all\s+versions?|any(?:\s+versions?)?|vers:all/\*)$", re.I)
 _PAREN = re.compile(r"\(([^()]*)\)")

@@ -1,0 +1,90 @@
+"""RG-KEV and RG-ADVISORY: advisory matches turned into observations.
+
+Both checks read one shared result, :func:`radguard.feeds.matching.match_assets`, computed once
+per assessment. One observation per (asset, advisory), keyed by the advisory ID. Only matches
+radguard is sure of (``affected``) become observations; ``needs_review`` matches stay in
+``radguard advisories`` for a person to settle, unless the settings ask for them
+(``parameters: {advisories_include_needs_review: true}``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from radguard.checks.registry import CheckContext, Observation, evaluator
+from radguard.db.models.inventory import Asset
+from radguard.feeds.matching import AssetAdvisoryMatch, match_assets
+
+_EXPOSED_ZONE_WORDS = {"dmz", "internet", "public", "perimeter", "edge", "external"}
+_GENERAL_ZONE_WORDS = {"general", "corporate", "corp", "office", "guest", "user", "users", "flat", "default",
+                       "enterprise", "lan", "wifi", "byod"}
+
+
+def _parameter(ctx: CheckContext, name: str, default: Any) -> Any:
+    params: dict[str, Any] = ctx.settings.get("parameters") or {}
+    return params.get(name, default)
+
+
+def exposure(asset: Asset) -> tuple[float, str]:
+    """How reachable the asset is, 0–1, and why: zone first, then remote access."""
+    words = set(re.split(r"[^a-z0-9]+", (asset.network_zone or "").lower())) - {""}
+    candidates = [(0.4, f"zone {asset.network_zone!r} is a restricted segment")]
+    if not words:
+        candidates.append((0.7, "no network zone is recorded"))
+    elif words & _EXPOSED_ZONE_WORDS:
+        candidates.append((1.0, f"zone {asset.network_zone!r} is reachable from outside"))
+    elif words & _GENERAL_ZONE_WORDS:
+        candidates.append((0.7, f"zone {asset.network_zone!r} is shared with general IT"))
+    if asset.remote_access == "always-on":
+        candidates.append((0.9, "remote access is always on"))
+    elif asset.remote_access == "on-demand":
+        candidates.append((0.6, "remote access is enabled on demand"))
+    return max(candidates, key=lambda c: c[0])
+
+
+def _matches(ctx: CheckContext) -> list[AssetAdvisoryMatch]:
+    return ctx.memo("feeds.asset_advisory_matches", lambda: match_assets(ctx.session))
+
+
+def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]:
+    include_review = bool(_parameter(ctx, "advisories_include_needs_review", False))
+    assets = {a.id: a for a in ctx.assets()}
+    for am in _matches(ctx):
+        m = am.match
+        if m.status != "affected" and not include_review:
+            continue
+        if kev_only and not m.kev:
+            continue
+        asset = assets.get(am.asset_id)
+        if asset is None:
+            continue
+        level, basis = exposure(asset)
+        cves = [c.as_json() for c in m.cves if c.kev or not kev_only]
+        evidence = {
+            "advisory_id": m.advisory_id, "title": m.title, "source": m.source, "url": m.url, "status": m.status,
+            "component": am.component, "vendor": m.vendor, "product": m.product, "version": m.version,
+            "origin": am.origin, "endpoint": am.endpoint, "matched_range": m.matched_range,
+            "interpreted_range": m.interpreted_range, "advisory_product": m.advisory_product, "reason": m.reason,
+            "cves": cves, "kev": m.kev, "ransomware": m.ransomware, "max_cvss": m.max_cvss,
+            "remediations": list(m.remediations[:3]), "exposure_basis": basis,
+        }
+        kev_ids = [c.id for c in m.cves if c.kev]
+        summary = (f"{am.component} is affected by {m.advisory_id}"
+                   + (f"; KEV-listed: {', '.join(kev_ids)}" if kev_ids else "")
+                   + ("; used in ransomware campaigns" if m.ransomware else ""))
+        yield Observation(asset_id=am.asset_id, key=m.advisory_id, evidence=evidence, exposure=level,
+                          exploit={"kev": m.kev, "ransomware": m.ransomware}, summary=summary)
+
+
+@evaluator("RG-KEV")
+def kev_listed(ctx: CheckContext) -> Iterator[Observation]:
+    """Affected by an advisory with at least one CVE in CISA KEV."""
+    yield from _observations(ctx, kev_only=True)
+
+
+@evaluator("RG-ADVISORY")
+def advisory_affected(ctx: CheckContext) -> Iterator[Observation]:
+    """Affected by any stored advisory (CSAF or NVD)."""
+    yield from _observations(ctx, kev_only=False)
