@@ -14,6 +14,8 @@ from radguard.inventory.vocab import AssetClass
 
 CLEARTEXT_PROTOCOLS = frozenset({"dicom", "hl7-mllp", "http"})
 OFFSITE_CLASSES = frozenset({"cloud_service", "remote_access"})
+# What people type when they do not know; treated as "not recorded".
+UNKNOWN_WORDS = frozenset({"", "unknown", "?", "n/a", "na", "tbd", "none", "not known"})
 
 
 @evaluator("RG-PHI-UNENCRYPTED-AT-REST")
@@ -67,7 +69,7 @@ def buffer_unknown(ctx: CheckContext) -> Iterator[Observation]:
         if asset.asset_class != AssetClass.MODALITY or attested.value(asset, "buffer_policy_known") == "yes":
             continue
         size_known = asset.buffer_hours is not None or asset.buffer_studies is not None
-        policy_known = bool((asset.auto_delete_policy or "").strip())
+        policy_known = (asset.auto_delete_policy or "").strip().lower() not in UNKNOWN_WORDS
         if not (size_known and policy_known):
             missing = [name for name, known in (("buffer size", size_known), ("auto-delete policy", policy_known))
                        if not known]

@@ -1,0 +1,97 @@
+"""Positive and negative cases for catalog/network.yaml."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from radguard.db.models.evidence import Attestation
+from radguard.db.models.inventory import Endpoint
+from tests.checks.conftest import NOW, add_probe, asset, observe
+
+GOOD_TLS = {"version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384",
+            "certificate": {"subject": "CN=vna", "issuer": "CN=Northwind CA", "not_after": "2027-06-01T00:00:00Z",
+                            "self_signed": False}}
+
+
+def test_tls_weak_old_protocol_expired_and_self_signed(s: Session) -> None:
+    add_probe(s, "10.30.2.11", 2762, asset_ref="NWH-MAIN/VNA", service="dicom-tls",
+              tls={"version": "TLSv1.1", "cipher": "AES128-SHA",
+                   "certificate": {"not_after": "Jan  1 00:00:00 2025 GMT", "self_signed": True}})
+    add_probe(s, "10.20.2.10", 443, asset_ref="NWH-MAIN/PACS-CORE", service="https", tls=GOOD_TLS)
+    found = observe(s, "RG-TLS-WEAK")
+    assert list(found) == ["NWH-MAIN/VNA#10.30.2.11:2762"]
+    reasons = found["NWH-MAIN/VNA#10.30.2.11:2762"].evidence["reasons"]
+    assert reasons == ["protocol TLSv1.1 is older than TLS 1.2", "certificate expired on 2025-01-01",
+                       "certificate is self-signed"]
+
+
+def test_web_no_auth(s: Session) -> None:
+    add_probe(s, "10.40.1.20", 8080, asset_ref="NWH-OIC/OIC-MINIPACS", service="dicomweb",
+              http={"status": 200, "server": "Orthanc", "product": "Orthanc", "version": "1.5.6",
+                    "auth_required": False, "dicomweb_anonymous": True})
+    add_probe(s, "10.40.1.21", 8042, asset_ref="NWH-OIC/OIC-WEBVIEWER", service="http",
+              http={"status": 401, "server": "Orthanc", "product": "Orthanc", "version": "1.12.3",
+                    "auth_required": True, "dicomweb_anonymous": False})
+    found = observe(s, "RG-WEB-NO-AUTH")
+    assert list(found) == ["NWH-OIC/OIC-MINIPACS#10.40.1.20:8080"]
+
+
+def test_hl7_cleartext_and_attested_tunnel(s: Session) -> None:
+    found = observe(s, "RG-HL7-CLEARTEXT")
+    assert {"NWH-MAIN/HL7-ENGINE", "NWH-MAIN/RIS"} <= set(found)
+    assert "NWH-MAIN/PACS-CORE" not in found
+    s.add(Attestation(asset_id=asset(s, "NWH-MAIN/HL7-ENGINE").id, subject="hl7_encrypted", value="yes",
+                      attested_by="Interface team", attested_at=NOW))
+    assert "NWH-MAIN/HL7-ENGINE" not in observe(s, "RG-HL7-CLEARTEXT")
+
+
+def test_not_segmented(s: Session) -> None:
+    found = observe(s, "RG-NOT-SEGMENTED")
+    assert found["NWH-MAIN/DX-ED"].evidence == {"zone": "clinical-general"}
+    assert found["NWH-OIC/OIC-MG"].evidence == {"zone": None}
+    assert "NWH-MAIN/CT-ED-1" not in found  # imaging-modalities
+    assert "NWH-MAIN/CORE-SW-IMG" not in found  # a network device, not an imaging asset
+
+
+def test_not_segmented_respects_settings_and_attestation(s: Session) -> None:
+    params = {"parameters": {"general_zones": ["datacenter"]}}
+    found = observe(s, "RG-NOT-SEGMENTED", settings=params)
+    assert "NWH-MAIN/RIS" in found and "NWH-MAIN/DX-ED" not in found
+    s.add(Attestation(asset_id=asset(s, "NWH-MAIN/RIS").id, subject="segmented", value="yes",
+                      attested_by="Network team", attested_at=NOW))
+    assert "NWH-MAIN/RIS" not in observe(s, "RG-NOT-SEGMENTED", settings=params)
+
+
+def test_rdp_exposed(s: Session) -> None:
+    add_probe(s, "10.20.5.5", 3389, asset_ref="NWH-MAIN/READ-WS-2", service="unknown")
+    found = observe(s, "RG-RDP-EXPOSED")
+    assert set(found) == {"NWH-MAIN/READ-WS-1", "NWH-MAIN/READ-WS-2"}
+    assert "NWH-MAIN/CORE-SW-IMG" not in found
+
+
+def test_remote_gateway_not_in_dmz(s: Session) -> None:
+    assert observe(s, "RG-REMOTE-GW-NOT-DMZ") == {}  # all Northwind gateways sit in the DMZ
+    vpn, home = asset(s, "NWH-MAIN/VENDOR-VPN"), asset(s, "NWH-OIC/OIC-HOME-READ-VPN")
+    vpn.network_zone = "imaging-core"
+    home.network_zone = "vendor-access"
+    assert list(observe(s, "RG-REMOTE-GW-NOT-DMZ")) == ["NWH-MAIN/VENDOR-VPN"]
+
+
+def test_netdev_cleartext_admin(s: Session) -> None:
+    assert observe(s, "RG-NETDEV-CLEARTEXT-ADMIN") == {}
+    fw, switch = asset(s, "NWH-MAIN/FW-IMG"), asset(s, "NWH-MAIN/CORE-SW-IMG")
+    fw.endpoints.append(Endpoint(host="10.0.0.1", port=80, protocol="http"))
+    switch.endpoints.append(Endpoint(host="10.0.0.2", port=443, protocol="https"))
+    found = observe(s, "RG-NETDEV-CLEARTEXT-ADMIN")
+    assert list(found) == ["NWH-MAIN/FW-IMG"]
+
+
+def test_certificate_date_forms() -> None:
+    from radguard.checks.evaluators.network import parse_when, tls_weaknesses
+
+    assert parse_when("2030-01-01T00:00:00Z") == datetime.fromisoformat("2030-01-01T00:00:00+00:00")
+    assert parse_when("Jan  1 00:00:00 2030 GMT") is not None
+    assert parse_when("garbage") is None
+    assert tls_weaknesses(GOOD_TLS, NOW) == []
