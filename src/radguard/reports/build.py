@@ -54,7 +54,7 @@ def build_report(
         meta=meta,
         inventory=inventory,
         findings=findings,
-        readiness=readiness_section(scope, observed.open_findings),
+        readiness=readiness_section(scope),
         risks=top_risks(scope, findings.rows),
         resilience=resilience_section(scope),
         roadmap=roadmap_items(scope),

@@ -78,7 +78,9 @@ INVENTORY_COLUMNS = (
     "open_findings",
     "highest_open_severity",
 )
-ROADMAP_COLUMNS = ("rank", "title", "owner", "effort", "due", "source")
+ROADMAP_COLUMNS = (
+    "rank", "horizon", "action_id", "kind", "title", "owner", "effort", "risk_reduction", "priority", "depends_on",
+)
 
 
 def _iso(value: Any) -> str | None:
@@ -138,7 +140,8 @@ def inventory_records(scope: Scope) -> list[dict[str, Any]]:
     for asset_id, severity in scope.session.execute(
         select(Finding.asset_id, Finding.severity).where(Finding.state.in_(OPEN_STATES), Finding.asset_id.is_not(None))
     ).all():
-        open_by_asset.setdefault(asset_id, []).append(severity)
+        if asset_id is not None:
+            open_by_asset.setdefault(asset_id, []).append(severity)
     out = []
     for a in scope.session.scalars(q.order_by(Asset.id)):
         sev = open_by_asset.get(a.id, [])
@@ -176,10 +179,9 @@ def inventory_records(scope: Scope) -> list[dict[str, Any]]:
 
 def roadmap_records(scope: Scope) -> list[dict[str, Any]]:
     section = roadmap_items(scope)
-    return [
-        {"rank": i.rank, "title": i.title, "owner": i.owner, "effort": i.effort, "due": i.due, "source": i.source}
-        for i in section.items
-    ]
+    return [{"rank": i.rank, "horizon": i.horizon, "action_id": i.action_id, "kind": i.kind, "title": i.title,
+             "owner": i.owner, "effort": i.effort, "risk_reduction": i.risk_reduction, "priority": i.priority,
+             "depends_on": i.depends_on} for i in section.items]
 
 
 EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Scope], list[dict[str, Any]]]]] = {

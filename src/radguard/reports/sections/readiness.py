@@ -1,19 +1,19 @@
 """Maturity by checklist domain against the target for the organization's size, and its trend.
 
-Scores are the mean maturity (0–4) of the answered, applicable questions of each domain in the
-newest checklist assessment; the trend compares with the assessment before it. Answers whose
-checks have open findings are *challenged*: the register contradicts a high self-rating.
+The scores are the checklist stage's own (``readiness.checklists.report.score_document``: the
+weighted mean of the answers, challenged answers capped, a closed assessment's frozen snapshot),
+so the report and ``radguard checklist score`` always agree. The trend compares with the
+assessment before it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
-
-from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
-from radguard.frameworks.coverage import MET_LEVEL
-from radguard.frameworks.sources import checklist_catalog
+from radguard.readiness.checklists.assessments import previous_assessment
+from radguard.readiness.checklists.loader import load_catalog
+from radguard.readiness.checklists.report import score_document
 from radguard.reports.observed import latest_checklist
 from radguard.reports.scope import Scope
 
@@ -50,88 +50,43 @@ class ReadinessSection:
     overall_previous: float | None = None
     domains: list[DomainScore] = field(default_factory=list)
     answers: list[AnswerRow] = field(default_factory=list)
+    unanswered: int = 0
     note: str = ""
 
 
-def _means(answers: list[ChecklistAnswer], domain_of: dict[str, str]) -> dict[str, float]:
-    acc: dict[str, list[int]] = {}
-    for a in answers:
-        if a.not_applicable or a.value is None or a.question_id not in domain_of:
-            continue
-        acc.setdefault(domain_of[a.question_id], []).append(a.value)
-    return {d: sum(v) / len(v) for d, v in acc.items()}
+def _finding_label(f: dict[str, Any]) -> str:
+    what = f.get("asset") or f.get("subject") or f.get("title") or ""
+    return f"{f.get('check_id', '')} {what}".strip()
 
 
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 2) if values else None
-
-
-def readiness_section(scope: Scope, open_by_check: dict[str, list[str]]) -> ReadinessSection:
+def readiness_section(scope: Scope) -> ReadinessSection:
     latest = latest_checklist(scope)
     if latest is None:
         return ReadinessSection(False, note="No checklist assessment recorded: maturity cannot be shown yet.")
     assessment, answers = latest
-    catalog = checklist_catalog()
-    domain_titles = {d["key"]: str(d.get("title", d["key"])) for d in catalog["domains"]}
-    questions = {str(q["id"]): q for q in catalog["questions"]}
-    domain_of = {qid: str(q.get("domain")) for qid, q in questions.items()}
-    targets: dict[str, int] = next(
-        (dict(p["targets"]) for p in catalog["profiles"] if p.get("size") == assessment.size), {}
-    )
-    previous = _previous(scope, assessment)
-    now_means = _means(answers, domain_of)
-    prev_means = _means(list(previous.answers), domain_of) if previous else {}
-    keys = list(domain_titles) or sorted(now_means)
-    domains = [
-        DomainScore(k, domain_titles.get(k, k), _round(now_means.get(k)), targets.get(k), _round(prev_means.get(k)))
-        for k in keys
-        if k in now_means or k in targets
-    ]
+    session = scope.session
+    doc = score_document(session, assessment)
+    previous = previous_assessment(session, assessment)
+    prev_doc = score_document(session, previous) if previous is not None else None
+    prev_domains = {d["key"]: d.get("score") for d in (prev_doc or {}).get("domains", [])}
+    domains = [DomainScore(d["key"], d["title"], d.get("score"), d.get("target"), prev_domains.get(d["key"]))
+               for d in doc.get("domains", [])]
+    scored = [d for d in domains if d.score is not None and d.target is not None]
+    catalog = load_catalog()
+    titles = {d.key: d.title for d in catalog.domains}
+    challenged = {c["question"]: [_finding_label(f) for f in c.get("findings", [])][:3]
+                  for c in doc.get("challenged", [])}
     rows = []
     for a in answers:
-        q = questions.get(a.question_id, {})
-        challenged: list[str] = []
-        if a.value is not None and a.value >= MET_LEVEL:
-            for check_id in q.get("checks") or []:
-                challenged.extend(f"{check_id}: {label}" for label in open_by_check.get(check_id, [])[:3])
-        rows.append(
-            AnswerRow(
-                a.question_id,
-                domain_titles.get(domain_of.get(a.question_id, ""), "?"),
-                str(q.get("text", a.question_id)),
-                a.value,
-                a.not_applicable,
-                a.owner,
-                a.notes,
-                challenged,
-            )
-        )
+        q = catalog.question(a.question_id)
+        rows.append(AnswerRow(a.question_id, titles.get(q.domain, q.domain) if q else "?",
+                              q.text if q else a.question_id, a.value, a.not_applicable, a.owner, a.notes,
+                              challenged.get(a.question_id, [])))
     return ReadinessSection(
-        True,
-        label=f"v{assessment.version}, {assessment.assessed_on.isoformat()} ({assessment.status})",
+        True, label=f"v{assessment.version}, {assessment.assessed_on.isoformat()} ({assessment.status})",
         previous_label=f"v{previous.version}, {previous.assessed_on.isoformat()}" if previous else None,
-        size=assessment.size,
-        overall=_mean(list(now_means.values())),
-        overall_target=_mean([float(t) for k, t in targets.items() if k in now_means]),
-        overall_previous=_mean(list(prev_means.values())) if prev_means else None,
-        domains=domains,
-        answers=rows,
+        size=assessment.size, overall=(doc.get("overall") or {}).get("score"),
+        overall_target=round(sum(float(d.target or 0) for d in scored) / len(scored), 2) if scored else None,
+        overall_previous=((prev_doc or {}).get("overall") or {}).get("score"), domains=domains, answers=rows,
+        unanswered=len(doc.get("unanswered", [])),
     )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def _previous(scope: Scope, current: ChecklistAssessment) -> ChecklistAssessment | None:
-    q = (
-        select(ChecklistAssessment)
-        .where(
-            ChecklistAssessment.organization == current.organization,
-            ChecklistAssessment.site_code == current.site_code,
-            ChecklistAssessment.version < current.version,
-        )
-        .order_by(ChecklistAssessment.version.desc())
-        .limit(1)
-    )
-    return scope.session.scalar(q)

@@ -1,4 +1,9 @@
-"""The top of the improvement roadmap, from the readiness stage's planner when it is installed."""
+"""The top of the improvement roadmap, from the readiness stage's planner.
+
+The planner (``radguard.readiness.roadmap.build_roadmap``) orders open findings and checklist
+gaps into actions; the report shows its ranking unchanged so it matches ``radguard roadmap``.
+The roadmap covers the whole organization even when the report is for one site.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,15 @@ from radguard.reports.scope import Scope
 @dataclass
 class RoadmapItem:
     rank: int
+    action_id: str
+    kind: str
     title: str
     owner: str | None
     effort: str | None
-    due: str | None
-    source: str
-    detail: dict[str, Any] = field(default_factory=dict)
+    horizon: str | None
+    risk_reduction: float | None
+    priority: float | None
+    depends_on: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -32,37 +40,14 @@ def roadmap_items(scope: Scope) -> RoadmapSection:
         planner = importlib.import_module("radguard.readiness.roadmap")
     except ImportError:
         return RoadmapSection(False, note="No roadmap computed: the readiness planner is not installed.")
-    build = getattr(planner, "build_roadmap", None)
-    if build is None:
-        return RoadmapSection(False, note="No roadmap computed.")
-    items = []
-    for i, raw in enumerate(_as_dicts(build(scope.session, site=scope.site)), start=1):
-        items.append(
-            RoadmapItem(
-                rank=int(raw.get("rank") or i),
-                title=str(raw.get("title") or raw.get("action") or "?"),
-                owner=raw.get("owner"),
-                effort=raw.get("effort"),
-                due=str(raw["due"]) if raw.get("due") else None,
-                source=str(raw.get("source") or raw.get("kind") or ""),
-                detail=raw,
-            )
-        )
+    doc: dict[str, Any] = planner.build_roadmap(scope.session, today=scope.now.date())
+    items = [
+        RoadmapItem(rank=int(a["rank"]), action_id=str(a.get("id", "")), kind=str(a.get("kind", "")),
+                    title=str(a.get("what") or a.get("title") or ""), owner=a.get("owner"), effort=a.get("effort"),
+                    horizon=a.get("horizon"), risk_reduction=a.get("risk_reduction"), priority=a.get("priority"),
+                    depends_on=list(a.get("depends_on") or []))
+        for a in doc.get("actions", [])
+    ]
     if not items:
-        return RoadmapSection(False, note="The roadmap is empty: nothing to improve was found.")
+        return RoadmapSection(False, note="No roadmap action: no open finding and no checklist gap recorded.")
     return RoadmapSection(True, items=items)
-
-
-def _as_dicts(result: Any) -> list[dict[str, Any]]:
-    items = getattr(result, "items", result)
-    if callable(items):
-        items = items()
-    out = []
-    for item in items or []:
-        if isinstance(item, dict):
-            out.append(item)
-        elif hasattr(item, "model_dump"):
-            out.append(item.model_dump(mode="json"))
-        elif hasattr(item, "__dict__"):
-            out.append({k: v for k, v in vars(item).items() if not k.startswith("_")})
-    return out
