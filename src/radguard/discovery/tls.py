@@ -8,6 +8,7 @@ versions and ciphers are allowed so weak servers can be described instead of loo
 from __future__ import annotations
 
 import ssl
+import warnings
 from datetime import UTC
 
 from cryptography import x509
@@ -21,7 +22,9 @@ def client_context() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        with warnings.catch_warnings():  # deprecated for *use*; we only want to describe old servers
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("ALL:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):  # an OpenSSL built without them: describe what we can
         pass

@@ -1,0 +1,138 @@
+"""Hostile peers cannot hang or crash a scan; TLS, web and HL7 services are told apart."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.discovery.conftest import probe
+from tests.support.peers import Peer, hostile_peer, storescp
+from tests.support.ports import free_port
+
+
+def test_garbage_answer_is_reported_not_dicom() -> None:
+    with hostile_peer("garbage") as peer:
+        [doc] = probe([(peer.host, peer.dicom_port)])
+    assert doc.state == "open" and doc.service == "unknown" and doc.dicom is None
+    assert any("not DICOM" in e for e in doc.errors)
+
+
+def test_pdu_announcing_4_gb_is_refused_unread() -> None:
+    with hostile_peer("huge-pdu") as peer:
+        [doc] = probe([(peer.host, peer.dicom_port)])
+    assert doc.service == "dicom" and doc.dicom is not None
+    assert doc.dicom.accepts_unknown_calling_ae is None  # nothing was decided from a bogus answer
+    assert any("4294967295 bytes" in e for e in doc.errors)
+
+
+def test_silent_peer_times_out_once() -> None:
+    with hostile_peer("silent") as peer:
+        [doc] = probe([(peer.host, peer.dicom_port)], timeout=0.5, called_ae="X", calling_ae="Y")
+    assert doc.state == "open" and doc.service == "unknown"
+    assert doc.errors == ["DICOM association: no answer within 0.5s"]
+
+
+def test_reset_mid_association() -> None:
+    with hostile_peer("reset") as peer:
+        [doc] = probe([(peer.host, peer.dicom_port)])
+    assert doc.dicom is not None and doc.dicom.echo is None
+    assert any("ConnectionResetError" in e for e in doc.errors)
+
+
+def test_closed_port_and_many_hostiles_in_one_scan() -> None:
+    closed = free_port()
+    with hostile_peer("garbage") as g, hostile_peer("silent") as s, storescp() as good:
+        docs = probe([(g.host, g.dicom_port), (s.host, s.dicom_port), ("127.0.0.1", closed),
+                      (good.host, good.dicom_port)], timeout=0.5)
+    assert [d.state for d in docs] == ["open", "open", "closed", "open"]
+    assert docs[3].dicom is not None and docs[3].dicom.echo is True  # the good peer is unaffected
+
+
+def test_dicom_tls_described(orthanc_tls: Peer) -> None:
+    [doc] = probe([(orthanc_tls.host, orthanc_tls.dicom_port)])
+    assert doc.service == "dicom-tls", doc.errors
+    assert doc.tls is not None and doc.tls.version in ("TLSv1.2", "TLSv1.3")
+    assert doc.tls.cipher
+    assert doc.tls.certificate is not None and doc.tls.certificate.self_signed is True
+    assert doc.tls.certificate.subject == "CN=rg-dicom-tls" and doc.tls.certificate.not_after
+    assert doc.dicom is not None and doc.dicom.echo is True and doc.dicom.accepts_unknown_calling_ae is True
+
+
+def test_storescp_tls(certificate) -> None:  # type: ignore[no-untyped-def]
+    with storescp(tls_cert=certificate) as peer:
+        [doc] = probe([(peer.host, peer.dicom_port)])
+    assert doc.service == "dicom-tls" and doc.dicom is not None and doc.dicom.product == "DCMTK"
+
+
+def test_rest_auth_required_and_anonymous_dicomweb_refused(orthanc_locked: Peer) -> None:
+    assert orthanc_locked.http_port
+    [doc] = probe([(orthanc_locked.host, orthanc_locked.http_port)], level=3)
+    assert doc.service == "http" and doc.http is not None
+    assert doc.http.status == 401 and doc.http.auth_required is True
+    assert doc.http.product == "Orthanc"
+    assert doc.http.dicomweb_anonymous is False
+
+
+def test_rest_without_auth_and_anonymous_dicomweb(orthanc_open: Peer) -> None:
+    assert orthanc_open.http_port
+    [doc] = probe([(orthanc_open.host, orthanc_open.http_port)], level=3)
+    assert doc.service == "dicomweb" and doc.http is not None
+    assert doc.http.auth_required is False and doc.http.dicomweb_anonymous is True
+
+
+@contextmanager
+def _listener(host: str, port: int, banner: bytes | None) -> Iterator[list[bytes]]:
+    """A TCP listener recording every byte it receives (to prove nothing is sent to HL7)."""
+    received: list[bytes] = []
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, port))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            with conn:
+                if banner:
+                    conn.sendall(banner)
+                conn.settimeout(1.5)
+                try:
+                    while data := conn.recv(4096):
+                        received.append(data)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield received
+    finally:
+        stop.set()
+        thread.join(3)
+        srv.close()
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_hl7_port_is_connect_only(level: int) -> None:
+    # 127.0.0.x:2575 — the MLLP convention — on an address of our own in 127/8.
+    host = "127.0.0.57"
+    with _listener(host, 2575, None) as received:
+        [doc] = probe([(host, 2575)], level=level, timeout=1.0)
+    assert doc.state == "open" and doc.service == "hl7-mllp"
+    assert received == [], "radguard must never send anything to an HL7 listener"
+
+
+def test_hl7_port_with_banner_is_not_mllp() -> None:
+    host = "127.0.0.58"
+    with _listener(host, 2575, b"SSH-2.0-OpenSSH_9.2\r\n") as received:
+        [doc] = probe([(host, 2575)], timeout=1.0)
+    assert doc.service == "unknown" and received == []
