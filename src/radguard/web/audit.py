@@ -1,0 +1,33 @@
+"""The audit trail: every change made through the web, the API or user administration."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from radguard.db.models.web import AuditEvent
+
+
+def record(session: Session, actor: str, action: str, target: str | None = None,
+           detail: dict[str, Any] | None = None, ip: str | None = None, via: str = "web") -> None:
+    session.add(AuditEvent(actor=actor, action=action, target=target, detail=detail or {}, ip=ip, via=via))
+
+
+def recent(session: Session, limit: int = 200, offset: int = 0) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)))
+
+
+def export_csv(session: Session) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["id", "at", "actor", "action", "target", "via", "ip", "detail"])
+    for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        import json
+
+        w.writerow([e.id, e.at.isoformat(), e.actor, e.action, e.target or "", e.via, e.ip or "",
+                    json.dumps(e.detail, sort_keys=True)])
+    return out.getvalue()

@@ -1,0 +1,1 @@
+"""One module per area; each exposes ``router`` (an APIRouter) and is included automatically."""

@@ -1,0 +1,82 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from radguard.web.accounts import AuthError, authenticate, close_session, open_session
+from radguard.web.app import render
+from radguard.web.audit import record
+from radguard.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Principal, client_ip, db_session, require
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never redirect a user to another host after sign-in.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", {"login_csrf": token, "error": error,
+                                              "next": _safe_next(request.query_params.get("next"))},
+                      status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.app.state.secure_cookies, max_age=3600, path="/login")
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+    session: Session = Depends(db_session),
+) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+        return _login_page(request, "Your sign-in form expired; please try again.", status=403)
+    ip = client_ip(request)
+    if not request.app.state.login_throttle.allow(ip):
+        return _login_page(request, "Too many sign-in attempts from this address; wait a few minutes.", status=429)
+    try:
+        user = authenticate(session, username, password)
+    except AuthError as exc:
+        record(session, username[:100] or "?", "login.failed", detail={"reason": str(exc)}, ip=ip)
+        session.commit()
+        return _login_page(request, str(exc), status=401)
+    new = open_session(session, user, ip)
+    record(session, user.username, "login", ip=ip)
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, new.token, httponly=True, samesite="strict",
+                        secure=request.app.state.secure_cookies, max_age=8 * 3600, path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, principal: Principal = Depends(require("viewer")),
+                 session: Session = Depends(db_session)) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        close_session(session, token)
+    record(session, principal.name, "logout", ip=client_ip(request))
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
