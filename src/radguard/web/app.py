@@ -42,7 +42,7 @@ def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
     def walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str, APIRoute]]:
         for route in routes:
             if isinstance(route, APIRoute):
-                for method in sorted(route.methods):
+                for method in sorted(route.methods or ()):
                     yield prefix + route.path, method, route
             elif hasattr(route, "original_router"):
                 inner = route.include_context.prefix if hasattr(route, "include_context") else ""
