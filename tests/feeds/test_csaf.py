@@ -50,7 +50,8 @@ def test_relationships_and_groups() -> None:
         "category": "installed_on", "product_reference": "CSAFPID-0001", "relates_to_product_reference": "CSAFPID-0001",
         "full_product_name": {"name": "DCMTK on a PACS", "product_id": "REL-1"}}]
     doc["product_tree"]["product_groups"] = [{"group_id": "G1", "product_ids": ["CSAFPID-0001", "REL-1"]}]
-    doc["vulnerabilities"][0]["remediations"].append({"category": "mitigation", "details": "isolate", "group_ids": ["G1"]})
+    doc["vulnerabilities"][0]["remediations"].append(
+        {"category": "mitigation", "details": "isolate", "group_ids": ["G1"]})
     doc["vulnerabilities"][0]["product_status"]["known_affected"].append("REL-1")
     adv = parse_csaf(doc, "x.json", "x")
     rel = next(p for p in adv.products if p.ref == "REL-1")
@@ -84,5 +85,5 @@ def test_malformed_advisory_names_file_and_path(mutate: Any, where: str) -> None
 def test_not_json_and_unknown_documents() -> None:
     with pytest.raises(InputError, match=r"x.json, line 1, column 2: is not valid JSON"):
         parse_bytes(b"{,}", "x.json")
-    with pytest.raises(InputError, match="is not a CISA KEV catalog, a CSAF 2.0 advisory or an NVD"):
+    with pytest.raises(InputError, match=r"is not a CISA KEV catalog, a CSAF 2\.0 advisory or an NVD"):
         parse_bytes(b'{"hello": 1}', "y.json")

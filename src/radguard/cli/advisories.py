@@ -41,9 +41,12 @@ def list_matches(
     with db(ctx).read() as session:
         asset_ids = [find_asset(session, asset).id] if asset else None
         matches = match_assets(session, asset_ids)
-        names = dict(session.execute(
-            select(Asset.id, Site.code + "/" + Asset.name).join(Site).where(
-                Asset.id.in_({m.asset_id for m in matches}))).tuples().all()) if matches else {}
+        names: dict[int, str] = {}
+        if matches:
+            stmt = select(Asset.id, Site.code, Asset.name).join(Site)
+            if asset_ids is not None:
+                stmt = stmt.where(Asset.id.in_(asset_ids))
+            names = {aid: f"{code}/{name}" for aid, code, name in session.execute(stmt)}
     if json_out:
         print_json({"matches": [{**m.as_json(), "asset": names.get(m.asset_id)} for m in matches]})
         return

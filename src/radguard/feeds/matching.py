@@ -212,8 +212,8 @@ class AdvisoryIndex:
         if keys is not None:
             kev_stmt = kev_stmt.where(KevEntry.cve_id.in_(cves))
             cve_stmt = cve_stmt.where(CveRecord.cve_id.in_(cves))
-        index.kev = dict(session.execute(kev_stmt).tuples().all())
-        index.cvss = dict(session.execute(cve_stmt).tuples().all())
+        index.kev = {cve: ransomware for cve, ransomware in session.execute(kev_stmt)}
+        index.cvss = {cve: score for cve, score in session.execute(cve_stmt)}
         return index
 
     @staticmethod

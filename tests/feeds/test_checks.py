@@ -1,0 +1,83 @@
+"""RG-KEV and RG-ADVISORY: a positive and a negative case each, and their catalog entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from radguard.checks.registry import CheckContext, load_evaluators
+from radguard.checks.spec import CheckSpec
+from radguard.db.models.inventory import Asset, Site, SoftwareComponent
+from radguard.db.session import Database
+
+CATALOG = Path(__file__).resolve().parents[2] / "src" / "radguard" / "checks" / "catalog" / "advisories.yaml"
+
+
+def seed(db: Database) -> dict[str, int]:
+    with db.transaction() as s:
+        site = Site(code="S", name="Site")
+        portal = Asset(site=site, name="PORTAL", asset_class="pacs", network_zone="corporate",
+                       remote_access="always-on")
+        portal.components.append(SoftwareComponent(vendor="Philips", product="IntelliSpace Portal", version="8.0.2"))
+        router = Asset(site=site, name="ROUTER", asset_class="integration_engine", network_zone="imaging-restricted")
+        router.components.append(SoftwareComponent(vendor="OFFIS", product="DCMTK", version="3.6.6"))
+        clean = Asset(site=site, name="CLEAN", asset_class="integration_engine", network_zone="imaging-restricted")
+        clean.components.append(SoftwareComponent(vendor="OFFIS", product="DCMTK", version="3.6.7"))
+        unsure = Asset(site=site, name="UNSURE", asset_class="modality", vendor="Philips",
+                       product="HDI 4000 Ultrasound Systems", software_version="2.0")
+        s.add_all([portal, router, clean, unsure])
+        s.flush()
+        return {a.name: a.id for a in (portal, router, clean, unsure)}
+
+
+def run(db: Database, check: str, settings: dict | None = None) -> list:  # type: ignore[type-arg]
+    with db.read() as s:
+        return list(load_evaluators()[check](CheckContext(s, settings=settings)))
+
+
+def test_kev_positive_and_negative(feeds_db: Database) -> None:
+    ids = seed(feeds_db)
+    obs = run(feeds_db, "RG-KEV")
+    assert [(o.asset_id, o.key) for o in obs] == [(ids["PORTAL"], "ICSMA-18-058-02")]
+    (o,) = obs
+    assert o.exploit == {"kev": True, "ransomware": True}
+    assert o.exposure == 0.9  # always-on remote access
+    assert o.evidence["component"] == "Philips IntelliSpace Portal 8.0.2"
+    assert o.evidence["matched_range"] == "vers:all/*" and "8.0.x" in o.evidence["interpreted_range"]
+    assert all(c["kev"] for c in o.evidence["cves"]) and "CVE-2017-0144" in {c["id"] for c in o.evidence["cves"]}
+    assert o.evidence["kev"] is True and o.evidence["ransomware"] is True
+
+
+def test_advisory_positive_and_negative(feeds_db: Database) -> None:
+    ids = seed(feeds_db)
+    obs = {(o.asset_id, o.key): o for o in run(feeds_db, "RG-ADVISORY")}
+    router = obs[(ids["ROUTER"], "ICSMA-22-174-01")]
+    assert router.exploit == {"kev": False, "ransomware": False}
+    assert router.exposure == 0.4
+    assert router.evidence["version"] == "3.6.6" and router.evidence["matched_range"] == "< 3.6.7"
+    assert {c["id"] for c in router.evidence["cves"]} == {"CVE-2022-2119", "CVE-2022-2120", "CVE-2022-2121"}
+    assert (ids["PORTAL"], "ICSMA-18-058-02") in obs
+    assert not any(a == ids["CLEAN"] for a, _ in obs)  # 3.6.7 is fixed
+    assert not any(a == ids["UNSURE"] for a, _ in obs)  # needs review is not a finding by default
+    keys = [k for k in obs if k[0] == ids["ROUTER"]]
+    assert len(keys) == len(set(keys))  # one observation per (asset, advisory)
+
+
+def test_needs_review_can_be_opted_in(feeds_db: Database) -> None:
+    ids = seed(feeds_db)
+    obs = run(feeds_db, "RG-ADVISORY", {"parameters": {"advisories_include_needs_review": True}})
+    unsure = [o for o in obs if o.asset_id == ids["UNSURE"]]
+    assert unsure and unsure[0].evidence["status"] == "needs_review"
+
+
+def test_no_feeds_no_observations(sqlite_db: Database) -> None:
+    seed(sqlite_db)
+    assert run(sqlite_db, "RG-KEV") == [] and run(sqlite_db, "RG-ADVISORY") == []
+
+
+def test_catalog_entries_validate() -> None:
+    doc = yaml.safe_load(CATALOG.read_text())
+    specs = [CheckSpec.model_validate(c) for c in doc["checks"]]
+    assert [s.id for s in specs] == ["RG-KEV", "RG-ADVISORY"]
+    assert set(load_evaluators()) >= {"RG-KEV", "RG-ADVISORY"}
