@@ -116,6 +116,10 @@ def import_services(session: Session, path: Path) -> ServicesImportResult:
             result.created += 1
         else:
             result.updated += 1
+            # Drop the old rows before adding new ones: (service, asset) must stay unique.
+            service.dependencies.clear()
+            service.procedures.clear()
+            session.flush()
         service.name, service.description = rec.name, rec.description
         service.site_id = sites[rec.site] if rec.site else None
         service.rto_hours, service.rpo_hours = rec.rto_hours, rec.rpo_hours
