@@ -35,6 +35,7 @@ class Instance:
     patient_name: str
     patient_id: str
     study_date: str
+    template: str
 
 
 def _template(name: str, real_shape: bool) -> Dataset:
@@ -81,7 +82,7 @@ def plan(studies: int, series_per_study: int, per_series: int, *, seed: int = 0,
             for i in range(per_series):
                 sop = generate_uid(entropy_srcs=[str(seed), "sop", str(s), str(r), str(i)])
                 rel = f"{patient}/{study[-12:]}/{series[-8:]}/IM{i:05d}"
-                yield template, Instance(rel, sop, study, series, f"Doe^Jane{s:04d}", patient, study_date)
+                yield template, Instance(rel, sop, study, series, f"Doe^Jane{s:04d}", patient, study_date, template)
 
 
 def make_archive(root: Path, studies: int = 3, series_per_study: int = 2, per_series: int = 3, *, seed: int = 0,

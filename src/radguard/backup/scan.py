@@ -89,8 +89,10 @@ class _Inline(Executor):
 def _executor(workers: int) -> Executor:
     if workers <= 1:
         return _Inline()
-    # forkserver: the parent may have threads (progress display), which fork does not copy safely.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    # fork: workers start in milliseconds without re-importing the command line. They only run
+    # inspect_file, which touches no lock that the parent's progress-display thread could hold.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
 
 
 def scan(root: Path, state: ScanState, options: ScanOptions,

@@ -69,12 +69,11 @@ def _find_asset(session: Session, ref: str) -> Asset | None:
 
 def upsert_set(session: Session, spec: BackupSetSpec) -> tuple[BackupSet, bool]:
     """Create or update the set named ``spec.name``; returns it and whether it was created."""
+    asset = _find_asset(session, spec.protects)
     row = session.scalars(select(BackupSet).where(BackupSet.name == spec.name)).first()
     created = row is None
     if row is None:
         row = BackupSet(name=spec.name)
-        session.add(row)
-    asset = _find_asset(session, spec.protects)
     row.asset_id = asset.id if asset else None
     row.protects = spec.protects
     row.location = spec.location
@@ -88,6 +87,8 @@ def upsert_set(session: Session, spec: BackupSetSpec) -> tuple[BackupSet, bool]:
     if spec.last_success is not None:
         row.last_success_at = spec.last_success
     row.notes = spec.notes
+    if created:
+        session.add(row)
     session.flush()
     return row, created
 

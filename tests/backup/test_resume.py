@@ -1,0 +1,96 @@
+"""A run stopped by Ctrl-C or killed outright resumes where it stopped and gives the same result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from radguard.backup.run import build_manifest, state_dir, verify_backup
+from radguard.backup.scan import ScanOptions
+from tests.backup.archive import make_archive
+
+
+def test_ctrl_c_then_resume_gives_the_same_report(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src, made = archive
+    manifest = tmp_path / "m.jsonl"
+    build_manifest(src, manifest, ScanOptions(workers=1))
+    backup = tmp_path / "backup"
+    import shutil
+
+    shutil.copytree(src, backup)
+    (backup / made[5].rel).unlink()
+    seen: list[int] = []
+
+    def interrupt_after_first_batch(done: int, _bytes: int) -> None:
+        seen.append(done)
+        raise KeyboardInterrupt
+
+    # BATCH is 64 files, so use a tiny batch to stop part-way through this 24-file archive.
+    import radguard.backup.scan as scan_module
+
+    original = scan_module.BATCH
+    scan_module.BATCH = 5
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            verify_backup(backup, manifest, ScanOptions(workers=1), progress=interrupt_after_first_batch)
+    finally:
+        scan_module.BATCH = original
+    assert seen == [5]
+    leftovers = list(state_dir().glob("verify-*.radguard-state.sqlite"))
+    assert len(leftovers) == 1  # the side file survived the interruption
+
+    run = verify_backup(backup, manifest, ScanOptions(workers=1))
+    try:
+        assert run.report.resumed_from == 5
+        assert run.report.files_checked == len(made) - 1
+        assert run.report.counts["ok"] == len(made) - 1 and run.report.counts["missing"] == 1
+    finally:
+        run.close()
+    assert not list(state_dir().glob("verify-*.radguard-state.sqlite*"))  # removed once reported
+
+
+SCRIPT = """
+import sys
+from pathlib import Path
+from radguard.backup.run import build_manifest
+from radguard.backup.scan import ScanOptions
+build_manifest(Path(sys.argv[1]), Path(sys.argv[2]), ScanOptions(workers=1, deep=True))
+"""
+
+
+def test_kill_9_then_resume(tmp_path: Path, rg) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "src"
+    made = make_archive(src, studies=30, series_per_study=2, per_series=10, seed=5)  # 600 files
+    out = tmp_path / "m.jsonl"
+    env = {**os.environ, "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"]}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), str(out)], env=env)
+    try:
+        committed = 0
+        while proc.poll() is None and committed < 64:
+            for side in state_dir().glob("manifest-*.radguard-state.sqlite"):
+                try:
+                    with sqlite3.connect(f"file:{side}?mode=ro", uri=True) as conn:
+                        committed = conn.execute("SELECT count(*) FROM files").fetchone()[0]
+                except sqlite3.Error:
+                    pass
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not out.exists()  # nothing half-written
+    r = rg("backup", "manifest", src, "-o", out, "--workers", "2", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert 64 <= doc["resumed_from_files"] < len(made)
+    assert doc["instances"] == len(made)
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(made) + 2  # header, one line per instance, totals
