@@ -1,0 +1,142 @@
+"""The assessment engine on both engines: create, dedupe, close, reopen, expire, stay closed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from radguard.checks.engine import AssessmentError, AssessSettings, assess, load_settings
+from radguard.checks.findings import transition
+from radguard.checks.loader import Catalog
+from radguard.checks.registry import CheckContext, Observation
+from radguard.db.models.evidence import Attestation
+from radguard.db.models.findings import Finding, FindingEvent
+from radguard.db.session import Database
+from radguard.errors import InputError
+from radguard.inventory.importer import import_inventory
+from tests.checks.conftest import NOW, asset
+from tests.conftest import EXAMPLES
+
+
+@pytest.fixture
+def northwind_db(database: Database) -> Database:
+    with database.transaction() as session:
+        import_inventory(session, EXAMPLES / "northwind-inventory.yaml")
+    return database
+
+
+def _finding(session: Session, check_id: str, ref: str) -> Finding:
+    target = asset(session, ref)
+    found = session.scalar(select(Finding).where(Finding.check_id == check_id, Finding.asset_id == target.id))
+    assert found is not None, (check_id, ref)
+    return found
+
+
+def test_assess_creates_once_and_never_duplicates(northwind_db: Database, own_catalog: Catalog) -> None:
+    with northwind_db.transaction() as session:
+        first = assess(session, catalog=own_catalog, now=NOW)
+    assert first.created == first.observations > 40
+    with northwind_db.transaction() as session:
+        second = assess(session, catalog=own_catalog, now=NOW + timedelta(hours=1))
+        total = session.scalar(select(func.count()).select_from(Finding))
+        events = session.scalar(select(func.count()).select_from(FindingEvent))
+        f = _finding(session, "RG-REMOTE-NO-MFA", "NWH-MAIN/CT-ED-1")
+        assert f.last_seen == NOW + timedelta(hours=1) and f.first_seen == NOW
+        assert f.state == "open" and f.risk_score > 0 and f.due is not None
+        assert f.risk_explanation["severity"]["value"] == "critical"
+    assert second.created == 0 and second.unchanged == first.observations
+    assert total == first.created and events == first.created  # one "first observed" event each
+
+
+def test_mitigated_when_no_longer_observed_then_reopened(northwind_db: Database, own_catalog: Catalog) -> None:
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW)
+    with northwind_db.transaction() as session:
+        session.add(Attestation(asset_id=asset(session, "NWH-MAIN/AI-TRIAGE").id, subject="baa_signed",
+                                value="yes", attested_by="Privacy officer", attested_at=NOW,
+                                evidence_link="https://contracts/42"))
+    with northwind_db.transaction() as session:
+        result = assess(session, catalog=own_catalog, now=NOW + timedelta(days=1))
+        f = _finding(session, "RG-AI-NO-BAA", "NWH-MAIN/AI-TRIAGE")
+        assert result.mitigated == 1
+        assert f.state == "mitigated" and f.closed_at == NOW + timedelta(days=1)
+        event = f.events[-1]
+        assert (event.from_state, event.to_state, event.actor) == ("open", "mitigated", "radguard assess")
+        assert event.evidence["observed"] is False
+        assert event.evidence["last_observed_evidence"]["baa_signed"] == "no"
+        assert event.evidence["attestations"][0]["subject"] == "baa_signed"
+    with northwind_db.transaction() as session:
+        session.execute(Attestation.__table__.delete())
+    with northwind_db.transaction() as session:
+        result = assess(session, catalog=own_catalog, now=NOW + timedelta(days=2))
+        f = _finding(session, "RG-AI-NO-BAA", "NWH-MAIN/AI-TRIAGE")
+        assert result.reopened == 1 and f.state == "reopened" and f.closed_at is None
+        assert [e.to_state for e in f.events] == ["open", "mitigated", "reopened"]
+        count = session.scalar(select(func.count()).select_from(Finding).where(Finding.check_id == "RG-AI-NO-BAA"))
+        assert count == 1
+
+
+def test_risk_acceptance_expiry_reopens(northwind_db: Database, own_catalog: Catalog) -> None:
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW)
+        fid = _finding(session, "RG-REMOTE-ALWAYS-ON", "NWH-MAIN/CT-ED-1").id
+        transition(session, fid, "accept", by="CISO", reason="vendor fix scheduled", until=NOW + timedelta(days=30),
+                   now=NOW)
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW + timedelta(days=10))
+        assert session.get(Finding, fid).state == "risk_accepted"  # type: ignore[union-attr]
+    with northwind_db.transaction() as session:
+        result = assess(session, catalog=own_catalog, now=NOW + timedelta(days=31))
+        f = session.get(Finding, fid)
+        assert f is not None and f.state == "reopened" and result.acceptances_expired == 1
+        assert "expired" in (f.events[-1].reason or "")
+
+
+def test_false_positive_stays_closed(northwind_db: Database, own_catalog: Catalog) -> None:
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW)
+        fid = _finding(session, "RG-DICOM-NO-TLS", "NWH-MAIN/CT-ED-1").id
+        transition(session, fid, "false-positive", by="PACS admin", reason="TLS proxy in front", now=NOW)
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW + timedelta(days=1))
+        f = session.get(Finding, fid)
+        assert f is not None and f.state == "false_positive" and len(f.events) == 2
+
+
+def test_a_failing_check_writes_nothing(northwind_db: Database, own_catalog: Catalog) -> None:
+    catalog = Catalog(dict(own_catalog.entries))
+
+    def broken(ctx: CheckContext) -> list[Observation]:
+        raise ZeroDivisionError("boom")
+
+    entry = catalog.entries["RG-NO-OWNER"]
+    catalog.entries["RG-NO-OWNER"] = type(entry)(entry.spec, entry.source, broken)
+    with pytest.raises(AssessmentError, match="RG-NO-OWNER"), northwind_db.transaction() as session:
+        assess(session, now=NOW, catalog=catalog)
+    with northwind_db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Finding)) == 0
+
+
+def test_sla_from_settings(northwind_db: Database, tmp_path: Path, own_catalog: Catalog) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text("sla:\n  internal: {critical: 7, high: 20, medium: 60, low: 120}\n")
+    settings = load_settings(path)
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW, settings=settings)
+        f = _finding(session, "RG-REMOTE-NO-MFA", "NWH-MAIN/CT-ED-1")  # imaging-modalities: internal
+        assert f.due == (NOW + timedelta(days=7)).date()
+        dmz = _finding(session, "RG-DICOM-EXPOSED-DMZ", "NWH-MAIN/TELERAD-GW")  # high, DMZ default 30
+        assert dmz.due == (NOW + timedelta(days=30)).date()
+        assert dmz.risk_explanation["exposure"]["value"] == 1.0
+
+
+def test_bad_settings_file_names_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("sla:\n  internal: {critical: -3}\n")
+    with pytest.raises(InputError, match=r"bad.yaml, field 'sla.internal.critical'"):
+        load_settings(path)
+    assert AssessSettings().sla.internal.low is None  # HICP: discretionary
