@@ -78,8 +78,10 @@ def continuity_cmd(
         console.print(f"[bold]{r.name}[/] ({r.key}): {rto}", highlight=False)
         table = Table("Modality", "Runway", "Limited by", f"During {outage:g} h", "Notes")
         for m in d["modalities"]:
-            status = {"keeps-acquiring": "keeps acquiring", "runs-out": f"runs out at {m['runs_out_at_hour']:g} h",
-                      "unknown": "unknown"}[m["status"]]
+            if m["status"] == "runs-out":
+                status = f"runs out at {m['runs_out_at_hour']:g} h"
+            else:
+                status = "keeps acquiring" if m["status"] == "keeps-acquiring" else "unknown"
             runway = "?" if m["runway_hours"] is None else f"{m['runway_hours']:g} h"
             table.add_row(m["asset"], runway, m["limited_by"] or "", status, "; ".join(m["notes"]))
         if d["modalities"]:
