@@ -54,19 +54,25 @@ def db_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Principal:
-    user: User
-    via: str  # "session" or "token"
-    web_session: WebSession | None = None
+    """The signed-in caller, copied out of the database so it outlives the request's session."""
 
-    @property
-    def csrf_token(self) -> str:
-        return self.web_session.csrf_token if self.web_session else ""
+    user_id: int
+    username: str
+    role: str
+    full_name: str | None
+    via: str  # "session" or "token"
+    csrf_token: str = ""
+
+    @classmethod
+    def of(cls, user: User, via: str, web_session: WebSession | None = None) -> Principal:
+        return cls(user.id, user.username, user.role, user.full_name, via,
+                   web_session.csrf_token if web_session else "")
 
     @property
     def name(self) -> str:
-        return self.user.username
+        return self.username
 
 
 class LoginRequired(Exception):
@@ -110,7 +116,7 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                 raise HTTPException(status_code=401, detail="invalid or revoked API token",
                                     headers={"WWW-Authenticate": "Bearer"})
             session.commit()  # records last_used
-            principal = Principal(user, "token")
+            principal = Principal.of(user, "token")
         else:
             token = request.cookies.get(SESSION_COOKIE)
             ws = lookup_session(session, token) if token else None
@@ -118,8 +124,8 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                 if _wants_html(request):
                     raise LoginRequired()
                 raise HTTPException(status_code=401, detail="sign in first", headers={"WWW-Authenticate": "Bearer"})
-            principal = Principal(ws.user, "session", ws)
-        if not role_at_least(principal.user.role, minimum):
+            principal = Principal.of(ws.user, "session", ws)
+        if not role_at_least(principal.role, minimum):
             raise HTTPException(status_code=403, detail=f"this needs the {minimum} role or higher")
         await _check_csrf(request, principal)
         request.state.principal = principal

@@ -72,7 +72,7 @@ class AuditOut(BaseModel):
 
 @router.get("/me", response_model=Me)
 def me(principal: Principal = Depends(require("viewer"))) -> Me:
-    return Me(username=principal.user.username, role=principal.user.role, full_name=principal.user.full_name)
+    return Me(username=principal.username, role=principal.role, full_name=principal.full_name)
 
 
 @router.get("/assets", response_model=AssetList)

@@ -1,0 +1,57 @@
+"""Findings triage in the browser's terms: filter, decide in bulk, see the history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from radguard.checks.engine import assess
+from radguard.db.models.findings import Finding
+from radguard.db.models.web import AuditEvent
+from radguard.db.session import Database
+from radguard.inventory.importer import import_inventory
+from tests.conftest import EXAMPLES
+from tests.web.conftest import csrf_of
+
+
+def _seed(db: Database) -> None:
+    with db.transaction() as s:
+        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
+    with db.transaction() as s:
+        assess(s)
+
+
+def test_accept_risk_in_bulk_is_recorded(web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    _seed(web_db)
+    with web_db.read() as s:
+        targets = list(s.scalars(select(Finding.id).where(Finding.check_id == "RG-REMOTE-ALWAYS-ON")))
+    assert len(targets) >= 2
+    c = client_for("assessor")
+    page = c.get("/findings", params={"check": "RG-REMOTE-ALWAYS-ON"})
+    assert page.status_code == 200 and f'value="{targets[0]}"' in page.text
+    r = c.post("/findings/decide", data={"ids": [str(t) for t in targets[:2]], "action": "accept",
+                                         "reason": "vendor VPN replaced next quarter", "until": "2099-01-31",
+                                         "csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with web_db.read() as s:
+        rows = {f.id: f for f in s.scalars(select(Finding).where(Finding.id.in_(targets[:2])))}
+        assert all(f.state == "risk_accepted" and f.decided_by == "assessor" for f in rows.values())
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "finding.accept")).all()
+        assert len(audit) == 2 and audit[0].detail["reason"] == "vendor VPN replaced next quarter"
+    detail = c.get(f"/findings/{targets[0]}")
+    assert "vendor VPN replaced next quarter" in detail.text and "risk_accepted" in detail.text
+
+
+def test_bad_decision_changes_nothing(web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    _seed(web_db)
+    with web_db.read() as s:
+        fid = s.scalar(select(Finding.id).where(Finding.state == "open"))
+    c = client_for("admin")
+    r = c.post("/findings/decide", data={"ids": [str(fid)], "action": "accept", "reason": "no end date",
+                                         "csrf_token": csrf_of(c)})
+    assert r.status_code == 400 and "end date" in r.text
+    with web_db.read() as s:
+        f = s.get(Finding, fid)
+        assert f is not None and f.state == "open"
