@@ -358,9 +358,10 @@ def match_assets(session: Session, asset_ids: Iterable[int] | None = None,
     if ids is not None:
         comp_stmt = comp_stmt.where(SoftwareComponent.asset_id.in_(ids))
         asset_stmt = asset_stmt.where(Asset.id.in_(ids))
-    for asset_id, vendor, product, version in session.execute(comp_stmt):
+    conn = session.connection()  # plain rows: no ORM bookkeeping for 100,000s of components
+    for asset_id, vendor, product, version in conn.execute(comp_stmt):
         consider(asset_id, "component", vendor, product, version)
-    for asset_id, a_vendor, a_product, a_version in session.execute(asset_stmt):
+    for asset_id, a_vendor, a_product, a_version in conn.execute(asset_stmt):
         consider(asset_id, "asset", a_vendor, a_product, a_version)
     for asset_id, endpoint, f_vendor, f_product, f_version in _fingerprints(session, ids):
         consider(asset_id, "discovery", f_vendor, f_product, f_version, endpoint)

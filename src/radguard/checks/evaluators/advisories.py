@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import select
+
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.inventory import Asset
 from radguard.feeds.matching import AssetAdvisoryMatch, match_assets
@@ -27,21 +29,29 @@ def _parameter(ctx: CheckContext, name: str, default: Any) -> Any:
     return params.get(name, default)
 
 
-def exposure(asset: Asset) -> tuple[float, str]:
-    """How reachable the asset is, 0–1, and why: zone first, then remote access."""
-    words = set(re.split(r"[^a-z0-9]+", (asset.network_zone or "").lower())) - {""}
-    candidates = [(0.4, f"zone {asset.network_zone!r} is a restricted segment")]
+def exposure(network_zone: str | None, remote_access: str | None) -> tuple[float, str]:
+    """How reachable an asset is, 0–1, and why: the most exposed of its zone and remote access."""
+    words = set(re.split(r"[^a-z0-9]+", (network_zone or "").lower())) - {""}
+    candidates = [(0.4, f"zone {network_zone!r} is a restricted segment")]
     if not words:
         candidates.append((0.7, "no network zone is recorded"))
     elif words & _EXPOSED_ZONE_WORDS:
-        candidates.append((1.0, f"zone {asset.network_zone!r} is reachable from outside"))
+        candidates.append((1.0, f"zone {network_zone!r} is reachable from outside"))
     elif words & _GENERAL_ZONE_WORDS:
-        candidates.append((0.7, f"zone {asset.network_zone!r} is shared with general IT"))
-    if asset.remote_access == "always-on":
+        candidates.append((0.7, f"zone {network_zone!r} is shared with general IT"))
+    if remote_access == "always-on":
         candidates.append((0.9, "remote access is always on"))
-    elif asset.remote_access == "on-demand":
+    elif remote_access == "on-demand":
         candidates.append((0.6, "remote access is enabled on demand"))
     return max(candidates, key=lambda c: c[0])
+
+
+def _exposures(ctx: CheckContext) -> dict[int, tuple[float, str]]:
+    """Exposure per asset from two columns, without loading whole assets."""
+    def load() -> dict[int, tuple[float, str]]:
+        rows = ctx.session.execute(select(Asset.id, Asset.network_zone, Asset.remote_access))
+        return {aid: exposure(zone, remote) for aid, zone, remote in rows}
+    return ctx.memo("feeds.asset_exposure", load)
 
 
 def _matches(ctx: CheckContext) -> list[AssetAdvisoryMatch]:
@@ -50,17 +60,16 @@ def _matches(ctx: CheckContext) -> list[AssetAdvisoryMatch]:
 
 def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]:
     include_review = bool(_parameter(ctx, "advisories_include_needs_review", False))
-    assets = {a.id: a for a in ctx.assets()}
+    exposures = _exposures(ctx)
     for am in _matches(ctx):
         m = am.match
         if m.status != "affected" and not include_review:
             continue
         if kev_only and not m.kev:
             continue
-        asset = assets.get(am.asset_id)
-        if asset is None:
+        if am.asset_id not in exposures:
             continue
-        level, basis = exposure(asset)
+        level, basis = exposures[am.asset_id]
         cves = [c.as_json() for c in m.cves if c.kev or not kev_only]
         evidence = {
             "advisory_id": m.advisory_id, "title": m.title, "source": m.source, "url": m.url, "status": m.status,
