@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from radguard.cli.common import console, db, print_json
 from radguard.readiness.checklists.assessments import (
@@ -123,7 +124,7 @@ def answer_cmd(
 
     def ask(prompt: str) -> str:
         try:
-            return console.input(prompt)
+            return console.input(Text(prompt))
         except EOFError:
             return "q"
 
