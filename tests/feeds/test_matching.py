@@ -113,5 +113,6 @@ def test_match_assets_uses_components_asset_fields_and_latest_discovery(database
     discovered = got[(ids["viewer"], "ICSMA-22-174-01")]
     assert discovered.origin == "discovery" and discovered.endpoint == "127.0.0.1:104"
     assert discovered.match.version == "3.6.4"
+    assert "identifies its vendor" in discovered.match.reason
     assert not any(a == ids["patched"] for a, _ in got)
     assert [m.asset_id for m in only_router] == [ids["router"]]

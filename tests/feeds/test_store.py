@@ -50,3 +50,15 @@ def test_revised_advisory_replaces_products(database: Database, tmp_path: Path) 
         assert [p.version_text for p in adv.products] == ["< 3.6.8"]
         assert len(adv.vulnerabilities) == 3
     assert count(database, AdvisoryProduct) == 1
+
+
+def test_nvd_records_are_recognised_across_pages(database: Database, tmp_path: Path) -> None:
+    import_paths(database, NVD)
+    page = json.loads(NVD.read_text())
+    page["vulnerabilities"] = page["vulnerabilities"][:1]
+    page["timestamp"] = "2026-11-02T00:00:00.000"
+    other = tmp_path / "page-2.json"
+    other.write_text(json.dumps(page))
+    summary = import_paths(database, other)
+    assert summary.advisories_unchanged == 1 and summary.cves_updated == 0
+    assert count(database, FeedImport) == 2

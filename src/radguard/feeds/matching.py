@@ -274,7 +274,9 @@ class AdvisoryIndex:
             outcome_reason = "the advisory lists this product as under investigation"
         published = " ".join(x for x in (p.vendor, p.product, p.version_text) if x)
         subject = " ".join(x for x in (vendor, product, version) if x)
-        reason = (f"{subject}: vendor and product match the advisory's {published!r}; {outcome_reason}")
+        how = ("vendor and product match" if vendor.strip()
+               else "the product identifies its vendor and matches")
+        reason = f"{subject}: {how} the advisory's {published!r}; {outcome_reason}"
         cves = []
         seen: set[str] = set()
         remediations: list[str] = []

@@ -8,6 +8,8 @@ exactly as they match CSAF advisories.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from radguard.feeds.records import ParsedAdvisory, ParsedCve, ParsedFeed, ParsedProduct, ParsedVulnerability, Reader
@@ -79,6 +81,8 @@ def parse_nvd(doc: Any, source: str, sha256: str) -> ParsedFeed:
             feed.advisories.append(ParsedAdvisory(
                 advisory_id=cve_id, source="nvd", title=(description or cve_id)[:300], publisher="NVD",
                 revision=None, released_at=feed.cves[-1].published_at, updated_at=feed.cves[-1].modified_at,
-                url=f"https://nvd.nist.gov/vuln/detail/{cve_id}", sha256=sha256, products=products,
+                url=f"https://nvd.nist.gov/vuln/detail/{cve_id}", products=products,
+                # Per CVE, so the same record in another page is recognised as unchanged.
+                sha256=hashlib.sha256(json.dumps(cve, sort_keys=True).encode()).hexdigest(),
                 vulnerabilities=[vuln]))
     return feed

@@ -75,7 +75,8 @@ def _store_advisory(session: Session, adv: ParsedAdvisory, import_id: int, summa
         product = AdvisoryProduct(product_ref=p.ref, vendor=p.vendor[:300], product=p.product[:500],
                                   version_text=p.version_text, full_name=p.full_name, cpe=p.cpe,
                                   spec=p.spec.to_json(), name_version=p.name_version)
-        product.keys = [AdvisoryProductKey(vendor_key=v[:200], product_key=k[:300]) for v, k in sorted(p.keys)]
+        keys = sorted({(v[:200], k[:300]) for v, k in p.keys})
+        product.keys = [AdvisoryProductKey(vendor_key=v, product_key=k) for v, k in keys]
         row.products.append(product)
         summary.products += 1
         if p.spec.kind == "unparseable" or p.spec.condition:
