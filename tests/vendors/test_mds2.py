@@ -213,3 +213,16 @@ def test_import_refuses_unknown_asset_before_writing(database: Database, tmp_pat
         import_mds2(s, path, "MAIN/NOPE")
     with database.read() as s:
         assert s.scalar(select(func.count()).select_from(Evidence)) == 0
+
+
+def test_short_csv_and_parenthesised_answer_header(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text("MDS2 Question ID;Response (Yes/No/N/A);Comments\nSTCF-1;No;planned for 2027\nPAUT-4;Yes;\n")
+    doc = read_mds2(path)
+    assert doc.answers == {"STCF-1": "no", "PAUT-4": "yes"} and doc.notes == {"STCF-1": "planned for 2027"}
+
+
+def test_answer_header_found_even_when_answers_are_free_text(tmp_path: Path) -> None:
+    path = build_workbook(tmp_path / "texty.xlsx", {}, default="See note", answer_header="Manufacturer Response")
+    doc = read_mds2(path)
+    assert len(doc.answers) == 240 and set(doc.answers.values()) == {"See note"}

@@ -43,12 +43,13 @@ _CATALOG_FILE = Path(__file__).with_name("mds2_2019.yaml")
 
 # Anything shaped like an MDS2 question ID: a 3–5 letter section code, a dash, dotted numbers.
 _ID_SHAPE = re.compile(r"^([A-Z]{3,5})-(\d+(?:\.\d+)*)$")
-# A column needs this many ID-shaped cells before it is taken for the question-ID column.
+# A worksheet column needs this many ID-shaped cells before it is taken for the question-ID
+# column (a workbook has other sheets); a CSV is all answers, so one is enough there.
 _MIN_ID_CELLS = 5
 _MAX_COLUMNS = 40
 _HEADER_ID = re.compile(r"^(mds2\s*)?(question\s*)?(id|#|no|number|ref|reference|code)$")
 _HEADER_ANSWER = re.compile(
-    r"^((manufacturer'?s?\s*)?(answer|response)s?|yes[\s,/]*no.*|y\s*/\s*n.*)$"
+    r"^((manufacturer'?s?\s*)?(answer|response)s?(\s*\(.*\))?|yes[\s,/]*no.*|y\s*/\s*n.*)$"
 )
 _HEADER_NOTE = re.compile(r"^(see\s*)?(notes?|note\s*#|note\s*number|comments?|remarks?|explanation|details)$")
 # "Yes", "No", "N/A" (and spellings) alone, or followed by a separator and an explanation.
@@ -310,7 +311,8 @@ def _find_layout(source: str, table: _Table) -> _Layout | None:
             if _id_of(text):
                 id_counts[c] += 1
                 first_id_row.setdefault(c, r)
-    if not id_counts or id_counts.most_common(1)[0][1] < _MIN_ID_CELLS:
+    minimum = _MIN_ID_CELLS if table.name is not None else 1
+    if not id_counts or id_counts.most_common(1)[0][1] < minimum:
         return None
     ranked = id_counts.most_common(2)
     id_col, top = ranked[0]
