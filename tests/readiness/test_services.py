@@ -77,7 +77,8 @@ def test_reimport_updates_in_place(sqlite_db: Database, tmp_path: Path) -> None:
     ("- key: x1\n  name: Bad role\n  rto_hours: 1\n  rpo_hours: 1\n  downtime_procedures:\n"
      "  - {kind: wet-read, title: Wet reads, owner_role: janitor, steps: [call]}\n",
      "field 'services[0].downtime_procedures[0].owner_role'", "unknown role 'janitor'"),
-    ("- key: x1\n  name: No RTO\n  rpo_hours: 1\n", "line 4, field 'services[0].rto_hours'", "required field is missing"),
+    ("- key: x1\n  name: No RTO\n  rpo_hours: 1\n", "line 4, field 'services[0].rto_hours'",
+     "required field is missing"),
     ("- key: x1\n  name: Bad kind\n  rto_hours: 1\n  rpo_hours: 1\n  downtime_procedures:\n"
      "  - {kind: pray, title: Hope, steps: [wait]}\n",
      "field 'services[0].downtime_procedures[0].kind'", "'pray' is not allowed"),
