@@ -62,3 +62,12 @@ def test_nvd_records_are_recognised_across_pages(database: Database, tmp_path: P
     summary = import_paths(database, other)
     assert summary.advisories_unchanged == 1 and summary.cves_updated == 0
     assert count(database, FeedImport) == 2
+
+
+def test_lookup_on_both_engines(database: Database) -> None:
+    from radguard.feeds.matching import lookup
+
+    import_paths(database, CSAF / "icsma-22-174-01.json", NVD)
+    with database.read() as s:
+        assert {m.advisory_id for m in lookup(s, "OFFIS", "DCMTK", "3.6.6")} == {"ICSMA-22-174-01", "CVE-2022-2119"}
+        assert lookup(s, "OFFIS", "DCMTK", "3.6.7") == []
