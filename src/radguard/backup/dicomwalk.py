@@ -44,7 +44,12 @@ WANTED = {
     0x0020000E: "series",
     0x00080020: "study_date",
     0x00080030: "study_time",
+    0x00280010: "rows",
+    0x7FE00008: "pixels",
+    0x7FE00009: "pixels",
+    0x7FE00010: "pixels",
 }
+_PRESENCE_ONLY = frozenset({"rows", "pixels"})  # only whether they are there matters
 
 
 # bytes in memory, or a memory-mapped file: anything struct can read and slice.
@@ -75,7 +80,13 @@ def _text(raw: bytes | bytearray) -> str:
     return raw.decode("ascii", "replace").strip("\x00 ")
 
 
-_VALID_VR = frozenset(a | (b << 8) for a in range(65, 91) for b in range(65, 91))  # two uppercase letters
+# The value representations of PS3.5 table 6.2-1; anything else in an explicit-VR header is damage.
+KNOWN_VRS = frozenset({
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"OB", b"OD", b"OF", b"OL",
+    b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM", b"UC", b"UI", b"UL", b"UN", b"UR", b"US",
+    b"UT", b"UV",
+})
+_VALID_VR = frozenset(v[0] | (v[1] << 8) for v in KNOWN_VRS)  # as read little endian; see _looks_implicit
 
 
 def _vr_codes(names: frozenset[bytes] | set[bytes], little: bool) -> frozenset[int]:
@@ -86,7 +97,7 @@ def _vr_codes(names: frozenset[bytes] | set[bytes], little: bool) -> frozenset[i
 class _Walker:
     """One pass over the elements; every declared length is checked against what is there."""
 
-    __slots__ = ("buf", "end", "hdr", "long_vr", "u32", "undefined_ok", "vr_un", "wanted")
+    __slots__ = ("buf", "end", "hdr", "long_vr", "u32", "undefined_ok", "valid_vr", "vr_un", "wanted")
 
     def __init__(self, buf: Buffer, end: int, little: bool) -> None:
         self.buf = buf
@@ -95,6 +106,7 @@ class _Walker:
         # group, element, VR letters (explicit) or low half of the length (implicit), 16-bit length
         self.hdr = struct.Struct(order + "HHHH").unpack_from
         self.u32 = struct.Struct(order + "I").unpack_from
+        self.valid_vr = _vr_codes(KNOWN_VRS, little)
         self.long_vr = _vr_codes(LONG_VRS, little)
         self.undefined_ok = _vr_codes({b"SQ", b"UN", b"OB", b"OW"}, little)
         self.vr_un = _vr_codes({b"UN"}, little)
@@ -105,7 +117,7 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise DicomStructureError(f"sequences nested deeper than {MAX_DEPTH} levels at byte {pos}")
         buf, end, hdr, u32 = self.buf, self.end, self.hdr, self.u32
-        long_vr, undefined_ok = self.long_vr, self.undefined_ok
+        long_vr, undefined_ok, valid_vr = self.long_vr, self.undefined_ok, self.valid_vr
         wanted = WANTED if top else None
         while pos < stop:
             if pos + 8 > end:
@@ -121,9 +133,11 @@ class _Walker:
                 value_at = pos + 8
                 if length == UNDEFINED:
                     pos = self.sequence(value_at, depth + 1, (group << 16) | elem, True)
+                    if top and ((group << 16) | elem) == PIXEL_DATA:
+                        self.wanted["pixels"] = "encapsulated"
                     continue
             else:
-                if vr not in _VALID_VR:
+                if vr not in valid_vr:
                     raise DicomStructureError(f"element {_fmt((group << 16) | elem)} at byte {pos} has no valid VR")
                 if vr in long_vr:
                     if pos + 12 > end:
@@ -135,6 +149,8 @@ class _Walker:
                         if tag == PIXEL_DATA or vr in undefined_ok:
                             # PS3.5 6.2.2: an undefined-length UN holds implicit VR little endian items.
                             pos = self.sequence(value_at, depth + 1, tag, vr in self.vr_un)
+                            if tag == PIXEL_DATA and top:
+                                self.wanted["pixels"] = "encapsulated"
                             continue
                         raise DicomStructureError(f"element {_fmt(tag)} has an undefined length")
                 else:
@@ -148,7 +164,7 @@ class _Walker:
             if wanted is not None:
                 name = wanted.get((group << 16) | elem)
                 if name is not None:
-                    self.wanted[name] = _text(buf[value_at:value_at + length])
+                    self.wanted[name] = "" if name in _PRESENCE_ONLY else _text(buf[value_at:value_at + length])
             pos = value_at + length
         if pos != stop:
             raise DicomStructureError(f"elements overrun their container at byte {pos}")
@@ -214,9 +230,11 @@ def _meta(buf: Buffer, require_ts: bool = True) -> tuple[dict[str, str], int]:
             break
         tag = (group << 16) | struct.unpack_from("<H", buf, pos + 2)[0]
         vr = buf[pos + 4:pos + 6]
-        if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
+        if vr not in KNOWN_VRS:
             raise DicomStructureError(f"meta header element {_fmt(tag)} has no valid VR")
         if vr in LONG_VRS:
+            if pos + 12 > len(buf):
+                raise DicomStructureError(f"file ends inside meta header element {_fmt(tag)}")
             length = struct.unpack_from("<I", buf, pos + 8)[0]
             value_at = pos + 12
         else:
@@ -242,6 +260,13 @@ def _meta(buf: Buffer, require_ts: bool = True) -> tuple[dict[str, str], int]:
 
 def walk(buf: Buffer) -> DicomSummary:
     """Check the whole file's structure and return its identifiers, or raise DicomStructureError."""
+    try:
+        return _walk(buf)
+    except (struct.error, IndexError) as exc:  # a bounds check missed: still the file's fault
+        raise DicomStructureError(f"unparseable structure ({exc})") from exc
+
+
+def _walk(buf: Buffer) -> DicomSummary:
     if not has_dicom_magic(buf):
         raise DicomStructureError("no DICOM preamble ('DICM' at byte 128)")
     meta, pos = _meta(buf)
@@ -266,6 +291,8 @@ def walk(buf: Buffer) -> DicomSummary:
     found = walker.wanted
     is_dicomdir = meta.get("media_class") == DICOMDIR_CLASS
     sop_instance = found.get("sop_instance") or (meta.get("media_instance", "") if is_dicomdir else "")
+    if "rows" in found and "pixels" not in found:
+        raise DicomStructureError("an image without Pixel Data (7FE0,0010): the file was cut short")
     if not is_dicomdir:
         if not sop_instance:
             raise DicomStructureError("the data set has no SOP Instance UID (0008,0018)")

@@ -10,6 +10,7 @@ import hashlib
 import io
 import mmap
 import os
+import struct
 from dataclasses import dataclass
 
 from radguard.backup.dicomwalk import DicomStructureError, has_dicom_magic, walk
@@ -164,7 +165,7 @@ def _classify(result: FileResult, data: bytes | mmap.mmap, name: str, deep: bool
         result.kind, result.reason = "corrupt", str(exc)
         _salvage_uid(result, data)
         return
-    except (IndexError, ValueError, OverflowError, MemoryError) as exc:  # defensive: hostile lengths
+    except (IndexError, ValueError, OverflowError, MemoryError, struct.error) as exc:  # defensive: hostile data
         result.kind, result.reason = "corrupt", f"unparseable structure: {type(exc).__name__}"
         return
     result.sop, result.study, result.series = summary.sop_instance, summary.study, summary.series
