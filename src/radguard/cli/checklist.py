@@ -70,7 +70,8 @@ def create_cmd(
 def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List assessments by organization, site and version."""
     with db(ctx).read() as session:
-        rows = [{"id": a.id, "organization": a.organization, "site": a.site_code or None, "size": a.size,
+        rows: list[dict[str, Any]] = [{
+                 "id": a.id, "organization": a.organization, "site": a.site_code or None, "size": a.size,
                  "version": a.version, "assessed_on": a.assessed_on, "status": a.status,
                  "answered": answered_count(session, a),
                  "questions": len(load_catalog().questions_for(a.size))} for a in list_assessments(session)]

@@ -238,8 +238,8 @@ def _upsert(session: Session, model: type[TrainingRecord] | type[PhishingResult]
     keys = list(records)
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
-        for obj in session.scalars(select(model).where(model.record_key.in_(chunk))):
-            existing[obj.record_key] = obj
+        for found in session.scalars(select(model).where(model.record_key.in_(chunk))):
+            existing[str(getattr(found, "record_key"))] = found  # noqa: B009 (mypy sees the union's Base)
     now = utcnow()
     for key, values in records.items():
         obj = existing.get(key)
@@ -360,9 +360,10 @@ def phishing_series(session: Session) -> dict[tuple[str, str], list[PhishingResu
 
 
 def phishing_metrics(session: Session) -> dict[str, Any]:
-    groups = []
+    groups: list[dict[str, Any]] = []
     for (audience, site), results in sorted(phishing_series(session).items()):
-        campaigns = [{"campaign": r.campaign, "date": r.sent_on, "sent": r.sent, "clicked": r.clicked,
+        campaigns: list[dict[str, Any]] = [
+                     {"campaign": r.campaign, "date": r.sent_on, "sent": r.sent, "clicked": r.clicked,
                       "reported": r.reported, "click_rate": _rate(r.clicked, r.sent),
                       "report_rate": _rate(r.reported, r.sent)} for r in results]
         trend: dict[str, float | None] = {"click_rate": None, "report_rate": None}
@@ -379,7 +380,7 @@ def phishing_metrics(session: Session) -> dict[str, Any]:
                                                          "sent": 0, "clicked": 0, "reported": 0})
             for k in ("sent", "clicked", "reported"):
                 agg[k] += c[k]
-    campaigns = sorted(by_campaign.values(), key=lambda c: (c["date"], c["campaign"]))
-    for c in campaigns:
+    totals: list[dict[str, Any]] = sorted(by_campaign.values(), key=lambda c: (c["date"], c["campaign"]))
+    for c in totals:
         c["click_rate"], c["report_rate"] = _rate(c["clicked"], c["sent"]), _rate(c["reported"], c["sent"])
-    return {"campaigns": campaigns, "by_audience_and_site": groups}
+    return {"campaigns": totals, "by_audience_and_site": groups}
