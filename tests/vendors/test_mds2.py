@@ -195,6 +195,11 @@ def test_cli_mds2_import(rg, sqlite_url: str, tmp_path: Path) -> None:  # type: 
     assert r.code == 0, r.err
     summary = json.loads(r.out)
     assert summary["asset"] == "NWH-MAIN/CT-ED-1" and summary["answers"] == 240 and summary["sheet"] == "MDS2"
+    # CT-ED-1 is a Philips scanner; the statement says Example Imaging Systems.
+    assert summary["warnings"] and "'Example Imaging Systems' (DOC-1)" in summary["warnings"][0]
+    own = build_workbook(tmp_path / "philips.xlsx", {**WEAK_DEVICE, "DOC-1": "Philips Medical Systems"})
+    r = rg("--db", sqlite_url, "mds2", "import", own, "--asset", "NWH-MAIN/CT-ED-1")
+    assert r.code == 0 and "warning" not in r.err
     r = rg("--db", sqlite_url, "mds2", "import", path, "--asset", "NWH-MAIN/CT-ED-1")
     assert r.code == 0 and "already on file" in r.out
     bad = build_workbook(tmp_path / "bad.xlsx", WEAK_DEVICE, extra_rows=[["RMOT-9", "?", "No"]])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from radguard.cli.common import console, db, print_json
+from radguard.cli.common import console, db, err_console, print_json
 from radguard.inventory.mds2 import import_mds2
 
 mds2_app = typer.Typer(help="Manufacturer Disclosure Statements for Medical Device Security (2019 form).",
@@ -26,6 +26,8 @@ def import_cmd(
     if json_out:
         print_json(result.as_dict())
         return
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", highlight=False)
     if result.unchanged:
         console.print(f"{file} is already on file for {result.asset} (evidence {result.evidence_id}); nothing changed")
         return

@@ -428,10 +428,24 @@ class Mds2ImportResult:
     unanswered: int
     unchanged: bool
     sheet: str | None
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"asset": self.asset, "evidence_id": self.evidence_id, "answers": self.answers,
-                "unanswered": self.unanswered, "unchanged": self.unchanged, "sheet": self.sheet}
+                "unanswered": self.unanswered, "unchanged": self.unchanged, "sheet": self.sheet,
+                "warnings": self.warnings}
+
+
+def _manufacturer_mismatch(doc: Mds2Document, asset_vendor: str | None) -> list[str]:
+    """A statement from another manufacturer is usually the wrong file; say so, do not refuse."""
+    stated = doc.answers.get("DOC-1")
+    if not stated or not asset_vendor:
+        return []
+    a, b = re.sub(r"\W+", " ", stated.casefold()).strip(), re.sub(r"\W+", " ", asset_vendor.casefold()).strip()
+    if a and b and (a in b or b in a or a.split()[0] == b.split()[0]):
+        return []
+    return [f"the statement names manufacturer {stated!r} (DOC-1) but the asset's vendor is {asset_vendor!r}; "
+            "check that this is the right file"]
 
 
 def import_mds2(session: Session, path: Path, asset_ref: str) -> Mds2ImportResult:
@@ -439,18 +453,19 @@ def import_mds2(session: Session, path: Path, asset_ref: str) -> Mds2ImportResul
     doc = read_mds2(path)
     asset = find_asset(session, asset_ref)
     label = f"{asset.site.code}/{asset.name}"
+    warnings = _manufacturer_mismatch(doc, asset.vendor)
     for ev in session.scalars(
         select(Evidence).where(Evidence.kind == EVIDENCE_KIND, Evidence.asset_id == asset.id)
     ):
         if (ev.sent or {}).get("sha256") == doc.sha256:
-            return Mds2ImportResult(label, ev.id, len(doc.answers), len(doc.unanswered), True, doc.sheet)
+            return Mds2ImportResult(label, ev.id, len(doc.answers), len(doc.unanswered), True, doc.sheet, warnings)
     evidence = Evidence(
         kind=EVIDENCE_KIND, asset_id=asset.id, source=doc.source,
         sent={"file": doc.source, "sha256": doc.sha256}, received=doc.received(),
     )
     session.add(evidence)
     session.flush()
-    return Mds2ImportResult(label, evidence.id, len(doc.answers), len(doc.unanswered), False, doc.sheet)
+    return Mds2ImportResult(label, evidence.id, len(doc.answers), len(doc.unanswered), False, doc.sheet, warnings)
 
 
 def latest_answers(session: Session) -> dict[int, Evidence]:

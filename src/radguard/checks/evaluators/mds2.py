@@ -69,8 +69,9 @@ def default_accounts(ctx: CheckContext) -> Iterator[Observation]:
 def remote_not_owner_controlled(ctx: CheckContext) -> Iterator[Observation]:
     for st in statements(ctx):
         if st.get("RMOT-1") != "no" and st.get("RMOT-1.1") == "no":
-            yield Observation(asset_id=st.asset_id, evidence=st.quote("RMOT-1", "RMOT-1.1", "RMOT-1.2", "RMOT-1.3"),
-                              exposure=0.7, summary="MDS2 RMOT-1.1: the owner cannot initiate remote service sessions")
+            evidence = st.quote("RMOT-1", "RMOT-1.1", "RMOT-1.2", "RMOT-1.3", "CSUP-2.2")
+            yield Observation(asset_id=st.asset_id, evidence=evidence, exposure=0.7,
+                              summary="MDS2 RMOT-1.1: the owner cannot initiate remote service sessions")
 
 
 @evaluator("RG-MDS2-NO-TRANSMISSION-ENCRYPTION")
