@@ -22,11 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from radguard.checks.attestations import attestation_index
@@ -34,6 +34,7 @@ from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, Observation
 from radguard.checks.risk import score
 from radguard.checks.sla import SlaPolicy
+from radguard.checks.snapshot import load_snapshot
 from radguard.checks.spec import CheckSpec
 from radguard.db.base import utcnow
 from radguard.db.models.evidence import Evidence
@@ -90,6 +91,7 @@ class AssessmentResult:
     open_total: int = 0
     open_by_severity: dict[str, int] = field(default_factory=dict)
     observed_by_check: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,13 +101,20 @@ class AssessmentResult:
             "acceptances_expired": self.acceptances_expired, "updated": self.updated,
             "unchanged": self.unchanged, "open": self.open_total, "open_by_severity": self.open_by_severity,
             "observed_by_check": self.observed_by_check, "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
-    """Dates to ISO strings, tuples/sets to lists: what evidence columns can store."""
+    """Dates to ISO strings, tuples/sets to lists: what evidence columns can store.
+
+    Called for every observation, so plain values are passed through without a call.
+    """
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, set | frozenset):
@@ -162,11 +171,18 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
     settings = settings or AssessSettings()
     catalog = catalog if catalog is not None else default_catalog()
     result = AssessmentResult(assessed_at=now, checks=len(catalog))
+    result.timings["catalog"] = time.perf_counter() - started
+    mark = time.perf_counter()
     ctx = CheckContext(session, now, {"parameters": settings.parameters, "sla": settings.sla})
+    ctx.memo("assets", lambda: load_snapshot(session))
 
+    assets: dict[int, Asset] = {a.id: a for a in ctx.assets()}
+    result.timings["load_inventory"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     seen = _observe(ctx, catalog, result)
     result.observations = len(seen)
-    assets: dict[int, Asset] = {a.id: a for a in ctx.assets()}
+    result.timings["evaluate"] = time.perf_counter() - mark
+    mark = time.perf_counter()
 
     existing = session.execute(
         select(Finding.id, Finding.fingerprint, Finding.check_id, Finding.asset_id, Finding.state,
@@ -180,12 +196,32 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
     events: list[dict[str, Any]] = []
     closing: list[tuple[int, int | None, str, dict[str, Any], str, str]] = []
 
+    # Most findings share severity, criticality, exposure and zone: compute each combination once.
+    zones: dict[str | None, bool] = {}
+    scores: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+    dues: dict[tuple[str, bool], date | None] = {}
+
     def risk_and_due(item: _Seen) -> tuple[int, dict[str, Any], date | None]:
         asset = assets.get(item.obs.asset_id) if item.obs.asset_id is not None else None
-        exposed = settings.sla.is_exposed_zone(asset.network_zone) if asset is not None else False
-        rs = score(item.spec.severity, asset.criticality if asset else None, item.obs.exposure,
-                   item.obs.exploit, exposed_zone=exposed, is_asset=asset is not None)
-        return rs.score, rs.explanation, settings.sla.due(item.spec.severity, now, exposed)
+        zone = asset.network_zone if asset is not None else None
+        if zone not in zones:
+            zones[zone] = settings.sla.is_exposed_zone(zone)
+        exposed = zones[zone]
+        severity = item.spec.severity
+        criticality = asset.criticality if asset is not None else None
+        key = (severity, criticality, item.obs.exposure, exposed, asset is not None)
+        if item.obs.exploit or key not in scores:
+            rs = score(severity, criticality, item.obs.exposure, item.obs.exploit, exposed_zone=exposed,
+                       is_asset=asset is not None)
+            if item.obs.exploit:
+                risk = (rs.score, rs.explanation)
+            else:
+                risk = scores[key] = (rs.score, rs.explanation)
+        else:
+            risk = scores[key]
+        if (severity, exposed) not in dues:
+            dues[(severity, exposed)] = settings.sla.due(severity, now, exposed)
+        return risk[0], risk[1], dues[(severity, exposed)]
 
     for row in existing:
         item = seen.pop(row.fingerprint, None)
@@ -257,7 +293,10 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
                            "to_state": "mitigated", "reason": reason, "evidence": proof})
             result.mitigated += 1
 
+    result.timings["reconcile"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     _write(session, inserts, updates, touch, events, now)
+    result.timings["write"] = time.perf_counter() - mark
     result.created = len(inserts)
 
     counts = session.execute(
@@ -276,12 +315,19 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]], touch: list[int],
            events: list[dict[str, Any]], now: datetime) -> None:
-    for chunk in _chunks(inserts):
-        created = session.execute(insert(Finding).returning(Finding.id, Finding.fingerprint), list(chunk)).all()
-        ids = {fp: fid for fid, fp in created}
-        for row in chunk:
-            events.append({"finding_id": ids[row["fingerprint"]], "at": now, "actor": ACTOR, "from_state": None,
-                           "to_state": "open", "reason": "first observed", "evidence": row["evidence"]})
+    finding_table = cast(Table, Finding.__table__)
+    if inserts:
+        # Plain executemany (no RETURNING, which is far slower in bulk); new IDs are read back
+        # as the rows above the previous maximum whose fingerprints we just inserted.
+        floor = session.scalar(select(func.max(Finding.id))) or 0
+        for chunk in _chunks(inserts, 20000):
+            session.execute(finding_table.insert(), list(chunk))
+        created = {fp: fid for fid, fp in session.execute(
+            select(Finding.id, Finding.fingerprint).where(Finding.id > floor))}
+        for row in inserts:
+            events.append({"finding_id": created[row["fingerprint"]], "at": now, "actor": ACTOR,
+                           "from_state": None, "to_state": "open", "reason": "first observed",
+                           "evidence": row["evidence"]})
     # Bulk UPDATE by primary key needs the same keys in every row; group by key set.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in updates:
@@ -294,5 +340,5 @@ def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[s
             update(Finding).where(Finding.id.in_(chunk)).values(last_seen=now)
             .execution_options(synchronize_session=False)
         )
-    for chunk in _chunks(events):
-        session.execute(insert(FindingEvent), list(chunk))
+    for chunk in _chunks(events, 20000):
+        session.execute(cast(Table, FindingEvent.__table__).insert(), list(chunk))

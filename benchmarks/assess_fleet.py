@@ -1,0 +1,138 @@
+"""Benchmark: a full assessment of a large generated fleet.
+
+Run:  .venv/bin/python benchmarks/assess_fleet.py --assets 10000 25000 50000
+
+For each size: a fresh SQLite database with N assets spread over 20 sites (every asset class,
+a mix of operating systems, zones and remote access), 2 software components per asset (a
+share of them affected by real ICSMA advisories, e.g. DCMTK 3.6.x), an endpoint and AE title
+per asset, probe evidence for 10% of assets, and the full CISA KEV catalog plus the 144 ICSMA
+CSAF advisories imported with ``radguard feeds import``. Then ``assess`` runs twice in child
+processes (first run creates every finding; second run is the steady state where findings
+are only touched), each measured for wall time and peak RSS (ru_maxrss) of its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+
+SHARED = Path("/work/shared/data")
+FEEDS = [SHARED / "kev" / "known_exploited_vulnerabilities.json", SHARED / "advisories" / "csaf-icsma"]
+
+CHILD = """
+import json, resource, sys, time
+from radguard.db.session import open_database
+from radguard.checks.engine import assess
+db = open_database(sys.argv[1])
+t = time.perf_counter()
+with db.transaction() as s:
+    r = assess(s)
+elapsed = time.perf_counter() - t
+print(json.dumps({"seconds": elapsed, "observations": r.observations, "created": r.created,
+                  "timings": r.timings,
+                  "unchanged": r.unchanged, "checks": r.checks,
+                  "by_check": {k: v for k, v in r.observed_by_check.items() if v},
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+CLASSES = ["modality", "modality", "modality", "pacs", "vna", "ai_application", "cloud_service", "reporting",
+           "workstation", "workstation", "remote_access", "integration_engine", "network_device", "other"]
+OSES = [("Windows", "7"), ("Windows", "10 IoT Enterprise LTSC 2019"), ("Windows", "XP Embedded"),
+        ("Windows", "Server 2012 R2"), ("Linux", "CentOS 7"), ("Linux", "Debian 12"), ("Windows", "11 Pro"),
+        (None, None)]
+ZONES = ["imaging-modalities", "imaging-core", "clinical-general", "datacenter", "dmz", None]
+REMOTE = ["none", "on-demand", "always-on", None]
+COMPONENTS = [("OFFIS", "DCMTK", "3.6.6"), ("OFFIS", "DCMTK", "3.6.8"), ("Orthanc", "Orthanc", "1.5.6"),
+              ("Philips", "Vue PACS", "12.2.1"), ("Microsoft", "Windows", "10"),
+              ("MicroDicom", "DICOM Viewer", "2023.3"),
+              ("Acme", "Imaging Suite", "5.1"), ("Santesoft", "Sante DICOM Viewer Pro", "14.0.2")]
+
+
+def build(url: str, n: int) -> None:
+    from radguard.db.migrate import upgrade
+    from radguard.db.models.evidence import Evidence
+    from radguard.db.models.inventory import AETitle, Asset, Endpoint, Site, SoftwareComponent
+    from radguard.db.session import open_database
+
+    db = open_database(url)
+    upgrade(db)
+    now = datetime.now(UTC)
+    with db.transaction() as s:
+        s.execute(insert(Site), [{"id": i + 1, "code": f"S{i:02d}", "name": f"Site {i}"} for i in range(20)])
+        assets, eps, aes, comps, probes = [], [], [], [], []
+        for i in range(n):
+            aid = i + 1
+            os_name, os_version = OSES[i % len(OSES)]
+            cls = CLASSES[i % len(CLASSES)]
+            assets.append({
+                "id": aid, "site_id": 1 + i % 20, "name": f"A{i:06d}", "asset_class": cls,
+                "vendor": "Vendor", "product": f"P{i % 50}", "os_name": os_name, "os_version": os_version,
+                "owner": None if i % 17 == 0 else "Imaging", "criticality": None if i % 23 == 0 else 1 + i % 5,
+                "network_zone": ZONES[i % len(ZONES)], "stores_phi": True if i % 3 else None,
+                "end_of_support": date(2024 + i % 10, 6, 30) if i % 4 else None,
+                "remote_access": REMOTE[i % len(REMOTE)], "remote_access_mfa": bool(i % 2),
+                "buffer_hours": 24.0 if i % 5 == 0 else None, "auto_delete_policy": None,
+                "tags": [],
+                "attributes": {"baa_signed": bool(i % 2)} if cls in ("ai_application", "cloud_service") else {},
+                "source": "import", "confirmed": i % 50 != 0, "last_reviewed": date(2026, 1 + i % 11, 1),
+                "created_at": now, "updated_at": now,
+            })
+            host = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+            proto = ["dicom", "dicom", "https", "hl7-mllp", "rdp", "dicom-tls"][i % 6]
+            eps.append({"asset_id": aid, "host": host, "port": 104, "protocol": proto, "source": "import"})
+            aes.append({"asset_id": aid, "ae_title": f"AE{i:06d}"})
+            for k in range(2):
+                v, p, ver = COMPONENTS[(i + 3 * k) % len(COMPONENTS)]
+                comps.append({"asset_id": aid, "vendor": v, "product": p, "version": ver, "source": "import"})
+            if i % 10 == 0:
+                probes.append({"kind": "probe.endpoint", "asset_id": aid, "host": host, "port": 104,
+                               "collected_at": now, "sent": {"level": 2}, "source": "bench",
+                               "received": {"host": host, "port": 104, "state": "open", "service": "dicom",
+                                            "dicom": {"accepts_unknown_calling_ae": i % 20 == 0,
+                                                      "accepts_any_called_ae": i % 30 == 0, "anonymous_query": None},
+                                            "tls": None, "http": None, "errors": []}})
+        for table, rows in ((Asset, assets), (Endpoint, eps), (AETitle, aes), (SoftwareComponent, comps),
+                            (Evidence, probes)):
+            for start in range(0, len(rows), 10000):
+                s.execute(insert(table), rows[start:start + 10000])
+    db.dispose()
+    subprocess.run([sys.executable, "-m", "radguard.cli.main", "--db", url, "feeds", "import", "--json",
+                    *map(str, FEEDS)], check=True, stdout=subprocess.DEVNULL)
+
+
+def measure(url: str) -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-c", CHILD, url], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--assets", type=int, nargs="+", default=[10000, 25000, 50000])
+    args = parser.parse_args()
+    print("| assets | checks | findings | 1st assess (s) | 1st peak RSS (MB) | 2nd assess (s) | 2nd peak RSS (MB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.assets:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            t = time.perf_counter()
+            build(url, n)
+            setup = time.perf_counter() - t
+            first = measure(url)
+            second = measure(url)
+            print(f"| {n:,} | {first['checks']} | {first['observations']:,} | {first['seconds']:.1f} | "
+                  f"{first['rss_mb']:.0f} | {second['seconds']:.1f} | {second['rss_mb']:.0f} |", flush=True)
+            print(f"<!-- setup {setup:.0f}s; phases 1st {json.dumps(first['timings'])}; "
+                  f"2nd {json.dumps(second['timings'])}; observations by check: {json.dumps(first['by_check'])} -->",
+                  file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
