@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import socketserver
@@ -54,8 +55,12 @@ class NodeSpec:
     check_called_ae: bool = False
     find: str = "none"  # "anonymous": answers C-FIND from anyone; "known": only known AEs; "none"
     tls: bool = False
-    http_mode: str = "dicomweb-open"  # dicomweb-open, dicomweb-auth, orthanc-open, orthanc-auth, viewer
+    self_signed: bool = False  # TLS only: a self-signed certificate instead of one from the demo CA
+    # dicomweb-open, dicomweb-auth, orthanc-open, orthanc-auth, viewer, portal, portal-auth
+    http_mode: str = "dicomweb-open"
     http_version: str = "1.10.1"
+    http_server: str = "nginx/1.22.1"  # the Server header (Orthanc modes always say "Orthanc")
+    title: str = ""  # page title of "/" (default: "<name> imaging portal")
 
 
 @dataclass
@@ -75,29 +80,67 @@ class NetworkError(RadguardError):
 # --------------------------------------------------------------------------------- child side
 
 
-def _self_signed(tmp: Path, host: str) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+class _Certificates:
+    """Keys and certificates for the TLS nodes, written to the child's temporary directory.
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"demo-node-{host}"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Northwind Health (demo)")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365)).sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / f"{host}.crt", tmp / f"{host}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
+    Most nodes get a certificate from a demo issuing CA, as a hospital's internal PKI would
+    give them; a node with ``self_signed`` presents a certificate it signed itself (a
+    weakness RG-TLS-WEAK reports). EC keys keep generation to milliseconds.
+    """
+
+    def __init__(self, tmp: Path) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.tmp = tmp
+        self.ca_key = ec.generate_private_key(ec.SECP256R1())
+        self.ca_name = self._name("Northwind Health Issuing CA (demo)")
+        self.ca_cert = self._build(self.ca_name, self.ca_name, self.ca_key.public_key(), self.ca_key, ca=True)
+
+    @staticmethod
+    def _name(common_name: str) -> Any:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Northwind Health (demo)")])
+
+    @staticmethod
+    def _build(subject: Any, issuer: Any, public_key: Any, signer: Any, *, ca: bool) -> Any:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
+        now = datetime.now(UTC)
+        return (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(signer, hashes.SHA256())
+        )
+
+    def for_node(self, spec: NodeSpec) -> ssl.SSLContext:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = self._name(f"{spec.name.lower()}.northwind.demo")
+        if spec.self_signed:
+            cert = self._build(subject, subject, key.public_key(), key, ca=False)
+            chain = [cert]
+        else:
+            cert = self._build(subject, self.ca_name, key.public_key(), self.ca_key, ca=False)
+            chain = [cert, self.ca_cert]
+        stem = f"{spec.host}-{spec.port}"
+        cert_path, key_path = self.tmp / f"{stem}.crt", self.tmp / f"{stem}.key"
+        cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(cert_path), str(key_path))
+        return ctx
 
 
-def _start_dicom(spec: NodeSpec, tmp: Path) -> Any:
+def _start_dicom(spec: NodeSpec, certs: _Certificates) -> Any:
     from pydicom.dataset import Dataset
     from pydicom.uid import generate_uid
     from pynetdicom import AE, evt
@@ -130,20 +173,23 @@ def _start_dicom(spec: NodeSpec, tmp: Path) -> Any:
             yield 0x0000, None
 
         handlers.append((evt.EVT_C_FIND, on_find))
-    ctx = None
-    if spec.tls:
-        cert, key = _self_signed(tmp, spec.host)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(cert, key)
+    ctx = certs.for_node(spec) if spec.tls else None
     return ae.start_server((spec.host, spec.port), block=False, ssl_context=ctx, evt_handlers=handlers)
+
+
+QIDO_MODES = frozenset({"dicomweb-open", "dicomweb-auth", "orthanc-open", "orthanc-auth", "viewer"})
 
 
 def _http_handler(spec: NodeSpec) -> type[BaseHTTPRequestHandler]:
     secret = base64.b64encode(b"demo:demo-password").decode()
+    orthanc = spec.http_mode.startswith("orthanc")
 
     class Handler(BaseHTTPRequestHandler):
-        server_version = "Orthanc" if spec.http_mode.startswith("orthanc") else "nginx/1.22.1"
+        server_version = "Orthanc" if orthanc else spec.http_server
         sys_version = ""
+        # Answer garbage (a DICOM PDU sent by a scanner) with "HTTP/1.1 400" and headers, as
+        # nginx, IIS and Orthanc do, rather than Python's bare HTTP/0.9 error page.
+        default_request_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: Any) -> None:  # keep the demo quiet
             return
@@ -168,26 +214,50 @@ def _http_handler(spec: NodeSpec) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if not self._auth_ok():
-                realm = "Orthanc Secure Area" if spec.http_mode.startswith("orthanc") else "PACS"
+                realm = "Orthanc Secure Area" if orthanc else spec.name
                 self._send(401, b"Unauthorized", "text/plain", {"WWW-Authenticate": f'Basic realm="{realm}"'})
                 return
             path = self.path.split("?")[0]
-            if spec.http_mode.startswith("orthanc") and path == "/system":
+            if orthanc and path == "/system":
                 body = json.dumps({"Name": spec.name, "Version": spec.http_version, "DicomAet": spec.ae_title,
                                    "ApiVersion": 18, "PluginsEnabled": True}).encode()
                 self._send(200, body, "application/json")
-            elif path.startswith("/dicom-web/studies"):
+            elif orthanc and path == "/plugins":
+                self._send(200, json.dumps(["dicom-web", "explorer2"]).encode(), "application/json")
+            elif spec.http_mode in QIDO_MODES and path.startswith("/dicom-web/studies"):
                 # QIDO-RS: one synthetic study with no patient attributes.
                 body = json.dumps([{"0020000D": {"vr": "UI", "Value": ["1.2.826.0.1.3680043.10.999.1"]}}]).encode()
                 self._send(200, body, "application/dicom+json")
             elif path == "/":
-                title = "Osimis Web Viewer" if spec.http_mode == "viewer" else f"{spec.name} imaging portal"
+                title = spec.title or ("Osimis Web Viewer" if spec.http_mode == "viewer"
+                                       else f"{spec.name} imaging portal")
                 self._send(200, f"<html><head><title>{title}</title></head><body>{title}</body></html>".encode(),
                            "text/html")
             else:
                 self._send(404, b"not found", "text/plain")
 
     return Handler
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server; with ``tls`` the handshake runs in the request's own thread, so a
+    slow client never holds up the others."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 tls: ssl.SSLContext | None) -> None:
+        super().__init__(address, handler)
+        self.tls = tls
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is not None:
+            request.settimeout(10)
+            request = self.tls.wrap_socket(request, server_side=True)
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # scanners hang up mid-handshake
+        return
 
 
 class _HL7Handler(socketserver.BaseRequestHandler):
@@ -210,6 +280,8 @@ class _ThreadingTCP(socketserver.ThreadingTCPServer):
 
 def _serve(specs: list[NodeSpec]) -> list[NodeStatus]:
     tmp = Path(tempfile.mkdtemp(prefix="radguard-demo-net-"))
+    _TMP.append(tmp)
+    certs = _Certificates(tmp)
     statuses: list[NodeStatus] = []
     servers: list[Any] = []
     for spec in specs:
@@ -218,10 +290,10 @@ def _serve(specs: list[NodeSpec]) -> list[NodeStatus]:
             continue
         try:
             if spec.kind == "dicom":
-                servers.append(_start_dicom(spec, tmp))
+                servers.append(_start_dicom(spec, certs))
             elif spec.kind == "http":
-                httpd = ThreadingHTTPServer((spec.host, spec.port), _http_handler(spec))
-                httpd.daemon_threads = True
+                httpd = _HTTPServer((spec.host, spec.port), _http_handler(spec),
+                                    certs.for_node(spec) if spec.tls else None)
                 threading.Thread(target=httpd.serve_forever, daemon=True).start()
                 servers.append(httpd)
             elif spec.kind == "hl7":
@@ -238,6 +310,7 @@ def _serve(specs: list[NodeSpec]) -> list[NodeStatus]:
 
 
 _SERVERS: list[Any] = []
+_TMP: list[Path] = []
 
 
 def _shutdown() -> None:
@@ -248,6 +321,8 @@ def _shutdown() -> None:
                 server.server_close()
         except Exception:  # best effort on the way out
             pass
+    for tmp in _TMP:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def child_main() -> None:
@@ -322,6 +397,8 @@ class SimulatedNetwork:
 
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the servers themselves do: connections of an earlier run in TIME_WAIT do not count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
