@@ -94,6 +94,15 @@ def _vr_codes(names: frozenset[bytes] | set[bytes], little: bool) -> frozenset[i
     return frozenset(struct.unpack("<H" if little else ">H", n)[0] for n in names)
 
 
+# Computed once per byte order: (known, long-length, may-be-undefined, UN).
+_VR_CODES = {
+    little: (_vr_codes(KNOWN_VRS, little), _vr_codes(LONG_VRS, little),
+             _vr_codes({b"SQ", b"UN", b"OB", b"OW"}, little), _vr_codes({b"UN"}, little))
+    for little in (True, False)
+}
+_WANTED_GROUPS = frozenset(tag >> 16 for tag in WANTED)
+
+
 class _Walker:
     """One pass over the elements; every declared length is checked against what is there."""
 
@@ -106,10 +115,7 @@ class _Walker:
         # group, element, VR letters (explicit) or low half of the length (implicit), 16-bit length
         self.hdr = struct.Struct(order + "HHHH").unpack_from
         self.u32 = struct.Struct(order + "I").unpack_from
-        self.valid_vr = _vr_codes(KNOWN_VRS, little)
-        self.long_vr = _vr_codes(LONG_VRS, little)
-        self.undefined_ok = _vr_codes({b"SQ", b"UN", b"OB", b"OW"}, little)
-        self.vr_un = _vr_codes({b"UN"}, little)
+        self.valid_vr, self.long_vr, self.undefined_ok, self.vr_un = _VR_CODES[little]
         self.wanted: dict[str, str] = {}
 
     def dataset(self, pos: int, stop: int, depth: int, implicit: bool, top: bool) -> int:
@@ -161,7 +167,7 @@ class _Walker:
                     f"element {_fmt((group << 16) | elem)} declares {length} bytes but only {remaining} remain"
                     " (file cut short?)"
                 )
-            if wanted is not None:
+            if wanted is not None and group in _WANTED_GROUPS:
                 name = wanted.get((group << 16) | elem)
                 if name is not None:
                     self.wanted[name] = "" if name in _PRESENCE_ONLY else _text(buf[value_at:value_at + length])
