@@ -48,7 +48,7 @@ def load_framework(key: FrameworkKey) -> Framework:
     path = resources.files("radguard.frameworks") / "catalog" / f"{key}.yaml"
     text = path.read_text(encoding="utf-8")
     try:
-        return Framework.model_validate(yaml.safe_load(text))
+        return Framework.model_validate(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"framework catalog {path} is invalid: {exc}") from exc
 

@@ -30,7 +30,21 @@ def _env() -> Environment:
     )
     env.filters["label"] = lambda s: str(s).replace("_", " ")
     env.filters["num"] = lambda v, nd=1: "n/a" if v is None else f"{v:.{nd}f}"
+    env.filters["evidence_lines"] = evidence_lines
     return env
+
+
+def evidence_lines(evidence: dict[str, Any], max_keys: int = 8, width: int = 90) -> list[str]:
+    """A finding's evidence as short ``key: value`` lines, so one finding never fills a page."""
+    lines = []
+    for key, value in list(evidence.items())[:max_keys]:
+        if value in (None, "", [], {}):
+            continue
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        lines.append(f"{key}: {text if len(text) <= width else text[: width - 1] + '…'}")
+    if len(evidence) > max_keys:
+        lines.append(f"… {len(evidence) - max_keys} more fields in `radguard findings show`")
+    return lines
 
 
 def _css(pdf: bool) -> str:

@@ -79,7 +79,16 @@ INVENTORY_COLUMNS = (
     "highest_open_severity",
 )
 ROADMAP_COLUMNS = (
-    "rank", "horizon", "action_id", "kind", "title", "owner", "effort", "risk_reduction", "priority", "depends_on",
+    "rank",
+    "horizon",
+    "action_id",
+    "kind",
+    "title",
+    "owner",
+    "effort",
+    "risk_reduction",
+    "priority",
+    "depends_on",
 )
 
 
@@ -97,7 +106,6 @@ def finding_records(scope: Scope) -> list[dict[str, Any]]:
             continue
         spec = specs.get(f.check_id)
         fw = spec.frameworks if spec else None
-        exploit = (f.risk_explanation or {}).get("exploit") or {}
         out.append(
             {
                 "finding_id": f.id,
@@ -119,7 +127,7 @@ def finding_records(scope: Scope) -> list[dict[str, Any]]:
                 "closed_at": _iso(f.closed_at),
                 "decided_by": f.decided_by,
                 "accepted_until": _iso(f.accepted_until),
-                "known_exploited": bool(exploit.get("kev")) if isinstance(exploit, dict) else False,
+                "known_exploited": bool((f.evidence or {}).get("kev")),
                 "csf2": list(fw.csf2) if fw else [],
                 "hicp": list(fw.hicp) if fw else [],
                 "hph_cpg": list(fw.hph_cpg) if fw else [],
@@ -179,9 +187,21 @@ def inventory_records(scope: Scope) -> list[dict[str, Any]]:
 
 def roadmap_records(scope: Scope) -> list[dict[str, Any]]:
     section = roadmap_items(scope)
-    return [{"rank": i.rank, "horizon": i.horizon, "action_id": i.action_id, "kind": i.kind, "title": i.title,
-             "owner": i.owner, "effort": i.effort, "risk_reduction": i.risk_reduction, "priority": i.priority,
-             "depends_on": i.depends_on} for i in section.items]
+    return [
+        {
+            "rank": i.rank,
+            "horizon": i.horizon,
+            "action_id": i.action_id,
+            "kind": i.kind,
+            "title": i.title,
+            "owner": i.owner,
+            "effort": i.effort,
+            "risk_reduction": i.risk_reduction,
+            "priority": i.priority,
+            "depends_on": i.depends_on,
+        }
+        for i in section.items
+    ]
 
 
 EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Scope], list[dict[str, Any]]]]] = {

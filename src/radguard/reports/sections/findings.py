@@ -38,7 +38,23 @@ class FindingRow:
     due: str | None
     first_seen: str
     last_seen: str
-    exploit: dict[str, Any] = field(default_factory=dict)
+    kev: bool = False
+    ransomware: bool = False
+
+
+ADVISORY_CHECKS = ("RG-KEV", "RG-ADVISORY")
+
+
+@dataclass
+class AdvisoryRow:
+    subject: str
+    advisory_id: str
+    title: str
+    component: str
+    cves: list[str]
+    kev: bool
+    ransomware: bool
+    max_cvss: float | None
 
 
 @dataclass
@@ -48,6 +64,7 @@ class FindingsSection:
     by_severity: list[tuple[str, int]] = field(default_factory=list)
     by_class: list[tuple[str, int]] = field(default_factory=list)
     by_layer: list[tuple[str, int]] = field(default_factory=list)
+    advisories: list[AdvisoryRow] = field(default_factory=list)
     closed: int = 0
     accepted: int = 0
     note: str = ""
@@ -86,7 +103,8 @@ def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
                 due=f.due.isoformat() if f.due else None,
                 first_seen=f.first_seen.date().isoformat(),
                 last_seen=f.last_seen.date().isoformat(),
-                exploit=dict((f.risk_explanation or {}).get("exploit") or {}),
+                kev=bool((f.evidence or {}).get("kev")),
+                ransomware=bool((f.evidence or {}).get("ransomware")),
             )
         )
     rows.sort(key=lambda r: (-r.risk_score, -SEVERITY_ORDER.get(r.severity, 0), r.id))
@@ -105,7 +123,35 @@ def findings_section(scope: Scope) -> FindingsSection:
         by_severity=[(s, sev.get(s, 0)) for s in SEVERITIES],
         by_class=Counter(r.asset_class or "non-asset" for r in rows).most_common(),
         by_layer=Counter(r.defense_layer or "unmapped" for r in rows).most_common(),
+        advisories=advisory_rows(rows),
         closed=sum(1 for r in all_rows if r.state == "mitigated"),
         accepted=sum(1 for r in all_rows if r.state == "risk_accepted"),
         note="" if rows else "No open findings.",
     )
+
+
+def advisory_rows(rows: list[FindingRow]) -> list[AdvisoryRow]:
+    """Advisory matches behind open RG-KEV / RG-ADVISORY findings, one per asset and advisory, KEV first."""
+    seen: dict[tuple[str, str], AdvisoryRow] = {}
+    for r in rows:
+        if r.check_id not in ADVISORY_CHECKS:
+            continue
+        ev = r.evidence
+        advisory = str(ev.get("advisory_id") or r.title)
+        key = (r.subject, advisory)
+        if key in seen:
+            continue
+        cves = [str(c.get("id")) if isinstance(c, dict) else str(c) for c in ev.get("cves") or []]
+        component = " ".join(str(x) for x in (ev.get("component"), ev.get("version")) if x)
+        cvss = ev.get("max_cvss")
+        seen[key] = AdvisoryRow(
+            r.subject,
+            advisory,
+            str(ev.get("title") or r.title),
+            component,
+            cves,
+            r.kev,
+            r.ransomware,
+            float(cvss) if isinstance(cvss, int | float) else None,
+        )
+    return sorted(seen.values(), key=lambda a: (not a.kev, -(a.max_cvss or 0), a.subject))

@@ -69,24 +69,40 @@ def readiness_section(scope: Scope) -> ReadinessSection:
     previous = previous_assessment(session, assessment)
     prev_doc = score_document(session, previous) if previous is not None else None
     prev_domains = {d["key"]: d.get("score") for d in (prev_doc or {}).get("domains", [])}
-    domains = [DomainScore(d["key"], d["title"], d.get("score"), d.get("target"), prev_domains.get(d["key"]))
-               for d in doc.get("domains", [])]
+    domains = [
+        DomainScore(d["key"], d["title"], d.get("score"), d.get("target"), prev_domains.get(d["key"]))
+        for d in doc.get("domains", [])
+    ]
     scored = [d for d in domains if d.score is not None and d.target is not None]
     catalog = load_catalog()
     titles = {d.key: d.title for d in catalog.domains}
-    challenged = {c["question"]: [_finding_label(f) for f in c.get("findings", [])][:3]
-                  for c in doc.get("challenged", [])}
+    challenged = {
+        c["question"]: [_finding_label(f) for f in c.get("findings", [])][:3] for c in doc.get("challenged", [])
+    }
     rows = []
     for a in answers:
         q = catalog.question(a.question_id)
-        rows.append(AnswerRow(a.question_id, titles.get(q.domain, q.domain) if q else "?",
-                              q.text if q else a.question_id, a.value, a.not_applicable, a.owner, a.notes,
-                              challenged.get(a.question_id, [])))
+        rows.append(
+            AnswerRow(
+                a.question_id,
+                titles.get(q.domain, q.domain) if q else "?",
+                q.text if q else a.question_id,
+                a.value,
+                a.not_applicable,
+                a.owner,
+                a.notes,
+                challenged.get(a.question_id, []),
+            )
+        )
     return ReadinessSection(
-        True, label=f"v{assessment.version}, {assessment.assessed_on.isoformat()} ({assessment.status})",
+        True,
+        label=f"v{assessment.version}, {assessment.assessed_on.isoformat()} ({assessment.status})",
         previous_label=f"v{previous.version}, {previous.assessed_on.isoformat()}" if previous else None,
-        size=assessment.size, overall=(doc.get("overall") or {}).get("score"),
+        size=assessment.size,
+        overall=(doc.get("overall") or {}).get("score"),
         overall_target=round(sum(float(d.target or 0) for d in scored) / len(scored), 2) if scored else None,
-        overall_previous=((prev_doc or {}).get("overall") or {}).get("score"), domains=domains, answers=rows,
+        overall_previous=((prev_doc or {}).get("overall") or {}).get("score"),
+        domains=domains,
+        answers=rows,
         unanswered=len(doc.get("unanswered", [])),
     )

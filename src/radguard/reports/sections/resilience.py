@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from radguard.db.base import Base
 from radguard.reports.scope import Scope
 
 RECOVERED = "back_to_normal"
@@ -52,6 +51,8 @@ class DrillRow:
 @dataclass
 class BackupRow:
     name: str
+    protects: str
+    protections: str
     last_verified: str | None
     result: str
     detail: str
@@ -147,30 +148,56 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
 
 
 def _backups(scope: Scope, out: ResilienceSection) -> None:
-    """Read backup verifications generically: the backup stage's schema is its own."""
-    if not scope.has_table("backup_verification"):
+    """Each backup set with its protections and its newest verification (none: say so)."""
+    if not scope.has_table("backup_set"):
         return
-    table: Table | None = Base.metadata.tables.get("backup_verification")
-    if table is None:
+    from radguard.db.models.backup import BackupSet
+
+    sets = list(
+        scope.session.scalars(
+            select(BackupSet)
+            .options(selectinload(BackupSet.verifications), selectinload(BackupSet.asset))
+            .order_by(BackupSet.name)
+        )
+    )
+    site_id = scope.site_id()
+    if site_id is not None:
+        sets = [b for b in sets if b.asset is None or b.asset.site_id == site_id]
+    if not sets:
+        out.backup_note = "No backup set recorded, so no backup verification either."
         return
-    rows = scope.session.execute(select(table)).mappings().all()
-    if not rows:
-        return
-    latest: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        name = str(r.get("backup_set_id") or r.get("name") or r.get("id"))
-        when = r.get("verified_at") or r.get("finished_at") or r.get("started_at")
-        if name not in latest or (when and str(when) > str(latest[name].get("_when"))):
-            latest[name] = {**r, "_when": when}
-    for name, rec in sorted(latest.items()):
-        when = rec["_when"]
+    for b in sets:
+        flags = [
+            name
+            for name, on in (
+                ("offsite", b.offsite),
+                ("immutable", b.immutable),
+                ("offline", b.offline),
+                ("encrypted", b.encrypted),
+            )
+            if on
+        ]
+        last = max(b.verifications, key=lambda v: v.finished_at, default=None)
+        if last is None:
+            out.backups.append(BackupRow(b.name, b.protects, ", ".join(flags) or "none", None, "never verified", ""))
+            continue
+        result = "all checks passed" if last.all_ok else "problems found"
+        rto = ""
+        if last.projected_restore_hours is not None:
+            rto = f"restore ≈ {last.projected_restore_hours:.1f} h"
+            if last.rto_hours is not None:
+                rto += f" vs RTO {last.rto_hours:.1f} h ({'met' if last.rto_met else 'not met'})"
+        detail = f"{last.files_checked} of {last.expected_instances} objects checked" + (f"; {rto}" if rto else "")
         out.backups.append(
             BackupRow(
-                name,
-                str(when)[:16] if when else None,
-                str(rec.get("result") or rec.get("status") or "?"),
-                str(rec.get("summary") or rec.get("detail") or ""),
+                b.name,
+                b.protects,
+                ", ".join(flags) or "none",
+                last.finished_at.strftime("%Y-%m-%d %H:%M UTC"),
+                result,
+                detail,
             )
         )
     out.backups_available = True
-    out.backup_note = ""
+    verified = [r for r in out.backups if r.last_verified]
+    out.backup_note = "" if verified else "Backup sets are recorded but no backup verification has been run yet."

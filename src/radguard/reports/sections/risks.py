@@ -24,6 +24,7 @@ class Risk:
     services: list[str]
     fix: str
     effort: str | None
+    count: int = 1
 
 
 def services_by_asset(scope: Scope) -> dict[int, list[str]]:
@@ -40,19 +41,28 @@ def services_by_asset(scope: Scope) -> dict[int, list[str]]:
 
 
 def top_risks(scope: Scope, rows: list[FindingRow], limit: int = 5) -> list[Risk]:
+    """One risk per check (its worst finding leads), so five risks are five different problems."""
     services = services_by_asset(scope)
+    by_check: dict[str, list[FindingRow]] = {}
+    for r in rows:  # rows come highest risk first
+        by_check.setdefault(r.check_id, []).append(r)
     risks = []
-    for r in rows[:limit]:
+    for group in list(by_check.values())[:limit]:
+        lead = group[0]
+        subjects = [r.subject for r in group]
+        shown = ", ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
+        affected = sorted({s for r in group if r.asset_id is not None for s in services.get(r.asset_id, [])})
         risks.append(
             Risk(
-                title=r.title,
-                subject=r.subject,
-                severity=r.severity,
-                risk_score=r.risk_score,
-                consequence=r.rationale or r.summary or "See the technical report for details.",
-                services=services.get(r.asset_id, []) if r.asset_id is not None else [],
-                fix=r.remediation or "See the technical report.",
-                effort=r.effort,
+                title=lead.title,
+                subject=shown,
+                severity=lead.severity,
+                risk_score=lead.risk_score,
+                consequence=lead.rationale or lead.summary or "See the technical report for details.",
+                services=affected,
+                fix=lead.remediation or "See the technical report.",
+                effort=lead.effort,
+                count=len(group),
             )
         )
     return risks

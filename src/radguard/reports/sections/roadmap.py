@@ -42,10 +42,18 @@ def roadmap_items(scope: Scope) -> RoadmapSection:
         return RoadmapSection(False, note="No roadmap computed: the readiness planner is not installed.")
     doc: dict[str, Any] = planner.build_roadmap(scope.session, today=scope.now.date())
     items = [
-        RoadmapItem(rank=int(a["rank"]), action_id=str(a.get("id", "")), kind=str(a.get("kind", "")),
-                    title=str(a.get("what") or a.get("title") or ""), owner=a.get("owner"), effort=a.get("effort"),
-                    horizon=a.get("horizon"), risk_reduction=a.get("risk_reduction"), priority=a.get("priority"),
-                    depends_on=list(a.get("depends_on") or []))
+        RoadmapItem(
+            rank=int(a["rank"]),
+            action_id=str(a.get("id", "")),
+            kind=str(a.get("kind", "")),
+            title=str(a.get("what") or a.get("title") or ""),
+            owner=a.get("owner"),
+            effort=a.get("effort"),
+            horizon=a.get("horizon"),
+            risk_reduction=a.get("risk_reduction"),
+            priority=a.get("priority"),
+            depends_on=list(a.get("depends_on") or []),
+        )
         for a in doc.get("actions", [])
     ]
     if not items:

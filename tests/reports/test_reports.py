@@ -1,0 +1,119 @@
+"""Both audiences in both formats from the sample organization, read back as a person would."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.reports.northwind import cli
+
+FORBIDDEN = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:|//)|<link\b|<script\b[^>]*\bsrc=|@import|url\((?!#)""", re.I)
+
+
+@pytest.fixture(scope="module")
+def rendered(northwind_url: str, out_dir: Path) -> dict[str, Path]:
+    files = {}
+    for audience in ("executive", "technical"):
+        for fmt in ("html", "pdf"):
+            path = out_dir / f"{audience}.{fmt}"
+            cli("--db", northwind_url, "report", "--audience", audience, "--format", fmt, "-o", str(path))
+            files[f"{audience}.{fmt}"] = path
+    return files
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def pdf_pages(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+
+
+def test_executive_pdf_is_a_few_pages_with_the_board_sections(rendered: dict[str, Path]) -> None:
+    path = rendered["executive.pdf"]
+    assert path.read_bytes().startswith(b"%PDF-")
+    assert 2 <= pdf_pages(path) <= 5
+    text = pdf_text(path)
+    for expected in ("Imaging cybersecurity readiness: executive summary", "Northwind Health", "Readiness at a glance",
+                     "Maturity by domain against target", "The five risks that matter most", "What could happen",
+                     "Services affected", "What it takes to fix", "Backups and drills",
+                     "No backup verification recorded", "Top of the roadmap", "radguard 0.1.0",
+                     "contains no patient identifiers", "Trend since the previous assessment"):
+        assert expected in " ".join(text.split()), expected
+    # The drill shows CT at Main Campus recovering in 8.9 h against a 4 h RTO.
+    assert re.search(r"CT at Main Campus\s+4\.0\s+8\.9\s+exceeds RTO", text)
+    assert len(re.findall(r"^\s*[1-5]\. ", text, re.M)) == 5
+
+
+def test_technical_pdf_has_every_section_and_is_longer(rendered: dict[str, Path]) -> None:
+    path = rendered["technical.pdf"]
+    pages = pdf_pages(path)
+    assert pages > pdf_pages(rendered["executive.pdf"])
+    text = " ".join(pdf_text(path).split())
+    for expected in ("Inventory", "Assets by class", "Open findings by severity", "Open findings by asset class",
+                     "Open findings by defense layer", "Every open finding", "Advisory matches", "Discovery results",
+                     "10.20.5.20:104", "accepts any AE title", "Safeguard coverage per asset", "Checklist answers",
+                     "challenged", "Drills and backups", "PACS ransomware, functional exercise",
+                     "Appendix: framework mappings", "GV.OC-01", "RC.CO-04", "164.308(a)(7)(ii)(A)", "9.M.E", "X10"):
+        assert expected in text, expected
+    assert f"page {pages} of {pages}" in text
+
+
+def test_html_is_one_self_contained_file_with_svg_charts(rendered: dict[str, Path]) -> None:
+    for name, n_charts in (("executive.html", 2), ("technical.html", 6)):
+        html = rendered[name].read_text(encoding="utf-8")
+        assert not FORBIDDEN.search(html), FORBIDDEN.search(html)
+        charts = re.findall(r'<svg role="img" aria-label="([^"]+)"', html)
+        assert len(charts) >= n_charts, charts
+        ids = re.findall(r'\bid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), "duplicate element ids between inline SVG charts"
+        assert "<style>" in html and "radguard 0.1.0" in html
+
+
+def test_charts_have_titles_and_units_in_greys_only(rendered: dict[str, Path]) -> None:
+    html = rendered["technical.html"].read_text(encoding="utf-8")
+    for unit in ("Open findings (count)", "Assets (count)", "Requirements (count)", "Maturity level (0 not performed"):
+        assert unit in html
+    colours = {c.lower() for c in re.findall(r"(?:fill|stroke):\s*(#[0-9a-fA-F]{6})", html)}
+    assert colours, "charts draw with explicit colours"
+    assert all(c[1:3] == c[3:5] == c[5:7] for c in colours), f"non-grey colours: {colours}"
+
+
+def test_site_scope_and_unknown_site(rg, northwind_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "oic.html"
+    r = rg("--db", northwind_url, "report", "--audience", "technical", "--site", "NWH-OIC", "-o", out)
+    assert r.code == 0, r.err
+    html = out.read_text(encoding="utf-8")
+    assert "site NWH-OIC" in html and "NWH-OIC/OIC-CT" in html
+    assert "NWH-MAIN/CT-ED-1" not in html
+    r = rg("--db", northwind_url, "report", "--site", "NOPE", "-o", tmp_path / "x.html")
+    assert r.code == 3 and "no site with code 'NOPE'" in r.err and "NWH-MAIN" in r.err
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_bad_options_are_user_errors(rg, northwind_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = rg("--db", northwind_url, "report", "--audience", "board", "-o", tmp_path / "x.html")
+    assert r.code == 2 and "executive or technical" in r.err
+    r = rg("--db", northwind_url, "report", "--format", "docx", "-o", tmp_path / "x.docx")
+    assert r.code == 2 and "html or pdf" in r.err
+    r = rg("--db", northwind_url, "report", "-o", tmp_path / "missing" / "x.html")
+    assert r.code == 2 and "does not exist" in r.err
+
+
+def test_empty_database_says_what_is_missing(rg, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert rg("--db", sqlite_url, "init").code == 0
+    for audience in ("executive", "technical"):
+        out = tmp_path / f"{audience}.pdf"
+        r = rg("--db", sqlite_url, "report", "--audience", audience, "-o", out)
+        assert r.code == 0, r.err
+        text = " ".join(pdf_text(out).split())
+        assert "No checklist assessment recorded" in text
+        assert "No assessment has been run" in text
+        assert "No backup verification recorded" in text
+        assert "no assets imported" in text
+    assert "No discovery scan recorded" in text  # technical only
+    assert "No imaging services recorded" in text
