@@ -40,6 +40,7 @@ class RateLimiter:
 class HostState:
     semaphore: asyncio.Semaphore
     failures: int = 0
+    users: int = 0  # connections open or waiting for a slot
 
 
 @dataclass
@@ -64,23 +65,27 @@ class Limits:
         if self._limiter is None:
             self._limiter = RateLimiter(self.rate)
         state = self._host(host)
-        await state.semaphore.acquire()
+        state.users += 1
+        try:
+            await state.semaphore.acquire()
+        except BaseException:
+            state.users -= 1
+            raise
         try:
             if state.failures:
                 await asyncio.sleep(min(self.max_backoff, 0.25 * 2 ** (state.failures - 1)))
             await self._limiter.take()
         except BaseException:
-            state.semaphore.release()
+            self.release(host)
             raise
 
     def release(self, host: str) -> None:
-        self._host(host).semaphore.release()
+        state = self._host(host)
+        state.semaphore.release()
+        state.users -= 1
+        # Forget well-behaved idle hosts so memory does not grow with the size of the range.
+        if state.users == 0 and not state.failures:
+            self._hosts.pop(host, None)
 
     def failed(self, host: str) -> None:
         self._host(host).failures += 1
-
-    def forget(self, host: str) -> None:
-        """Drop a host's state once all its endpoints are done (keeps memory flat on big ranges)."""
-        state = self._hosts.get(host)
-        if state is not None and not state.semaphore.locked():
-            self._hosts.pop(host, None)

@@ -94,29 +94,30 @@ class Merger:
         self.seen_at = seen_at
         self.summary = MergeSummary()
         self._site: Site | None = None
-        self._by_host: dict[str, Asset | None] = {}
+        self._taken: set[str] = set()
+        # The inventory's endpoints, loaded once: (host, port) -> asset and host -> asset.
+        self._by_endpoint: dict[tuple[str, int], Asset] = {}
+        self._by_host: dict[str, Asset] = {}
+        rows = session.execute(select(Endpoint.host, Endpoint.port, Endpoint.asset_id).order_by(Endpoint.id)).all()
+        assets = {a.id: a for a in session.scalars(
+            select(Asset).where(Asset.id.in_({r.asset_id for r in rows})).options(selectinload(Asset.endpoints)))}
+        for host, port, asset_id in rows:
+            self._by_endpoint.setdefault((host, port), assets[asset_id])
+            self._by_host.setdefault(host, assets[asset_id])
 
     def _match(self, host: str, port: int) -> Asset | None:
-        endpoint = self.session.scalar(
-            select(Endpoint).where(Endpoint.host == host, Endpoint.port == port).order_by(Endpoint.id).limit(1)
-        )
-        if endpoint is not None:
-            return endpoint.asset
-        if host not in self._by_host:
-            endpoint = self.session.scalar(select(Endpoint).where(Endpoint.host == host).order_by(Endpoint.id).limit(1))
-            self._by_host[host] = endpoint.asset if endpoint is not None else None
-        return self._by_host[host]
+        return self._by_endpoint.get((host, port)) or self._by_host.get(host)
 
     def _create(self, probed: Probed) -> Asset:
         if self._site is None:
             self._site = _site(self.session, self.site_code)
+            self._taken = set(self.session.scalars(select(Asset.name).where(Asset.site_id == self._site.id)))
         doc = probed.doc
         name = doc.host
-        taken = set(self.session.scalars(select(Asset.name).where(Asset.site_id == self._site.id,
-                                                                  Asset.name.like(f"{doc.host}%"))))
         suffix = 2
-        while name in taken:
+        while name in self._taken:
             name, suffix = f"{doc.host} ({suffix})", suffix + 1
+        self._taken.add(name)
         product = version = None
         if doc.dicom is not None and doc.dicom.product:
             product, version = doc.dicom.product, doc.dicom.version
@@ -126,7 +127,6 @@ class Merger:
                       software_version=version, source="discovery", confirmed=False, tags=[],
                       attributes={"discovered_by_scan": True})
         self.session.add(asset)
-        self.session.flush()
         self._by_host[doc.host] = asset
         self.summary.assets_created += 1
         self.summary.created.append(name)
@@ -171,8 +171,9 @@ def store_scan(session: Session, scan: Scan, results: Sequence[Probed], site_cod
     session.flush()
     assert scan.finished is not None
     merger = Merger(session, site_code, scan.finished)
-    for probed in results:
-        asset = merger.merge(probed)
+    owners = [merger.merge(probed) for probed in results]
+    session.flush()  # new assets get their IDs in one round trip
+    for probed, asset in zip(results, owners, strict=True):
         session.add(Evidence(
             kind=EVIDENCE_KIND, asset_id=asset.id if asset is not None else None, scan_id=scan.id,
             host=probed.doc.host, port=probed.doc.port, safety_level=scan.level, sent=probed.sent,
