@@ -1,0 +1,326 @@
+"""The demo from start to finish: start the simulated network, fill a fresh database, run every
+stage through its public functions, write the reports and summarise.
+
+Each stage writes in its own transaction, as the matching command would. The network runs in a
+child process that is stopped as soon as discovery is done (or kept until the caller says so),
+and always on the way out — also on Ctrl-C or SIGTERM, which :func:`terminate_as_interrupt`
+turns into ``KeyboardInterrupt``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from radguard.db.base import utcnow
+from radguard.db.migrate import upgrade
+from radguard.db.models.findings import Finding
+from radguard.db.models.inventory import Asset
+from radguard.db.session import Database, open_database
+from radguard.demo.archive import build_archive
+from radguard.demo.network import NetworkError, SimulatedNetwork
+from radguard.demo.scenario import DATA, PROBE_CHECKS, SCANNER_AE, Scenario, build_scenario
+
+ORGANIZATION = "Northwind Health"
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+STAGES = ("network", "database", "inventory", "advisories", "vendors and response", "checklist",
+          "discovery", "backup", "assessment", "roadmap", "reports")
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class DemoOptions:
+    out: Path
+    db_url: str | None = None  # None: a fresh SQLite file in ``out`` (recreated every run)
+    keep_running: bool = False
+    pdf: bool = True  # the executive report as PDF too (the technical one stays HTML: it is long)
+    wait: Callable[[list[str]], None] | None = None  # called with the node list while --keep-running
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    database: str
+    reports: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C, so clean-up (stopping the child) runs either way."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. a test runner's worker): nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _database(options: DemoOptions) -> tuple[Database, str]:
+    if options.db_url:
+        db = open_database(options.db_url)
+        return db, db.safe_url
+    path = options.out / "demo.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    db = open_database(f"sqlite:///{path}")
+    return db, str(path)
+
+
+def _scope_file(out: Path, scenario: Scenario) -> Path:
+    now = utcnow()
+    doc = {
+        "authorized_by": "radguard demo",
+        "reason": "simulated Northwind Health network on loopback (radguard demo)",
+        "window": {"start": (now - timedelta(hours=1)).isoformat(timespec="seconds"),
+                   "end": (now + timedelta(hours=1)).isoformat(timespec="seconds")},
+        "targets": scenario.targets(),
+        "max_level": 3,
+    }
+    path = out / "demo-scope.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _checklist_answers(db: Database) -> int:
+    """A plausible medium-sized organization: mostly 'defined', some gaps, a few strengths.
+
+    Levels come from a hash of the question ID, so every run gives the same answers.
+    """
+    from radguard.readiness.checklists.assessments import AnswerInput, create_assessment, record_answer
+    from radguard.readiness.checklists.loader import load_catalog
+
+    levels = (2, 1, 2, 3, 1, 2, 0, 3, 2, 1)
+    catalog = load_catalog()
+    with db.transaction() as session:
+        assessment = create_assessment(session, ORGANIZATION, "medium", created_by="radguard demo",
+                                       carry_forward=False)
+        for question in catalog.questions_for("medium"):
+            digest = hashlib.sha256(question.id.encode()).digest()[0]
+            record_answer(session, assessment, AnswerInput(question_id=question.id, value=levels[digest % len(levels)],
+                                                           owner="Imaging Informatics"),
+                          answered_by="radguard demo")
+        return assessment.id
+
+
+def _discover(db: Database, scenario: Scenario, scope: Path) -> dict[str, Any]:
+    from radguard.discovery.engine import ScanOptions
+    from radguard.discovery.run import DiscoveryRequest, execute, plan
+
+    ports = tuple(sorted({node.spec.port for node in scenario.nodes}))
+    options = ScanOptions(level=3, timeout=3.0, rate=200.0, concurrency=32, per_host=2, calling_ae=SCANNER_AE)
+    request = DiscoveryRequest(targets=scenario.targets(), ports=ports, level=3, scope_file=scope, options=options)
+    return execute(db, plan(db, request))
+
+
+def _backup(db: Database, out: Path) -> dict[str, Any]:
+    from radguard.backup.run import build_manifest, verify_backup
+    from radguard.backup.scan import ScanOptions
+    from radguard.backup.sets import BackupSetSpec, get_set, record_verification, service_targets, upsert_set
+
+    archive = build_archive(out / "dicom")
+    state = out / "dicom" / "state"
+    state.mkdir(exist_ok=True)
+    options = ScanOptions(workers=1)  # no worker processes: nothing to leave behind on Ctrl-C
+    manifest = out / "dicom" / "archive.radguard-manifest.jsonl"
+    build_manifest(archive.source, manifest, options, restart=True, state_directory=state)
+    with db.transaction() as session:
+        upsert_set(session, BackupSetSpec(name="pacs-nas-replica", protects="NWH-MAIN/PACS-CORE",
+                                          location=str(archive.backup), kind="local", schedule="nightly 02:00",
+                                          last_success=utcnow() - timedelta(hours=20)))
+    with db.read() as session:
+        rto, rpo, source = service_targets(session, get_set(session, "pacs-nas-replica"))
+    run = verify_backup(archive.backup, manifest, options, rto_hours=rto, rto_source=source, rpo_hours=rpo,
+                        restart=True, state_directory=state)
+    try:
+        report = run.report
+        with db.transaction() as session:
+            record_verification(session, get_set(session, "pacs-nas-replica"), report)
+        return {"instances": archive.instances, "counts": dict(report.counts), "all_ok": report.all_ok,
+                "damage": archive.damaged}
+    finally:
+        run.close()
+
+
+def _reports(db: Database, out: Path, pdf: bool) -> dict[str, str]:
+    from radguard.reports.build import build_report
+    from radguard.reports.render import write_report
+
+    written: dict[str, str] = {}
+    with db.read() as session:
+        for audience in ("executive", "technical"):
+            report = build_report(session, audience)
+            html = out / f"{audience}-report.html"
+            write_report(report, html, "html")
+            written[f"{audience}_html"] = str(html)
+            if pdf and audience == "executive":  # the technical PDF takes minutes on 2 cores
+                path = out / f"{audience}-report.pdf"
+                write_report(report, path, "pdf")
+                written[f"{audience}_pdf"] = str(path)
+    return written
+
+
+def probe_findings(db: Database) -> list[dict[str, Any]]:
+    """Open findings of the probe-derived checks, with the asset they are on (SITE/NAME)."""
+    with db.read() as session:
+        rows = session.execute(
+            select(Finding.check_id, Finding.severity, Finding.key, Finding.subject, Asset.name, Asset.site_id,
+                   Asset.confirmed)
+            .outerjoin(Asset, Asset.id == Finding.asset_id)
+            .where(Finding.check_id.in_(PROBE_CHECKS), Finding.state == "open")
+        ).all()
+        from radguard.db.models.inventory import Site
+
+        sites = {s.id: s.code for s in session.scalars(select(Site))}
+    return [{"check": check, "severity": sev, "asset": f"{sites[site]}/{name}" if name else None,
+             "subject": subject, "key": key, "confirmed_asset": confirmed}
+            for check, sev, key, subject, name, site, confirmed in rows]
+
+
+def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dict[str, Any],
+             assessment_id: int) -> dict[str, Any]:
+    from radguard.readiness.checklists.assessments import get_assessment
+    from radguard.readiness.checklists.report import score_assessment
+    from radguard.readiness.roadmap import build_roadmap
+
+    with db.read() as session:
+        severities = Counter(session.scalars(select(Finding.severity).where(Finding.state == "open")))
+        score = score_assessment(session, get_assessment(session, assessment_id))
+        roadmap = build_roadmap(session, assessment_id)
+    open_endpoints = [e for e in scan["endpoints"] if e["state"] == "open"]
+    found = probe_findings(db)
+    expected = scenario.expected()
+    got = {(f["asset"], f["check"]) for f in found if f["asset"]}
+    overall = score["overall"]
+    return {
+        "nodes": {"simulated": len(scenario.nodes), "found": len(open_endpoints),
+                  "services": dict(Counter(e["service"] for e in open_endpoints)),
+                  "new_unconfirmed_assets": scan["counts"].get("assets_created", 0)},
+        "findings": {"open": sum(severities.values()),
+                     "by_severity": {s: severities.get(s, 0) for s in SEVERITIES}},
+        "seeded_weaknesses": {"expected": len(expected), "found": len(expected & got),
+                              "missing": sorted(f"{a} {c}" for a, c in expected - got),
+                              "unexpected": sorted(f"{a} {c}" for a, c in got - expected)},
+        "readiness": {"score": overall["score"], "percent": overall["percent"], "scale": "0-4",
+                      "target": score.get("targets", {}).get("overall") if isinstance(score.get("targets"), dict)
+                      else None},
+        "top_actions": [{"rank": a["rank"], "id": a["id"], "what": a["what"], "horizon": a["horizon"],
+                         "owner": a["owner"]} for a in roadmap["actions"][:5]],
+        "backup": backup,
+        "moved_ports": scenario.moved,
+    }
+
+
+def run_demo(options: DemoOptions, step: Step | None = None) -> DemoResult:
+    """Run the whole demo; ``step(name)`` is called as each stage starts (for progress bars)."""
+    say = step or (lambda _name: None)
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    started = mark = time.perf_counter()
+    current = ""
+
+    def stage(name: str) -> None:
+        """Start stage ``name``: time the one that just ended, tell the progress display."""
+        nonlocal mark, current
+        now = time.perf_counter()
+        if current:
+            timings[current] = round(now - mark, 2)
+        mark, current = now, name
+        say(name)
+
+    stage("network")
+    scenario = build_scenario()
+    network = SimulatedNetwork([node.spec for node in scenario.nodes])
+    db: Database | None = None
+    try:
+        statuses = network.start()
+        failed = [s for s in statuses if not s.ok]
+        if failed:
+            raise NetworkError("simulated nodes could not start: " + "; ".join(
+                f"{s.name} {s.host}:{s.port} ({s.error})" for s in failed))
+        stage("database")
+        db, location = _database(options)
+        upgrade(db)
+        result = DemoResult(out=out, database=location)
+        inventory_path = out / "demo-inventory.yaml"
+        inventory_path.write_text(scenario.inventory_yaml(), encoding="utf-8")
+
+        stage("inventory")
+        from radguard.inventory.importer import import_inventory
+
+        with db.transaction() as session:
+            import_inventory(session, inventory_path)
+
+        stage("advisories")
+        from radguard.feeds.importer import collect_files, read_feeds
+        from radguard.feeds.store import store_feeds
+
+        feeds = read_feeds(collect_files([DATA / "kev-subset.json", DATA / "csaf"]))
+        with db.transaction() as session:
+            store_feeds(session, feeds)
+
+        stage("vendors and response")
+        from radguard.inventory.vendors import import_vendors
+        from radguard.readiness.drills import import_drills
+        from radguard.readiness.services import import_services
+        from radguard.readiness.team import import_team
+
+        with db.transaction() as session:
+            import_vendors(session, DATA / "northwind-vendors.yaml")
+            import_team(session, DATA / "northwind-team.yaml")
+            import_services(session, DATA / "northwind-services.yaml")
+            import_drills(session, DATA / "northwind-drill.yaml")
+
+        stage("checklist")
+        assessment_id = _checklist_answers(db)
+
+        stage("discovery")
+        scan = _discover(db, scenario, _scope_file(out, scenario))
+        if options.keep_running and options.wait is not None:
+            options.wait(scenario.targets())
+        network.stop()
+
+        stage("backup")
+        backup = _backup(db, out)
+
+        stage("assessment")
+        from radguard.checks.engine import assess
+
+        with db.transaction() as session:
+            assess(session)
+
+        stage("roadmap")
+        result.summary = _summary(db, scenario, scan, backup, assessment_id)
+
+        stage("reports")
+        result.reports = _reports(db, out, options.pdf)
+        stage("done")
+        result.timings = {**timings, "total": round(time.perf_counter() - started, 2)}
+        result.summary["seconds"] = result.timings["total"]
+        return result
+    finally:
+        network.stop()
+        if db is not None:
+            db.dispose()
