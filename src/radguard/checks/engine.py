@@ -17,6 +17,8 @@ because an enterprise has tens of thousands of assets and the assessment must st
 
 from __future__ import annotations
 
+import gc
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +28,12 @@ from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import JSON, Column, MetaData, Table, Text, TypeDecorator, func, select, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from radguard.checks.attestations import attestation_index
 from radguard.checks.loader import Catalog, default_catalog
@@ -105,30 +111,30 @@ class AssessmentResult:
         }
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def jsonable(value: Any) -> Any:
-    """Dates to ISO strings, tuples/sets to lists: what evidence columns can store.
-
-    Called for every observation, so plain values are passed through without a call.
-    """
-    if isinstance(value, dict):
-        return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(jsonable(v) for v in value)
+def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"evidence cannot hold a {type(value).__name__}")
 
 
-@dataclass
 class _Seen:
-    spec: CheckSpec
-    obs: Observation
-    evidence: dict[str, Any]
+    """One observation with its evidence serialised once (C encoder), decoded only if stored."""
+
+    __slots__ = ("_evidence", "obs", "spec", "text")
+
+    def __init__(self, spec: CheckSpec, obs: Observation) -> None:
+        self.spec = spec
+        self.obs = obs
+        self.text = json.dumps(obs.evidence, default=_json_default)
+        self._evidence: dict[str, Any] | None = None
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        if self._evidence is None:
+            self._evidence = json.loads(self.text)
+        return self._evidence
 
 
 def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult) -> dict[str, _Seen]:
@@ -142,7 +148,7 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult) -> d
                     raise ValueError("an observation needs an asset_id or a subject")
                 fp = fingerprint(entry.spec.id, obs.asset_id, obs.subject, obs.key)
                 if fp not in seen:
-                    seen[fp] = _Seen(entry.spec, obs, jsonable(obs.evidence))
+                    seen[fp] = _Seen(entry.spec, obs)
                     count += 1
         except RadguardError:
             raise
@@ -165,7 +171,23 @@ def _latest_evidence_by_asset(session: Session) -> dict[int, int]:
 
 def assess(session: Session, now: datetime | None = None, settings: AssessSettings | None = None,
            catalog: Catalog | None = None) -> AssessmentResult:
-    """Evaluate every check and update the findings register in ``session`` (not committed)."""
+    """Evaluate every check and update the findings register in ``session`` (not committed).
+
+    Python's cyclic garbage collector is paused meanwhile: an assessment allocates millions of
+    short-lived containers and no reference cycles worth collecting, and full collections over a
+    growing heap made large fleets grow worse than linearly.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _assess(session, now, settings, catalog)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _assess(session: Session, now: datetime | None, settings: AssessSettings | None,
+            catalog: Catalog | None) -> AssessmentResult:
     started = time.perf_counter()
     now = now or utcnow()
     settings = settings or AssessSettings()
@@ -184,10 +206,12 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
     result.timings["evaluate"] = time.perf_counter() - mark
     mark = time.perf_counter()
 
+    # Evidence is read as text: decoding JSON for every finding would dominate a re-assessment,
+    # and on SQLite an unchanged finding's text is byte-identical to what we would write.
     existing = session.execute(
         select(Finding.id, Finding.fingerprint, Finding.check_id, Finding.asset_id, Finding.state,
-               Finding.accepted_until, Finding.risk_score, Finding.evidence, Finding.summary,
-               Finding.severity, Finding.title)
+               Finding.accepted_until, Finding.risk_score, cast_(Finding.evidence, Text).label("evidence_text"),
+               Finding.summary, Finding.severity, Finding.title)
     ).all()
 
     inserts: list[dict[str, Any]] = []
@@ -198,10 +222,10 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
 
     # Most findings share severity, criticality, exposure and zone: compute each combination once.
     zones: dict[str | None, bool] = {}
-    scores: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+    scores: dict[tuple[Any, ...], tuple[int, dict[str, Any], str]] = {}
     dues: dict[tuple[str, bool], date | None] = {}
 
-    def risk_and_due(item: _Seen) -> tuple[int, dict[str, Any], date | None]:
+    def risk_and_due(item: _Seen) -> tuple[int, dict[str, Any], str, date | None]:
         asset = assets.get(item.obs.asset_id) if item.obs.asset_id is not None else None
         zone = asset.network_zone if asset is not None else None
         if zone not in zones:
@@ -213,15 +237,14 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
         if item.obs.exploit or key not in scores:
             rs = score(severity, criticality, item.obs.exposure, item.obs.exploit, exposed_zone=exposed,
                        is_asset=asset is not None)
-            if item.obs.exploit:
-                risk = (rs.score, rs.explanation)
-            else:
-                risk = scores[key] = (rs.score, rs.explanation)
+            risk = (rs.score, rs.explanation, json.dumps(rs.explanation, default=_json_default))
+            if not item.obs.exploit:
+                scores[key] = risk
         else:
             risk = scores[key]
         if (severity, exposed) not in dues:
             dues[(severity, exposed)] = settings.sla.due(severity, now, exposed)
-        return risk[0], risk[1], dues[(severity, exposed)]
+        return risk[0], risk[1], risk[2], dues[(severity, exposed)]
 
     for row in existing:
         item = seen.pop(row.fingerprint, None)
@@ -229,26 +252,27 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
             if row.state in (*OPEN_STATES, "risk_accepted"):
                 reason = ("check no longer in the catalog" if row.check_id not in catalog
                           else "condition no longer observed")
-                closing.append((row.id, row.asset_id, row.state, row.evidence or {}, reason, row.check_id))
+                closing.append((row.id, row.asset_id, row.state, _decode(row.evidence_text), reason, row.check_id))
             continue
         state = row.state
-        risk, explanation, due = risk_and_due(item)
+        risk, explanation, _, due = risk_and_due(item)
         values: dict[str, Any] = {}
         if state == "mitigated":
             values = {"state": "reopened", "due": due, "closed_at": None, "decided_by": None,
                       "decision_reason": None, "accepted_until": None}
             events.append({"finding_id": row.id, "at": now, "actor": ACTOR, "from_state": state,
                            "to_state": "reopened", "reason": "condition observed again",
-                           "evidence": item.evidence})
+                           "evidence": item.text})
             result.reopened += 1
         elif state == "risk_accepted" and row.accepted_until is not None and row.accepted_until <= now:
             values = {"state": "reopened", "due": due, "accepted_until": None}
             events.append({"finding_id": row.id, "at": now, "actor": ACTOR, "from_state": state,
                            "to_state": "reopened",
                            "reason": f"risk acceptance expired on {row.accepted_until.isoformat()}",
-                           "evidence": item.evidence})
+                           "evidence": item.text})
             result.acceptances_expired += 1
-        if (values or row.risk_score != risk or row.evidence != item.evidence or row.summary != item.obs.summary
+        if (values or row.risk_score != risk or not _same_evidence(row.evidence_text, item)
+                or row.summary != item.obs.summary
                 or row.severity != item.spec.severity or row.title != item.spec.title):
             values.update({"id": row.id, "last_seen": now, "risk_score": risk, "risk_explanation": explanation,
                            "evidence": item.evidence, "summary": item.obs.summary,
@@ -261,12 +285,12 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
             result.unchanged += 1
 
     for fp, item in seen.items():
-        risk, explanation, due = risk_and_due(item)
+        risk, _, explanation_text, due = risk_and_due(item)
         inserts.append({
             "fingerprint": fp, "check_id": item.spec.id, "asset_id": item.obs.asset_id,
             "subject": item.obs.subject, "key": item.obs.key, "title": item.spec.title,
             "summary": item.obs.summary, "severity": item.spec.severity, "state": "open",
-            "risk_score": risk, "risk_explanation": explanation, "evidence": item.evidence, "due": due,
+            "risk_score": risk, "risk_explanation": explanation_text, "evidence": item.text, "due": due,
             "first_seen": now, "last_seen": now,
         })
 
@@ -283,19 +307,20 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
                 asset = assets.get(asset_id)
                 proof["asset_present"] = asset is not None
                 if asset is not None:
-                    proof["inventory_updated_at"] = jsonable(asset.updated_at)
+                    proof["inventory_updated_at"] = asset.updated_at.isoformat() if asset.updated_at else None
                 if asset_id in latest:
                     proof["latest_evidence_id"] = latest[asset_id]
                 if asset_id in attested:
                     proof["attestations"] = attested[asset_id]
             updates.append({"id": fid, "state": "mitigated", "closed_at": now, "accepted_until": None})
             events.append({"finding_id": fid, "at": now, "actor": ACTOR, "from_state": state,
-                           "to_state": "mitigated", "reason": reason, "evidence": proof})
+                           "to_state": "mitigated", "reason": reason,
+                           "evidence": json.dumps(proof, default=_json_default)})
             result.mitigated += 1
 
     result.timings["reconcile"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    _write(session, inserts, updates, touch, events, now)
+    _write(session, inserts, updates, touch, events, now, result.timings)
     result.timings["write"] = time.perf_counter() - mark
     result.created = len(inserts)
 
@@ -308,14 +333,61 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
     return result
 
 
+class _SerializedJSON(TypeDecorator[str]):
+    """A JSON column whose bound values are already-serialised JSON text.
+
+    The engine serialises each evidence document once (to compare it with what is stored) and
+    each risk explanation once per combination; binding those strings as they are saves a
+    json.dumps per column per row. SQLite stores the text; PostgreSQL casts it to JSONB.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(Text())
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+def _text_json_mirror(table: Table) -> Table:
+    """The same table with JSON columns taking pre-serialised text, for bulk inserts."""
+    columns = [Column(c.name, _SerializedJSON() if isinstance(c.type, JSON) else c.type, primary_key=c.primary_key)
+               for c in table.columns]
+    return Table(table.name, MetaData(), *columns)
+
+
+_TEXT_JSON: dict[str, Table] = {
+    t.name: _text_json_mirror(t) for t in (cast(Table, Finding.__table__), cast(Table, FindingEvent.__table__))
+}
+
+
+def _decode(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _same_evidence(stored: str | None, item: _Seen) -> bool:
+    """Text comparison first (SQLite keeps our serialisation); decode only when it differs."""
+    if stored is None:
+        return not item.obs.evidence
+    return stored == item.text or _decode(stored) == item.evidence
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]], touch: list[int],
-           events: list[dict[str, Any]], now: datetime) -> None:
-    finding_table = cast(Table, Finding.__table__)
+           events: list[dict[str, Any]], now: datetime, timings: dict[str, float]) -> None:
+    mark = time.perf_counter()
+    finding_table = _TEXT_JSON[Finding.__tablename__]
     if inserts:
         # Plain executemany (no RETURNING, which is far slower in bulk); new IDs are read back
         # as the rows above the previous maximum whose fingerprints we just inserted.
@@ -328,6 +400,7 @@ def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[s
             events.append({"finding_id": created[row["fingerprint"]], "at": now, "actor": ACTOR,
                            "from_state": None, "to_state": "open", "reason": "first observed",
                            "evidence": row["evidence"]})
+    timings["write_new"] = time.perf_counter() - mark
     # Bulk UPDATE by primary key needs the same keys in every row; group by key set.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in updates:
@@ -340,5 +413,7 @@ def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[s
             update(Finding).where(Finding.id.in_(chunk)).values(last_seen=now)
             .execution_options(synchronize_session=False)
         )
+    mark = time.perf_counter()
     for chunk in _chunks(events, 20000):
-        session.execute(cast(Table, FindingEvent.__table__).insert(), list(chunk))
+        session.execute(_TEXT_JSON[FindingEvent.__tablename__].insert(), list(chunk))
+    timings["write_events"] = time.perf_counter() - mark
