@@ -47,7 +47,9 @@ class DemoOptions:
     db_url: str | None = None  # None: a fresh SQLite file in ``out`` (recreated every run)
     keep_running: bool = False
     pdf: bool = True  # the executive report as PDF too (the technical one stays HTML: it is long)
-    wait: Callable[[list[str]], None] | None = None  # called with the node list while --keep-running
+    # With keep_running: called at the end with the result while the network still runs; the
+    # network stops when it returns (or raises KeyboardInterrupt).
+    wait: Callable[[DemoResult], None] | None = None
 
 
 @dataclass
@@ -225,8 +227,9 @@ def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dic
         "readiness": {"score": overall["score"], "percent": overall["percent"], "scale": "0-4",
                       "target": score.get("targets", {}).get("overall") if isinstance(score.get("targets"), dict)
                       else None},
-        "top_actions": [{"rank": a["rank"], "id": a["id"], "what": a["what"], "horizon": a["horizon"],
-                         "owner": a["owner"]} for a in roadmap["actions"][:5]],
+        "top_actions": [{"rank": a["rank"], "id": a["id"], "title": a["title"], "what": a["what"],
+                         "findings": len(a["why"]["findings"]), "horizon": a["horizon"], "owner": a["owner"]}
+                        for a in roadmap["actions"][:5]],
         "backup": backup,
         "moved_ports": scenario.moved,
     }
@@ -298,9 +301,8 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoResult:
 
         stage("discovery")
         scan = _discover(db, scenario, _scope_file(out, scenario))
-        if options.keep_running and options.wait is not None:
-            options.wait(scenario.targets())
-        network.stop()
+        if not options.keep_running:
+            network.stop()  # frees the CPU for the rest; nothing else contacts the nodes
 
         stage("backup")
         backup = _backup(db, out)
@@ -319,6 +321,10 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoResult:
         stage("done")
         result.timings = {**timings, "total": round(time.perf_counter() - started, 2)}
         result.summary["seconds"] = result.timings["total"]
+        result.summary["network"] = [{"asset": n.asset, "endpoint": n.where, "kind": n.spec.kind}
+                                     for n in scenario.nodes]
+        if options.keep_running and options.wait is not None:
+            options.wait(result)
         return result
     finally:
         network.stop()

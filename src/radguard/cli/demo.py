@@ -1,0 +1,110 @@
+"""``radguard demo``: a simulated imaging enterprise on loopback, run end to end."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from radguard.cli.common import console, err_console, print_json, state
+from radguard.demo.run import STAGES, DemoOptions, DemoResult, run_demo, terminate_as_interrupt
+
+
+def _print(result: DemoResult) -> None:
+    s = result.summary
+    nodes, findings, seeded = s["nodes"], s["findings"], s["seeded_weaknesses"]
+    console.print(f"\n[bold]radguard demo[/] finished in {s['seconds']:.0f} s. Database: {result.database}",
+                  highlight=False)
+    services = ", ".join(f"{n} {name}" for name, n in sorted(nodes["services"].items()))
+    console.print(f"Nodes found: {nodes['found']} of {nodes['simulated']} simulated ({services})", highlight=False)
+    sev = ", ".join(f"{n} {name}" for name, n in findings["by_severity"].items() if n)
+    console.print(f"Open findings: {findings['open']} ({sev})", highlight=False)
+    console.print(f"Seeded network weaknesses found: {seeded['found']} of {seeded['expected']}"
+                  + (f"; missing: {', '.join(seeded['missing'])}" if seeded["missing"] else "")
+                  + (f"; not seeded: {', '.join(seeded['unexpected'])}" if seeded["unexpected"] else ""),
+                  highlight=False)
+    readiness = s["readiness"]
+    if readiness["score"] is not None:
+        console.print(f"Readiness (leadership checklist): {readiness['score']:.2f} of 4 ({readiness['percent']}%)",
+                      highlight=False)
+    backup = s["backup"]["counts"]
+    bad = ", ".join(f"{n} {k}" for k, n in backup.items() if n and k != "ok")
+    console.print(f"Backup copy: {backup.get('ok', 0)} instances ok, {bad or 'no damage'}", highlight=False)
+    table = Table("#", "Top action", "Findings", "Horizon", "Owner", title="Top five actions (radguard roadmap)",
+                  title_justify="left")
+    for action in s["top_actions"]:
+        table.add_row(str(action["rank"]), action["title"], str(action["findings"] or ""), action["horizon"],
+                      action["owner"])
+    console.print(table)
+    console.print("Reports:", highlight=False)
+    for name, path in result.reports.items():
+        console.print(f"  {name.replace('_', ' ')}: {path}", highlight=False)
+
+
+def _wait_for_interrupt(json_out: bool) -> Any:
+    def wait(result: DemoResult) -> None:
+        if json_out:
+            print_json(result.summary | {"database": result.database, "reports": result.reports})
+        else:
+            _print(result)
+        sys.stdout.flush()  # a pipe reader sees the summary while the network keeps running
+        err_console.print("The simulated network keeps running (try `radguard discover` on the endpoints "
+                          "above); press Ctrl-C to stop it.", highlight=False)
+        for node in result.summary["network"]:
+            err_console.print(f"  {node['endpoint']:<22} {node['kind']:<6} {node['asset']}", highlight=False)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            err_console.print("stopping the simulated network")
+
+    return wait
+
+
+def demo_cmd(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("radguard-demo"), "--out", help="Folder for the demo database, reports and "
+                                                                   "DICOM samples (recreated parts each run)."),
+    keep_running: bool = typer.Option(False, "--keep-running", help="Keep the simulated network up after the "
+                                                                    "demo until Ctrl-C."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Run radguard end to end on a simulated imaging network on loopback (127.x.y.z).
+
+    Starts a few dozen simulated DICOM, DICOMweb, HTTPS and HL7 nodes, loads a fictional two-site
+    inventory and real advisory samples into the demo's own database (OUT/demo.db, recreated each
+    run; the global --db is used only if you give it), runs discovery, assessment, checklist
+    scoring, backup verification and the roadmap, and writes the executive and technical reports.
+    """
+    db_url = state(ctx).db_url  # only an explicit --db; never $RADGUARD_DB or the default database
+    options = DemoOptions(out=out.resolve(), db_url=db_url, keep_running=keep_running,
+                          wait=_wait_for_interrupt(json_out))
+    with terminate_as_interrupt(), Progress(
+        TextColumn("demo: {task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=json_out,
+    ) as progress:
+        task = progress.add_task("starting", total=len(STAGES))
+        seen: list[str] = []
+
+        def step(name: str) -> None:
+            if seen:
+                progress.advance(task)
+            seen.append(name)
+            progress.update(task, description=name)
+
+        result = run_demo(options, step)
+    if keep_running:
+        return  # already printed by the wait callback
+    if json_out:
+        print_json(result.summary | {"database": result.database, "reports": result.reports})
+        return
+    _print(result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_cmd)
