@@ -140,3 +140,14 @@ def test_bad_settings_file_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"bad.yaml, field 'sla.internal.critical'"):
         load_settings(path)
     assert AssessSettings().sla.internal.low is None  # HICP: discretionary
+
+
+def test_settings_example_in_the_docs_is_valid(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "findings.md").read_text()
+    block = text.split("# radguard assess --settings radguard-settings.yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "radguard-settings.yaml"
+    path.write_text(block)
+    settings = load_settings(path)
+    assert settings.sla.internal.critical == 30 and settings.parameters["stale_days"] == 180
