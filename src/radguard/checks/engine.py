@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -137,9 +137,12 @@ class _Seen:
         return self._evidence
 
 
-def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult) -> dict[str, _Seen]:
+def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
+             on_check: Callable[[str], None] | None) -> dict[str, _Seen]:
     seen: dict[str, _Seen] = {}
     for entry in catalog:
+        if on_check is not None:
+            on_check(entry.spec.id)
         count = 0
         try:
             observations: Iterable[Observation] = entry.evaluator(ctx)
@@ -170,8 +173,10 @@ def _latest_evidence_by_asset(session: Session) -> dict[int, int]:
 
 
 def assess(session: Session, now: datetime | None = None, settings: AssessSettings | None = None,
-           catalog: Catalog | None = None) -> AssessmentResult:
+           catalog: Catalog | None = None, on_check: Callable[[str], None] | None = None) -> AssessmentResult:
     """Evaluate every check and update the findings register in ``session`` (not committed).
+
+    ``on_check`` is called with each check ID before it runs (for a progress bar).
 
     Python's cyclic garbage collector is paused meanwhile: an assessment allocates millions of
     short-lived containers and no reference cycles worth collecting, and full collections over a
@@ -180,14 +185,14 @@ def assess(session: Session, now: datetime | None = None, settings: AssessSettin
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _assess(session, now, settings, catalog)
+        return _assess(session, now, settings, catalog, on_check)
     finally:
         if was_enabled:
             gc.enable()
 
 
 def _assess(session: Session, now: datetime | None, settings: AssessSettings | None,
-            catalog: Catalog | None) -> AssessmentResult:
+            catalog: Catalog | None, on_check: Callable[[str], None] | None) -> AssessmentResult:
     started = time.perf_counter()
     now = now or utcnow()
     settings = settings or AssessSettings()
@@ -201,7 +206,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     assets: dict[int, Asset] = {a.id: a for a in ctx.assets()}
     result.timings["load_inventory"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    seen = _observe(ctx, catalog, result)
+    seen = _observe(ctx, catalog, result, on_check)
     result.observations = len(seen)
     result.timings["evaluate"] = time.perf_counter() - mark
     mark = time.perf_counter()
