@@ -1,0 +1,74 @@
+"""Hostile and odd files: each gets a status and a reason, and nothing stops the run."""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+from pydicom.data import get_testdata_file
+
+from radguard.backup.inspect import inspect_file
+
+CT = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+
+
+def _meta_only() -> bytes:
+    """CT_small's preamble and meta header (explicit VR little endian), without its data set."""
+    group_length = struct.unpack_from("<I", CT, 132 + 8)[0]
+    return CT[: 132 + 12 + group_length]
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> str:
+    (tmp_path / name).write_bytes(data)
+    return name
+
+
+def test_sequence_nesting_bomb_is_corrupt_not_a_crash(tmp_path: Path) -> None:
+    item = struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    seq = struct.pack("<HH2sHI", 0x0008, 0x1115, b"SQ", 0, 0xFFFFFFFF)
+    bomb = _meta_only() + (seq + item) * 5000
+    r = inspect_file(str(tmp_path), _write(tmp_path, "bomb", bomb))
+    assert r.kind == "corrupt" and "nested deeper" in r.reason
+
+
+def test_absurd_length_is_corrupt(tmp_path: Path) -> None:
+    element = struct.pack("<HH2sHI", 0x0010, 0x0010, b"UT", 0, 0xFFFFFFF0) + b"x" * 16
+    r = inspect_file(str(tmp_path), _write(tmp_path, "huge", _meta_only() + element))
+    assert r.kind == "corrupt" and "declares 4294967280 bytes" in r.reason
+
+
+def test_partially_encrypted_file_is_encrypted(tmp_path: Path) -> None:
+    """Some ransomware encrypts only the first kilobytes of each file, which is enough to ruin it."""
+    data = random.Random(1).randbytes(4096) + CT[4096:]
+    r = inspect_file(str(tmp_path), _write(tmp_path, "IM0001", data))
+    assert r.kind == "encrypted" and "entropy" in r.reason
+
+
+def test_plain_text_without_dicom_is_corrupt_not_encrypted(tmp_path: Path) -> None:
+    r = inspect_file(str(tmp_path), _write(tmp_path, "notes.txt", b"study list\n" * 500))
+    assert r.kind == "corrupt" and "no DICOM preamble" in r.reason
+
+
+def test_ransom_note_even_when_empty(tmp_path: Path) -> None:
+    assert inspect_file(str(tmp_path), _write(tmp_path, "HOW_TO_RECOVER_FILES.txt", b"")).kind == "encrypted"
+    assert inspect_file(str(tmp_path), _write(tmp_path, "IM0002", b"")).kind == "empty"
+
+
+def test_big_file_is_memory_mapped_and_hashed_in_slices(tmp_path: Path) -> None:
+    import hashlib
+
+    import radguard.backup.inspect as inspect_module
+
+    pixels = 20 * 1024 * 1024
+    header = CT[: CT.index(b"\xe0\x7f\x10\x00OW")]
+    element = struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, pixels)
+    data = header + element + bytes(pixels)
+    assert len(data) > inspect_module.READ_WHOLE_LIMIT
+    r = inspect_file(str(tmp_path), _write(tmp_path, "big", data))
+    assert r.kind == "dicom" and r.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_deep_mode_agrees_on_a_sound_file(tmp_path: Path) -> None:
+    r = inspect_file(str(tmp_path), _write(tmp_path, "ct", CT), deep=True)
+    assert r.kind == "dicom" and r.sop.startswith("1.3.6.1.4.1.5962")
