@@ -40,7 +40,7 @@ def _svg(fig: Figure, label: str) -> str:
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     # Give each chart its own id prefix so several inline SVGs never share clip-path ids.
-    prefix = re.sub(r"[^a-z0-9]", "", label.lower())[:12] or "chart"
+    prefix = re.sub(r"[^a-z0-9]", "", label.lower())[:48] or "chart"
     text = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m.group(1)})", text)
     text = re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{prefix}-{m.group(1)}"', text)

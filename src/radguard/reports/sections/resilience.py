@@ -164,7 +164,7 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
     if site_id is not None:
         sets = [b for b in sets if b.asset is None or b.asset.site_id == site_id]
     if not sets:
-        out.backup_note = "No backup set recorded, so no backup verification either."
+        out.backup_note = "No backup verification recorded: no backup set is registered (`radguard backup set add`)."
         return
     for b in sets:
         flags = [
@@ -200,4 +200,4 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
         )
     out.backups_available = True
     verified = [r for r in out.backups if r.last_verified]
-    out.backup_note = "" if verified else "Backup sets are recorded but no backup verification has been run yet."
+    out.backup_note = "" if verified else "No backup verification recorded yet for the registered backup sets (`radguard backup verify`)."
