@@ -66,6 +66,15 @@ class QuestionView:
         return self.not_applicable or self.value is not None
 
 
+@dataclass(frozen=True)
+class DomainTab:
+    key: str
+    title: str
+    total: int
+    answered: int
+    challenged: int
+
+
 def question_views(session: Session, assessment: ChecklistAssessment,
                    only: set[str] | None = None) -> list[QuestionView]:
     catalog = load_catalog()
@@ -145,15 +154,15 @@ async def assessment_page(request: Request, assessment_id: int, domain: str = ""
     assessment = _assessment(session, assessment_id)
     catalog = load_catalog()
     views = question_views(session, assessment)
-    domains = []
+    domains: list[DomainTab] = []
     for d in catalog.domains:
         mine = [v for v in views if v.question.domain == d.key]
         if mine:
-            domains.append({"key": d.key, "title": d.title, "total": len(mine),
-                            "answered": sum(v.answered for v in mine), "challenged": sum(v.challenged for v in mine)})
-    if domain not in {d["key"] for d in domains}:
+            domains.append(DomainTab(d.key, d.title, len(mine), sum(v.answered for v in mine),
+                                     sum(v.challenged for v in mine)))
+    if domain not in {d.key for d in domains}:
         # Open at the first domain that still has unanswered questions: question by question.
-        domain = next((d["key"] for d in domains if d["answered"] < d["total"]), domains[0]["key"] if domains else "")
+        domain = next((d.key for d in domains if d.answered < d.total), domains[0].key if domains else "")
     return render(request, "checklist.html", {
         "a": assessment, "score": score_assessment(session, assessment), "domains": domains, "domain": domain,
         "views": [v for v in views if v.question.domain == domain], "scale": SCALE, "cap": CHALLENGE_CAP,

@@ -1,0 +1,271 @@
+"""Readiness pages: the response team, services and continuity, playbooks and the offline
+binder, drills (with a live timeline recorder), backup sets and their verification runs.
+
+Everything is read and written through the readiness and backup stages — ``team_gaps``,
+``continuity``, ``export_binder``, ``plan_drill``/``record_drill`` — so the browser applies the
+same validation (milestone order, known roles, nothing after the drill ended) as the CLI.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from radguard.backup.sets import set_record
+from radguard.db.base import utcnow
+from radguard.db.models.backup import BackupSet, BackupVerification
+from radguard.db.models.response import Drill, ImagingService, ResponsePerson, ResponseRole
+from radguard.errors import InputError, RadguardError
+from radguard.readiness.binder import DEFAULT_OUTAGE_HOURS, BinderOptions, export_binder
+from radguard.readiness.continuity import ServiceContinuity, continuity
+from radguard.readiness.drills import (
+    ActionDoc,
+    DrillDoc,
+    EventDoc,
+    ParticipantDoc,
+    Recording,
+    drill_report,
+    load_drill,
+    load_drills,
+    plan_drill,
+    record_drill,
+)
+from radguard.readiness.drills import demonstrated_recovery as demonstrated
+from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
+from radguard.readiness.services import load_services
+from radguard.readiness.team import holders, load_people, load_roles, role_keys, team_gaps
+from radguard.web.app import render
+from radguard.web.audit import record
+from radguard.web.routes._forms import attachment, http_error, is_htmx
+from radguard.web.security import Principal, client_ip, db_session, require
+
+router = APIRouter(include_in_schema=False)
+DRILL_KINDS = ("tabletop", "functional", "full-scale")
+
+
+@router.get("/readiness")
+async def overview(request: Request, principal: Principal = Depends(require("viewer")),
+                   session: Session = Depends(db_session)) -> Response:
+    def count(model: Any) -> int:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+    return render(request, "readiness.html", {
+        "roles": count(ResponseRole), "people": count(ResponsePerson), "services": count(ImagingService),
+        "drills": count(Drill), "backup_sets": count(BackupSet), "verifications": count(BackupVerification),
+        "playbooks": len(load_catalog()),
+    })
+
+
+@router.get("/readiness/team")
+async def team_page(request: Request, principal: Principal = Depends(require("viewer")),
+                    session: Session = Depends(db_session)) -> Response:
+    roles, people = load_roles(session), load_people(session)
+    rows = [{"role": r, "primary": holders(r, "primary"), "alternates": holders(r, "alternate")} for r in roles]
+    return render(request, "readiness_team.html", {
+        "rows": rows, "people": people, "gaps": team_gaps(roles, people, utcnow().date())})
+
+
+def services_continuity(session: Session, outage_hours: float) -> list[ServiceContinuity]:
+    """What ``radguard services continuity --outage H`` computes, for every service."""
+    return continuity(load_services(session), outage_hours, demonstrated(load_drills(session)))
+
+
+@router.get("/readiness/services")
+async def services_page(request: Request, outage: float = Query(DEFAULT_OUTAGE_HOURS, gt=0, le=24 * 90),
+                        principal: Principal = Depends(require("viewer")),
+                        session: Session = Depends(db_session)) -> Response:
+    results = [r.as_dict() for r in services_continuity(session, outage)]
+    return render(request, "readiness_services.html", {"results": results, "outage": outage})
+
+
+@router.get("/readiness/playbooks")
+async def playbooks_page(request: Request, principal: Principal = Depends(require("viewer")),
+                         session: Session = Depends(db_session)) -> Response:
+    drills = load_drills(session)
+    last = {}
+    for d in drills:
+        if d.status == "completed":
+            last[d.playbook] = d
+    return render(request, "readiness_playbooks.html", {
+        "playbooks": load_catalog(), "last": last, "labels": MILESTONE_LABELS, "outage": DEFAULT_OUTAGE_HOURS})
+
+
+@router.post("/readiness/binder")
+def binder_download(request: Request, fmt: str = Form("html"), outage: float = Form(DEFAULT_OUTAGE_HOURS),
+                    principal: Principal = Depends(require("viewer")),
+                    session: Session = Depends(db_session)) -> Response:
+    """The offline binder (``radguard playbook export``) as a download; it lists staff contacts, so it is audited."""
+    if fmt not in ("html", "pdf"):
+        raise HTTPException(status_code=400, detail=f"{fmt!r} is not a binder format; use html or pdf")
+    if not 0 < outage <= 24 * 90:
+        raise HTTPException(status_code=400, detail="the outage must be between 0 and 2160 hours")
+    options = BinderOptions(generated_at=utcnow(), outage_hours=outage)
+    with tempfile.TemporaryDirectory(prefix="radguard-binder-") as tmp:
+        target = Path(tmp) / f"binder.{fmt}"
+        try:
+            summary = export_binder(session, options, fmt, target)
+        except RadguardError as exc:
+            raise http_error(exc) from None
+        body = target.read_bytes()
+    record(session, principal.name, "binder.download", detail={"format": fmt, "outage_hours": outage,
+                                                                "bytes": summary["bytes"]}, ip=client_ip(request))
+    session.commit()
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    stamp = options.generated_at.strftime("%Y%m%d")
+    return Response(body, media_type=media, headers=attachment(f"radguard-binder-{stamp}.{fmt}"))
+
+
+@router.get("/readiness/drills")
+async def drills_page(request: Request, principal: Principal = Depends(require("viewer")),
+                      session: Session = Depends(db_session)) -> Response:
+    drills = load_drills(session)
+    return render(request, "readiness_drills.html", {
+        "drills": list(reversed(drills)), "playbooks": load_catalog(), "kinds": DRILL_KINDS,
+        "services": load_services(session), "can_record": principal.role != "viewer",
+        "today": utcnow().date()})
+
+
+def _first_error(exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    return InputError("drill", None, ".".join(str(p) for p in err.get("loc", ())) or None, err["msg"])
+
+
+@router.post("/readiness/drills")
+async def plan(request: Request, key: str = Form(...), playbook: str = Form(...), kind: str = Form("tabletop"),
+               on: str = Form(...), title: str = Form(""), facilitator: str = Form(""),
+               principal: Principal = Depends(require("contributor")),
+               session: Session = Depends(db_session)) -> Response:
+    form = await request.form()
+    services = [v for v in form.getlist("services") if isinstance(v, str) and v]
+    try:
+        try:
+            rec = DrillDoc.model_validate({"key": key.strip(), "playbook": playbook, "kind": kind, "date": on,
+                                           "services": services, "title": title or None,
+                                           "facilitator": facilitator or None})
+        except ValidationError as exc:
+            raise _first_error(exc) from None
+        drill = plan_drill(session, rec)
+    except RadguardError as exc:
+        raise http_error(exc) from None
+    record(session, principal.name, "drill.plan", target=f"drill:{drill.key}",
+           detail={"playbook": drill.playbook, "kind": drill.kind, "date": drill.scheduled_on.isoformat()},
+           ip=client_ip(request))
+    session.commit()
+    return RedirectResponse(f"/readiness/drills/{drill.key}", status_code=303)
+
+
+def _drill_context(session: Session, key: str) -> dict[str, Any]:
+    try:
+        drill = load_drill(session, key)
+    except RadguardError as exc:
+        raise http_error(exc) from None
+    report = drill_report(drill)
+    measured = {m["milestone"]: m for m in report["timeline"]}
+    recorded = {e.milestone for e in drill.events}
+    events = [{"milestone": e.milestone, "label": MILESTONE_LABELS.get(e.milestone, e.milestone), "at": e.at,
+               "role": e.role, "note": e.note, "measured": measured.get(e.milestone)}
+              for e in sorted(drill.events, key=lambda e: MILESTONES.index(e.milestone)
+                              if e.milestone in MILESTONES else len(MILESTONES))]
+    return {"drill": drill, "report": report, "events": events,
+            "milestones": [(m, MILESTONE_LABELS[m]) for m in MILESTONES],
+            "next_milestone": next((m for m in MILESTONES if m not in recorded), None),
+            "roles": sorted(role_keys(session))}
+
+
+@router.get("/readiness/drills/{key}")
+async def drill_page(request: Request, key: str, principal: Principal = Depends(require("viewer")),
+                     session: Session = Depends(db_session)) -> Response:
+    return render(request, "readiness_drill.html", {**_drill_context(session, key),
+                                                    "can_record": principal.role != "viewer"})
+
+
+def _at(value: str) -> datetime:
+    """A time typed into the page (UTC), or now when left blank — the live-recording case."""
+    if not value.strip():
+        return utcnow().replace(microsecond=0)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError("drill", None, "at", f"{value!r} is not a date and time such as 2027-02-10T09:05") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _recorded(request: Request, session: Session, principal: Principal, key: str, rec: Recording,
+              action: str, detail: dict[str, Any]) -> Response:
+    """Apply a recording with the stage's rules, audit it, and answer with the fresh timeline."""
+    error = None
+    try:
+        record_drill(session, key, rec, utcnow().date())
+        record(session, principal.name, action, target=f"drill:{key}", detail=detail, ip=client_ip(request))
+        session.commit()
+    except RadguardError as exc:
+        session.rollback()
+        if not is_htmx(request):
+            raise http_error(exc) from None
+        error = str(exc)
+    if not is_htmx(request):
+        return RedirectResponse(f"/readiness/drills/{key}", status_code=303)
+    session.expire_all()
+    return render(request, "_drill_record.html", {**_drill_context(session, key), "error": error,
+                                                  "saved": error is None, "can_record": True})
+
+
+@router.post("/readiness/drills/{key}/events")
+async def add_event(request: Request, key: str, milestone: str = Form(...), at: str = Form(""),
+                    role: str = Form(""), note: str = Form(""),
+                    principal: Principal = Depends(require("contributor")),
+                    session: Session = Depends(db_session)) -> Response:
+    try:
+        event = EventDoc(milestone=milestone, at=_at(at), role=role or None, note=note.strip() or None)
+    except RadguardError as exc:
+        if not is_htmx(request):
+            raise http_error(exc) from None
+        return render(request, "_drill_record.html", {**_drill_context(session, key), "error": str(exc),
+                                                      "can_record": True})
+    return _recorded(request, session, principal, key, Recording(events=[event]), "drill.event",
+                     {"milestone": milestone, "at": event.at.isoformat(), "role": event.role})
+
+
+@router.post("/readiness/drills/{key}/record")
+async def add_details(request: Request, key: str, participant: str = Form(""), participant_role: str = Form(""),
+                      lesson: str = Form(""), action_title: str = Form(""), action_role: str = Form(""),
+                      action_due: str = Form(""), done: str = Form(""), complete: str = Form(""),
+                      principal: Principal = Depends(require("contributor")),
+                      session: Session = Depends(db_session)) -> Response:
+    try:
+        rec = Recording(
+            participants=[ParticipantDoc(name=participant.strip(), role=participant_role or None)]
+            if participant.strip() else [],
+            lessons=[lesson.strip()] if lesson.strip() else [],
+            actions=[ActionDoc(title=action_title.strip(), owner_role=action_role or None,
+                               due=date.fromisoformat(action_due) if action_due else None)]
+            if action_title.strip() else [],
+            done=[int(done)] if done.strip().isdigit() else [],
+            complete=bool(complete), ended_at=utcnow().replace(microsecond=0) if complete else None,
+        )
+    except (ValidationError, ValueError) as exc:
+        problem = _first_error(exc) if isinstance(exc, ValidationError) else InputError("drill", None, "due", str(exc))
+        if not is_htmx(request):
+            raise http_error(problem) from None
+        return render(request, "_drill_record.html", {**_drill_context(session, key), "error": str(problem),
+                                                      "can_record": True})
+    detail = {"participants": len(rec.participants), "lessons": len(rec.lessons), "actions": len(rec.actions),
+              "done": rec.done, "complete": rec.complete}
+    return _recorded(request, session, principal, key, rec, "drill.record", detail)
+
+
+@router.get("/readiness/backup")
+async def backup_page(request: Request, principal: Principal = Depends(require("viewer")),
+                      session: Session = Depends(db_session)) -> Response:
+    sets = session.scalars(select(BackupSet).options(selectinload(BackupSet.verifications))
+                           .order_by(BackupSet.protects, BackupSet.name)).all()
+    rows = [{"set": s, "record": set_record(s), "runs": list(reversed(s.verifications))[:10]} for s in sets]
+    return render(request, "readiness_backup.html", {"rows": rows})

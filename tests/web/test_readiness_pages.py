@@ -1,0 +1,145 @@
+"""Readiness pages: team gaps, continuity, binder download, drills recorded live, backup runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from radguard.db.models.backup import BackupSet, BackupVerification
+from radguard.db.models.response import Drill, DrillEvent
+from radguard.db.models.web import AuditEvent
+from radguard.db.session import Database
+from radguard.inventory.importer import import_inventory
+from radguard.readiness.drills import import_drills
+from radguard.readiness.services import import_services
+from radguard.readiness.team import import_team
+from tests.conftest import EXAMPLES
+from tests.web.conftest import csrf_of
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def northwind(web_db: Database) -> Database:
+    with web_db.transaction() as s:
+        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
+        import_team(s, EXAMPLES / "northwind-team.yaml")
+        import_services(s, EXAMPLES / "northwind-services.yaml")
+        import_drills(s, EXAMPLES / "northwind-drill.yaml")
+    return web_db
+
+
+def test_empty_pages_say_there_is_no_data(client_for: Callable[[str], TestClient]) -> None:
+    c = client_for("viewer")
+    assert "No response team recorded" in c.get("/readiness/team").text
+    assert "No imaging services recorded" in c.get("/readiness/services").text
+    assert "No backup sets recorded" in c.get("/readiness/backup").text
+    assert "No drill planned or recorded yet" in c.get("/readiness/drills").text
+    dash = c.get("/").text
+    for phrase in ("No checklist assessment yet", "No imaging services recorded", "No backup sets recorded",
+                   "No drill planned", "No roadmap actions", "No open findings"):
+        assert phrase in dash, phrase
+
+
+def test_team_services_and_dashboard_with_northwind(northwind: Database,
+                                                    client_for: Callable[[str], TestClient]) -> None:
+    c = client_for("viewer")
+    team = c.get("/readiness/team").text
+    assert "Incident commander" in team or "incident_commander" in team
+    services = c.get("/readiness/services?outage=72").text
+    # The example drill restored systems in 6.5 h, slower than CT's RTO; mammography was never drilled.
+    assert 'id="service-ct-main"' in services
+    assert "RTO not met: the best drill (2026-03-ransomware-functional)" in services
+    assert "never demonstrated" in services
+    dash = c.get("/").text
+    assert 'id="rto-unproven"' in dash and "never demonstrated by a drill" in dash and "missed (best drill" in dash
+    assert c.get("/readiness/services?outage=0").status_code == 422
+
+
+def test_binder_download_is_an_audited_attachment(northwind: Database,
+                                                  client_for: Callable[[str], TestClient]) -> None:
+    c = client_for("viewer")
+    r = c.post("/readiness/binder", data={"fmt": "html", "outage": "24", "csrf_token": csrf_of(c)})
+    assert r.status_code == 200
+    assert r.headers["content-disposition"].startswith('attachment; filename="radguard-binder-')
+    assert "Dana Whitfield" in r.text and "<script" not in r.text
+    assert c.post("/readiness/binder", data={"fmt": "html"}).status_code == 403  # no CSRF token
+    with northwind.read() as s:
+        ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "binder.download"))
+        assert ev is not None and ev.actor == "viewer" and ev.detail["format"] == "html"
+
+
+def test_plan_and_record_a_drill_live(northwind: Database, client_for: Callable[[str], TestClient]) -> None:
+    c = client_for("contributor")
+    r = c.post("/readiness/drills", data={"key": "2027-02-tabletop", "playbook": "ransomware-pacs",
+                                          "kind": "functional", "on": "2027-02-10", "services": "ct-main",
+                                          "csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/readiness/drills/2027-02-tabletop"
+    assert "2027-02-tabletop" in c.get("/").text  # next drills card
+    token = csrf_of(c)
+    r = c.post("/readiness/drills/2027-02-tabletop/events", data={"milestone": "detected",
+               "role": "imaging_informatics"}, headers={**HX, "X-CSRF-Token": token})
+    assert r.status_code == 200 and "Saved." in r.text and 'data-milestone="detected"' in r.text
+    r = c.post("/readiness/drills/2027-02-tabletop/events",
+               data={"milestone": "declared", "at": "2000-01-01T00:00", "role": "incident_commander"},
+               headers={**HX, "X-CSRF-Token": token})
+    assert "before" in r.text and 'data-milestone="declared"' not in r.text  # out of order: refused
+    r = c.post("/readiness/drills/2027-02-tabletop/events", data={"milestone": "declared", "role": "nobody"},
+               headers={**HX, "X-CSRF-Token": token})
+    assert "unknown role" in r.text
+    r = c.post("/readiness/drills/2027-02-tabletop/record",
+               data={"participant": "Dana Whitfield", "participant_role": "incident_commander",
+                     "lesson": "Downtime forms were in a locked room", "action_title": "Move the forms to the desk"},
+               headers={**HX, "X-CSRF-Token": token})
+    assert "Downtime forms were in a locked room" in r.text and "Move the forms to the desk" in r.text
+    with northwind.read() as s:
+        drill = s.scalar(select(Drill).where(Drill.key == "2027-02-tabletop"))
+        assert drill is not None
+        events = s.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id)).all()
+        assert [(e.milestone, e.role) for e in events] == [("detected", "imaging_informatics")]
+        assert abs(events[0].at - datetime.now(UTC)) < timedelta(minutes=5)
+        assert [a.title for a in drill.actions] == ["Move the forms to the desk"]
+        audited = s.scalars(select(AuditEvent.action).where(AuditEvent.target == "drill:2027-02-tabletop")).all()
+        assert sorted(audited) == ["drill.event", "drill.plan", "drill.record"]
+
+
+def test_drill_forms_refuse_viewers_and_missing_csrf(northwind: Database,
+                                                     client_for: Callable[[str], TestClient]) -> None:
+    key = "2026-03-ransomware-functional"
+    v = client_for("viewer")
+    page = v.get(f"/readiness/drills/{key}").text
+    assert "Stroke CT read at the console" in page and 'id="record-event"' not in page
+    assert v.post(f"/readiness/drills/{key}/events", data={"milestone": "detected"},
+                  headers={"X-CSRF-Token": csrf_of(v)}).status_code == 403
+    c = client_for("contributor")
+    assert c.post(f"/readiness/drills/{key}/events", data={"milestone": "detected"}, headers=HX).status_code == 403
+    assert c.post("/readiness/drills", data={"key": "x", "playbook": "ransomware-pacs", "on": "2027-01-01",
+                                             "csrf_token": "forged"}).status_code == 403
+    assert c.get("/readiness/drills/no-such-drill").status_code == 404
+    r = c.post("/readiness/drills", data={"key": "bad key!", "playbook": "ransomware-pacs", "on": "2027-01-01",
+                                          "csrf_token": csrf_of(c)})
+    assert r.status_code == 400 and "key" in r.text
+    with northwind.read() as s:
+        assert s.scalar(select(Drill).where(Drill.key == "x")) is None
+
+
+def test_backup_sets_and_verification_runs(web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    now = datetime.now(UTC)
+    with web_db.transaction() as s:
+        bs = BackupSet(name="nas-replica", protects="PACS archive", location="NAS in building B", kind="local",
+                       media="disk", immutable=False)
+        s.add(bs)
+        s.flush()
+        s.add(BackupVerification(backup_set_id=bs.id, started_at=now - timedelta(hours=1), finished_at=now,
+                                 expected_instances=1000, files_checked=998, counts={"ok": 997, "corrupt": 1},
+                                 not_checked={}, bytes_read=10**9, elapsed_seconds=3600.0, archive_bytes=10**12,
+                                 projected_restore_hours=30.5, rto_hours=24.0, rto_met=False, all_ok=False))
+    c = client_for("viewer")
+    page = c.get("/readiness/backup").text
+    assert "nas-replica" in page and "corrupt 1" in page and "24.0 h missed" in page and "30.5 h" in page
+    dash = c.get("/").text
+    assert "problems" in dash and "nas-replica" in dash and "misses the 24.0 h RTO" in dash
