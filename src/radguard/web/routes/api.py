@@ -1,22 +1,47 @@
-"""The JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json)."""
+"""The JSON API under /api/v1 (OpenAPI document at /api/v1/openapi.json).
+
+The same resources as the pages, computed by the same functions (the page modules' helpers,
+which call the stages), each with a pydantic response model so the OpenAPI document is exact
+and schemathesis can hold the server to it. Writes (checklist answers, drill milestones) are
+audited with ``via="api"``.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard.backup.sets import list_sets, set_record
+from radguard.db.base import utcnow
+from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import ALL_STATES, Finding
-from radguard.errors import NotFoundError
+from radguard.db.models.response import Drill
+from radguard.errors import NotFoundError, RadguardError
 from radguard.inventory.exporter import asset_record
 from radguard.inventory.queries import find_asset
-from radguard.web.audit import recent
+from radguard.readiness.checklists.assessments import (
+    AnswerError,
+    AnswerInput,
+    answered_count,
+    list_assessments,
+    record_answer,
+)
+from radguard.readiness.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
+from radguard.readiness.playbooks import MILESTONES
+from radguard.readiness.roadmap import build_roadmap
+from radguard.readiness.team import load_people, load_roles, role_record, team_gaps
+from radguard.web.audit import recent, record
+from radguard.web.routes._forms import http_error
+from radguard.web.routes.checklists import QuestionView, assessment_summary, question_views
+from radguard.web.routes.dashboard import dashboard_data
 from radguard.web.routes.inventory import query_assets
-from radguard.web.security import Principal, db_session, require
+from radguard.web.routes.readiness import services_continuity
+from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -120,3 +145,429 @@ def audit(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, l
           session: Session = Depends(db_session)) -> list[AuditOut]:
     return [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, via=e.via, ip=e.ip)
             for e in recent(session, limit, offset)]
+
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+class Count(BaseModel):
+    key: str
+    count: int
+
+
+class TrendPointOut(BaseModel):
+    assessment_id: int
+    version: int
+    assessed_on: date
+    status: str
+    score: float | None
+    percent: float | None
+
+
+class ReadinessOut(BaseModel):
+    assessment_id: int | None
+    label: str | None
+    score: float | None
+    percent: float | None
+    challenged: int
+    unanswered: int
+    trend: list[TrendPointOut]
+
+
+class UnprovenService(BaseModel):
+    key: str
+    name: str
+    rto_hours: float
+    status: str
+    demonstrated_hours: float | None
+
+
+class VerificationOut(BaseModel):
+    set: str
+    finished_at: datetime
+    all_ok: bool
+    complete: bool
+    files_checked: int
+    expected_instances: int
+    counts: dict[str, int]
+    projected_restore_hours: float | None
+    rto_hours: float | None
+    rto_met: bool | None
+    rpo_achieved_hours: float | None
+
+
+class DrillSummary(BaseModel):
+    key: str
+    title: str
+    kind: str
+    playbook: str
+    date: date
+    status: str
+    open_actions: int
+
+
+class RoadmapActionOut(BaseModel):
+    rank: int
+    id: str
+    kind: str
+    title: str
+    what: str
+    risk_reduction: float
+    effort: str
+    priority: float
+    owner: str
+    horizon: str
+    topic: str
+    depends_on: list[str]
+
+
+class DashboardOut(BaseModel):
+    assets_total: int
+    unconfirmed: int
+    findings_open: int
+    findings_by_severity: list[Count]
+    findings_by_layer: list[Count]
+    readiness: ReadinessOut
+    services_total: int
+    unproven_services: list[UnprovenService]
+    backup_sets: int
+    last_verification: VerificationOut | None
+    next_drills: list[DrillSummary]
+    roadmap_actions: list[RoadmapActionOut]
+
+
+def _drill_summary(d: Drill) -> DrillSummary:
+    return DrillSummary(key=d.key, title=d.title, kind=d.kind, playbook=d.playbook, date=d.scheduled_on,
+                        status=d.status, open_actions=sum(1 for a in d.actions if a.status != "done"))
+
+
+def _action(a: dict[str, Any]) -> RoadmapActionOut:
+    return RoadmapActionOut(**{k: a[k] for k in RoadmapActionOut.model_fields})
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+def dashboard(principal: Principal = Depends(require("viewer")),
+              session: Session = Depends(db_session)) -> DashboardOut:
+    d = dashboard_data(session)
+    r = d["readiness"]
+    return DashboardOut(
+        assets_total=d["assets_total"], unconfirmed=d["unconfirmed"], findings_open=d["findings_open"],
+        findings_by_severity=[Count(key=k, count=n) for k, n in d["findings_by_severity"]],
+        findings_by_layer=[Count(key=k, count=n) for k, n in d["findings_by_layer"]],
+        readiness=ReadinessOut(assessment_id=r.assessment_id, label=r.label, score=r.score, percent=r.percent,
+                               challenged=r.challenged, unanswered=r.unanswered,
+                               trend=[TrendPointOut(**vars(p)) for p in r.trend]),
+        services_total=d["services_total"], unproven_services=[UnprovenService(**u) for u in d["unproven_services"]],
+        backup_sets=d["backup_sets"],
+        last_verification=VerificationOut(**d["last_verification"]) if d["last_verification"] else None,
+        next_drills=[_drill_summary(x) for x in d["next_drills"]],
+        roadmap_actions=[_action(a) for a in d["roadmap_actions"]],
+    )
+
+
+# --- checklists ---------------------------------------------------------------------------------
+
+class AssessmentOut(BaseModel):
+    id: int
+    organization: str
+    site: str | None
+    size: str
+    version: int
+    assessed_on: date
+    status: str
+    answered: int
+
+
+class BucketOut(BaseModel):
+    key: str
+    title: str
+    score: float | None
+    percent: float | None
+    applicable: int
+    answered: int
+    challenged: int
+    target: int | None = None
+    gap: float | None = None
+
+
+class ChallengedOut(BaseModel):
+    question: str
+    domain: str
+    claimed: int | None
+    capped_to: int
+    check_ids: list[str]
+
+
+class ScoreOut(BaseModel):
+    assessment: AssessmentOut
+    overall: BucketOut
+    domains: list[BucketOut]
+    functions: list[BucketOut]
+    challenged: list[ChallengedOut]
+    unanswered: list[str]
+    change_overall: float | None
+
+
+class AnswerIn(BaseModel):
+    answer: int | None = Field(None, ge=0, le=4, description="Maturity 0–4; leave out when not_applicable.")
+    not_applicable: bool = False
+    na_reason: str | None = Field(None, max_length=2000)
+    owner: str | None = Field(None, max_length=200)
+    notes: str | None = Field(None, max_length=5000)
+    evidence: list[str] = Field(default_factory=list, max_length=50)
+
+
+class QuestionOut(BaseModel):
+    question_id: str
+    domain: str
+    text: str
+    guidance: str
+    value: int | None
+    not_applicable: bool
+    na_reason: str | None
+    owner: str | None
+    evidence: list[str]
+    answered_by: str | None
+    answered_at: datetime | None
+    effective: int
+    challenged: bool
+    open_findings: list[int]
+
+
+def _assessment_out(session: Session, a: ChecklistAssessment) -> AssessmentOut:
+    return AssessmentOut(id=a.id, organization=a.organization, site=a.site_code or None, size=a.size,
+                         version=a.version, assessed_on=a.assessed_on, status=a.status,
+                         answered=answered_count(session, a))
+
+
+def _get_assessment(session: Session, assessment_id: int) -> ChecklistAssessment:
+    a = session.get(ChecklistAssessment, assessment_id)
+    if a is None:
+        raise HTTPException(status_code=404, detail=f"no checklist assessment {assessment_id}")
+    return a
+
+
+def _question_out(v: QuestionView) -> QuestionOut:
+    return QuestionOut(question_id=v.question.id, domain=v.question.domain, text=v.question.text,
+                       guidance=v.question.guidance, value=v.value, not_applicable=v.not_applicable,
+                       na_reason=v.na_reason, owner=v.owner, evidence=v.evidence, answered_by=v.answered_by,
+                       answered_at=v.answered_at, effective=v.effective, challenged=v.challenged,
+                       open_findings=[f.id for f in v.against])
+
+
+@router.get("/checklists", response_model=list[AssessmentOut])
+def checklists(principal: Principal = Depends(require("viewer")),
+               session: Session = Depends(db_session)) -> list[AssessmentOut]:
+    return [_assessment_out(session, a) for a in list_assessments(session)]
+
+
+@router.get("/checklists/{assessment_id}", response_model=ScoreOut)
+def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
+                    principal: Principal = Depends(require("viewer")),
+                    session: Session = Depends(db_session)) -> ScoreOut:
+    a = _get_assessment(session, assessment_id)
+    doc = assessment_summary(session, a)
+    return ScoreOut(
+        assessment=_assessment_out(session, a), overall=BucketOut(**doc["overall"]),
+        domains=[BucketOut(**d) for d in doc["domains"]], functions=[BucketOut(**f) for f in doc["functions"]],
+        challenged=[ChallengedOut(question=c["question"], domain=c["domain"], claimed=c["claimed"],
+                                  capped_to=c["capped_to"], check_ids=sorted({f["check_id"] for f in c["findings"]}))
+                    for c in doc["challenged"]],
+        unanswered=list(doc["unanswered"]), change_overall=(doc.get("change") or {}).get("overall"),
+    )
+
+
+@router.get("/checklists/{assessment_id}/questions", response_model=list[QuestionOut])
+def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
+                        principal: Principal = Depends(require("viewer")),
+                        session: Session = Depends(db_session)) -> list[QuestionOut]:
+    return [_question_out(v) for v in question_views(session, _get_assessment(session, assessment_id))]
+
+
+@router.put("/checklists/{assessment_id}/questions/{question_id}", response_model=QuestionOut,
+            responses={400: {"description": "The answer is refused; the detail names the field."},
+                       404: {"description": "No such assessment."}})
+def put_answer(request: Request, body: AnswerIn, assessment_id: int = Path(..., ge=1, le=2**31 - 1),
+               question_id: str = Path(..., max_length=32),
+               principal: Principal = Depends(require("contributor")),
+               session: Session = Depends(db_session)) -> QuestionOut:
+    """Answer one question (replacing an earlier answer); the same rules as `radguard checklist answer`."""
+    a = _get_assessment(session, assessment_id)
+    given = AnswerInput(question_id=question_id, value=body.answer, not_applicable=body.not_applicable,
+                        na_reason=body.na_reason, owner=body.owner, notes=body.notes, evidence=list(body.evidence))
+    try:
+        if given.value is None and not given.not_applicable:
+            raise AnswerError("answer", "give a level 0–4 or not_applicable: true")
+        record_answer(session, a, given, answered_by=principal.name)
+    except RadguardError as exc:
+        raise http_error(exc) from None
+    record(session, principal.name, "checklist.answer", target=f"assessment:{assessment_id}/{question_id}",
+           detail={"value": given.value, "not_applicable": given.not_applicable}, ip=client_ip(request), via="api")
+    session.commit()
+    return _question_out(question_views(session, a, only={question_id})[0])
+
+
+# --- readiness ----------------------------------------------------------------------------------
+
+class RoleOut(BaseModel):
+    key: str
+    title: str
+    primary: str | None
+    alternates: list[str]
+
+
+class GapOut(BaseModel):
+    kind: str
+    subject: str
+    message: str
+
+
+class TeamOut(BaseModel):
+    roles: list[RoleOut]
+    gaps: list[GapOut]
+
+
+class ModalityOut(BaseModel):
+    asset: str
+    status: str
+    runway_hours: float | None
+    limited_by: str | None
+    runs_out_at_hour: float | None
+
+
+class ContinuityOut(BaseModel):
+    service: str
+    name: str
+    outage_hours: float
+    rto_hours: float
+    rpo_hours: float
+    rto_status: str
+    demonstrated_recovery_hours: float | None
+    demonstrated_by: str | None
+    modalities: list[ModalityOut]
+    downtime_procedures: list[str]
+
+
+class MilestoneOut(BaseModel):
+    milestone: str
+    label: str
+    at: datetime
+    role: str | None
+    minutes_from_detection: float
+    target_minutes: int | None
+    met: bool | None
+
+
+class DrillOut(DrillSummary):
+    recovery_hours: float | None
+    timeline: list[MilestoneOut]
+    lessons: list[str]
+
+
+class EventIn(BaseModel):
+    milestone: str = Field(..., max_length=32, description="One of: " + ", ".join(MILESTONES))
+    at: datetime | None = Field(None, description="When it happened; now when left out (live recording).")
+    role: str | None = Field(None, max_length=64)
+    note: str | None = Field(None, max_length=2000)
+
+
+class BackupSetOut(BaseModel):
+    name: str
+    protects: str
+    kind: str
+    media: str
+    offsite: bool
+    immutable: bool
+    offline: bool
+    encrypted: bool
+    last_verified_at: datetime | None
+    last_verification_ok: bool | None
+
+
+class RoadmapOut(BaseModel):
+    as_of: date
+    actions: int
+    risk_points: float
+    top: list[RoadmapActionOut]
+
+
+@router.get("/team", response_model=TeamOut)
+def team(principal: Principal = Depends(require("viewer")), session: Session = Depends(db_session)) -> TeamOut:
+    roles, people = load_roles(session), load_people(session)
+    return TeamOut(roles=[RoleOut(**{k: v for k, v in role_record(r).items() if k in RoleOut.model_fields})
+                          for r in roles],
+                   gaps=[GapOut(kind=g.kind, subject=g.subject, message=g.message)
+                         for g in team_gaps(roles, people, utcnow().date())])
+
+
+@router.get("/services", response_model=list[ContinuityOut])
+def services(outage: float = Query(72.0, gt=0, le=24 * 90), principal: Principal = Depends(require("viewer")),
+             session: Session = Depends(db_session)) -> list[ContinuityOut]:
+    out = []
+    for r in services_continuity(session, outage):
+        d = r.as_dict()
+        out.append(ContinuityOut(**{k: d[k] for k in ContinuityOut.model_fields if k != "modalities"},
+                                 modalities=[ModalityOut(**{k: m.get(k) for k in ModalityOut.model_fields})
+                                             for m in d["modalities"]]))
+    return out
+
+
+def _drill_out(d: Drill) -> DrillOut:
+    rep = drill_report(d)
+    return DrillOut(**_drill_summary(d).model_dump(), recovery_hours=rep["recovery_hours"],
+                    timeline=[MilestoneOut(**m) for m in rep["timeline"]], lessons=rep["lessons"])
+
+
+@router.get("/drills", response_model=list[DrillSummary])
+def drills(principal: Principal = Depends(require("viewer")),
+           session: Session = Depends(db_session)) -> list[DrillSummary]:
+    return [_drill_summary(d) for d in load_drills(session)]
+
+
+@router.get("/drills/{key}", response_model=DrillOut)
+def drill(key: str = Path(..., max_length=64), principal: Principal = Depends(require("viewer")),
+          session: Session = Depends(db_session)) -> DrillOut:
+    try:
+        return _drill_out(load_drill(session, key))
+    except RadguardError as exc:
+        raise http_error(exc) from None
+
+
+@router.post("/drills/{key}/events", response_model=DrillOut,
+             responses={400: {"description": "The milestone is refused; the detail says why."},
+                        404: {"description": "No such drill."}})
+def drill_event(request: Request, body: EventIn, key: str = Path(..., max_length=64),
+                principal: Principal = Depends(require("contributor")),
+                session: Session = Depends(db_session)) -> DrillOut:
+    """Record a milestone (now, unless `at` is given) with the rules of `radguard drill record`."""
+    at = body.at or utcnow().replace(microsecond=0)
+    try:
+        event = EventDoc(milestone=body.milestone, at=at if at.tzinfo else at.replace(tzinfo=UTC), role=body.role,
+                         note=body.note)
+        record_drill(session, key, Recording(events=[event]), utcnow().date())
+    except RadguardError as exc:
+        raise http_error(exc) from None
+    record(session, principal.name, "drill.event", target=f"drill:{key}",
+           detail={"milestone": body.milestone, "at": event.at.isoformat()}, ip=client_ip(request), via="api")
+    session.commit()
+    session.expire_all()
+    return _drill_out(load_drill(session, key))
+
+
+@router.get("/backup-sets", response_model=list[BackupSetOut])
+def backup_sets(principal: Principal = Depends(require("viewer")),
+                session: Session = Depends(db_session)) -> list[BackupSetOut]:
+    out = []
+    for row in list_sets(session):
+        rec = set_record(row)
+        last = rec["last_verification"]
+        out.append(BackupSetOut(**{k: rec[k] for k in BackupSetOut.model_fields if k != "last_verification_ok"},
+                                last_verification_ok=last["all_ok"] if last else None))
+    return out
+
+
+@router.get("/roadmap", response_model=RoadmapOut)
+def roadmap(limit: int = Query(20, ge=1, le=500), principal: Principal = Depends(require("viewer")),
+            session: Session = Depends(db_session)) -> RoadmapOut:
+    doc = build_roadmap(session, today=utcnow().date())
+    return RoadmapOut(as_of=doc["as_of"], actions=doc["summary"]["actions"], risk_points=doc["summary"]["risk_points"],
+                      top=[_action(a) for a in doc["actions"][:limit]])

@@ -1,0 +1,127 @@
+"""The JSON API: the same resources as the pages, token-authenticated writes, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from radguard.checks.engine import assess
+from radguard.db.models.checklists import ChecklistAnswer
+from radguard.db.models.response import Drill
+from radguard.db.models.web import AuditEvent, User
+from radguard.db.session import Database
+from radguard.inventory.importer import import_inventory
+from radguard.readiness.checklists.assessments import create_assessment
+from radguard.readiness.checklists.loader import load_catalog
+from radguard.readiness.drills import import_drills
+from radguard.readiness.services import import_services
+from radguard.readiness.team import import_team
+from radguard.web.accounts import create_api_token
+from tests.conftest import EXAMPLES
+
+
+def token_for(db: Database, username: str) -> str:
+    with db.transaction() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return create_api_token(s, user, "test")[1]
+
+
+@pytest.fixture
+def api(app: FastAPI, web_db: Database) -> Iterator[Callable[[str], TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(username: str) -> TestClient:
+        c = TestClient(app, base_url="https://testserver",
+                       headers={"Authorization": f"Bearer {token_for(web_db, username)}"})
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def northwind(web_db: Database) -> Database:
+    with web_db.transaction() as s:
+        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
+        import_team(s, EXAMPLES / "northwind-team.yaml")
+        import_services(s, EXAMPLES / "northwind-services.yaml")
+        import_drills(s, EXAMPLES / "northwind-drill.yaml")
+    with web_db.transaction() as s:
+        assess(s)
+        create_assessment(s, "Northwind Health", "medium", created_by="test")
+    return web_db
+
+
+def test_dashboard_json_matches_the_stages(northwind: Database, api: Callable[[str], TestClient]) -> None:
+    d = api("viewer").get("/api/v1/dashboard").json()
+    assert d["assets_total"] > 20 and d["findings_open"] > 0
+    assert sum(c["count"] for c in d["findings_by_layer"]) == d["findings_open"]
+    assert {s["key"] for s in d["unproven_services"]} == {"ct-main", "emergency-reads", "mammo-screening",
+                                                           "oic-imaging"}
+    assert d["readiness"]["assessment_id"] is not None and d["readiness"]["score"] == 0.0
+    assert d["roadmap_actions"] and d["roadmap_actions"][0]["rank"] == 1
+
+
+def test_answer_a_question_through_the_api(northwind: Database, api: Callable[[str], TestClient]) -> None:
+    c = api("contributor")
+    aid = c.get("/api/v1/checklists").json()[0]["id"]
+    qid = load_catalog().questions_for("medium")[0].id
+    r = c.put(f"/api/v1/checklists/{aid}/questions/{qid}", json={"answer": 2, "owner": "CISO"})
+    assert r.status_code == 200 and r.json()["value"] == 2 and r.json()["answered_by"] == "contributor"
+    r = c.put(f"/api/v1/checklists/{aid}/questions/{qid}", json={"not_applicable": True})
+    assert r.status_code == 400 and "reason" in r.json()["detail"]
+    r = c.put(f"/api/v1/checklists/{aid}/questions/{qid}", json={"answer": 9})
+    assert r.status_code == 422
+    assert api("viewer").put(f"/api/v1/checklists/{aid}/questions/{qid}", json={"answer": 1}).status_code == 403
+    score = c.get(f"/api/v1/checklists/{aid}").json()
+    assert score["overall"]["answered"] == 1 and qid not in score["unanswered"]
+    with northwind.read() as s:
+        row = s.scalar(select(ChecklistAnswer).where(ChecklistAnswer.question_id == qid))
+        assert row is not None and row.value == 2
+        ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "checklist.answer"))
+        assert ev is not None and ev.via == "api" and ev.actor == "contributor"
+
+
+def test_record_a_drill_milestone_through_the_api(northwind: Database, api: Callable[[str], TestClient]) -> None:
+    c = api("contributor")
+    key = "2026-03-ransomware-functional"
+    before = c.get(f"/api/v1/drills/{key}").json()
+    assert before["recovery_hours"] == 6.5 and len(before["timeline"]) == 8
+    r = c.post(f"/api/v1/drills/{key}/events",
+               json={"milestone": "declared", "at": "2026-03-18T12:39:00Z", "role": "incident_commander"})
+    assert r.status_code == 200
+    declared = next(m for m in r.json()["timeline"] if m["milestone"] == "declared")
+    assert declared["minutes_from_detection"] == 34.0
+    r = c.post(f"/api/v1/drills/{key}/events", json={"milestone": "teleported"})
+    assert r.status_code == 400 and "unknown milestone" in r.json()["detail"]
+    assert c.post("/api/v1/drills/nope/events", json={"milestone": "detected"}).status_code == 404
+    with northwind.read() as s:
+        drill = s.scalar(select(Drill).where(Drill.key == key))
+        assert drill is not None
+        assert next(e for e in drill.events if e.milestone == "declared").at.minute == 39
+
+
+def test_readiness_resources(northwind: Database, api: Callable[[str], TestClient]) -> None:
+    c = api("viewer")
+    team = c.get("/api/v1/team").json()
+    assert team["roles"] and all("message" in g for g in team["gaps"])
+    services = c.get("/api/v1/services?outage=12").json()
+    assert {s["service"] for s in services} >= {"ct-main"} and all(s["outage_hours"] == 12 for s in services)
+    assert c.get("/api/v1/backup-sets").json() == []
+    assert c.get("/api/v1/roadmap?limit=3").json()["top"][0]["rank"] == 1
+    assert [d["key"] for d in c.get("/api/v1/drills").json()] == ["2026-03-ransomware-functional",
+                                                                 "2026-12-reporting-tabletop"]
+
+
+def test_session_cookie_writes_to_the_api_need_csrf(northwind: Database,
+                                                    client_for: Callable[[str], TestClient]) -> None:
+    c = client_for("contributor")
+    r = c.post("/api/v1/drills/2026-03-ransomware-functional/events", json={"milestone": "declared"})
+    assert r.status_code == 403
