@@ -48,16 +48,16 @@ def _print(result: DemoResult) -> None:
 
 def _wait_for_interrupt(json_out: bool) -> Any:
     def wait(result: DemoResult) -> None:
-        if json_out:
-            print_json(result.summary | {"database": result.database, "reports": result.reports})
-        else:
-            _print(result)
-        sys.stdout.flush()  # a pipe reader sees the summary while the network keeps running
-        err_console.print("The simulated network keeps running (try `radguard discover` on the endpoints "
-                          "above); press Ctrl-C to stop it.", highlight=False)
-        for node in result.summary["network"]:
-            err_console.print(f"  {node['endpoint']:<22} {node['kind']:<6} {node['asset']}", highlight=False)
-        try:
+        try:  # Ctrl-C at any point from here on is the expected way to finish
+            if json_out:
+                print_json(result.summary | {"database": result.database, "reports": result.reports})
+            else:
+                _print(result)
+            sys.stdout.flush()  # a pipe reader sees the summary while the network keeps running
+            for node in result.summary["network"]:
+                err_console.print(f"  {node['endpoint']:<22} {node['kind']:<6} {node['asset']}", highlight=False)
+            err_console.print("The simulated network keeps running (try `radguard discover` on the endpoints "
+                              "above); press Ctrl-C to stop it.", highlight=False, soft_wrap=True)
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
@@ -97,7 +97,13 @@ def demo_cmd(
             seen.append(name)
             progress.update(task, description=name)
 
-        result = run_demo(options, step)
+        try:
+            result = run_demo(options, step)
+        except KeyboardInterrupt:
+            progress.stop()
+            err_console.print("demo interrupted; the simulated network is stopped and no process is left behind",
+                              highlight=False)
+            raise typer.Exit(130) from None
     if keep_running:
         return  # already printed by the wait callback
     if json_out:

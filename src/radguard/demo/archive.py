@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-from pydicom.dataset import FileDataset
+from pydicom.dataset import Dataset, FileDataset
 from pydicom.uid import generate_uid
 
 # pydicom ships these two in its wheel; get_testdata_file() would try to download others.
@@ -35,7 +35,7 @@ class DemoArchive:
 
 
 def _anonymous(template: FileDataset) -> FileDataset:
-    ds = template.copy()
+    ds = template
     ds.remove_private_tags()
     for keyword in EMPTIED:
         if keyword in ds:
@@ -57,7 +57,7 @@ def build_archive(root: Path, studies: int = 4, images_per_series: int = 5) -> D
         folder = source / f"study-{study + 1:02d}"
         folder.mkdir()
         for number in range(images_per_series):
-            ds = template.copy()
+            ds: Dataset = template.copy()
             sop_uid = generate_uid(UID_PREFIX)
             ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = study_uid, series_uid, sop_uid
             ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
@@ -75,10 +75,10 @@ def _damage(backup: Path) -> dict[str, str]:
     missing.unlink()
     data = truncated.read_bytes()
     truncated.write_bytes(data[: len(data) // 3])
-    data = bytearray(altered.read_bytes())
-    for offset in range(len(data) - 64, len(data) - 32):  # inside the pixel data
-        data[offset] ^= 0xFF
-    altered.write_bytes(bytes(data))
+    pixels = bytearray(altered.read_bytes())
+    for offset in range(len(pixels) - 64, len(pixels) - 32):  # inside the pixel data
+        pixels[offset] ^= 0xFF
+    altered.write_bytes(bytes(pixels))
     stray = backup / "study-01" / "thumbs.db"
     stray.write_bytes(b"\x00" * 512)
     rel = {p: str(p.relative_to(backup)) for p in (missing, truncated, altered, stray)}

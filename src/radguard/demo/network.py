@@ -145,7 +145,10 @@ def _start_dicom(spec: NodeSpec, certs: _Certificates) -> Any:
     from pydicom.dataset import Dataset
     from pydicom.uid import generate_uid
     from pynetdicom import AE, evt
-    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification
+    from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # generated at import time
+        StudyRootQueryRetrieveInformationModelFind,
+        Verification,
+    )
 
     ae = AE(ae_title=spec.ae_title)
     ae.implementation_class_uid = spec.implementation_class_uid
@@ -154,7 +157,7 @@ def _start_dicom(spec: NodeSpec, certs: _Certificates) -> Any:
     if not spec.accept_any_calling_ae:
         ae.require_calling_aet = list(spec.known_calling_aes)
     ae.add_supported_context(Verification)
-    handlers = []
+    handlers: list[Any] = []
     if spec.find != "none":
         ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
 
@@ -327,9 +330,14 @@ def _shutdown() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    _shutdown()
+    os._exit(0)
+
+
 def child_main() -> None:
     """Entry point of the child process."""
-    signal.signal(signal.SIGTERM, lambda *_: (_shutdown(), os._exit(0)))
+    signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     line = sys.stdin.readline()
     specs = [NodeSpec(**d) for d in json.loads(line)]

@@ -63,20 +63,25 @@ class DemoResult:
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C, so clean-up (stopping the child) runs either way."""
+    """SIGTERM and SIGINT both raise ``KeyboardInterrupt``, so clean-up (stopping the child) runs.
+
+    SIGINT is set explicitly too: a process started in the background by a non-interactive shell
+    inherits "ignore SIGINT", and the demo should still stop on Ctrl-C or ``kill -INT``.
+    """
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread (e.g. a test runner's worker): nothing to install
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _database(options: DemoOptions) -> tuple[Database, str]:
