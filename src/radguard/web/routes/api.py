@@ -43,7 +43,18 @@ from radguard.web.routes.inventory import query_assets
 from radguard.web.routes.readiness import services_continuity
 from radguard.web.security import Principal, client_ip, db_session, require
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+class ErrorOut(BaseModel):
+    detail: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Document the refusals an operation can answer with, so clients (and schemathesis) know them."""
+    text = {400: "Refused; the detail names the field and what is allowed.", 401: "No valid API token.",
+            403: "The token's user lacks the role.", 404: "No such resource."}
+    return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
+
+
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=_errors(401, 403))
 
 
 class Me(BaseModel):
@@ -111,7 +122,7 @@ def list_assets(q: str = "", site: str = "", asset_class: str = "", page: int = 
                      confirmed=a.confirmed) for a in r.rows])
 
 
-@router.get("/assets/{asset_id}")
+@router.get("/assets/{asset_id}", responses=_errors(404))
 def get_asset(asset_id: int, principal: Principal = Depends(require("viewer")),
               session: Session = Depends(db_session)) -> dict[str, Any]:
     try:
@@ -360,7 +371,7 @@ def checklists(principal: Principal = Depends(require("viewer")),
     return [_assessment_out(session, a) for a in list_assessments(session)]
 
 
-@router.get("/checklists/{assessment_id}", response_model=ScoreOut)
+@router.get("/checklists/{assessment_id}", response_model=ScoreOut, responses=_errors(404))
 def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
                     principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> ScoreOut:
@@ -376,7 +387,7 @@ def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
     )
 
 
-@router.get("/checklists/{assessment_id}/questions", response_model=list[QuestionOut])
+@router.get("/checklists/{assessment_id}/questions", response_model=list[QuestionOut], responses=_errors(404))
 def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
                         principal: Principal = Depends(require("viewer")),
                         session: Session = Depends(db_session)) -> list[QuestionOut]:
@@ -384,8 +395,7 @@ def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
 
 
 @router.put("/checklists/{assessment_id}/questions/{question_id}", response_model=QuestionOut,
-            responses={400: {"description": "The answer is refused; the detail names the field."},
-                       404: {"description": "No such assessment."}})
+            responses=_errors(400, 404))
 def put_answer(request: Request, body: AnswerIn, assessment_id: int = Path(..., ge=1, le=2**31 - 1),
                question_id: str = Path(..., max_length=32),
                principal: Principal = Depends(require("contributor")),
@@ -523,7 +533,7 @@ def drills(principal: Principal = Depends(require("viewer")),
     return [_drill_summary(d) for d in load_drills(session)]
 
 
-@router.get("/drills/{key}", response_model=DrillOut)
+@router.get("/drills/{key}", response_model=DrillOut, responses=_errors(404))
 def drill(key: str = Path(..., max_length=64), principal: Principal = Depends(require("viewer")),
           session: Session = Depends(db_session)) -> DrillOut:
     try:
@@ -533,8 +543,7 @@ def drill(key: str = Path(..., max_length=64), principal: Principal = Depends(re
 
 
 @router.post("/drills/{key}/events", response_model=DrillOut,
-             responses={400: {"description": "The milestone is refused; the detail says why."},
-                        404: {"description": "No such drill."}})
+             responses=_errors(400, 404))
 def drill_event(request: Request, body: EventIn, key: str = Path(..., max_length=64),
                 principal: Principal = Depends(require("contributor")),
                 session: Session = Depends(db_session)) -> DrillOut:
