@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.discovery_fleet import address, policy  # noqa: E402
+from benchmarks.discovery_fleet import address, policy
 
 ROOT = Path(__file__).resolve().parent.parent
 RADGUARD = ROOT / ".venv" / "bin" / "radguard"
@@ -124,7 +124,8 @@ from radguard.discovery.engine import ScanOptions, scan_endpoints
 from radguard.discovery.targets import parse_target
 specs, port, timeout, conc = sys.argv[1].split(","), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 endpoints = ((host, port) for spec in specs for host in parse_target(spec).hosts())
-opts = ScanOptions(timeout=timeout, rate=5000, concurrency=conc, per_host=2, called_ae="FLEETSCP", calling_ae="KNOWNSCU")
+opts = ScanOptions(timeout=timeout, rate=5000, concurrency=conc, per_host=2,
+                   called_ae="FLEETSCP", calling_ae="KNOWNSCU")
 results = asyncio.run(scan_endpoints(endpoints, opts))
 print(len(results))
 """
@@ -148,15 +149,16 @@ def main() -> None:
     parser.add_argument("--growth", default="250,500,1000,2000", help="radguard-only runs for the memory table")
     args = parser.parse_args()
     count = args.responders
-    sizes = sorted({int(s) for s in args.growth.split(",") if int(s) <= count})
+    sizes = sorted({int(s) for s in args.growth.split(",")})
+    fleet_size = max([count, *sizes])
     with tempfile.TemporaryDirectory(prefix="rg-bench-") as tmp:
         work = Path(tmp)
-        fleet = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "discovery_fleet.py"), str(count),
+        fleet = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "discovery_fleet.py"), str(fleet_size),
                                   str(args.port)], stdout=subprocess.PIPE, env={**os.environ, "TCP_NODELAY": "1"})
         try:
             assert fleet.stdout is not None and fleet.stdout.readline().strip() == b"ready"
             truth = Counter(policy(i) for i in range(count))
-            print(f"fleet: {count} endpoints on 127.77.x.y:{args.port}: {dict(truth)}")
+            print(f"fleet: {fleet_size} responders; compared on the first {count}: {dict(truth)}")
             seconds, rss, doc = run_radguard(work, count, args.port, args.timeout, args.concurrency)
             from datetime import datetime
             scan_seconds = (datetime.fromisoformat(doc["scan"]["finished"])
@@ -170,12 +172,13 @@ def main() -> None:
             print(f"| radguard discover (whole command) | {seconds:.1f} s | {count / seconds:.0f} | {rg_acc:.1%} |"
                   f" {rss / 1024:.0f} MiB | {dict(rg_wrong) or 'none'}")
             print(f"| radguard discover (scan phase) | {scan_seconds:.1f} s | {count / scan_seconds:.0f} | | |")
-            print(f"| nmap dicom-ping | {n_seconds:.1f} s | {count / n_seconds:.0f} | {n_acc:.1%} | {n_rss / 1024:.0f} MiB |"
-                  f" {dict(n_wrong) or 'none'}")
+            print(f"| nmap dicom-ping | {n_seconds:.1f} s | {count / n_seconds:.0f} | {n_acc:.1%} |"
+                  f" {n_rss / 1024:.0f} MiB | {dict(n_wrong) or 'none'}")
             print(f"nmap command: {' '.join(nmap_cmd)}")
             for size in sizes:
                 s, r = run_engine(work, size, args.port, args.timeout, args.concurrency)
-                print(f"| engine only, {size} endpoints | {s:.1f} s | {size / s:.0f} endpoints/s | {r / 1024:.0f} MiB |")
+                print(f"| engine only, {size} endpoints | {s:.1f} s | {size / s:.0f} endpoints/s |"
+                      f" {r / 1024:.0f} MiB |")
         finally:
             fleet.terminate()
             fleet.wait(10)

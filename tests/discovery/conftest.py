@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from radguard.discovery.engine import Probed, ScanOptions, scan_endpoints
+from radguard.discovery.engine import Probed, ScanOptions, run_scan
 from radguard.discovery.results import EndpointDoc
 from tests.support.peers import OrthancConfig, Peer, orthanc, self_signed_certificate
 
@@ -16,7 +15,7 @@ from tests.support.peers import OrthancConfig, Peer, orthanc, self_signed_certif
 def probe(endpoints: list[tuple[str, int]], **options: object) -> list[EndpointDoc]:
     """Run the engine on endpoints, in order; a short timeout keeps silent peers cheap."""
     opts = ScanOptions(timeout=float(options.pop("timeout", 2.0)), **options)  # type: ignore[arg-type]
-    results: list[Probed] = asyncio.run(scan_endpoints(endpoints, opts))
+    results: list[Probed] = run_scan(endpoints, opts)  # the same event loop the CLI uses
     by_key = {(r.doc.host, r.doc.port): r.doc for r in results}
     return [by_key[e] for e in endpoints]
 

@@ -34,7 +34,9 @@ def test_orthanc_default_is_correlated_with_its_rest_port(orthanc_open: Peer) ->
     assert d.implementation_class_uid and d.implementation_class_uid.startswith("1.2.276.0.7230010.3")
     assert d.product == "Orthanc" and d.version and d.version.startswith("1.")
     assert d.accepts_unknown_calling_ae is True and d.accepts_any_called_ae is True and d.echo is True
-    assert http_doc.service == "dicomweb"
+    # Its web port is a random one, so it was probed DICOM-first: civetweb's HTTP 400 answer to
+    # the association request is recognised and the port is reported as the web service it is.
+    assert http_doc.service == "dicomweb" and http_doc.dicom is None
     assert http_doc.http is not None and http_doc.http.auth_required is False
     assert http_doc.http.product == "Orthanc" and http_doc.http.dicomweb_anonymous is None  # level 2
 

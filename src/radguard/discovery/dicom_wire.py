@@ -147,15 +147,16 @@ async def read_pdu(reader: asyncio.StreamReader, timeout: float,
 
     Returns (pdu type, the whole PDU including its 6-byte header).
     """
-    header = await asyncio.wait_for(reader.readexactly(6), timeout)
-    pdu_type, _reserved, length = struct.unpack(">BBI", header)
-    if pdu_type not in PDU_NAMES or _reserved != 0:
-        raise NotDicom(header)
-    if length > max_length:
-        raise ProtocolViolation(
-            f"{PDU_NAMES[pdu_type]} announces {length} bytes, more than the {max_length} radguard accepts"
-        )
-    body = await asyncio.wait_for(reader.readexactly(length), timeout)
+    async with asyncio.timeout(timeout):
+        header = await reader.readexactly(6)
+        pdu_type, _reserved, length = struct.unpack(">BBI", header)
+        if pdu_type not in PDU_NAMES or _reserved != 0:
+            raise NotDicom(header)
+        if length > max_length:
+            raise ProtocolViolation(
+                f"{PDU_NAMES[pdu_type]} announces {length} bytes, more than the {max_length} radguard accepts"
+            )
+        body = await reader.readexactly(length)
     return pdu_type, header + body
 
 

@@ -40,7 +40,8 @@ class Conn:
 
     async def send(self, data: bytes, timeout: float) -> None:
         self.writer.write(data)
-        await asyncio.wait_for(self.writer.drain(), timeout)
+        async with asyncio.timeout(timeout):
+            await self.writer.drain()
 
     async def start_tls(self, context: ssl.SSLContext, timeout: float) -> None:
         """Upgrade this connection in place (so a port is probed with one TCP connection)."""

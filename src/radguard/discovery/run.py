@@ -6,7 +6,6 @@ any packet is sent, and nothing is written until the scan has finished, in one t
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 from radguard.db.base import utcnow
 from radguard.db.models.discovery import Scan
 from radguard.db.session import Database
-from radguard.discovery.engine import Probed, ScanOptions, scan_endpoints
+from radguard.discovery.engine import Probed, ScanOptions, run_scan
 from radguard.discovery.merge import protected_hosts, sort_results, store_scan
 from radguard.discovery.scope import Scope, authorize, load_scope
 from radguard.discovery.targets import DEFAULT_PORTS, Exclusions, Target, parse_target, parse_targets
@@ -102,7 +101,7 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
     started = utcnow()
     options = request.options
     options.level = request.level
-    results = asyncio.run(scan_endpoints(scan_plan.endpoints(), options, on_result))
+    results = run_scan(scan_plan.endpoints(), options, on_result)
     finished = utcnow()
     results = sort_results(results)
     scope = scan_plan.scope
