@@ -30,8 +30,12 @@ def test_statuses_from_checks_and_answers() -> None:
     assert _status(never, "E3").status == "no evidence"
     assert "not evaluated" in _status(never, "E3").items[0].detail
 
-    observed = Observed(evaluated_checks={"RG-A", "RG-B"}, open_findings={"RG-A": ["MAIN/CT-1: no MFA"]},
-                        answers={"ACC-01": Answer(4)}, checklist_label="v1")
+    observed = Observed(
+        evaluated_checks={"RG-A", "RG-B"},
+        open_findings={"RG-A": ["MAIN/CT-1: no MFA"]},
+        answers={"ACC-01": Answer(4)},
+        checklist_label="v1",
+    )
     rows = compute_coverage(fw, observed, sources=sources)
     e3 = _status(rows, "E3")
     assert e3.status == "partly met"  # the check fails, the answer claims 4

@@ -1,6 +1,7 @@
 """Build the sample organization (Northwind Health) in a database, through radguard's own commands.
 
-Inventory, imaging services, response team and drills come from ``examples/``; the assessment
+Inventory, imaging services, response team and drills come from ``examples/``, advisories
+from the feeds stage's fixtures (a CISA KEV subset and ICSMA CSAF advisories); the assessment
 runs the real check catalog; the checklist gets two versions (v1 closed, v2 open and better)
 so the trend is visible; one discovery result is stored as ``probe.endpoint`` evidence.
 """
@@ -16,7 +17,7 @@ from radguard.db.session import open_database
 from radguard.readiness.checklists.assessments import AnswerInput, create_assessment, record_answer
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import close_assessment
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, FIXTURES
 
 
 def cli(*args: str) -> None:
@@ -33,6 +34,8 @@ def populate(db_url: str) -> None:
     cli("--db", db_url, "team", "import", str(EXAMPLES / "northwind-team.yaml"))
     cli("--db", db_url, "services", "import", str(EXAMPLES / "northwind-services.yaml"))
     cli("--db", db_url, "drill", "import", str(EXAMPLES / "northwind-drill.yaml"))
+    feeds = FIXTURES / "feeds"  # the advisory stage's committed fixtures (CISA KEV subset, ICSMA CSAF)
+    cli("--db", db_url, "feeds", "import", str(feeds / "kev-subset.json"), str(feeds / "csaf"))
     cli("--db", db_url, "assess")
     db = open_database(db_url)
     try:
@@ -49,12 +52,31 @@ def populate(db_url: str) -> None:
             for i, q in enumerate(questions):
                 record_answer(session, v2, AnswerInput(q.id, value=min(4, i % 3 + 1 + (i % 2))))
             pacs = session.query(Asset).filter(Asset.name == "DICOM-ROUTER").one()
-            session.add(Evidence(
-                kind="probe.endpoint", asset_id=pacs.id, host="10.20.5.20", port=104, safety_level=1,
-                collected_at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
-                received={"host": "10.20.5.20", "port": 104, "state": "open", "service": "dicom",
-                          "dicom": {"product": "DCMTK", "version": "3.6.6", "accepts_unknown_calling_ae": True,
-                                    "accepts_any_called_ae": True, "echo": True},
-                          "tls": None, "http": None, "errors": []}))
+            session.add(
+                Evidence(
+                    kind="probe.endpoint",
+                    asset_id=pacs.id,
+                    host="10.20.5.20",
+                    port=104,
+                    safety_level=1,
+                    collected_at=datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+                    received={
+                        "host": "10.20.5.20",
+                        "port": 104,
+                        "state": "open",
+                        "service": "dicom",
+                        "dicom": {
+                            "product": "DCMTK",
+                            "version": "3.6.6",
+                            "accepts_unknown_calling_ae": True,
+                            "accepts_any_called_ae": True,
+                            "echo": True,
+                        },
+                        "tls": None,
+                        "http": None,
+                        "errors": [],
+                    },
+                )
+            )
     finally:
         db.dispose()

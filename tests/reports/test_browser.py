@@ -9,8 +9,14 @@ from playwright.sync_api import sync_playwright
 
 from tests.reports.northwind import cli
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.mark.browser
@@ -27,9 +33,14 @@ def test_html_report_renders_charts_offline(northwind_url: str, out_dir: Path) -
             page.wait_for_load_state("load")
             charts = page.locator("svg.chart")
             labels = [charts.nth(i).get_attribute("aria-label") for i in range(charts.count())]
-            assert {"Assets by class", "Open findings by severity", "Open findings by asset class",
-                    "Open findings by defense layer", "Maturity by domain against target",
-                    "Framework requirements by coverage status"} <= set(labels)
+            assert {
+                "Assets by class",
+                "Open findings by severity",
+                "Open findings by asset class",
+                "Open findings by defense layer",
+                "Maturity by domain against target",
+                "Framework requirements by coverage status",
+            } <= set(labels)
             for i in range(charts.count()):
                 box = charts.nth(i).bounding_box()
                 assert box is not None and box["width"] > 300 and box["height"] > 100, (labels[i], box)

@@ -45,8 +45,12 @@ def test_oscal_documents_load_back_with_trestle(rg, northwind_url: str, tmp_path
     for item in poam.poam_items:
         assert {o.observation_uuid for o in item.related_observations or []} <= observation_ids
         assert {k.risk_uuid for k in item.related_risks or []} <= risk_ids
-    targets = {f.target.target_id: f.target.status.state.value if hasattr(f.target.status.state, "value")
-               else str(f.target.status.state) for f in result.findings or []}
+    targets = {
+        f.target.target_id: f.target.status.state.value
+        if hasattr(f.target.status.state, "value")
+        else str(f.target.status.state)
+        for f in result.findings or []
+    }
     assert any(t.startswith("csf2_") for t in targets) and any(t.startswith("hipaa_") for t in targets)
     assert "not-satisfied" in {str(v) for v in targets.values()}
     text = out.read_text()
@@ -71,7 +75,11 @@ def test_oscal_on_an_empty_register_is_still_valid(rg, sqlite_url: str, tmp_path
 
 
 def test_csv_columns_match_the_golden_headers(northwind_url: str, tmp_path: Path) -> None:
-    for kind, columns in (("findings", FINDING_COLUMNS), ("inventory", INVENTORY_COLUMNS), ("roadmap", ROADMAP_COLUMNS)):
+    for kind, columns in (
+        ("findings", FINDING_COLUMNS),
+        ("inventory", INVENTORY_COLUMNS),
+        ("roadmap", ROADMAP_COLUMNS),
+    ):
         golden = (GOLDEN / f"{kind}.header.csv").read_text().strip().split(",")
         assert list(columns) == golden, kind
         out = tmp_path / f"{kind}.csv"

@@ -10,7 +10,9 @@ import pytest
 
 from tests.reports.northwind import cli
 
-FORBIDDEN = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:|//)|<link\b|<script\b[^>]*\bsrc=|@import|url\((?!#)""", re.I)
+FORBIDDEN = re.compile(
+    r"""(?:src|href)\s*=\s*["'](?:https?:|//)|<link\b|<script\b[^>]*\bsrc=|@import|url\((?!#)""", re.I
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +42,22 @@ def test_executive_pdf_is_a_few_pages_with_the_board_sections(rendered: dict[str
     assert path.read_bytes().startswith(b"%PDF-")
     assert 2 <= pdf_pages(path) <= 5
     text = pdf_text(path)
-    for expected in ("Imaging cybersecurity readiness: executive summary", "Northwind Health", "Readiness at a glance",
-                     "Maturity by domain against target", "The five risks that matter most", "What could happen",
-                     "Services affected", "What it takes to fix", "Backups and drills",
-                     "No backup verification recorded", "Top of the roadmap", "radguard 0.1.0",
-                     "contains no patient identifiers", "Trend since the previous assessment"):
+    for expected in (
+        "Imaging cybersecurity readiness: executive summary",
+        "Northwind Health",
+        "Readiness at a glance",
+        "Maturity by domain against target",
+        "The five risks that matter most",
+        "What could happen",
+        "Services affected",
+        "What it takes to fix",
+        "Backups and drills",
+        "No backup verification recorded",
+        "Top of the roadmap",
+        "radguard 0.1.0",
+        "contains no patient identifiers",
+        "Trend since the previous assessment",
+    ):
         assert expected in " ".join(text.split()), expected
     # The drill shows CT at Main Campus recovering in 8.9 h against a 4 h RTO.
     assert re.search(r"CT at Main Campus\s+4\.0\s+8\.9\s+exceeds RTO", pdf_text(path, layout=True))
@@ -56,11 +69,30 @@ def test_technical_pdf_has_every_section_and_is_longer(rendered: dict[str, Path]
     pages = pdf_pages(path)
     assert pages > pdf_pages(rendered["executive.pdf"])
     text = " ".join(pdf_text(path).split())
-    for expected in ("Inventory", "Assets by class", "Open findings by severity", "Open findings by asset class",
-                     "Open findings by defense layer", "Every open finding", "Advisory matches", "Discovery results",
-                     "10.20.5.20:104", "accepts any AE title", "Safeguard coverage per asset", "Checklist answers",
-                     "challenged", "Drills and backups", "PACS ransomware, functional exercise",
-                     "Appendix: framework mappings", "GV.OC-01", "RC.CO-04", "164.308(a)(7)(ii)(A)", "9.M.E", "X10"):
+    for expected in (
+        "Inventory",
+        "Assets by class",
+        "Open findings by severity",
+        "Open findings by asset class",
+        "Open findings by defense layer",
+        "Every open finding",
+        "Advisory matches",
+        "ICSMA-22-174-01",
+        "Discovery results",
+        "10.20.5.20:104",
+        "accepts any AE title",
+        "Safeguard coverage per asset",
+        "Checklist answers",
+        "challenged",
+        "Drills and backups",
+        "PACS ransomware, functional exercise",
+        "Appendix: framework mappings",
+        "GV.OC-01",
+        "RC.CO-04",
+        "164.308(a)(7)(ii)(A)",
+        "9.M.E",
+        "X10",
+    ):
         assert expected in text, expected
     assert f"page {pages} of {pages}" in text
 

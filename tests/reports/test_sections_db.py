@@ -32,6 +32,10 @@ def test_technical_report_data_on_both_engines(db_url: str) -> None:
     assert "missing" in {c for row in report.safeguards.rows for c in row.cells.values()}
     assert report.roadmap.available and report.roadmap.items[0].rank == 1
     assert {c.framework.key for c in report.coverage} == {"csf2", "hicp", "hph_cpg", "hipaa"}
-    assert oic.inventory.total == by_site["NWH-OIC"] and dict(oic.inventory.by_class)["modality"] == 5 and all(r.site in (None, "NWH-OIC") for r in oic.findings.rows)
+    assert (
+        oic.inventory.total == by_site["NWH-OIC"]
+        and dict(oic.inventory.by_class)["modality"] == 5
+        and all(r.site in (None, "NWH-OIC") for r in oic.findings.rows)
+    )
     html = render_html(report)
     assert "Imaging cybersecurity readiness: technical report" in html

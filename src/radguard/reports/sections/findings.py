@@ -142,7 +142,10 @@ def advisory_rows(rows: list[FindingRow]) -> list[AdvisoryRow]:
         if key in seen:
             continue
         cves = [str(c.get("id")) if isinstance(c, dict) else str(c) for c in ev.get("cves") or []]
-        component = " ".join(str(x) for x in (ev.get("component"), ev.get("version")) if x)
+        component = str(ev.get("component") or "")
+        version = str(ev.get("version") or "")
+        if version and version not in component:
+            component = f"{component} {version}".strip()
         cvss = ev.get("max_cvss")
         seen[key] = AdvisoryRow(
             r.subject,

@@ -200,4 +200,8 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
         )
     out.backups_available = True
     verified = [r for r in out.backups if r.last_verified]
-    out.backup_note = "" if verified else "No backup verification recorded yet for the registered backup sets (`radguard backup verify`)."
+    out.backup_note = (
+        ""
+        if verified
+        else "No backup verification recorded yet for the registered backup sets (`radguard backup verify`)."
+    )

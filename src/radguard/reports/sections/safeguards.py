@@ -54,7 +54,8 @@ def safeguards_section(scope: Scope, open_rows: list[FindingRow], assessed: bool
         for cls in spec.scope:
             layers_by_class.setdefault(cls, set()).add(spec.defense_layer)
     missing = {(r.asset_id, r.defense_layer) for r in open_rows if r.asset_id is not None}
-    used = [layer for layer in LAYERS if any(layer in v for v in layers_by_class.values())]
+    present = {a.asset_class for a in assets}
+    used = [layer for layer in LAYERS if any(layer in layers_by_class.get(cls, set()) for cls in present)]
     rows = []
     for a in assets:
         applicable = layers_by_class.get(a.asset_class, set())
