@@ -11,7 +11,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from radguard.db.migrate import is_up_to_date
 from radguard.db.session import Database, open_database
 from radguard.errors import ConfigError
 
@@ -28,6 +27,8 @@ class AppState:
         if self._db is None:
             self._db = open_database(self.db_url)
         if require_schema:
+            from radguard.db.migrate import is_up_to_date  # alembic is slow to import; only when needed
+
             if not self._db.is_initialised():
                 raise ConfigError(
                     f"the database at {self._db.safe_url} has no radguard schema yet; run `radguard init` first"

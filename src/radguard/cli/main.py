@@ -1,27 +1,101 @@
 """The ``radguard`` command.
 
-Sub-commands live in sibling modules; each exposes ``register(app)`` and is picked up
-automatically, so adding a stage never means editing this file.
+Sub-commands live in sibling modules; each exposes ``register(app)``. They are listed in
+:data:`COMMANDS` and imported lazily, when their command runs.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
 from pathlib import Path
 
 import typer
+from typer import _click as click  # Typer >= 0.29 vendors click; its classes are these
+from typer.core import TyperGroup
 
 import radguard
 from radguard.cli.common import AppState, err_console
 from radguard.config import ENV_DB, default_db_path
+from radguard.errors import RadguardError
 
 _DEFAULT_DB = str(default_db_path()).replace(str(Path.home()), "~", 1)
-from radguard.errors import RadguardError
+
+# Every sub-command, the module under radguard/cli that registers it, and its one-line help.
+# Modules are imported only when their command runs, so `radguard inventory list` does not pay
+# for PDF, DICOM or web libraries. tests/test_cli_registry.py keeps this table exact: a new
+# command module fails that test until it is listed here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("database", "Create the database, or upgrade it to the newest schema."),
+    "db": ("database", "Database schema management."),
+    "demo": ("demo", "Run radguard end to end on a simulated imaging network on loopback (127.x.y.z)."),
+    "inventory": ("inventory", "The imaging asset inventory."),
+    "discover": ("discover", "Find imaging endpoints (DICOM, DICOM TLS, DICOMweb, HL7 MLLP, web viewers) "
+                 "without harming them."),
+    "feeds": ("feeds", "Advisory feeds: CISA KEV, CSAF 2.0 advisories, NVD CVE pages."),
+    "advisories": ("advisories", "Advisories that apply to the inventory, or to any vendor/product/version you name."),
+    "vendor": ("vendor", "Vendors: contacts, BAAs, contract security terms, remote access, reviews."),
+    "mds2": ("mds2", "Manufacturer Disclosure Statements for Medical Device Security (2019 form)."),
+    "sbom": ("sbom", "Software bills of materials (CycloneDX JSON/XML, SPDX JSON)."),
+    "checks": ("checks", "The catalog of checks radguard evaluates."),
+    "attest": ("attest", "Attestations: a person's answer, with proof and expiry, used by checks."),
+    "assess": ("assess", "Run the whole catalog against current data; create, reopen and close findings in one "
+               "transaction."),
+    "findings": ("findings", "The findings register: triage and decisions."),
+    "checklist": ("checklist", "Leadership checklists: maturity answers tied to evidence."),
+    "roadmap": ("roadmap", "Actions from checklist gaps and open findings: why, risk reduction, effort, owner, "
+                "horizon, order."),
+    "training": ("workforce", "Security-awareness training records (LMS exports)."),
+    "phishing": ("workforce", "Phishing-simulation results."),
+    "team": ("team", "The incident response team: roles, people, contacts and gaps."),
+    "services": ("services", "Imaging services, their recovery targets and downtime procedures."),
+    "playbook": ("playbook", "Imaging incident playbooks and the offline binder."),
+    "drill": ("drill", "Plan, record and report incident-response drills."),
+    "backup": ("backup", "Backup validation for imaging archives."),
+    "report": ("report", "Write a readiness report built from everything recorded so far."),
+    "coverage": ("coverage", "Status (met, partly met, not met, no evidence) of every requirement, from mapped "
+                 "checks and answers."),
+    "export": ("export", "Machine-readable exports for GRC tools, SIEMs and spreadsheets."),
+    "serve": ("web", "Serve the web application (sign in with an account made by `radguard user add`)."),
+    "user": ("web", "Web accounts and API tokens."),
+}
+
+
+def load_module_commands(module_name: str) -> TyperGroup:
+    """Import one command module and return the click group holding what it registers."""
+    module = importlib.import_module(f"radguard.cli.{module_name}")
+    sub = typer.Typer()
+
+    @sub.callback()
+    def _group() -> None:  # a callback keeps Typer from collapsing a single command
+        pass
+
+    module.register(sub)
+    group = typer.main.get_command(sub)
+    assert isinstance(group, TyperGroup)
+    return group
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command from COMMANDS, imports a module only on use."""
+
+    def list_commands(self, ctx: click.core.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: click.core.Context, cmd_name: str) -> click.core.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        return load_module_commands(COMMANDS[cmd_name][0]).get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.core.Context, formatter: click.formatting.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="radguard",
+    cls=LazyGroup,
     help=(
         "Cybersecurity readiness for the medical-imaging enterprise.\n\n"
         f"Data is kept in SQLite at {_DEFAULT_DB} unless --db or the {ENV_DB} "
@@ -52,21 +126,6 @@ def main(
     ctx.obj = AppState(db_url=db)
 
 
-def _register_all() -> None:
-    from radguard import cli
-
-    for mod in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
-        if mod.name in ("main", "common"):
-            continue
-        module = importlib.import_module(f"{cli.__name__}.{mod.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(app)
-
-
-_register_all()
-
-
 def run(argv: list[str] | None = None) -> None:
     """Entry point: turn radguard's own errors into a message and an exit code."""
     try:
@@ -85,9 +144,7 @@ def run(argv: list[str] | None = None) -> None:
         err_console.print("aborted")
         sys.exit(1)
     except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
         raise

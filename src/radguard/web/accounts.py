@@ -8,6 +8,7 @@ of which only a SHA-256 hash is stored; five failed logins lock an account for 1
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
-# A fixed hash to verify against when the user does not exist, so timing does not reveal names.
-_DUMMY_HASH = _hasher.hash("radguard-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so timing does not reveal names."""
+    return _hasher.hash("radguard-timing-equaliser")
 
 
 class AuthError(RadguardError):
@@ -88,7 +93,7 @@ def authenticate(session: Session, username: str, password: str, now: datetime |
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_dummy_hash(), password)
         raise AuthError("wrong user name or password")
     if user.locked_until is not None and user.locked_until > now:
         raise AuthError("this account is locked after too many failed sign-ins; try again later "
