@@ -38,7 +38,7 @@ from sqlalchemy.types import TypeEngine
 from radguard.checks.attestations import attestation_index
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, Observation
-from radguard.checks.risk import score
+from radguard.checks.risk import exploit_signal, score
 from radguard.checks.sla import SlaPolicy
 from radguard.checks.snapshot import load_snapshot
 from radguard.checks.spec import CheckSpec
@@ -119,6 +119,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"evidence cannot hold a {type(value).__name__}")
 
 
+# Same output as json.dumps (and as SQLAlchemy's JSON type), with dates and sets handled.
+_ENCODER = json.JSONEncoder(default=_json_default)
+
+
 class _Seen:
     """One observation with its evidence serialised once (C encoder), decoded only if stored."""
 
@@ -127,7 +131,7 @@ class _Seen:
     def __init__(self, spec: CheckSpec, obs: Observation) -> None:
         self.spec = spec
         self.obs = obs
-        self.text = json.dumps(obs.evidence, default=_json_default)
+        self.text = _ENCODER.encode(obs.evidence)
         self._evidence: dict[str, Any] | None = None
 
     @property
@@ -238,15 +242,13 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
         exposed = zones[zone]
         severity = item.spec.severity
         criticality = asset.criticality if asset is not None else None
-        key = (severity, criticality, item.obs.exposure, exposed, asset is not None)
-        if item.obs.exploit or key not in scores:
+        signal = exploit_signal(item.obs.exploit)[0] if item.obs.exploit else 1.0
+        key = (severity, criticality, item.obs.exposure, exposed, asset is not None, signal)
+        risk = scores.get(key)
+        if risk is None:
             rs = score(severity, criticality, item.obs.exposure, item.obs.exploit, exposed_zone=exposed,
                        is_asset=asset is not None)
-            risk = (rs.score, rs.explanation, json.dumps(rs.explanation, default=_json_default))
-            if not item.obs.exploit:
-                scores[key] = risk
-        else:
-            risk = scores[key]
+            risk = scores[key] = (rs.score, rs.explanation, _ENCODER.encode(rs.explanation))
         if (severity, exposed) not in dues:
             dues[(severity, exposed)] = settings.sla.due(severity, now, exposed)
         return risk[0], risk[1], risk[2], dues[(severity, exposed)]
@@ -320,7 +322,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
             updates.append({"id": fid, "state": "mitigated", "closed_at": now, "accepted_until": None})
             events.append({"finding_id": fid, "at": now, "actor": ACTOR, "from_state": state,
                            "to_state": "mitigated", "reason": reason,
-                           "evidence": json.dumps(proof, default=_json_default)})
+                           "evidence": _ENCODER.encode(proof)})
             result.mitigated += 1
 
     result.timings["reconcile"] = time.perf_counter() - mark

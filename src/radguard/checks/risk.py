@@ -11,7 +11,8 @@ anyone check why one outranks another. The score multiplies four factors:
 * **exploit signal**: ×1.25 when a CVE is in CISA's Known Exploited Vulnerabilities catalog,
   ×1.4 when it is known to be used in ransomware campaigns.
 
-The product is scaled to 100 and capped there.
+The product is scaled to 100 and capped there. The CVEs behind an exploit signal are in the
+finding's evidence, not repeated in the explanation.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def score(severity: str, criticality: int | None, exposure: float, exploit: dict
             "severity": {"value": severity, "factor": sev},
             "criticality": {"value": criticality, "factor": crit, "note": crit_note},
             "exposure": {"value": round(effective, 2), "factor": round(exp, 3), "note": exp_note},
-            "exploit": {"factor": mult, "note": exploit_note, **({"detail": exploit} if exploit else {})},
+            "exploit": {"factor": mult, "note": exploit_note},
             "score": int(value),
         },
     )

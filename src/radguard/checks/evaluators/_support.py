@@ -10,7 +10,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,8 +19,6 @@ from radguard.checks.registry import CheckContext
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset
 from radguard.inventory.vocab import IMAGING_CLASSES
-
-T = TypeVar("T")
 
 DEFAULTS: dict[str, Any] = {
     # Zone-name words that mean "shared with general IT" (RG-NOT-SEGMENTED).
@@ -38,18 +37,30 @@ def param(ctx: CheckContext, name: str) -> Any:
     return params.get(name, DEFAULTS[name])
 
 
-def zone_words(zone: str | None) -> set[str]:
-    return set(re.split(r"[^a-z0-9]+", zone.lower())) - {""} if zone else set()
+@lru_cache(maxsize=4096)
+def zone_words(zone: str | None) -> frozenset[str]:
+    """The words of a zone name: ``Imaging-DMZ_2`` → {imaging, dmz, 2}. Zones repeat, so cached."""
+    return frozenset(re.split(r"[^a-z0-9]+", zone.lower())) - {""} if zone else frozenset()
+
+
+def _word_set(ctx: CheckContext, name: str) -> frozenset[str]:
+    def build() -> frozenset[str]:
+        if name == "exposed_zones":
+            sla = ctx.settings.get("sla")
+            words = getattr(sla, "exposed_zones", None) or param(ctx, name)
+        else:
+            words = param(ctx, name)
+        return frozenset(w.lower() for w in words)
+
+    return ctx.memo(f"zone_words.{name}", build)
 
 
 def is_exposed_zone(ctx: CheckContext, zone: str | None) -> bool:
-    sla = ctx.settings.get("sla")
-    words = [w.lower() for w in (getattr(sla, "exposed_zones", None) or param(ctx, "exposed_zones"))]
-    return bool(zone_words(zone) & set(words))
+    return bool(zone_words(zone) & _word_set(ctx, "exposed_zones"))
 
 
 def is_general_zone(ctx: CheckContext, zone: str | None) -> bool:
-    return bool(zone_words(zone) & {w.lower() for w in param(ctx, "general_zones")})
+    return bool(zone_words(zone) & _word_set(ctx, "general_zones"))
 
 
 def is_imaging(asset: Asset) -> bool:
