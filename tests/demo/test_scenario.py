@@ -42,6 +42,7 @@ def test_dicom_fingerprints_are_ones_discovery_knows() -> None:
 
 def test_a_taken_port_moves_the_node_and_its_inventory_entry() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # an earlier demo's TIME_WAIT is fine
         blocker.bind(("127.20.1.11", 11104))
         blocker.listen()
         scenario = build_scenario()

@@ -18,7 +18,7 @@ from radguard.demo.run import STAGES, DemoOptions, DemoResult, run_demo, termina
 def _print(result: DemoResult) -> None:
     s = result.summary
     nodes, findings, seeded = s["nodes"], s["findings"], s["seeded_weaknesses"]
-    console.print(f"\n[bold]radguard demo[/] finished in {s['seconds']:.0f} s. Database: {result.database}",
+    console.print(f"[bold]radguard demo[/] finished in {s['seconds']:.0f} s. Database: {result.database}",
                   highlight=False)
     services = ", ".join(f"{n} {name}" for name, n in sorted(nodes["services"].items()))
     console.print(f"Nodes found: {nodes['found']} of {nodes['simulated']} simulated ({services})", highlight=False)
@@ -30,8 +30,9 @@ def _print(result: DemoResult) -> None:
                   highlight=False)
     readiness = s["readiness"]
     if readiness["score"] is not None:
-        console.print(f"Readiness (leadership checklist): {readiness['score']:.2f} of 4 ({readiness['percent']}%)",
-                      highlight=False)
+        target = f", target {readiness['target']:.1f}" if readiness["target"] is not None else ""
+        console.print(f"Readiness (leadership checklist): {readiness['score']:.2f} of 4 ({readiness['percent']}%)"
+                      f"{target}", highlight=False)
     backup = s["backup"]["counts"]
     bad = ", ".join(f"{n} {k}" for k, n in backup.items() if n and k != "ok")
     console.print(f"Backup copy: {backup.get('ok', 0)} instances ok, {bad or 'no damage'}", highlight=False)

@@ -394,6 +394,8 @@ class SimulatedNetwork:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
         self.proc = None
 
     def __enter__(self) -> SimulatedNetwork:

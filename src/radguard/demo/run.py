@@ -205,6 +205,12 @@ def probe_findings(db: Database) -> list[dict[str, Any]]:
             for check, sev, key, subject, name, site, confirmed in rows]
 
 
+def _mean_target(domains: list[dict[str, Any]]) -> float | None:
+    """The size profile's target averaged over scored domains (as the executive report shows it)."""
+    targets = [float(d["target"]) for d in domains if d.get("score") is not None and d.get("target") is not None]
+    return round(sum(targets) / len(targets), 2) if targets else None
+
+
 def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dict[str, Any],
              assessment_id: int) -> dict[str, Any]:
     from radguard.readiness.checklists.assessments import get_assessment
@@ -230,8 +236,7 @@ def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dic
                               "missing": sorted(f"{a} {c}" for a, c in expected - got),
                               "unexpected": sorted(f"{a} {c}" for a, c in got - expected)},
         "readiness": {"score": overall["score"], "percent": overall["percent"], "scale": "0-4",
-                      "target": score.get("targets", {}).get("overall") if isinstance(score.get("targets"), dict)
-                      else None},
+                      "target": _mean_target(score["domains"])},
         "top_actions": [{"rank": a["rank"], "id": a["id"], "title": a["title"], "what": a["what"],
                          "findings": len(a["why"]["findings"]), "horizon": a["horizon"], "owner": a["owner"]}
                         for a in roadmap["actions"][:5]],
