@@ -1,4 +1,4 @@
-"""A Northwind Health database built once per module (assessing the catalog takes a few seconds)."""
+"""A Northwind Health database built once per test session; the tests that use it only read it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tests.reports.northwind import populate
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def northwind_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('northwind') / 'radguard.db'}"
     populate(url)
