@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.discovery.conftest import probe
-from tests.support.peers import Peer, hostile_peer, storescp
+from tests.support.peers import Peer, hostile_peer, pynetdicom_scp, storescp
 from tests.support.ports import free_port
 
 
@@ -136,3 +136,11 @@ def test_hl7_port_with_banner_is_not_mllp() -> None:
     with _listener(host, 2575, b"SSH-2.0-OpenSSH_9.2\r\n") as received:
         [doc] = probe([(host, 2575)], timeout=1.0)
     assert doc.service == "unknown" and received == []
+
+
+def test_plain_dicom_on_the_dicom_tls_port() -> None:
+    with pynetdicom_scp(required_calling=(), host="127.0.0.75", port=2762) as peer:
+        [doc] = probe([(peer.host, 2762)])
+    assert doc.service == "dicom" and doc.tls is None  # what RG-DICOM-NO-TLS looks for
+    assert doc.dicom is not None and doc.dicom.echo is True
+    assert any("TLS handshake" in e for e in doc.errors)

@@ -225,7 +225,7 @@ import sys
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification, StudyRootQueryRetrieveInformationModelFind
 port, aet, required = int(sys.argv[1]), sys.argv[2], [a for a in sys.argv[3].split(",") if a]
-check_called = sys.argv[4] == "1"
+check_called, host = sys.argv[4] == "1", sys.argv[5]
 ae = AE(ae_title=aet)
 ae.add_supported_context(Verification)
 ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
@@ -233,21 +233,24 @@ ae.require_calling_aet = required
 ae.require_called_aet = check_called
 def on_find(event):
     yield 0x0000, None
-ae.start_server(("127.0.0.1", port), block=True, evt_handlers=[(evt.EVT_C_FIND, on_find)])
+ae.start_server((host, port), block=True, evt_handlers=[(evt.EVT_C_FIND, on_find)])
 """
 
 
 @contextmanager
 def pynetdicom_scp(aet: str = "PYSCP", required_calling: tuple[str, ...] = ("KNOWNSCU",),
-                   require_called_aet: bool = False) -> Iterator[Peer]:
+                   require_called_aet: bool = False, host: str = LOOPBACK, port: int | None = None
+                   ) -> Iterator[Peer]:
     """A pynetdicom Verification/FIND SCP that only accepts ``required_calling`` AE titles
-    (rejecting others with reason 3) and, if asked, only its own called AE (reason 7)."""
+    (rejecting others with reason 3; empty = anyone) and, if asked, only its own called AE
+    (reason 7). ``host``/``port`` pin it to an address of 127/8 and a well-known port when a
+    test needs one (e.g. plain DICOM on the DICOM-TLS port 2762)."""
     with _tempdir("rg-pyscp-") as work:
-        port = free_port()
+        port = port or free_port(host)
         cmd = [sys.executable, "-c", _PYNETDICOM_SCP, str(port), aet, ",".join(required_calling),
-               "1" if require_called_aet else "0"]
-        with _running(cmd, work, [port]) as process:
-            yield Peer(LOOPBACK, port, aet, process, workdir=work)
+               "1" if require_called_aet else "0", host]
+        with _running(cmd, work, [port], host=host) as process:
+            yield Peer(host, port, aet, process, workdir=work)
 
 
 _HOSTILE = r"""

@@ -154,12 +154,10 @@ class EndpointScan:
             if conn is not None:
                 await conn.close()
             self.doc.errors.append(exc.detail)
-            if self.port in TLS_PORTS and self.port not in HTTPS_FIRST and self.doc.dicom is None:
-                # Plain DICOM on the DICOM-TLS port is worth one look (it is a finding too).
-                self.sent.pop("tls_handshake_failed", None)
-                self.sent["tls_handshake_failed"] = True
-                if "a_associate_rq" not in self.sent:
-                    await self._dicom_path_plain_only()
+            self.sent["tls_handshake_failed"] = True
+            if self.port in TLS_PORTS and self.port not in HTTPS_FIRST and "a_associate_rq" not in self.sent:
+                # Plain DICOM on the DICOM-TLS port is worth one look (and is a finding of its own).
+                await self._dicom_path_plain_only()
             return
         self.doc.tls = describe(conn.ssl_object)
         if self.port in HTTPS_FIRST:
