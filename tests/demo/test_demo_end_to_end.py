@@ -242,3 +242,25 @@ def test_interrupted_demo_leaves_no_process(sig: signal.Signals, tmp_path: Path)
         assert "interrupted" in err
     assert wait_gone(child), f"the simulated network (pid {child}) outlived the demo after {sig.name}"
     assert children_of(proc.pid) == []
+
+
+@pytest.mark.postgres
+def test_db_option_loads_the_demo_into_that_database(pg_server: str, tmp_path: Path, rg: Any) -> None:
+    """With --db the demo uses the named database (here PostgreSQL) and creates no demo.db."""
+    from tests.support.postgres import create_database
+
+    url = create_database(pg_server)
+    result = rg("demo", "--out", str(tmp_path / "out"), "--db", url, "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["seeded_weaknesses"]["found"] == summary["seeded_weaknesses"]["expected"] > 0
+    assert summary["seeded_weaknesses"]["unexpected"] == []
+    assert summary["database"].startswith("postgresql")
+    assert not (tmp_path / "out" / "demo.db").exists()
+    db = open_database(url)
+    try:
+        with db.read() as session:
+            open_count = len(session.scalars(select(Finding.id).where(Finding.state == "open")).all())
+    finally:
+        db.dispose()
+    assert open_count == summary["findings"]["open"]

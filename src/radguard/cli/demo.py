@@ -74,6 +74,8 @@ def demo_cmd(
     keep_running: bool = typer.Option(False, "--keep-running", help="Keep the simulated network up after the "
                                                                     "demo until Ctrl-C."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    db_url: str | None = typer.Option(None, "--db", help="Load the demo into this database (URL or SQLite path) "
+                                                         "instead of a fresh OUT/demo.db. Same as the global --db."),
 ) -> None:
     """Run radguard end to end on a simulated imaging network on loopback (127.x.y.z).
 
@@ -82,7 +84,8 @@ def demo_cmd(
     run; the global --db is used only if you give it), runs discovery, assessment, checklist
     scoring, backup verification and the roadmap, and writes the executive and technical reports.
     """
-    db_url = state(ctx).db_url  # only an explicit --db; never $RADGUARD_DB or the default database
+    # Only an explicit --db (here or before the command); never $RADGUARD_DB or the default database.
+    db_url = db_url or state(ctx).db_url
     options = DemoOptions(out=out.resolve(), db_url=db_url, keep_running=keep_running,
                           wait=_wait_for_interrupt(json_out))
     with terminate_as_interrupt(), Progress(
