@@ -130,13 +130,15 @@ def run(argv: list[str] | None = None) -> None:
     """Entry point: turn radguard's own errors into a message and an exit code."""
     try:
         result = app(args=argv, standalone_mode=False, prog_name="radguard")
+        if result == 130:  # Typer turns Ctrl-C into exit code 130 without raising
+            err_console.print("interrupted; the command's transaction was rolled back")
         if isinstance(result, int) and result:
             sys.exit(result)
     except RadguardError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted; nothing was half-written")
+        err_console.print("interrupted; the command's transaction was rolled back")
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
