@@ -34,6 +34,21 @@ def populate(db_url: str) -> None:
     cli("--db", db_url, "team", "import", str(EXAMPLES / "northwind-team.yaml"))
     cli("--db", db_url, "services", "import", str(EXAMPLES / "northwind-services.yaml"))
     cli("--db", db_url, "drill", "import", str(EXAMPLES / "northwind-drill.yaml"))
+    cli(
+        "--db",
+        db_url,
+        "backup",
+        "set",
+        "add",
+        "pacs-nas-replica",
+        "--protects",
+        "NWH-MAIN/PACS-CORE",
+        "--location",
+        "nas-backup-01",
+        "--kind",
+        "local",
+        "--encrypted",
+    )
     feeds = FIXTURES / "feeds"  # the advisory stage's committed fixtures (CISA KEV subset, ICSMA CSAF)
     cli("--db", db_url, "feeds", "import", str(feeds / "kev-subset.json"), str(feeds / "csaf"))
     cli("--db", db_url, "assess")
