@@ -15,13 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.reports.northwind import populate
+
 from radguard.db.session import open_database
 from radguard.reports.build import build_report
 from radguard.reports.exports.oscal import build_oscal
 from radguard.reports.exports.tables import EXPORTS, to_csv
 from radguard.reports.render import render_html, render_pdf
 from radguard.reports.scope import Scope
-from tests.reports.northwind import populate
 
 
 def main() -> None:
