@@ -151,3 +151,17 @@ def test_settings_example_in_the_docs_is_valid(tmp_path: Path) -> None:
     path.write_text(block)
     settings = load_settings(path)
     assert settings.sla.internal.critical == 30 and settings.parameters["stale_days"] == 180
+
+
+@pytest.mark.parametrize(("observation", "problem"), [
+    (Observation(asset_id=10**9), "not in the inventory"),
+    (Observation(), "needs an asset_id or a subject"),
+    (Observation(subject="organization", evidence={"x": object()}), "TypeError"),
+])
+def test_bad_observations_name_the_check(northwind_db: Database, own_catalog: Catalog, observation: Observation,
+                                         problem: str) -> None:
+    catalog = Catalog(dict(own_catalog.entries))
+    entry = catalog.entries["RG-NO-OWNER"]
+    catalog.entries["RG-NO-OWNER"] = type(entry)(entry.spec, entry.source, lambda ctx: [observation])
+    with pytest.raises(AssessmentError, match=f"RG-NO-OWNER.*{problem}"), northwind_db.transaction() as session:
+        assess(session, now=NOW, catalog=catalog)

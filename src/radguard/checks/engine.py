@@ -144,6 +144,7 @@ class _Seen:
 def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
              on_check: Callable[[str], None] | None) -> dict[str, _Seen]:
     seen: dict[str, _Seen] = {}
+    known = {a.id for a in ctx.assets()}
     for entry in catalog:
         if on_check is not None:
             on_check(entry.spec.id)
@@ -153,6 +154,8 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
             for obs in observations:
                 if obs.asset_id is None and not obs.subject:
                     raise ValueError("an observation needs an asset_id or a subject")
+                if obs.asset_id is not None and obs.asset_id not in known:
+                    raise ValueError(f"observation names asset {obs.asset_id}, which is not in the inventory")
                 fp = fingerprint(entry.spec.id, obs.asset_id, obs.subject, obs.key)
                 if fp not in seen:
                     seen[fp] = _Seen(entry.spec, obs)
