@@ -275,7 +275,8 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
                            "evidence": item.text})
             result.reopened += 1
         elif state == "risk_accepted" and row.accepted_until is not None and row.accepted_until <= now:
-            values = {"state": "reopened", "due": due, "accepted_until": None}
+            values = {"state": "reopened", "due": due, "accepted_until": None, "decided_by": None,
+                      "decision_reason": None}
             events.append({"finding_id": row.id, "at": now, "actor": ACTOR, "from_state": state,
                            "to_state": "reopened",
                            "reason": f"risk acceptance expired on {row.accepted_until.isoformat()}",
