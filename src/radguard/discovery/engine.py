@@ -65,8 +65,14 @@ class EndpointScan:
             if exc.state != "closed":
                 self.doc.errors.append(f"TCP: {exc.detail}")
             return Probed(self.doc, self.sent)
+        budget = max(30.0, 12 * self.options.timeout)
         try:
-            await self._classify(conn)
+            async with asyncio.timeout(budget):
+                await self._classify(conn)
+        except TimeoutError:
+            # Each read is bounded; this bounds a peer that answers just slowly enough, many times.
+            self.doc.errors.append(f"stopped after {budget:g}s on this endpoint (a slow-drip peer)")
+            self.net.limits.failed(self.host)
         except Exception as exc:  # a bug or an unforeseen peer: record it, never stop the scan
             self.doc.errors.append(f"probe error: {type(exc).__name__}: {exc}")
             self.net.limits.failed(self.host)
