@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +41,7 @@ class FindingRow:
     last_seen: str
     kev: bool = False
     ransomware: bool = False
+    closed_on: str | None = None
 
 
 ADVISORY_CHECKS = ("RG-KEV", "RG-ADVISORY")
@@ -67,7 +69,13 @@ class FindingsSection:
     advisories: list[AdvisoryRow] = field(default_factory=list)
     closed: int = 0
     accepted: int = 0
+    # The trend a board asks for: what appeared and what was fixed over the last TREND_DAYS.
+    new_recent: int = 0
+    mitigated_recent: int = 0
     note: str = ""
+
+
+TREND_DAYS = 90
 
 
 def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
@@ -103,6 +111,7 @@ def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
                 due=f.due.isoformat() if f.due else None,
                 first_seen=f.first_seen.date().isoformat(),
                 last_seen=f.last_seen.date().isoformat(),
+                closed_on=f.closed_at.date().isoformat() if f.closed_at else None,
                 kev=bool((f.evidence or {}).get("kev")),
                 ransomware=bool((f.evidence or {}).get("ransomware")),
             )
@@ -117,6 +126,7 @@ def findings_section(scope: Scope) -> FindingsSection:
         return FindingsSection(False, note="No assessment has been run: no findings are recorded (`radguard assess`).")
     rows = [r for r in all_rows if r.state in OPEN_STATES]
     sev = Counter(r.severity for r in rows)
+    since = (scope.now - timedelta(days=TREND_DAYS)).date().isoformat()
     return FindingsSection(
         True,
         rows=rows,
@@ -126,6 +136,8 @@ def findings_section(scope: Scope) -> FindingsSection:
         advisories=advisory_rows(rows),
         closed=sum(1 for r in all_rows if r.state == "mitigated"),
         accepted=sum(1 for r in all_rows if r.state == "risk_accepted"),
+        new_recent=sum(1 for r in all_rows if r.first_seen >= since),
+        mitigated_recent=sum(1 for r in all_rows if r.state == "mitigated" and (r.closed_on or "") >= since),
         note="" if rows else "No open findings.",
     )
 
