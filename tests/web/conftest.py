@@ -46,7 +46,10 @@ def web_db(_web_template: Path, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def app(web_db: Database) -> FastAPI:
-    return create_app(web_db)
+    app = create_app(web_db)
+    # Dashboard cards are computed in the background; tests wait for them rather than see placeholders.
+    app.state.dashboard_wait = 120.0
+    return app
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:

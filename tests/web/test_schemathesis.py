@@ -52,7 +52,9 @@ def seeded(_web_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         admin = s.scalar(select(User).where(User.username == "admin"))
         assert admin is not None
         _, secret = create_api_token(s, admin, "schemathesis")
-    yield create_app(db), secret
+    app = create_app(db)
+    app.state.dashboard_wait = 120.0
+    yield app, secret
     db.dispose()
 
 

@@ -38,10 +38,11 @@ from radguard.readiness.team import load_people, load_roles, role_record, team_g
 from radguard.web.audit import recent, record
 from radguard.web.routes._forms import http_error
 from radguard.web.routes.checklists import QuestionView, assessment_summary, question_views
-from radguard.web.routes.dashboard import dashboard_data
+from radguard.web.routes.dashboard import CARDS, cache_of, first_wait, invalidate
 from radguard.web.routes.inventory import query_assets
 from radguard.web.routes.readiness import services_continuity
 from radguard.web.security import Principal, client_ip, db_session, require
+
 
 class ErrorOut(BaseModel):
     detail: str
@@ -232,6 +233,7 @@ class RoadmapActionOut(BaseModel):
 
 
 class DashboardOut(BaseModel):
+    computed_at: datetime
     assets_total: int
     unconfirmed: int
     findings_open: int
@@ -255,23 +257,29 @@ def _action(a: dict[str, Any]) -> RoadmapActionOut:
     return RoadmapActionOut(**{k: a[k] for k in RoadmapActionOut.model_fields})
 
 
-@router.get("/dashboard", response_model=DashboardOut)
-def dashboard(principal: Principal = Depends(require("viewer")),
-              session: Session = Depends(db_session)) -> DashboardOut:
-    d = dashboard_data(session)
-    r = d["readiness"]
+@router.get("/dashboard", response_model=DashboardOut,
+            responses={503: {"model": ErrorOut, "description": "A card is still being computed; retry later."}})
+def dashboard(request: Request, principal: Principal = Depends(require("viewer"))) -> DashboardOut:
+    """The dashboard's cards (from the same cache as the page; `computed_at` says how fresh)."""
+    cards = cache_of(request).get_all(first_wait(request))
+    missing = sorted(set(CARDS) - {n for n, c in cards.items() if c.error is None})
+    if missing:
+        raise HTTPException(status_code=503, detail=f"still computing: {', '.join(missing)}",
+                            headers={"Retry-After": "10"})
+    r, f, sv, bk = (cards[n].value for n in ("readiness", "findings", "services", "backup"))
+    assets, roadmap_, drills_ = cards["assets"].value, cards["roadmap"].value, cards["drills"].value
     return DashboardOut(
-        assets_total=d["assets_total"], unconfirmed=d["unconfirmed"], findings_open=d["findings_open"],
-        findings_by_severity=[Count(key=k, count=n) for k, n in d["findings_by_severity"]],
-        findings_by_layer=[Count(key=k, count=n) for k, n in d["findings_by_layer"]],
+        computed_at=min(c.computed_at for c in cards.values()),
+        assets_total=assets["total"], unconfirmed=assets["unconfirmed"], findings_open=f["open"],
+        findings_by_severity=[Count(key=k, count=n) for k, n in f["by_severity"]],
+        findings_by_layer=[Count(key=k, count=n) for k, n in f["by_layer"]],
         readiness=ReadinessOut(assessment_id=r.assessment_id, label=r.label, score=r.score, percent=r.percent,
                                challenged=r.challenged, unanswered=r.unanswered,
                                trend=[TrendPointOut(**vars(p)) for p in r.trend]),
-        services_total=d["services_total"], unproven_services=[UnprovenService(**u) for u in d["unproven_services"]],
-        backup_sets=d["backup_sets"],
-        last_verification=VerificationOut(**d["last_verification"]) if d["last_verification"] else None,
-        next_drills=[_drill_summary(x) for x in d["next_drills"]],
-        roadmap_actions=[_action(a) for a in d["roadmap_actions"]],
+        services_total=sv["total"], unproven_services=[UnprovenService(**u) for u in sv["unproven"]],
+        backup_sets=bk["sets"], last_verification=VerificationOut(**bk["last"]) if bk["last"] else None,
+        next_drills=[DrillSummary(**d) for d in drills_],
+        roadmap_actions=[_action(a) for a in roadmap_["actions"]],
     )
 
 
@@ -413,6 +421,7 @@ def put_answer(request: Request, body: AnswerIn, assessment_id: int = Path(..., 
     record(session, principal.name, "checklist.answer", target=f"assessment:{assessment_id}/{question_id}",
            detail={"value": given.value, "not_applicable": given.not_applicable}, ip=client_ip(request), via="api")
     session.commit()
+    invalidate(request)
     return _question_out(question_views(session, a, only={question_id})[0])
 
 
@@ -558,6 +567,7 @@ def drill_event(request: Request, body: EventIn, key: str = Path(..., max_length
     record(session, principal.name, "drill.event", target=f"drill:{key}",
            detail={"milestone": body.milestone, "at": event.at.isoformat()}, ip=client_ip(request), via="api")
     session.commit()
+    invalidate(request)
     session.expire_all()
     return _drill_out(load_drill(session, key))
 

@@ -37,6 +37,7 @@ from radguard.readiness.checklists.report import close_assessment, live_scorecar
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.routes._forms import http_error, is_htmx
+from radguard.web.routes.dashboard import invalidate
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
@@ -144,6 +145,7 @@ async def create(request: Request, organization: str = Form(...), size: str = Fo
            detail={"organization": a.organization, "site": a.site_code, "size": a.size, "version": a.version},
            ip=client_ip(request))
     session.commit()
+    invalidate(request)
     return RedirectResponse(f"/checklists/{a.id}", status_code=303)
 
 
@@ -195,6 +197,7 @@ async def answer(request: Request, assessment_id: int, question_id: str, answer:
                detail={"value": given.value, "not_applicable": given.not_applicable, "owner": given.owner},
                ip=client_ip(request))
         session.commit()
+        invalidate(request)
     except RadguardError as exc:
         session.rollback()
         if not is_htmx(request):
@@ -222,6 +225,7 @@ async def close(request: Request, assessment_id: int, principal: Principal = Dep
     record(session, principal.name, "checklist.close", target=f"assessment:{assessment_id}",
            detail={"overall": snapshot["overall"]["score"]}, ip=client_ip(request))
     session.commit()
+    invalidate(request)
     return RedirectResponse(f"/checklists/{assessment_id}", status_code=303)
 
 

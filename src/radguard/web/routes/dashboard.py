@@ -3,19 +3,22 @@
 Every card is computed by the same stage functions the CLI uses (checklist scoring, the
 roadmap, service continuity and drills, backup verification runs); this module only gathers
 their results. Each card carries its own "no data yet" state, so a fresh installation shows
-what to do next instead of zeros that look like a result.
+what to do next instead of zeros that look like a result. Cards are computed in the
+background and cached per application (``_cards.CardCache``), because some stage functions
+take minutes on a very large estate; each card says when it was computed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
@@ -30,7 +33,8 @@ from radguard.readiness.drills import demonstrated_recovery, load_drills
 from radguard.readiness.roadmap import build_roadmap
 from radguard.readiness.services import load_services
 from radguard.web.app import render
-from radguard.web.security import Principal, db_session, require
+from radguard.web.routes._cards import CardCache, CardValue
+from radguard.web.security import Principal, require
 
 router = APIRouter(include_in_schema=False)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -39,6 +43,9 @@ NEXT_DRILLS = 5
 # The outage the RTO card imagines; only the RTO status (demonstrated or not) is shown, which
 # does not depend on the outage length.
 CARD_OUTAGE_HOURS = 72.0
+# How long the page waits for cards it has never computed (or that a change invalidated) before
+# showing a "still computing" placeholder that fills itself in.
+FIRST_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -99,17 +106,24 @@ def readiness_card(session: Session) -> Readiness:
                      trend=trend)
 
 
-def findings_by_layer(session: Session) -> list[tuple[str, int]]:
-    """Open findings per defense layer; the layer comes from each check's catalog entry."""
+def findings_card(session: Session) -> dict[str, Any]:
+    """Open findings by severity and by defense layer, from one grouped query.
+
+    The layer comes from each check's catalog entry, so it is grouped per check in SQL and
+    mapped here (a few dozen rows, whatever the number of findings).
+    """
     catalog = default_catalog()
-    counts: dict[str, int] = {}
-    rows = session.execute(select(Finding.check_id, func.count()).where(Finding.state.in_(OPEN_STATES))
-                           .group_by(Finding.check_id)).all()
-    for check_id, n in rows:
+    by_sev: dict[str, int] = {}
+    by_layer: dict[str, int] = {}
+    rows = session.execute(select(Finding.check_id, Finding.severity, func.count())
+                           .where(Finding.state.in_(OPEN_STATES)).group_by(Finding.check_id, Finding.severity)).all()
+    for check_id, severity, n in rows:
         spec = catalog.spec(check_id)
         layer = spec.defense_layer if spec else "unmapped"
-        counts[layer] = counts.get(layer, 0) + n
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        by_layer[layer] = by_layer.get(layer, 0) + n
+        by_sev[severity] = by_sev.get(severity, 0) + n
+    return {"open": sum(by_sev.values()), "by_severity": [(sv, by_sev.get(sv, 0)) for sv in SEVERITIES],
+            "by_layer": sorted(by_layer.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
 def unproven_services(session: Session) -> tuple[int, list[dict[str, Any]]]:
@@ -139,45 +153,81 @@ def last_verification(session: Session) -> dict[str, Any] | None:
             "rto_hours": run.rto_hours, "rto_met": run.rto_met, "rpo_achieved_hours": run.rpo_achieved_hours}
 
 
-def next_drills(session: Session) -> list[Drill]:
-    """Planned drills, the overdue ones (date passed, never recorded) first."""
-    return list(session.scalars(select(Drill).where(Drill.status == "planned")
-                                .order_by(Drill.scheduled_on, Drill.key).limit(NEXT_DRILLS)))
+def next_drills(session: Session) -> list[dict[str, Any]]:
+    """Planned drills, earliest first (those whose date has passed without a record come first)."""
+    drills = session.scalars(select(Drill).where(Drill.status == "planned")
+                             .options(selectinload(Drill.actions))
+                             .order_by(Drill.scheduled_on, Drill.key).limit(NEXT_DRILLS))
+    return [{"key": d.key, "title": d.title, "kind": d.kind, "playbook": d.playbook, "date": d.scheduled_on,
+             "status": d.status, "open_actions": sum(1 for a in d.actions if a.status != "done")} for d in drills]
+
+
+def assets_card(session: Session) -> dict[str, Any]:
+    by_class = dict(session.execute(select(Asset.asset_class, func.count()).group_by(Asset.asset_class)).all())
+    unconfirmed = session.scalar(select(func.count()).select_from(Asset).where(Asset.confirmed.is_(False))) or 0
+    return {"total": sum(by_class.values()), "by_class": sorted(by_class.items()), "unconfirmed": unconfirmed}
+
+
+def services_card(session: Session) -> dict[str, Any]:
+    total, unproven = unproven_services(session)
+    return {"total": total, "unproven": unproven}
+
+
+def backup_card(session: Session) -> dict[str, Any]:
+    return {"sets": session.scalar(select(func.count()).select_from(BackupSet)) or 0,
+            "last": last_verification(session)}
+
+
+def roadmap_card(session: Session) -> dict[str, Any]:
+    doc = build_roadmap(session, today=utcnow().date())
+    return {"actions": doc["actions"][:TOP_ACTIONS], "total": doc["summary"]["actions"]}
+
+
+# Card name → the function computing it. Order is the order on the page.
+CARDS: dict[str, Callable[[Session], Any]] = {
+    "readiness": readiness_card, "findings": findings_card, "services": services_card, "backup": backup_card,
+    "drills": next_drills, "roadmap": roadmap_card, "assets": assets_card,
+}
 
 
 def dashboard_data(session: Session) -> dict[str, Any]:
-    by_class = dict(session.execute(select(Asset.asset_class, func.count()).group_by(Asset.asset_class)).all())
-    by_sev = dict(
-        session.execute(
-            select(Finding.severity, func.count()).where(Finding.state.in_(OPEN_STATES)).group_by(Finding.severity)
-        ).all()
-    )
-    unconfirmed = session.scalar(select(func.count()).select_from(Asset).where(Asset.confirmed.is_(False))) or 0
-    today = utcnow().date()
-    services_total, unproven = unproven_services(session)
-    roadmap = build_roadmap(session, today=today)
-    backup_sets = session.scalar(select(func.count()).select_from(BackupSet)) or 0
-    return {
-        "assets_total": sum(by_class.values()),
-        "assets_by_class": sorted(by_class.items()),
-        "unconfirmed": unconfirmed,
-        "findings_by_severity": [(s, by_sev.get(s, 0)) for s in SEVERITIES],
-        "findings_open": sum(by_sev.values()),
-        "findings_by_layer": findings_by_layer(session),
-        "readiness": readiness_card(session),
-        "services_total": services_total,
-        "unproven_services": unproven,
-        "backup_sets": backup_sets,
-        "last_verification": last_verification(session),
-        "next_drills": next_drills(session),
-        "today": today,
-        "roadmap_actions": roadmap["actions"][:TOP_ACTIONS],
-        "roadmap_total": roadmap["summary"]["actions"],
-    }
+    """Every card computed now, in this session (used by tests and scripts; pages use the cache)."""
+    return {name: compute(session) for name, compute in CARDS.items()}
+
+
+def cache_of(request: Request) -> CardCache:
+    """The app's card cache, made on first use (one per app, so one per database)."""
+    cache: CardCache | None = getattr(request.app.state, "dashboard_cards", None)
+    if cache is None:
+        cache = CardCache(request.app.state.db.sessions, CARDS)
+        request.app.state.dashboard_cards = cache
+    return cache
+
+
+def invalidate(request: Request) -> None:
+    """Called by every page or API call that changes what a card shows."""
+    cache_of(request).invalidate()
+
+
+def first_wait(request: Request) -> float:
+    return float(getattr(request.app.state, "dashboard_wait", FIRST_WAIT_SECONDS))
+
+
+def _card_context(name: str, card: CardValue | None) -> dict[str, Any]:
+    return {"name": name, "card": card, "data": card.value if card else None, "today": utcnow().date()}
 
 
 @router.get("/")
-def dashboard(request: Request, principal: Principal = Depends(require("viewer")),
-              session: Session = Depends(db_session)) -> Response:
-    # A plain function: FastAPI runs it in the thread pool, so a slow card never stalls other requests.
-    return render(request, "dashboard.html", dashboard_data(session))
+def dashboard(request: Request, principal: Principal = Depends(require("viewer"))) -> Response:
+    # A plain function: FastAPI runs it in the thread pool, so waiting for a card never stalls other requests.
+    cards = cache_of(request).get_all(first_wait(request))
+    return render(request, "dashboard.html", {"cards": [_card_context(n, cards.get(n)) for n in CARDS]})
+
+
+@router.get("/dashboard/cards/{name}")
+def dashboard_card(request: Request, name: str, principal: Principal = Depends(require("viewer"))) -> Response:
+    """One card, for the placeholders that poll while a slow card is still being computed."""
+    if name not in CARDS:
+        raise HTTPException(status_code=404, detail=f"no dashboard card {name!r}")
+    card = cache_of(request).get_all(1.0, only=(name,)).get(name)
+    return render(request, "_dashboard_card.html", _card_context(name, card))

@@ -45,6 +45,7 @@ from radguard.readiness.team import holders, load_people, load_roles, role_keys,
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.routes._forms import attachment, http_error, is_htmx
+from radguard.web.routes.dashboard import invalidate
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
@@ -159,6 +160,7 @@ async def plan(request: Request, key: str = Form(...), playbook: str = Form(...)
            detail={"playbook": drill.playbook, "kind": drill.kind, "date": drill.scheduled_on.isoformat()},
            ip=client_ip(request))
     session.commit()
+    invalidate(request)
     return RedirectResponse(f"/readiness/drills/{drill.key}", status_code=303)
 
 
@@ -206,6 +208,7 @@ def _recorded(request: Request, session: Session, principal: Principal, key: str
         record_drill(session, key, rec, utcnow().date())
         record(session, principal.name, action, target=f"drill:{key}", detail=detail, ip=client_ip(request))
         session.commit()
+        invalidate(request)
     except RadguardError as exc:
         session.rollback()
         if not is_htmx(request):

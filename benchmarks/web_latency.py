@@ -1,0 +1,173 @@
+"""Benchmark: p50/p95/p99 latency of web pages at 100,000 assets under concurrent load.
+
+Run:  .venv/bin/python benchmarks/web_latency.py --assets 100000 --concurrency 8 --requests 400
+
+1. A fresh SQLite database with N generated assets (``benchmarks/inventory_import.py``'s
+   generator: 20 sites, an endpoint, an AE title and a software component each), imported with
+   ``import_inventory``; with ``--assess`` also a full ``radguard assess`` so the dashboard's
+   findings, layers and roadmap cards have real work to do.
+2. ``radguard serve`` started as its own process on a free loopback port.
+3. This process is the load: an httpx async client with ``--concurrency`` requests in flight,
+   signed in with a real session cookie, fetching each URL ``--requests`` times after a
+   warm-up. Latency is measured per request, from send to the last byte.
+
+``--db PATH`` keeps the generated database and reuses it on the next run (generation is the slow
+part). Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inventory_import import generate_csv  # noqa: E402
+
+URLS = {
+    "dashboard": "/",
+    "inventory, first page": "/inventory",
+    "inventory, page 1,000": "/inventory?page=1000",
+    "inventory, search": "/inventory?q=product%2017",
+    "inventory, site + class": "/inventory?site=S07&asset_class=pacs",
+}
+
+
+def build(db_path: Path, assets: int, run_assess: bool) -> None:
+    from radguard.db.migrate import upgrade
+    from radguard.db.session import open_database
+    from radguard.inventory.importer import import_inventory
+
+    db = open_database(f"sqlite:///{db_path}")
+    upgrade(db)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "inventory.csv"
+        generate_csv(csv_path, assets)
+        t = time.perf_counter()
+        with db.transaction() as s:
+            import_inventory(s, csv_path)
+        print(f"imported {assets} assets in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    if run_assess:
+        from radguard.checks.engine import assess
+
+        t = time.perf_counter()
+        with db.transaction() as s:
+            assess(s)
+        print(f"assessed in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    db.dispose()
+
+
+def session_cookie(db_path: Path) -> str:
+    """An admin account and a real server-side session for it (as a sign-in would create)."""
+    from sqlalchemy import select
+
+    from radguard.db.models.web import User
+    from radguard.db.session import open_database
+    from radguard.web.accounts import create_user, open_session
+
+    db = open_database(f"sqlite:///{db_path}")
+    with db.transaction() as s:
+        user = s.scalar(select(User).where(User.username == "bench"))
+        if user is None:
+            user = create_user(s, "bench", "benchmark passphrase", "admin", "Benchmark")
+        token = open_session(s, user, "127.0.0.1").token
+    db.dispose()
+    return token
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def load(base: str, cookie: str, path: str, total: int, concurrency: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(total):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers={"Cookie": f"rg_session={cookie}"}, limits=limits,
+                                 timeout=120) as client:
+        for _ in range(min(concurrency, 4)):  # warm-up
+            (await client.get(path)).raise_for_status()
+
+        async def worker() -> None:
+            while True:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t = time.perf_counter()
+                r = await client.get(path)
+                r.raise_for_status()
+                _ = r.content
+                latencies.append(time.perf_counter() - t)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - start
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--assets", type=int, default=100_000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=400, help="Requests per URL (after warm-up).")
+    ap.add_argument("--assess", action="store_true", help="Also run a full assessment (findings, roadmap).")
+    ap.add_argument("--db", type=Path, help="Keep the generated database here and reuse it.")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="radguard-web-bench-"))
+    db_path = args.db or tmp / "bench.db"
+    if not db_path.exists():
+        build(db_path, args.assets, args.assess)
+    cookie = session_cookie(db_path)
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "radguard.cli.main", "--db", f"sqlite:///{db_path}", "serve",
+                               "--host", "127.0.0.1", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start: " + (server.stderr.read().decode() if server.stderr
+                                                                  else ""))
+            time.sleep(0.2)
+        print(f"{args.assets} assets, {args.concurrency} concurrent requests, {args.requests} requests per URL")
+        print(f"| page | p50 ms | p95 ms | p99 ms | requests/s |\n|---|---|---|---|---|")
+        for label, path in URLS.items():
+            latencies, wall = asyncio.run(load(base, cookie, path, args.requests, args.concurrency))
+            print(f"| {label} (`{path}`) | {statistics.median(latencies) * 1000:.0f} | {pct(latencies, 0.95):.0f} | "
+                  f"{pct(latencies, 0.99):.0f} | {len(latencies) / wall:.1f} |", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if args.db is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
