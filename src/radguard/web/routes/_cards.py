@@ -64,20 +64,28 @@ class CardCache:
         return (value is not None and value.generation == self._generation
                 and time.monotonic() - value.monotonic < value.refresh_after)
 
-    def get_all(self, wait: float, only: Iterable[str] | None = None) -> dict[str, CardValue]:
-        """The cards' latest values; stale ones are recomputed, and missing or invalidated ones
-        are waited for up to ``wait`` seconds in all (older values are returned after that)."""
+    def get_all(self, wait: float, only: Iterable[str] | None = None,
+                wait_running: bool = False) -> dict[str, CardValue]:
+        """The cards' latest values. Stale ones are recomputed; those this call starts computing
+        are waited for up to ``wait`` seconds in all (older values, if any, are returned after that).
+        ``wait_running`` also waits for computations already under way (a placeholder's poll)."""
         names = list(only or self._cards)
         deadline = time.monotonic() + wait
         with self._lock:
+            started = []
             for name in names:
                 if not self._fresh(name) and name not in self._running:
                     self._running.add(name)
+                    started.append(name)
                     threading.Thread(target=self._compute, args=(name,), daemon=True,
                                      name=f"dashboard-card-{name}").start()
+            if wait_running:
+                started = [n for n in names if n in self._running]
 
+            # Only the computations this call started are waited for: when a slow card is already
+            # being computed for someone else, every further view gets its placeholder at once.
             def settled() -> bool:
-                return all(n in self._values and self._values[n].generation == self._generation for n in names)
+                return all(n in self._values and self._values[n].generation == self._generation for n in started)
 
             self._changed.wait_for(settled, timeout=max(0.0, deadline - time.monotonic()))
             return {n: self._values[n] for n in names if n in self._values}

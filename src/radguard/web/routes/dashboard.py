@@ -229,5 +229,5 @@ def dashboard_card(request: Request, name: str, principal: Principal = Depends(r
     """One card, for the placeholders that poll while a slow card is still being computed."""
     if name not in CARDS:
         raise HTTPException(status_code=404, detail=f"no dashboard card {name!r}")
-    card = cache_of(request).get_all(1.0, only=(name,)).get(name)
+    card = cache_of(request).get_all(2.0, only=(name,), wait_running=True).get(name)
     return render(request, "_dashboard_card.html", _card_context(name, card))
