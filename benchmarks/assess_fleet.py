@@ -24,8 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-SHARED = Path("/work/shared/data")
-FEEDS = [SHARED / "kev" / "known_exploited_vulnerabilities.json", SHARED / "advisories" / "csaf-icsma"]
+ROOT = Path(__file__).resolve().parent.parent
+# Feeds that ship with the repository; pass the full KEV catalog and CSAF corpus with --feeds.
+SHIPPED_FEEDS = [ROOT / "src" / "radguard" / "demo" / "data", ROOT / "tests" / "fixtures" / "feeds"]
 
 CHILD = """
 import json, resource, sys, time
@@ -56,7 +57,7 @@ COMPONENTS = [("OFFIS", "DCMTK", "3.6.6"), ("OFFIS", "DCMTK", "3.6.8"), ("Orthan
               ("Acme", "Imaging Suite", "5.1"), ("Santesoft", "Sante DICOM Viewer Pro", "14.0.2")]
 
 
-def build(url: str, n: int) -> None:
+def build(url: str, n: int, feeds: list[str]) -> None:
     from radguard.db.migrate import upgrade
     from radguard.db.models.evidence import Evidence
     from radguard.db.models.inventory import AETitle, Asset, Endpoint, Site, SoftwareComponent
@@ -105,7 +106,7 @@ def build(url: str, n: int) -> None:
                 s.execute(insert(table), rows[start:start + 10000])
     db.dispose()
     subprocess.run([sys.executable, "-m", "radguard.cli.main", "--db", url, "feeds", "import", "--json",
-                    *map(str, FEEDS)], check=True, stdout=subprocess.DEVNULL)
+                    *feeds], check=True, stdout=subprocess.DEVNULL)
 
 
 def measure(url: str) -> dict[str, object]:
@@ -116,6 +117,8 @@ def measure(url: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--assets", type=int, nargs="+", default=[10000, 25000, 50000])
+    parser.add_argument("--feeds", nargs="+", metavar="DIR", default=[str(p) for p in SHIPPED_FEEDS],
+                        help="feed files or directories to import (default: the feeds shipped in the repository)")
     args = parser.parse_args()
     print("| assets | checks | findings | 1st assess (s) | 1st peak RSS (MB) | 2nd assess (s) | 2nd peak RSS (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -123,7 +126,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             t = time.perf_counter()
-            build(url, n)
+            build(url, n, args.feeds)
             setup = time.perf_counter() - t
             first = measure(url)
             second = measure(url)
