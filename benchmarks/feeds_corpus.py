@@ -1,7 +1,8 @@
-"""What radguard's parser makes of every product tree in a CSAF corpus (not a test: the corpus
-is not part of the repository).
+"""What radguard's parser makes of every product tree in a CSAF corpus (not a test).
 
-Run: ``.venv/bin/python benchmarks/feeds_corpus.py /work/shared/data/advisories/csaf-icsma``
+Run: ``.venv/bin/python benchmarks/feeds_corpus.py`` reads the advisories shipped in the
+repository (the demo's samples and the test fixtures); give a full corpus by path with
+``--feeds DIR...``, e.g. a checkout of cisagov/CSAF ``csaf_files/OT/white/``.
 
 Parses every file exactly as ``radguard feeds import`` does, reports files that fail (none
 should), and counts how each product entry's version text was interpreted.
@@ -9,6 +10,7 @@ should), and counts how each product entry's version text was interpreted.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import Counter
@@ -16,6 +18,10 @@ from pathlib import Path
 
 from radguard.errors import InputError
 from radguard.feeds.importer import collect_files, parse_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+# Feeds that ship with the repository, so the script runs in any clone.
+SHIPPED_FEEDS = [ROOT / "src" / "radguard" / "demo" / "data", ROOT / "tests" / "fixtures" / "feeds"]
 
 
 def main(paths: list[str]) -> int:
@@ -61,4 +67,7 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["/work/shared/data/advisories/csaf-icsma"]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", nargs="+", metavar="DIR", default=[str(p) for p in SHIPPED_FEEDS],
+                        help="feed files or directories of *.json (default: the feeds shipped in the repository)")
+    sys.exit(main(parser.parse_args().feeds))
