@@ -339,3 +339,83 @@ def wait_until(predicate: object, timeout: float = 10.0) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError("condition not met")
+
+
+# -- a listener that only records -----------------------------------------------------------
+
+@dataclass
+class Recording:
+    """What reached a :func:`recording_listener`: connections accepted, bytes received, and
+    the raw text of every request (for counting HTTP requests)."""
+
+    host: str
+    port: int
+    connections: int = 0
+    received: bytearray = field(default_factory=bytearray)
+
+    @property
+    def touched(self) -> bool:
+        return self.connections > 0 or bool(self.received)
+
+
+@contextmanager
+def recording_listener(host: str = LOOPBACK, port: int | None = None,
+                       answer: bytes | None = None) -> Iterator[Recording]:
+    """A TCP listener on a free loopback port that counts every connection and byte.
+
+    ``answer`` is sent back after the first bytes of each connection arrive (e.g. a canned
+    HTTP response), then the connection is closed; without it the listener only reads.
+    Used to prove that nothing at all reached a host radguard must not contact.
+    """
+    import socket
+    import threading
+
+    record = Recording(host, port or free_port(host))
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, record.port))
+    srv.listen(16)
+    srv.settimeout(0.1)
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(1.0)
+            try:
+                while data := conn.recv(4096):
+                    with lock:
+                        record.received += data
+                    if answer is not None and b"\r\n\r\n" in data:
+                        conn.sendall(answer)
+                        return
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            with lock:
+                record.connections += 1
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield record
+    finally:
+        stop.set()
+        thread.join(3)
+        # Connections the kernel completed but nobody accepted yet still count.
+        srv.setblocking(False)
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                break
+            record.connections += 1
+            serve(conn)
+        srv.close()

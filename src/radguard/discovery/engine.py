@@ -29,6 +29,21 @@ TLS_PORTS = frozenset({443, 2762, 8443})
 HTTPS_FIRST = frozenset({443, 8443})
 
 
+@dataclass(frozen=True)
+class PortHints:
+    """Which service to expect on which port: it decides the first probe sent.
+
+    The defaults follow the usual assignments. A site whose HL7 interface listens on 6661, or
+    whose viewer answers on 8443, can say so per scan — this matters most for HL7, because an
+    HL7 port is only ever connected to, while any other port gets a DICOM association request.
+    """
+
+    hl7: frozenset[int] = HL7_PORTS
+    http: frozenset[int] = HTTP_PORTS
+    tls: frozenset[int] = TLS_PORTS
+    https_first: frozenset[int] = HTTPS_FIRST  # TLS ports where HTTPS is tried before DICOM-TLS
+
+
 @dataclass
 class ScanOptions:
     level: int = 2
@@ -38,6 +53,10 @@ class ScanOptions:
     per_host: int = 2
     calling_ae: str | None = None
     called_ae: str | None = None
+    port_hints: PortHints = field(default_factory=PortHints)
+    # Host name -> the addresses it was resolved to when the scan was planned (and checked
+    # against every exclusion); connections go only there. Set by ``discovery.run.plan``.
+    pinned: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,8 +73,10 @@ class EndpointScan:
         self.options = options
         self.host = host
         self.port = port
+        self.hints = options.port_hints
         self.doc = EndpointDoc(host=host, port=port, state="open")
         self.sent: dict[str, Any] = {"tcp_connect": True}
+        self._http_tried: set[bool] = set()  # plain / TLS: one web probe each, never a retry
 
     async def run(self) -> Probed:
         try:
@@ -84,13 +105,13 @@ class EndpointScan:
 
     async def _classify(self, conn: Conn) -> None:
         if self.options.level == 1:
-            self.doc.service = "hl7-mllp" if self.port in HL7_PORTS else "unknown"
+            self.doc.service = "hl7-mllp" if self.port in self.hints.hl7 else "unknown"
             return
-        if self.port in HL7_PORTS:
+        if self.port in self.hints.hl7:
             await self._hl7(conn)
-        elif self.port in TLS_PORTS:
+        elif self.port in self.hints.tls:
             await self._tls_path(conn)
-        elif self.port in HTTP_PORTS:
+        elif self.port in self.hints.http:
             if not await self._http(conn, tls=False):
                 await self._dicom_path(None)
         else:
@@ -161,12 +182,13 @@ class EndpointScan:
                 await conn.close()
             self.doc.errors.append(exc.detail)
             self.sent["tls_handshake_failed"] = True
-            if self.port in TLS_PORTS and self.port not in HTTPS_FIRST and "a_associate_rq" not in self.sent:
+            if self.port in self.hints.tls and self.port not in self.hints.https_first \
+                    and "a_associate_rq" not in self.sent:
                 # Plain DICOM on the DICOM-TLS port is worth one look (and is a finding of its own).
                 await self._dicom_path_plain_only()
             return
         self.doc.tls = describe(conn.ssl_object)
-        if self.port in HTTPS_FIRST:
+        if self.port in self.hints.https_first:
             if await self._http(conn, tls=True):
                 return
             conn = None
@@ -182,6 +204,11 @@ class EndpointScan:
             await self._http(None, tls=False)
 
     async def _http(self, conn: Conn | None, tls: bool) -> bool:
+        if tls in self._http_tried:
+            if conn is not None:
+                await conn.close()
+            return False
+        self._http_tried.add(tls)
         probe = HttpProbe(self.net, self.host, self.port, tls=tls, level=self.options.level)
         outcome = await probe.run(conn)
         if outcome.sent:
@@ -225,7 +252,7 @@ async def scan_endpoints(endpoints: Iterable[tuple[str, int]], options: ScanOpti
     expanded in memory; results are correlated per host at the end.
     """
     limits = Limits(rate=options.rate, per_host=max(1, options.per_host))
-    net = Net(limits, options.timeout)
+    net = Net(limits, options.timeout, options.pinned)
     queue: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue(maxsize=options.concurrency * 2)
     results: list[Probed] = []
 

@@ -81,9 +81,10 @@ def _sni(host: str) -> str | None:
 class Net:
     """Every socket a scan opens goes through here, so limits and timeouts always apply."""
 
-    def __init__(self, limits: Limits, timeout: float) -> None:
+    def __init__(self, limits: Limits, timeout: float, pinned: dict[str, tuple[str, ...]] | None = None) -> None:
         self.limits = limits
         self.timeout = timeout
+        self.pinned = pinned or {}
         self._tls: ssl.SSLContext | None = None
 
     @property
@@ -112,10 +113,28 @@ class Net:
             await conn.close()
 
     async def _open(self, host: str, port: int, tls: bool) -> Conn:
+        """Connect to ``host``, or for a pinned host name to its planned addresses in order
+        (the first that accepts wins, as the system resolver's order would)."""
+        addresses = self.pinned.get(host)
+        if not addresses:
+            return await self._open_one(host, port, tls, None)
+        failure: ConnectFailed | None = None
+        for address in addresses:
+            try:
+                return await self._open_one(address, port, tls, host)
+            except ConnectFailed as exc:
+                if exc.state == "tls-failed":
+                    raise
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def _open_one(self, host: str, port: int, tls: bool, name: str | None) -> Conn:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(
                     host, port, ssl=self.tls_context if tls else None,
+                    server_hostname=_sni(name or host) if tls else None,
                     ssl_handshake_timeout=self.timeout if tls else None,
                     limit=64 * 1024,
                 ),

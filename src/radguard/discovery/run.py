@@ -16,11 +16,11 @@ from typing import Any
 from radguard.db.base import utcnow
 from radguard.db.models.discovery import Scan
 from radguard.db.session import Database
-from radguard.discovery.engine import Probed, ScanOptions, run_scan
+from radguard.discovery.engine import PortHints, Probed, ScanOptions, run_scan
 from radguard.discovery.merge import protected_hosts, sort_results, store_scan
 from radguard.discovery.scope import Scope, authorize, load_scope
-from radguard.discovery.targets import DEFAULT_PORTS, Exclusions, Target, parse_target, parse_targets
-from radguard.errors import InputError
+from radguard.discovery.targets import DEFAULT_PORTS, Exclusions, Resolver, Target, parse_target, parse_targets
+from radguard.errors import InputError, SafetyError
 
 _AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # printable ASCII without backslash
 
@@ -42,6 +42,7 @@ class DiscoveryRequest:
     exclude: list[str] = field(default_factory=list)
     options: ScanOptions = field(default_factory=ScanOptions)
     site: str | None = None
+    port_hints: PortHints | None = None  # which service each port is expected to run (None: the defaults)
 
 
 @dataclass
@@ -56,10 +57,24 @@ class Plan:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     _skipped_keys: set[tuple[str, int | None]] = field(default_factory=set)
 
+    @property
+    def pinned(self) -> dict[str, tuple[str, ...]]:
+        """Each host-name target → the addresses checked against the exclusions; the engine
+        connects only to these (no second lookup)."""
+        resolver = self.exclusions.resolver
+        return {t.hostname: resolver.addresses(t.hostname) for t in self.targets if t.hostname is not None}
+
     def endpoints(self) -> Iterator[tuple[str, int]]:
         """Every endpoint to probe, lazily; excluded ones are recorded in ``skipped`` instead."""
         for target in self.targets:
             ports = (target.port,) if target.port is not None else self.request.ports
+            if target.hostname is not None and not self.exclusions.resolver.addresses(target.hostname):
+                key = (target.hostname, target.port)
+                if key not in self._skipped_keys:
+                    self._skipped_keys.add(key)
+                    self.skipped.append({"host": target.hostname, "port": target.port,
+                                         "reason": "the host name does not resolve; nothing was sent"})
+                continue
             for host in target.hosts():
                 for port in ports:
                     rule = self.exclusions.match(host, port)
@@ -73,14 +88,23 @@ class Plan:
                                              "reason": self.exclusions.reason(host, port)})
 
 
-def plan(database: Database, request: DiscoveryRequest, now: datetime | None = None) -> Plan:
-    """Validate and authorize; raises SafetyError/InputError before anything touches the network."""
+def plan(database: Database, request: DiscoveryRequest, now: datetime | None = None,
+         resolver: Resolver | None = None) -> Plan:
+    """Validate and authorize; raises SafetyError/InputError before anything touches the network.
+
+    Host names (targets, exclusions, do-not-scan assets, the scope) are resolved once, here;
+    ``resolver`` replaces the system's lookup (tests use it for names that must not resolve).
+    """
     if not request.targets:
         raise InputError("TARGET", None, None, "name at least one host, CIDR, host:port or range")
     targets = parse_targets(request.targets)
     scope = load_scope(request.scope_file) if request.scope_file else None
-    authorize(scope, request.level, targets, now or utcnow())
-    exclusions = Exclusions()
+    resolver = resolver or Resolver()  # every name below is looked up once, here, before any packet
+    for target in targets:
+        if target.hostname is not None:
+            resolver.addresses(target.hostname)
+    authorize(scope, request.level, targets, now or utcnow(), resolver)
+    exclusions = Exclusions(resolver)
     for spec in request.exclude:
         t = parse_target(spec, "--exclude")
         exclusions.add(t, f"excluded by --exclude {spec}")
@@ -90,8 +114,27 @@ def plan(database: Database, request: DiscoveryRequest, now: datetime | None = N
     with database.read() as session:
         for protected in protected_hosts(session):
             exclusions.add(parse_target(protected.host, "inventory"), protected.reason)
+    _refuse_unresolved(exclusions, targets, request.ports)
     total = sum(t.size * (1 if t.port is not None else len(request.ports)) for t in targets)
     return Plan(request, targets, scope, exclusions, total)
+
+
+def _refuse_unresolved(exclusions: Exclusions, targets: list[Target], ports: tuple[int, ...]) -> None:
+    """An excluded or protected host name that does not resolve could be behind any address
+    and any other name, so no target that could reach it may start: refuse the scan."""
+    for rule, why in exclusions.unresolved():
+        assert rule.hostname is not None
+        for target in targets:
+            target_ports = (target.port,) if target.port is not None else ports
+            if rule.port is not None and rule.port not in target_ports:
+                continue
+            if target.hostname is not None and target.hostname.lower().rstrip(".") == \
+                    rule.hostname.lower().rstrip("."):
+                continue  # the same name: excluded by name, nothing to guess
+            raise SafetyError(
+                f"{rule.hostname!r} ({why}) does not resolve, so radguard cannot tell whether target "
+                f"{target.spec!r} includes it; nothing was sent. Fix its DNS entry, record the device by "
+                "its address instead, or leave the target out")
 
 
 def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], None] | None = None
@@ -101,6 +144,9 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
     started = utcnow()
     options = request.options
     options.level = request.level
+    options.pinned = scan_plan.pinned
+    if request.port_hints is not None:
+        options.port_hints = request.port_hints
     results = run_scan(scan_plan.endpoints(), options, on_result)
     finished = utcnow()
     results = sort_results(results)

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from radguard.discovery.targets import Target, parse_target
+from radguard.discovery.targets import Resolver, Target, parse_target
 from radguard.errors import InputError, SafetyError
 
 LEVELS = {1: "TCP connect only", 2: "association, C-ECHO, TLS and HTTP banners",
@@ -113,7 +113,25 @@ def load_scope(path: Path) -> Scope:
     return Scope(source, doc, targets, exclude)
 
 
-def authorize(scope: Scope | None, level: int, targets: list[Target], now: datetime) -> None:
+def covered(target: Target, allowed: list[Target], resolver: Resolver) -> bool:
+    """True when the scope's entries cover ``target`` by name or by address.
+
+    A host-name target is covered by an entry with the same name, or when every address it
+    resolves to is inside some entry (so its IPv4 and IPv6 addresses may sit in different
+    CIDRs). An address target is covered by a CIDR/range, or by a host name resolving to it.
+    """
+    if any(entry.covers(target, resolver) for entry in allowed):
+        return True
+    if target.hostname is None:
+        return False
+    addresses = resolver.addresses(target.hostname)
+    return bool(addresses) and all(
+        any(entry.allows_port(target.port) and entry.includes_address(address, resolver) for entry in allowed)
+        for address in addresses)
+
+
+def authorize(scope: Scope | None, level: int, targets: list[Target], now: datetime,
+              resolver: Resolver | None = None) -> None:
     """Refuse (SafetyError) unless this scan is inside what the scope allows."""
     if level not in LEVELS:
         raise SafetyError(f"--level {level} does not exist; use 1 ({LEVELS[1]}), 2 ({LEVELS[2]}) or 3 ({LEVELS[3]})")
@@ -132,7 +150,11 @@ def authorize(scope: Scope | None, level: int, targets: list[Target], now: datet
     if level > doc.max_level:
         raise SafetyError(f"{scope.path}: --level {level} is above max_level {doc.max_level} "
                           f"({LEVELS[doc.max_level]}); lower --level or get the scope changed")
+    resolver = resolver or Resolver()
     for target in targets:
-        if not any(allowed.covers(target) for allowed in scope.targets):
+        if not covered(target, scope.targets, resolver):
+            unresolved = target.hostname is not None and not resolver.addresses(target.hostname)
             raise SafetyError(f"{scope.path}: target {target.spec!r} is not covered by the scope's targets "
-                              f"({', '.join(doc.targets)}); remove it or get the scope changed")
+                              f"({', '.join(doc.targets)})"
+                              f"{' and its host name does not resolve' if unresolved else ''}; "
+                              "remove it or get the scope changed")

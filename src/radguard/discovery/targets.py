@@ -1,13 +1,19 @@
 """What to scan: hosts, CIDRs, ``host:port`` and address ranges, and what never to touch.
 
 Targets are expanded lazily (a /16 is 65,534 hosts) so memory does not grow with the range.
+
+A device may be named by host name in one place (a target, ``--exclude``, a do-not-scan asset,
+the scope) and by address in another. Every comparison therefore goes through a
+:class:`Resolver`: host names are resolved once per scan, to all their addresses, and two
+entries match when their names are equal *or* their addresses meet.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+import socket
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from radguard.errors import InputError
@@ -16,6 +22,58 @@ DEFAULT_PORTS = (104, 11112, 4242, 2761, 2762, 8042, 80, 443, 2575)
 MAX_HOSTS_PER_TARGET = 65536
 
 IPv4 = ipaddress.IPv4Address
+
+
+def _lookup(name: str) -> list[str]:
+    """Every address the system resolver gives for ``name`` (IPv4 and IPv6); [] if none."""
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        return []
+    return [str(info[4][0]).split("%", 1)[0] for info in infos]
+
+
+class Resolver:
+    """Host name → all its addresses, looked up once per scan and then fixed.
+
+    The scan connects only to the addresses resolved here (see ``ScanOptions.pinned``), so a
+    second lookup answering differently cannot take it somewhere the exclusions were not
+    checked against.
+    """
+
+    def __init__(self, lookup: Callable[[str], list[str]] | None = None) -> None:
+        self._lookup = lookup or _lookup
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def addresses(self, name: str) -> tuple[str, ...]:
+        """The addresses of a host name, in the resolver's order, without duplicates; () if it
+        does not resolve. An address literal is its own (only) address."""
+        literal = _address(name)
+        if literal is not None:
+            return (literal,)
+        key = _name(name)
+        if key not in self._cache:
+            found: list[str] = []
+            for text in self._lookup(key):
+                address = _address(text)
+                if address is not None and address not in found:
+                    found.append(address)
+            self._cache[key] = tuple(found)
+        return self._cache[key]
+
+
+def _address(text: str) -> str | None:
+    """The canonical form of an IP address literal, or None for anything else."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _name(text: str) -> str:
+    return text.lower().rstrip(".")
+
+
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$")
 
 
@@ -43,28 +101,50 @@ class Target:
             return 1
         return self.last - self.first + 1
 
-    def covers(self, other: Target) -> bool:
-        """True when every endpoint ``other`` names is inside this target (scope checks)."""
-        if self.port is not None and other.port != self.port:
-            return False
-        if self.hostname is not None or other.hostname is not None:
-            return self.hostname is not None and other.hostname is not None and \
-                self.hostname.lower().rstrip(".") == other.hostname.lower().rstrip(".")
-        assert self.first is not None and self.last is not None
-        assert other.first is not None and other.last is not None
-        return self.first <= other.first and other.last <= self.last
+    def allows_port(self, port: int | None) -> bool:
+        """True when this target reaches ``port`` (None: every port of the other entry)."""
+        return self.port is None or port == self.port
 
-    def contains(self, host: str, port: int) -> bool:
-        if self.port is not None and port != self.port:
-            return False
+    def includes_address(self, address: str, resolver: Resolver) -> bool:
+        """True when ``address`` (an IP literal) is one of this target's hosts."""
         if self.hostname is not None:
-            return host.lower().rstrip(".") == self.hostname.lower().rstrip(".")
+            return address in resolver.addresses(self.hostname)
         try:
-            value = int(IPv4(host))
-        except ValueError:
+            value = int(IPv4(address))
+        except ValueError:  # IPv6: IPv4 ranges never hold it
             return False
         assert self.first is not None and self.last is not None
         return self.first <= value <= self.last
+
+    def covers(self, other: Target, resolver: Resolver | None = None) -> bool:
+        """True when every endpoint ``other`` names is inside this target (scope checks), by
+        name or by address: ``pacs.example.org`` covers ``10.0.0.5`` when it resolves to it, and
+        ``10.0.0.0/24`` covers ``pacs.example.org`` when all of its addresses are inside."""
+        resolver = resolver or Resolver()
+        if not self.allows_port(other.port):
+            return False
+        if self.hostname is not None and other.hostname is not None and \
+                _name(self.hostname) == _name(other.hostname):
+            return True
+        if other.hostname is not None:
+            addresses = resolver.addresses(other.hostname)
+            return bool(addresses) and all(self.includes_address(a, resolver) for a in addresses)
+        assert other.first is not None and other.last is not None
+        if self.hostname is None:
+            assert self.first is not None and self.last is not None
+            return self.first <= other.first and other.last <= self.last
+        mine = set(resolver.addresses(self.hostname))
+        return other.size <= len(mine) and all(host in mine for host in other.hosts())
+
+    def contains(self, host: str, port: int, resolver: Resolver | None = None) -> bool:
+        """True when the endpoint ``host:port`` is one of this target's, by name or by any of
+        the addresses ``host`` resolves to (so ``localhost`` is inside ``127.0.0.1``)."""
+        resolver = resolver or Resolver()
+        if not self.allows_port(port):
+            return False
+        if self.hostname is not None and _name(host) == _name(self.hostname):
+            return True
+        return any(self.includes_address(a, resolver) for a in resolver.addresses(host))
 
 
 def _port(text: str, spec: str, source: str) -> int:
@@ -136,24 +216,36 @@ def parse_ports(text: str) -> tuple[int, ...]:
 
 
 class Exclusions:
-    """Endpoints never to contact, each with the reason shown to the user."""
+    """Endpoints never to contact, each with the reason shown to the user.
 
-    def __init__(self) -> None:
+    Rules and endpoints are compared by name and by resolved address (see :class:`Resolver`).
+    """
+
+    def __init__(self, resolver: Resolver | None = None) -> None:
+        self.resolver = resolver or Resolver()
         self._rules: list[tuple[Target, str]] = []
 
     def add(self, target: Target, reason: str) -> None:
+        if target.hostname is not None:
+            self.resolver.addresses(target.hostname)  # resolve now, once, before any packet
         self._rules.append((target, reason))
+
+    def unresolved(self) -> list[tuple[Target, str]]:
+        """Rules naming a host that does not resolve: radguard cannot tell which addresses
+        they protect, so the plan refuses targets that could hold them."""
+        return [(t, why) for t, why in self._rules
+                if t.hostname is not None and not self.resolver.addresses(t.hostname)]
 
     def match(self, host: str, port: int) -> Target | None:
         """The first rule that covers this endpoint (its ``port`` says if it was port-specific)."""
         for target, _why in self._rules:
-            if target.contains(host, port):
+            if target.contains(host, port, self.resolver):
                 return target
         return None
 
     def reason(self, host: str, port: int) -> str | None:
         for target, why in self._rules:
-            if target.contains(host, port):
+            if target.contains(host, port, self.resolver):
                 return why
         return None
 
