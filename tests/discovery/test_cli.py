@@ -18,7 +18,7 @@ from tests.support.ports import free_port
 FRAGILE_HOST = "127.0.0.61"
 
 
-def _inventory(tmp_path: Path, pacs_port: int) -> Path:
+def _inventory(tmp_path: Path, pacs_port: int, fragile_port: int) -> Path:
     path = tmp_path / "inventory.yaml"
     path.write_text(f"""\
 format: radguard-inventory
@@ -37,18 +37,18 @@ assets:
   modality_type: CT
   tags: [do-not-scan]
   endpoints:
-  - {{host: {FRAGILE_HOST}, port: 104, protocol: dicom}}
+  - {{host: {FRAGILE_HOST}, port: {fragile_port}, protocol: dicom}}
 """)
     return path
 
 
 def test_discover_stores_evidence_and_merges_inventory(rg, database: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    closed = free_port()
-    with storescp() as pacs, _listener(FRAGILE_HOST, 104, None) as fragile_bytes:
-        r = rg("--db", database.url, "inventory", "import", _inventory(tmp_path, pacs.dicom_port))
+    closed, fragile_port = free_port(), free_port(FRAGILE_HOST)
+    with storescp() as pacs, _listener(FRAGILE_HOST, fragile_port, None) as fragile_bytes:
+        r = rg("--db", database.url, "inventory", "import", _inventory(tmp_path, pacs.dicom_port, fragile_port))
         assert r.code == 0, r.err
         r = rg("--db", database.url, "discover", f"127.0.0.1:{pacs.dicom_port}", f"127.0.0.1:{closed}",
-               f"127.0.0.62:{pacs.dicom_port}", f"{FRAGILE_HOST}:104", "--timeout", "2", "--json")
+               f"127.0.0.62:{pacs.dicom_port}", f"{FRAGILE_HOST}:{fragile_port}", "--timeout", "2", "--json")
         assert r.code == 0, r.err
         assert fragile_bytes == []
     doc = json.loads(r.out)
@@ -108,12 +108,13 @@ def test_refusals_touch_nothing(rg, sqlite_db: Database, tmp_path: Path) -> None
     scope = tmp_path / "scope.yaml"
     scope.write_text("authorized_by: A. Person\nreason: CHG-1\nwindow: {start: 2020-01-01T00:00:00Z, "
                      "end: 2020-01-02T00:00:00Z}\ntargets: [127.0.0.0/24]\nmax_level: 3\n")
-    with _listener("127.0.0.65", 104, None) as received:
-        r = rg("--db", sqlite_db.url, "discover", "127.0.0.65:104", "--level", "3")
+    port = free_port("127.0.0.65")
+    with _listener("127.0.0.65", port, None) as received:
+        r = rg("--db", sqlite_db.url, "discover", f"127.0.0.65:{port}", "--level", "3")
         assert r.code == 4 and "needs --scope" in r.err
-        r = rg("--db", sqlite_db.url, "discover", "127.0.0.65:104", "--level", "3", "--scope", scope)
+        r = rg("--db", sqlite_db.url, "discover", f"127.0.0.65:{port}", "--level", "3", "--scope", scope)
         assert r.code == 4 and "window closed at 2020-01-02" in r.err
-        r = rg("--db", sqlite_db.url, "discover", "127.0.0.65:104", "--calling-ae", "BAD\\AE")
+        r = rg("--db", sqlite_db.url, "discover", f"127.0.0.65:{port}", "--calling-ae", "BAD\\AE")
         assert r.code == 2 and "--calling-ae" in r.err
     assert received == []
     with sqlite_db.read() as session:

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from radguard.db.session import Database
+from radguard.discovery.engine import HL7_PORTS, PortHints, ScanOptions
+from radguard.discovery.run import DiscoveryRequest, execute, plan
 from tests.discovery.conftest import probe
 from tests.support.peers import Peer, hostile_peer, pynetdicom_scp, storescp
 from tests.support.ports import free_port
@@ -121,26 +124,48 @@ def _listener(host: str, port: int, banner: bytes | None) -> Iterator[list[bytes
         srv.close()
 
 
+def test_default_port_hints_are_the_usual_assignments() -> None:
+    hints = ScanOptions().port_hints
+    assert hints == PortHints() and hints.hl7 == HL7_PORTS == frozenset({2575})
+    assert {80, 8042} <= hints.http and {443, 2762} <= hints.tls and 2762 not in hints.https_first
+
+
 @pytest.mark.parametrize("level", [1, 2, 3])
 def test_hl7_port_is_connect_only(level: int) -> None:
-    # 127.0.0.x:2575 — the MLLP convention — on an address of our own in 127/8.
+    # A free port declared as HL7 (the hint stands in for 2575, the MLLP convention).
     host = "127.0.0.57"
-    with _listener(host, 2575, None) as received:
-        [doc] = probe([(host, 2575)], level=level, timeout=1.0)
+    port = free_port(host)
+    with _listener(host, port, None) as received:
+        [doc] = probe([(host, port)], level=level, timeout=1.0, port_hints=PortHints(hl7=frozenset({port})))
     assert doc.state == "open" and doc.service == "hl7-mllp"
     assert received == [], "radguard must never send anything to an HL7 listener"
 
 
 def test_hl7_port_with_banner_is_not_mllp() -> None:
     host = "127.0.0.58"
-    with _listener(host, 2575, b"SSH-2.0-OpenSSH_9.2\r\n") as received:
-        [doc] = probe([(host, 2575)], timeout=1.0)
+    port = free_port(host)
+    with _listener(host, port, b"SSH-2.0-OpenSSH_9.2\r\n") as received:
+        [doc] = probe([(host, port)], timeout=1.0, port_hints=PortHints(hl7=frozenset({port})))
     assert doc.service == "unknown" and received == []
 
 
+def test_port_hints_through_the_discovery_request(sqlite_db: Database) -> None:
+    """The same port is DICOM-probed by default and only connected to once declared HL7."""
+    host = "127.0.0.59"
+    port = free_port(host)
+    for hints, service, sent_bytes in ((None, "unknown", True), (PortHints(hl7=frozenset({port})), "hl7-mllp", False)):
+        with _listener(host, port, None) as received:
+            request = DiscoveryRequest(targets=[f"{host}:{port}"], port_hints=hints)
+            request.options.timeout = 1.0
+            doc = execute(sqlite_db, plan(sqlite_db, request))
+        assert doc["endpoints"][0]["service"] == service
+        assert bool(received) is sent_bytes
+
+
 def test_plain_dicom_on_the_dicom_tls_port() -> None:
-    with pynetdicom_scp(required_calling=(), host="127.0.0.75", port=2762) as peer:
-        [doc] = probe([(peer.host, 2762)])
+    port = free_port("127.0.0.75")
+    with pynetdicom_scp(required_calling=(), host="127.0.0.75", port=port) as peer:
+        [doc] = probe([(peer.host, port)], port_hints=PortHints(tls=frozenset({port})))
     assert doc.service == "dicom" and doc.tls is None  # what RG-DICOM-NO-TLS looks for
     assert doc.dicom is not None and doc.dicom.echo is True
     assert any("TLS handshake" in e for e in doc.errors)

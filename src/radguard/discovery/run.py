@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,9 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
         scope=scope.document() if scope else None,
         options={"ports": list(request.ports), "rate": options.rate, "concurrency": options.concurrency,
                  "per_host": options.per_host, "timeout": options.timeout, "calling_ae": options.calling_ae,
-                 "called_ae": options.called_ae, "exclude": list(request.exclude), "site": request.site},
+                 "called_ae": options.called_ae, "exclude": list(request.exclude), "site": request.site,
+                 **({"port_hints": {k: sorted(v) for k, v in asdict(request.port_hints).items()}}
+                    if request.port_hints is not None else {})},
     )
     with database.transaction() as session:
         store_scan(session, scan, results, request.site, len(scan_plan.skipped))
