@@ -128,10 +128,10 @@ class _Seen:
 
     __slots__ = ("_evidence", "obs", "spec", "text")
 
-    def __init__(self, spec: CheckSpec, obs: Observation) -> None:
+    def __init__(self, spec: CheckSpec, obs: Observation, text: str) -> None:
         self.spec = spec
         self.obs = obs
-        self.text = _ENCODER.encode(obs.evidence)
+        self.text = text
         self._evidence: dict[str, Any] | None = None
 
     @property
@@ -145,6 +145,10 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
              on_check: Callable[[str], None] | None) -> dict[str, _Seen]:
     seen: dict[str, _Seen] = {}
     known = {a.id for a in ctx.assets()}
+    # Evaluators may share one evidence document between observations (RG-ADVISORY does, for
+    # thousands of assets with the same component): serialise each document object once. The
+    # document is kept referenced here so that its id() cannot be reused meanwhile.
+    texts: dict[int, tuple[dict[str, Any], str]] = {}
     for entry in catalog:
         if on_check is not None:
             on_check(entry.spec.id)
@@ -158,7 +162,11 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
                     raise ValueError(f"observation names asset {obs.asset_id}, which is not in the inventory")
                 fp = fingerprint(entry.spec.id, obs.asset_id, obs.subject, obs.key)
                 if fp not in seen:
-                    seen[fp] = _Seen(entry.spec, obs)
+                    doc = obs.evidence
+                    cached = texts.get(id(doc))
+                    if cached is None:
+                        cached = texts[id(doc)] = (doc, _ENCODER.encode(doc))
+                    seen[fp] = _Seen(entry.spec, obs, cached[1])
                     count += 1
         except RadguardError:
             raise
@@ -220,11 +228,15 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
 
     # Evidence is read as text: decoding JSON for every finding would dominate a re-assessment,
     # and on SQLite an unchanged finding's text is byte-identical to what we would write.
-    existing = session.execute(
+    # Plain tuples from the connection (no ORM rows, no per-row type processing); the one
+    # timestamp needing conversion, accepted_until, is read only for risk-accepted findings.
+    conn = session.connection()
+    existing = conn.execute(
         select(Finding.id, Finding.fingerprint, Finding.check_id, Finding.asset_id, Finding.state,
-               Finding.accepted_until, Finding.risk_score, cast_(Finding.evidence, Text).label("evidence_text"),
-               Finding.summary, Finding.severity, Finding.title)
+               Finding.risk_score, cast_(Finding.evidence, Text), Finding.summary, Finding.severity, Finding.title)
     ).all()
+    accepted_until: dict[int, datetime | None] = dict(conn.execute(
+        select(Finding.id, Finding.accepted_until).where(Finding.state == "risk_accepted")).all())
 
     inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
@@ -234,61 +246,68 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
 
     # Most findings share severity, criticality, exposure and zone: compute each combination once.
     zones: dict[str | None, bool] = {}
-    scores: dict[tuple[Any, ...], tuple[int, dict[str, Any], str]] = {}
-    dues: dict[tuple[str, bool], date | None] = {}
+    # Per asset ID (None: not an asset): (criticality, in an exposed zone, is an asset).
+    factors: dict[int | None, tuple[int | None, bool, bool]] = {}
+    scores: dict[tuple[Any, ...], tuple[int, dict[str, Any], str, date | None]] = {}
 
-    def risk_and_due(item: _Seen) -> tuple[int, dict[str, Any], str, date | None]:
-        asset = assets.get(item.obs.asset_id) if item.obs.asset_id is not None else None
-        zone = asset.network_zone if asset is not None else None
+    def asset_factors(asset_id: int | None) -> tuple[int | None, bool, bool]:
+        asset = assets.get(asset_id) if asset_id is not None else None
+        if asset is None:
+            zone, criticality = None, None
+        else:
+            zone, criticality = asset.network_zone, asset.criticality
         if zone not in zones:
             zones[zone] = settings.sla.is_exposed_zone(zone)
-        exposed = zones[zone]
+        found = factors[asset_id] = (criticality, zones[zone], asset is not None)
+        return found
+
+    def risk_and_due(item: _Seen) -> tuple[int, dict[str, Any], str, date | None]:
+        obs = item.obs
+        found = factors.get(obs.asset_id)
+        criticality, exposed, is_asset = found if found is not None else asset_factors(obs.asset_id)
         severity = item.spec.severity
-        criticality = asset.criticality if asset is not None else None
-        signal = exploit_signal(item.obs.exploit)[0] if item.obs.exploit else 1.0
-        key = (severity, criticality, item.obs.exposure, exposed, asset is not None, signal)
+        signal = exploit_signal(obs.exploit)[0] if obs.exploit else 1.0
+        key = (severity, criticality, obs.exposure, exposed, is_asset, signal)
         risk = scores.get(key)
         if risk is None:
-            rs = score(severity, criticality, item.obs.exposure, item.obs.exploit, exposed_zone=exposed,
-                       is_asset=asset is not None)
-            risk = scores[key] = (rs.score, rs.explanation, _ENCODER.encode(rs.explanation))
-        if (severity, exposed) not in dues:
-            dues[(severity, exposed)] = settings.sla.due(severity, now, exposed)
-        return risk[0], risk[1], risk[2], dues[(severity, exposed)]
+            rs = score(severity, criticality, obs.exposure, obs.exploit, exposed_zone=exposed, is_asset=is_asset)
+            risk = scores[key] = (rs.score, rs.explanation, _ENCODER.encode(rs.explanation),
+                                  settings.sla.due(severity, now, exposed))
+        return risk
 
-    for row in existing:
-        item = seen.pop(row.fingerprint, None)
+    closable = (*OPEN_STATES, "risk_accepted")
+    for fid, fp, check_id, asset_id, state, risk_score, evidence_text, summary, severity, title in existing:
+        item = seen.pop(fp, None)
         if item is None:
-            if row.state in (*OPEN_STATES, "risk_accepted"):
-                reason = ("check no longer in the catalog" if row.check_id not in catalog
+            if state in closable:
+                reason = ("check no longer in the catalog" if check_id not in catalog
                           else "condition no longer observed")
-                closing.append((row.id, row.asset_id, row.state, _decode(row.evidence_text), reason, row.check_id))
+                closing.append((fid, asset_id, state, _decode(evidence_text), reason, check_id))
             continue
-        state = row.state
         risk, explanation, _, due = risk_and_due(item)
         values: dict[str, Any] = {}
         if state == "mitigated":
             values = {"state": "reopened", "due": due, "closed_at": None, "decided_by": None,
                       "decision_reason": None, "accepted_until": None}
-            events.append((row.id, now, ACTOR, state, "reopened", "condition observed again", item.text))
+            events.append((fid, now, ACTOR, state, "reopened", "condition observed again", item.text))
             result.reopened += 1
-        elif state == "risk_accepted" and row.accepted_until is not None and row.accepted_until <= now:
+        elif state == "risk_accepted" and (until := accepted_until.get(fid)) is not None and until <= now:
             values = {"state": "reopened", "due": due, "accepted_until": None, "decided_by": None,
                       "decision_reason": None}
-            events.append((row.id, now, ACTOR, state, "reopened",
-                           f"risk acceptance expired on {row.accepted_until.isoformat()}", item.text))
+            events.append((fid, now, ACTOR, state, "reopened",
+                           f"risk acceptance expired on {until.isoformat()}", item.text))
             result.acceptances_expired += 1
-        if (values or row.risk_score != risk or not _same_evidence(row.evidence_text, item)
-                or row.summary != item.obs.summary
-                or row.severity != item.spec.severity or row.title != item.spec.title):
-            values.update({"id": row.id, "last_seen": now, "risk_score": risk, "risk_explanation": explanation,
+        spec = item.spec
+        if (values or risk_score != risk or not _same_evidence(evidence_text, item)
+                or summary != item.obs.summary or severity != spec.severity or title != spec.title):
+            values.update({"id": fid, "last_seen": now, "risk_score": risk, "risk_explanation": explanation,
                            "evidence": item.evidence, "summary": item.obs.summary,
-                           "severity": item.spec.severity, "title": item.spec.title})
+                           "severity": spec.severity, "title": spec.title})
             updates.append(values)
             if "state" not in values:
                 result.updated += 1
         else:
-            touch.append(row.id)
+            touch.append(fid)
             result.unchanged += 1
 
     for fp, item in seen.items():

@@ -61,6 +61,10 @@ def _matches(ctx: CheckContext) -> list[AssetAdvisoryMatch]:
 def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]:
     include_review = bool(_parameter(ctx, "advisories_include_needs_review", False))
     exposures = _exposures(ctx)
+    # Thousands of assets share a component version, hence the same AdvisoryMatch object and
+    # the same exposure basis: build each distinct evidence document and summary once. The
+    # shared documents are never mutated (observations are read-only).
+    shared: dict[tuple[int, str, str | None, str], tuple[dict[str, Any], str, dict[str, Any]]] = {}
     for am in _matches(ctx):
         m = am.match
         if m.status != "affected" and not include_review:
@@ -70,21 +74,27 @@ def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]
         if am.asset_id not in exposures:
             continue
         level, basis = exposures[am.asset_id]
-        cves = [c.as_json() for c in m.cves if c.kev or not kev_only]
-        evidence = {
-            "advisory_id": m.advisory_id, "title": m.title, "source": m.source, "url": m.url, "status": m.status,
-            "component": am.component, "vendor": m.vendor, "product": m.product, "version": m.version,
-            "origin": am.origin, "endpoint": am.endpoint, "matched_range": m.matched_range,
-            "interpreted_range": m.interpreted_range, "advisory_product": m.advisory_product, "reason": m.reason,
-            "cves": cves, "kev": m.kev, "ransomware": m.ransomware, "max_cvss": m.max_cvss,
-            "remediations": list(m.remediations[:3]), "exposure_basis": basis,
-        }
-        kev_ids = [c.id for c in m.cves if c.kev]
-        summary = (f"{am.component} is affected by {m.advisory_id}"
-                   + (f"; KEV-listed: {', '.join(kev_ids)}" if kev_ids else "")
-                   + ("; used in ransomware campaigns" if m.ransomware else ""))
+        key = (id(m), am.origin, am.endpoint, basis)
+        built = shared.get(key)
+        if built is None:
+            cves = [c.as_json() for c in m.cves if c.kev or not kev_only]
+            evidence = {
+                "advisory_id": m.advisory_id, "title": m.title, "source": m.source, "url": m.url,
+                "status": m.status, "component": am.component, "vendor": m.vendor, "product": m.product,
+                "version": m.version, "origin": am.origin, "endpoint": am.endpoint,
+                "matched_range": m.matched_range, "interpreted_range": m.interpreted_range,
+                "advisory_product": m.advisory_product, "reason": m.reason, "cves": cves, "kev": m.kev,
+                "ransomware": m.ransomware, "max_cvss": m.max_cvss, "remediations": list(m.remediations[:3]),
+                "exposure_basis": basis,
+            }
+            kev_ids = [c.id for c in m.cves if c.kev]
+            summary = (f"{am.component} is affected by {m.advisory_id}"
+                       + (f"; KEV-listed: {', '.join(kev_ids)}" if kev_ids else "")
+                       + ("; used in ransomware campaigns" if m.ransomware else ""))
+            built = shared[key] = (evidence, summary, {"kev": m.kev, "ransomware": m.ransomware})
+        evidence, summary, exploit = built
         yield Observation(asset_id=am.asset_id, key=m.advisory_id, evidence=evidence, exposure=level,
-                          exploit={"kev": m.kev, "ransomware": m.ransomware}, summary=summary)
+                          exploit=exploit, summary=summary)
 
 
 @evaluator("RG-KEV")
