@@ -61,6 +61,10 @@ class Peer:
             return (self.workdir / "peer.log").read_text(errors="replace")
         return ""
 
+    def events(self) -> list[str]:
+        """What a :func:`pynetdicom_scp` received, in order: ``A-ASSOCIATE-RQ``, ``C-ECHO``, ``C-FIND``."""
+        return [line.split(" ", 1)[1] for line in self.log().splitlines() if line.startswith("RG-EVENT ")]
+
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
@@ -231,9 +235,17 @@ ae.add_supported_context(Verification)
 ae.add_supported_context(StudyRootQueryRetrieveInformationModelFind)
 ae.require_calling_aet = required
 ae.require_called_aet = check_called
+def mark(what):
+    print("RG-EVENT " + what, flush=True)
 def on_find(event):
+    mark("C-FIND")
     yield 0x0000, None
-ae.start_server((host, port), block=True, evt_handlers=[(evt.EVT_C_FIND, on_find)])
+def on_echo(event):
+    mark("C-ECHO")
+    return 0x0000
+ae.start_server((host, port), block=True, evt_handlers=[
+    (evt.EVT_C_FIND, on_find), (evt.EVT_C_ECHO, on_echo),
+    (evt.EVT_REQUESTED, lambda event: mark("A-ASSOCIATE-RQ"))])
 """
 
 

@@ -105,22 +105,23 @@ class DicomProbe:
 
     # -- one association -----------------------------------------------------------------
 
-    async def _attempt(self, conn: Conn | None, calling: str, called: str, *, query: bool) -> Attempt:
+    async def _attempt(self, conn: Conn | None, calling: str, called: str, *, query: bool,
+                       echo: bool = True) -> Attempt:
         attempt = Attempt(calling, called)
         if conn is not None:
             try:
-                await self._run(conn, attempt, query)
+                await self._run(conn, attempt, query, echo)
             finally:
                 await conn.close()  # frees the host slot before any second association
             return attempt
         try:
             async with self.net.connect(self.host, self.port, self.tls) as fresh:
-                await self._run(fresh, attempt, query)
+                await self._run(fresh, attempt, query, echo)
         except ConnectFailed as exc:
             attempt.error, attempt.error_kind = f"reconnect failed: {exc.detail}", "connect"
         return attempt
 
-    async def _run(self, conn: Conn, attempt: Attempt, query: bool) -> None:
+    async def _run(self, conn: Conn, attempt: Attempt, query: bool, echo: bool) -> None:
         sent = {"calling_ae": attempt.calling_ae, "called_ae": attempt.called_ae}
         self.outcome.sent.setdefault("a_associate_rq", []).append(sent)
         try:
@@ -134,7 +135,7 @@ class DicomProbe:
                 raise PeerClosed() from None
             attempt.answer = wire.decode_association_answer(pdu_type, data)
             if isinstance(attempt.answer, wire.Accept):
-                await self._use(conn, attempt, query)
+                await self._use(conn, attempt, query, echo)
         except wire.NotDicom:
             raise
         except PeerClosed:
@@ -149,13 +150,17 @@ class DicomProbe:
             attempt.error, attempt.error_kind = f"connection lost: {type(exc).__name__}", "lost"
             await self._abort(conn)
 
-    async def _use(self, conn: Conn, attempt: Attempt, query: bool) -> None:
+    async def _use(self, conn: Conn, attempt: Attempt, query: bool, echo: bool) -> None:
+        """Use an accepted association: C-ECHO (unless an earlier association already did: one
+        C-ECHO per endpoint), the level-3 count-only C-FIND, then release."""
         accept = attempt.answer
         assert isinstance(accept, wire.Accept)
         contexts = {uid: (cid, accept.accepted_contexts[cid])
                     for index, uid in enumerate(PROPOSED_SYNTAXES)
                     if (cid := 2 * index + 1) in accept.accepted_contexts}
-        if wire.VERIFICATION in contexts:
+        if not echo:
+            pass  # attempt.echo stays None: not tested on this association
+        elif wire.VERIFICATION in contexts:
             cid, _ts = contexts[wire.VERIFICATION]
             attempt.echo = await self._echo(conn, cid, accept.max_pdu)
             self.outcome.sent["c_echo"] = True
@@ -278,7 +283,7 @@ class DicomProbe:
             wrong_called = random_ae("RGX")
             try:
                 p2 = await self._attempt(None, self.known_calling or random_ae("RG"), wrong_called,
-                                         query=False)
+                                         query=False, echo=not p1.accepted)
             except (wire.NotDicom, PeerClosed):
                 out.errors.append("second association: the peer stopped answering DICOM")
                 out.failed = True

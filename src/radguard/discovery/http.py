@@ -21,6 +21,7 @@ from radguard.discovery.results import HttpDoc
 
 MAX_RESPONSE = 64 * 1024
 QIDO_ROOTS = ("/dicom-web", "/dicomweb", "/dcm4chee-arc/aets/DCM4CHEE/rs", "/wado-rs")
+NOT_HERE = frozenset({404, 405})  # nothing serves QIDO-RS at that root: try the next one
 STATUS_PATHS = ("/system",)  # Orthanc REST: name and version when reachable
 
 
@@ -139,11 +140,13 @@ class HttpProbe:
                     system = {k: parsed.get(k) for k in ("ApiVersion", "DicomAet", "Version", "Name")
                               if k in parsed}
                     open_api = True
+        no_dicomweb = False
         if system and "ApiVersion" in system:
             try:
                 plugins = await self.get("/plugins")
-                if plugins.status == 200 and b"dicom-web" in plugins.body:
-                    out.dicomweb = True
+                if plugins.status == 200:
+                    out.dicomweb = b"dicom-web" in plugins.body
+                    no_dicomweb = not out.dicomweb  # Orthanc without the plugin: no QIDO-RS to ask
             except (NotHttp, ConnectFailed, ConnectionError, TimeoutError, OSError):
                 pass
         doc.product, doc.version = http_product(doc.server, realm, title, system)
@@ -151,12 +154,17 @@ class HttpProbe:
             doc.auth_required = True
         elif open_api:
             doc.auth_required = False
-        if self.level >= 3:
+        if self.level >= 3 and not no_dicomweb:
             await self._qido(doc)
         return out
 
     async def _qido(self, doc: HttpDoc) -> None:
-        """QIDO-RS ``/studies?limit=1`` at the usual roots; keep only whether it answered."""
+        """QIDO-RS ``/studies?limit=1`` at the usual roots; keep only whether it answered.
+
+        Roots are tried in order only while they answer 404/405 ("nothing here"); the first
+        other answer, or any error, ends the search — so at most ``len(QIDO_ROOTS)`` GETs, and
+        one whenever a DICOMweb server (or an authentication wall) answers at the first root.
+        """
         for root in QIDO_ROOTS:
             try:
                 answer = await self.get(f"{root}/studies?limit=1&includefield=StudyInstanceUID")
@@ -174,6 +182,8 @@ class HttpProbe:
                 doc.dicomweb_anonymous = False
                 doc.auth_required = True
                 return
+            if answer.status not in NOT_HERE:
+                return  # a definite answer that says nothing about access (e.g. 400, 500): stop
 
 
 def _title(body: bytes) -> str | None:
