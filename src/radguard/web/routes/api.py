@@ -124,7 +124,7 @@ def list_assets(q: str = "", site: str = "", asset_class: str = "", page: int = 
 
 
 @router.get("/assets/{asset_id}", responses=_errors(404))
-def get_asset(asset_id: int, principal: Principal = Depends(require("viewer")),
+def get_asset(asset_id: int = Path(..., ge=1, le=2**63 - 1), principal: Principal = Depends(require("viewer")),
               session: Session = Depends(db_session)) -> dict[str, Any]:
     try:
         asset = find_asset(session, str(asset_id))
