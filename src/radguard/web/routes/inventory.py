@@ -29,21 +29,33 @@ class AssetPage:
 
 def query_assets(session: Session, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
                  per_page: int = PAGE_SIZE) -> AssetPage:
-    """Filter and page in the database (one COUNT and one indexed page query), never in Python."""
-    stmt = select(Asset).join(Site)
+    """Filter and page in the database (one COUNT and one page query), never in Python.
+
+    Written for 100,000 assets: no join in the count, the site filter resolved to its ID first,
+    and the page ordered by (site_id, name) — the unique index, so no sort — which lists sites
+    in the order they were added and assets by name within each site.
+    """
+    conditions = []
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Asset.name).like(like), func.lower(Asset.vendor).like(like),
-                              func.lower(Asset.product).like(like)))
+        like = f"%{q}%"
+        # SQLite's LIKE already ignores ASCII case; ILIKE would wrap every row in lower().
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        cols = (Asset.name, Asset.vendor, Asset.product)
+        conditions.append(or_(*(c.like(like) if sqlite else c.ilike(like) for c in cols)))
     if site:
-        stmt = stmt.where(Site.code == site)
+        site_id = session.scalar(select(Site.id).where(Site.code == site))
+        if site_id is None:
+            return AssetPage([], 0, 1, 1)
+        conditions.append(Asset.site_id == site_id)
     if asset_class:
-        stmt = stmt.where(Asset.asset_class == asset_class)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        conditions.append(Asset.asset_class == asset_class)
+    total = session.scalar(select(func.count(Asset.id)).where(*conditions)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    rows = list(session.scalars(stmt.options(selectinload(Asset.site)).order_by(Site.code, Asset.name)
-                                .limit(per_page).offset((page - 1) * per_page)))
+    rows = list(session.scalars(
+        select(Asset).where(*conditions).options(selectinload(Asset.site))
+        .order_by(Asset.site_id, Asset.name).limit(per_page).offset((page - 1) * per_page)
+    ))
     return AssetPage(rows, total, page, pages)
 
 
