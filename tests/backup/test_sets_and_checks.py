@@ -160,3 +160,19 @@ def test_rto_from_imaging_services(rg, sqlite_url: str, tmp_path: Path, archive)
     assert report["restore"]["rto_hours"] == 2 and report["restore"]["rto_source"] == "service:ed-ct"
     assert report["restore"]["rto_met"] is True
     assert report["rpo"]["rpo_hours"] == 1 and report["rpo"]["lag_hours"] == 0
+
+
+def test_set_import_refuses_non_utf8_yaml_by_line(rg, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a Latin-1 sets file used to crash with a UnicodeDecodeError traceback."""
+    assert rg("--db", sqlite_url, "init").code == 0
+    bad = tmp_path / "sets.yaml"
+    bad.write_bytes("backup_sets:\n  - {name: nas, protects: PACS, location: 'bâtiment B', kind: local}\n"
+                    .encode("latin-1"))
+    r = rg("--db", sqlite_url, "backup", "set", "import", bad)
+    assert r.code == 2 and "sets.yaml, line 2: not UTF-8 text; save the file as UTF-8" in r.err, r.err
+    assert "Traceback" not in r.err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("backup_sets:\n  - {name: nas, protects: PACS\n")
+    r = rg("--db", sqlite_url, "backup", "set", "import", broken)
+    assert r.code == 2 and "broken.yaml, line 3, column 1: not valid YAML" in r.err, r.err
+    assert json.loads(rg("--db", sqlite_url, "backup", "set", "list", "--json").out) == []

@@ -83,7 +83,7 @@ def test_malformed_advisory_names_file_and_path(mutate: Any, where: str) -> None
 
 
 def test_not_json_and_unknown_documents() -> None:
-    with pytest.raises(InputError, match=r"x.json, line 1, column 2: is not valid JSON"):
+    with pytest.raises(InputError, match=r"x.json, line 1, column 2: not valid JSON"):
         parse_bytes(b"{,}", "x.json")
     with pytest.raises(InputError, match=r"is not a CISA KEV catalog, a CSAF 2\.0 advisory or an NVD"):
         parse_bytes(b'{"hello": 1}', "y.json")

@@ -102,3 +102,17 @@ def test_closed_assessment_refuses_answers(rg, sqlite_url: str, tmp_path: Path) 
     assert r.code == 1 and "is closed" in r.err
     r = rg("--db", sqlite_url, "checklist", "assessment", "list", "--json")
     assert [(a["version"], a["status"]) for a in json.loads(r.out)] == [(1, "closed")]
+
+
+def test_non_utf8_answers_are_refused_by_line(rg, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a Latin-1 answers file used to crash with a UnicodeDecodeError traceback."""
+    _start(rg, sqlite_url)
+    for name, text in [("latin.csv", "question,answer,notes\nGOV-01,2,ok\nGOV-04,1,revu en réunion\n"),
+                       ("latin.yaml", "answers:\n- question: GOV-01\n  answer: 2\n  notes: revu en réunion\n")]:
+        bad = tmp_path / name
+        bad.write_bytes(text.encode("latin-1"))
+        r = rg("--db", sqlite_url, "checklist", "import", bad)
+        line = 3 if name.endswith(".csv") else 4
+        assert r.code == 2 and f"{name}, line {line}: not UTF-8 text; save the file as UTF-8" in r.err, r.err
+        assert "Traceback" not in r.err
+    assert _answers(rg, sqlite_url) == {}

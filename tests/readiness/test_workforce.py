@@ -103,3 +103,27 @@ def test_bad_files_name_line_and_column_and_write_nothing(rg, sqlite_url: str, t
     assert r.code == 2 and "line 5, field 'Clicks': is larger than the number sent" in r.err
     assert json.loads(rg("--db", sqlite_url, "training", "metrics", "--json").out)["by_role"] == []
     assert json.loads(rg("--db", sqlite_url, "phishing", "metrics", "--json").out)["campaigns"] == []
+
+
+def test_latin1_export_is_refused_by_line_and_utf16_export_is_read(rg, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a Latin-1 or UTF-16 LMS export used to crash with a UnicodeDecodeError traceback."""
+    rg("--db", sqlite_url, "init")
+    lms = ["--map", "Staff Number=person", "--date-format", "%m/%d/%Y"]
+    text = (DATA / "lms-export.csv").read_text(encoding="utf-8")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(text.replace("Security Basics 2026", "Sécurité 2026", 1).encode("latin-1"))
+    r = rg("--db", sqlite_url, "training", "import", latin, *lms)
+    assert r.code == 2 and "latin1.csv, line 2: not UTF-8 text; save the file as UTF-8" in r.err, r.err
+    assert "Traceback" not in r.err
+    phish = tmp_path / "phish.csv"
+    phish.write_bytes((DATA / "phish-campaigns.csv").read_text(encoding="utf-8").replace("lure", "leurre é")
+                      .encode("cp1252"))
+    r = rg("--db", sqlite_url, "phishing", "import", phish)
+    assert r.code == 2 and "phish.csv, line 2: not UTF-8 text" in r.err, r.err
+    assert json.loads(rg("--db", sqlite_url, "training", "metrics", "--json").out)["by_role"] == []
+
+    wide = tmp_path / "utf16.csv"
+    wide.write_text(text, encoding="utf-16")  # Windows LMS exports: UTF-16 with a byte-order mark
+    r = rg("--db", sqlite_url, "training", "import", wide, *lms, "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out) == {"rows": 9, "created": 9, "updated": 0}

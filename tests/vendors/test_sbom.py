@@ -74,7 +74,7 @@ def test_duplicate_versions_are_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "expected"), [
     ('{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"type": "library", "name": "ok"}, '
      '{"type": "gizmo", "name": "bad"}]}', "$.components[1] (bad): not valid CycloneDX"),
-    ('{"bomFormat": "CycloneDX",\n "specVersion": 1.5,,}', "line 2, column 21: invalid JSON"),
+    ('{"bomFormat": "CycloneDX",\n "specVersion": 1.5,,}', "line 2, column 21: not valid JSON"),
     ('{"hello": "world"}', "neither CycloneDX (bomFormat) nor SPDX"),
     ('{"spdxVersion": "SPDX-2.3", "packages": []}', "not valid SPDX"),
     ('<?xml version="1.0"?><project xmlns="http://maven.apache.org/POM/4.0.0"/>', "is not a CycloneDX <bom>"),
@@ -173,3 +173,36 @@ def test_cli_sbom_import(rg, sqlite_url: str, tmp_path: Path) -> None:  # type: 
     bad.write_text("hello")
     r = rg("--db", sqlite_url, "sbom", "import", bad, "--asset", "NWH-MAIN/READ-WS-1")
     assert r.code == 2 and "x.txt" in r.err
+
+
+@pytest.mark.parametrize(("component", "where"), [
+    ({"type": "library", "name": 42}, "$.components[1].name"),
+    ({"type": "library", "name": "zlib", "version": 1.3}, "$.components[1].version"),
+    ({"type": "library", "name": "zlib", "group": ["a"]}, "$.components[1].group"),
+    ({"type": "library", "name": "zlib", "supplier": {"name": 7}}, "$.components[1].supplier.name"),
+    ({"type": "library", "name": "zlib", "components": [{"type": "library", "name": True}]},
+     "$.components[1].components[0].name"),
+])
+def test_non_text_component_fields_are_named(rg, sqlite_url: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                             component: dict[str, object], where: str) -> None:
+    """Regression: a CycloneDX component whose name is a number used to crash with AttributeError."""
+    path = tmp_path / "sbom.json"
+    path.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.5",
+                                "components": [{"type": "library", "name": "ok"}, component]}))
+    with pytest.raises(InputError) as info:
+        read_sbom(path)
+    assert str(info.value).startswith(f"{path}, {where}: must be text")
+    assert rg("--db", sqlite_url, "init").code == 0
+    r = rg("--db", sqlite_url, "sbom", "import", path, "--asset", "nope")
+    assert r.code == 2 and f"{where}: must be text" in r.err and "Traceback" not in r.err, r.err
+
+
+def test_utf16_and_bom_prefixed_sboms_are_read(tmp_path: Path) -> None:
+    text = (SBOMS / "router-appliance.cdx.json").read_text(encoding="utf-8")
+    wide = tmp_path / "wide.cdx.json"
+    wide.write_text(text, encoding="utf-16")
+    bom = tmp_path / "bom.cdx.json"
+    bom.write_text(text, encoding="utf-8-sig")
+    expected = read_sbom(SBOMS / "router-appliance.cdx.json").components
+    assert read_sbom(wide).components == expected
+    assert read_sbom(bom).components == expected

@@ -7,12 +7,10 @@ tape (offsite only when declared so, because tapes often sit next to the server)
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +19,7 @@ from radguard.backup.run import VerifyReport
 from radguard.db.models.backup import BACKUP_KINDS, BACKUP_MEDIA, BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError
+from radguard.textfiles import parse_json, parse_yaml, read_text
 
 _DEFAULT_MEDIA = {"local": "disk", "offsite": "disk", "cloud": "object", "tape": "tape"}
 
@@ -96,15 +95,8 @@ def upsert_set(session: Session, spec: BackupSetSpec) -> tuple[BackupSet, bool]:
 def import_sets(session: Session, path: Path) -> tuple[int, int]:
     """Import ``backup_sets:`` from YAML or JSON; all or nothing. Returns (created, updated)."""
     src = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(src, None, None, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        doc = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
-        raise InputError(src, None, None, f"not valid {kind}: {exc}") from exc
+    text = read_text(path)
+    doc = parse_json(text, src) if path.suffix.lower() == ".json" else parse_yaml(text, src)
     entries = doc.get("backup_sets") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         raise InputError(src, None, "backup_sets", "expected a top-level 'backup_sets' list")

@@ -8,7 +8,6 @@ never touched. :func:`radguard.feeds.store.store_feeds` then writes the lot in o
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from radguard.feeds.csaf import is_csaf, parse_csaf
 from radguard.feeds.kev import is_kev, parse_kev
 from radguard.feeds.nvd import is_nvd, parse_nvd
 from radguard.feeds.records import ParsedFeed
+from radguard.textfiles import decode_text, parse_json
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -47,13 +47,7 @@ def parse_document(doc: Any, name: str, sha256: str) -> ParsedFeed:
 
 def parse_bytes(data: bytes, name: str) -> ParsedFeed:
     sha256 = hashlib.sha256(data).hexdigest()
-    try:
-        doc = json.loads(data)
-    except UnicodeDecodeError as exc:
-        raise InputError(name, None, None, f"is not UTF-8 text ({exc.reason})") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(name, f"line {exc.lineno}, column {exc.colno}", None, f"is not valid JSON: {exc.msg}") from exc
-    return parse_document(doc, name, sha256)
+    return parse_document(parse_json(decode_text(data, name), name), name, sha256)
 
 
 def read_feeds(files: list[Path], progress: Callable[[Path], None] | None = None) -> list[ParsedFeed]:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from radguard.db.models.evidence import Evidence
 from radguard.errors import InputError
 from radguard.inventory.queries import find_asset
+from radguard.textfiles import decode_text, read_bytes
 
 FORM = "MDS2-2019"
 EVIDENCE_KIND = "doc.mds2"
@@ -219,11 +220,7 @@ class Mds2Document:
 def read_mds2(path: Path) -> Mds2Document:
     """Read an MDS2 .xlsx/.xlsm workbook or CSV into answers; raise InputError on anything unclear."""
     name = str(path)
-    if not path.exists():
-        raise InputError(name, None, None, "file not found")
-    data = path.read_bytes()
-    if not data:
-        raise InputError(name, None, None, "the file is empty")
+    data = read_bytes(path)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         tables = list(_read_workbook(path))
@@ -260,11 +257,7 @@ def _read_workbook(path: Path) -> Iterator[_Table]:
 
 
 def _read_csv(path: Path, data: bytes) -> _Table:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(str(path), f"line {line}", None, "not UTF-8 text; save the file as UTF-8") from None
+    text = decode_text(data, str(path))
     try:
         sample = text[:4096]
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")

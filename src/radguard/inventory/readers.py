@@ -8,17 +8,16 @@ location (``row 12`` or ``$.assets[11]``) for error messages.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import ijson
-import yaml
 
 from radguard.errors import InputError
 from radguard.inventory.csvcodec import CellError, decode_row
 from radguard.inventory.schema import CSV_COLUMNS, CSV_OPTIONAL_EXTRA, CSV_REQUIRED
+from radguard.textfiles import load_yaml, sniff_encoding
 
 Kind = Literal["site", "asset", "flow"]
 Item = tuple[str, Kind, dict[str, Any]]
@@ -58,7 +57,9 @@ def read_items(path: Path, fmt: str) -> Iterator[Item]:
 
 def _read_csv(path: Path) -> Iterator[Item]:
     name = str(path)
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+    with path.open("rb") as raw:
+        encoding = sniff_encoding(raw.read(4))
+    with path.open("r", encoding=encoding, newline="") as fh:
         reader = csv.DictReader(fh)
         try:
             header = reader.fieldnames
@@ -175,19 +176,7 @@ def _stream_json(path: Path, wanted: set[str]) -> Iterator[Item]:
 
 def _read_yaml(path: Path) -> Iterator[Item]:
     name = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise InputError(name, f"line {line}", None, "not UTF-8 text; save the file as UTF-8") from None
-    try:
-        doc = yaml.safe_load(io.StringIO(text))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise InputError(name, where, None, f"invalid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(name, None, None, f"invalid YAML: {exc}") from None
+    doc = load_yaml(path)
     if doc is None:
         raise InputError(name, None, None, "the file holds no YAML document")
     if not isinstance(doc, dict):

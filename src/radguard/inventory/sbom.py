@@ -14,7 +14,6 @@ in the evidence summary, not added as a component of itself.
 from __future__ import annotations
 
 import hashlib
-import json
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import SoftwareComponent
 from radguard.errors import InputError
 from radguard.inventory.queries import find_asset
+from radguard.textfiles import decode_text, parse_json, read_bytes, sniff_encoding
 
 EVIDENCE_KIND = "doc.sbom"
 SOURCE = "sbom"
@@ -115,26 +115,17 @@ def _make(source: str, where: str, vendor: str | None, name: str | None, version
 def read_sbom(path: Path) -> SbomDocument:
     """Parse a CycloneDX JSON/XML or SPDX JSON document; raise InputError naming what is wrong."""
     name = str(path)
-    if not path.exists():
-        raise InputError(name, None, None, "file not found")
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(name, None, None, "the file is empty")
-    head = data.lstrip()[:1]
-    if head in (b"{", b"["):
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise InputError(name, None, None, "not UTF-8 text; save the file as UTF-8") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(name, f"line {exc.lineno}, column {exc.colno}", None, f"invalid JSON: {exc.msg}") from None
+    data = read_bytes(path)
+    head = data[:4096].decode(sniff_encoding(data[:4]), errors="ignore").lstrip("\ufeff \t\r\n")[:1]
+    if head in ("{", "["):
+        doc = parse_json(decode_text(data, name), name)
         if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
             result = _read_cyclonedx_json(name, doc)
         elif isinstance(doc, dict) and "spdxVersion" in doc:
             result = _read_spdx_json(name, doc)
         else:
             raise InputError(name, "$", None, "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON")
-    elif head == b"<":
+    elif head == "<":
         result = _read_cyclonedx_xml(name, data)
     else:
         raise InputError(name, None, None, "expected CycloneDX JSON or XML, or SPDX JSON (convert tag-value "
@@ -208,6 +199,33 @@ def _cdx_document(source: str, bom: Any, components: Any, spec_version: str | No
 _CDX_HEADER_KEYS = ("bomFormat", "specVersion", "serialNumber", "version", "metadata")
 
 
+# Fields radguard stores as text. The library keeps whatever JSON type it is given (a name of
+# 42 stays an int), so they are checked on the raw document, where the path is still known.
+_CDX_TEXT_FIELDS = ("name", "version", "group", "publisher")
+_CDX_PARTIES = ("supplier", "manufacturer")
+
+
+def _check_cdx_text(source: str, raw: Any, where: str) -> None:
+    """Refuse a component (or nested component) whose name, version or vendor is not a string."""
+    if not isinstance(raw, dict):
+        return  # the library reports the component as invalid, with its path
+    for key in _CDX_TEXT_FIELDS:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InputError(source, f"{where}.{key}", None,
+                             f"must be text in quotes, not {value!r}; fix the SBOM or ask its supplier")
+    for party in _CDX_PARTIES:
+        who = raw.get(party)
+        value = who.get("name") if isinstance(who, dict) else None
+        if value is not None and not isinstance(value, str):
+            raise InputError(source, f"{where}.{party}.name", None,
+                             f"must be text in quotes, not {value!r}; fix the SBOM or ask its supplier")
+    children = raw.get("components")
+    if isinstance(children, list):
+        for j, child in enumerate(children):
+            _check_cdx_text(source, child, f"{where}.components[{j}]")
+
+
 def _read_cyclonedx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
     """Parse with cyclonedx-python-lib, one component at a time.
 
@@ -229,6 +247,7 @@ def _read_cyclonedx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
             raise InputError(source, "$.components", None, "must be a list")
         components = []
         for i, raw in enumerate(raw_components):
+            _check_cdx_text(source, raw, f"$.components[{i}]")
             try:
                 components.append(CdxComponent.from_json(raw))  # type: ignore[attr-defined]
             except Exception as exc:

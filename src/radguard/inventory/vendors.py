@@ -25,6 +25,7 @@ from radguard.db.models.inventory import Asset
 from radguard.db.models.vendors import Vendor, VendorContract, VendorProduct, VendorProductAsset, VendorReview
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.queries import find_asset
+from radguard.textfiles import parse_json, parse_yaml, read_text
 
 FORMAT = "radguard-vendors"
 
@@ -118,25 +119,11 @@ def _location(loc: tuple[int | str, ...]) -> tuple[str, str | None]:
 
 def _load(path: Path) -> VendorFile:
     name = str(path)
-    if not path.exists():
-        raise InputError(name, None, None, "file not found")
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json"):
         raise InputError(name, None, None, "expected a .yaml or .json vendor file")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(name, None, None, "not UTF-8 text; save the file as UTF-8") from None
-    try:
-        doc = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(name, f"line {exc.lineno}, column {exc.colno}", None, f"invalid JSON: {exc.msg}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise InputError(name, where, None, f"invalid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(name, None, None, f"invalid YAML: {exc}") from None
+    text = read_text(path)
+    doc = parse_json(text, name) if suffix == ".json" else parse_yaml(text, name)
     if not isinstance(doc, dict):
         raise InputError(name, "$", None, "the document must be a mapping with a 'vendors' list")
     try:

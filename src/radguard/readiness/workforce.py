@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from radguard.db.base import utcnow
 from radguard.db.models.workforce import PhishingResult, TrainingRecord
 from radguard.errors import InputError
+from radguard.textfiles import read_text
 
 TRAINING_FIELDS = ("person", "role", "course", "site", "required", "assigned", "due", "completed", "status")
 TRAINING_REQUIRED = ("person", "role", "course")
@@ -90,10 +91,7 @@ def _columns(path: Path, header: list[str], fields: tuple[str, ...], required: t
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(str(path), None, None, f"cannot read the file ({exc.strerror})") from exc
+    text = read_text(path)
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel

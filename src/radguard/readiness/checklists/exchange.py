@@ -34,6 +34,7 @@ from radguard.readiness.checklists.assessments import (
 )
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.models import SCALE
+from radguard.textfiles import parse_yaml_nodes, read_text
 
 CSV_COLUMNS = ["question", "domain", "text", "answer", "na_reason", "owner", "notes", "evidence"]
 _EDITABLE = {"question", "answer", "na_reason", "owner", "notes", "evidence"}
@@ -138,12 +139,7 @@ def _parse_csv(path: Path, text: str) -> ParsedFile:
 
 
 def _parse_yaml(path: Path, text: str) -> ParsedFile:
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(str(path), f"line {mark.line + 1}" if mark else None, None, f"not valid YAML: {exc}") from exc
+    data, root = parse_yaml_nodes(text, str(path))
     if not isinstance(data, dict) or not isinstance(data.get("answers"), list):
         raise InputError(str(path), "line 1", "answers", "expected a mapping with an 'answers' list")
     assert isinstance(root, yaml.MappingNode)
@@ -179,10 +175,7 @@ def _parse_yaml(path: Path, text: str) -> ParsedFile:
 
 
 def parse_answers(path: Path, fmt: str | None = None) -> ParsedFile:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(str(path), None, None, f"cannot read the file ({exc.strerror})") from exc
+    text = read_text(path)
     return _parse_csv(path, text) if detect_format(path, fmt) == "csv" else _parse_yaml(path, text)
 
 

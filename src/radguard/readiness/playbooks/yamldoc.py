@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from radguard.errors import InputError
+from radguard.textfiles import parse_yaml_nodes, read_text
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,25 +26,14 @@ class YamlDoc:
 
     def __init__(self, source: str, text: str) -> None:
         self.source = source
-        try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data: Any = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else None
-            raise InputError(source, where, None, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        self.data: Any
+        self.data, self.node = parse_yaml_nodes(text, source)
         if not isinstance(self.data, dict):
             raise InputError(source, None, None, "expected a YAML mapping at the top level")
 
     @classmethod
     def read(cls, path: Path) -> YamlDoc:
-        if not path.exists():
-            raise InputError(str(path), None, None, "file not found")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise InputError(str(path), None, None, "not UTF-8 text; save the file as UTF-8") from None
-        return cls(str(path), text)
+        return cls(str(path), read_text(path))
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """1-based line where the value at ``loc`` starts (or its nearest existing parent)."""
