@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -32,6 +32,9 @@ def fingerprint(check_id: str, asset_id: int | None, subject: str | None, key: s
 
 class Finding(Base):
     __tablename__ = "finding"
+    # Dashboards and queues count open findings by severity and by check.
+    __table_args__ = (Index("ix_finding_state_severity", "state", "severity"),
+                      Index("ix_finding_state_check", "state", "check_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(600), unique=True)
