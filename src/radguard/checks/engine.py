@@ -40,7 +40,6 @@ from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, Observation
 from radguard.checks.risk import exploit_signal, score
 from radguard.checks.sla import SlaPolicy
-from radguard.checks.snapshot import load_snapshot
 from radguard.checks.spec import CheckSpec
 from radguard.db.base import utcnow
 from radguard.db.models.evidence import Evidence
@@ -216,7 +215,6 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     result.timings["catalog"] = time.perf_counter() - started
     mark = time.perf_counter()
     ctx = CheckContext(session, now, {"parameters": settings.parameters, "sla": settings.sla})
-    ctx.memo("assets", lambda: load_snapshot(session))
 
     assets: dict[int, Asset] = {a.id: a for a in ctx.assets()}
     result.timings["load_inventory"] = time.perf_counter() - mark

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from radguard.checks.snapshot import load_snapshot
 from radguard.db.base import utcnow
 from radguard.db.models.inventory import Asset
 
@@ -35,6 +35,9 @@ class Observation:
     on one subject (an endpoint ``10.1.2.3:104``, a CVE ID). ``evidence`` is what showed it,
     JSON-serialisable and free of patient data. ``exposure`` (0–1) and ``exploit`` (KEV,
     ransomware use) feed the risk score.
+
+    Observations are read-only once yielded, evidence included: the engine serialises each
+    evidence document object once, so several observations may share one document.
     """
 
     asset_id: int | None = None
@@ -63,18 +66,13 @@ class CheckContext:
         return cast(T, self._memo[key])
 
     def assets(self) -> list[Asset]:
-        """Every asset with site, endpoints, AE titles and components loaded in bulk."""
-        return self.memo(
-            "assets",
-            lambda: list(
-                self.session.scalars(
-                    select(Asset).options(
-                        selectinload(Asset.site), selectinload(Asset.endpoints),
-                        selectinload(Asset.ae_titles), selectinload(Asset.components),
-                    ).order_by(Asset.id)
-                )
-            ),
-        )
+        """Every asset with site, endpoints, AE titles and components, as a read-only snapshot.
+
+        The snapshot (:mod:`radguard.checks.snapshot`) has the ORM attribute names but none of
+        the ORM's per-object cost, so evaluators called directly (as in tests) see exactly
+        what they see inside an assessment.
+        """
+        return self.memo("assets", lambda: load_snapshot(self.session))
 
 
 Evaluator = Callable[[CheckContext], Iterable[Observation]]
