@@ -152,6 +152,7 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
         if on_check is not None:
             on_check(entry.spec.id)
         count = 0
+        check_id = entry.spec.id
         try:
             observations: Iterable[Observation] = entry.evaluator(ctx)
             for obs in observations:
@@ -159,7 +160,7 @@ def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
                     raise ValueError("an observation needs an asset_id or a subject")
                 if obs.asset_id is not None and obs.asset_id not in known:
                     raise ValueError(f"observation names asset {obs.asset_id}, which is not in the inventory")
-                fp = fingerprint(entry.spec.id, obs.asset_id, obs.subject, obs.key)
+                fp = fingerprint(check_id, obs.asset_id, obs.subject, obs.key)
                 if fp not in seen:
                     doc = obs.evidence
                     cached = texts.get(id(doc))

@@ -13,10 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
-
 from radguard.checks.registry import CheckContext, Observation, evaluator
-from radguard.db.models.inventory import Asset
 from radguard.feeds.matching import AssetAdvisoryMatch, match_assets
 
 _EXPOSED_ZONE_WORDS = {"dmz", "internet", "public", "perimeter", "edge", "external"}
@@ -47,10 +44,17 @@ def exposure(network_zone: str | None, remote_access: str | None) -> tuple[float
 
 
 def _exposures(ctx: CheckContext) -> dict[int, tuple[float, str]]:
-    """Exposure per asset from two columns, without loading whole assets."""
+    """Exposure per asset, worked out once per distinct (zone, remote access) pair."""
     def load() -> dict[int, tuple[float, str]]:
-        rows = ctx.session.execute(select(Asset.id, Asset.network_zone, Asset.remote_access))
-        return {aid: exposure(zone, remote) for aid, zone, remote in rows}
+        by_pair: dict[tuple[str | None, str | None], tuple[float, str]] = {}
+        out: dict[int, tuple[float, str]] = {}
+        for asset in ctx.assets():
+            pair = (asset.network_zone, asset.remote_access)
+            found = by_pair.get(pair)
+            if found is None:
+                found = by_pair[pair] = exposure(*pair)
+            out[asset.id] = found
+        return out
     return ctx.memo("feeds.asset_exposure", load)
 
 
