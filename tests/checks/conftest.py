@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from radguard.checks.loader import CATALOG_DIR, Catalog, load_catalog
 from radguard.checks.registry import CheckContext, Observation, load_evaluators
-from radguard.db.migrate import upgrade
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset, Site
-from radguard.db.session import Database, open_database
+from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from tests.conftest import EXAMPLES
+from tests.support.templates import build_template, copy_of
 
 # The catalog files this stage owns; engine tests use only these so that other stages' work in
 # progress cannot break them (test_loader checks the whole packaged catalog).
@@ -48,23 +48,15 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="session")
 def northwind_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("northwind") / "northwind.db"
-    db = open_database(f"sqlite:///{path}")
-    upgrade(db)
-    with db.transaction() as session:
-        import_inventory(session, EXAMPLES / "northwind-inventory.yaml")
-    db.dispose()
-    return path
+    return build_template(tmp_path_factory.mktemp("northwind") / "northwind.db",
+                          lambda s: import_inventory(s, EXAMPLES / "northwind-inventory.yaml"))
 
 
 @pytest.fixture
 def nw(northwind_template: Path, tmp_path: Path) -> Iterator[Database]:
     """A private copy of the Northwind database (SQLite) for one test."""
-    path = tmp_path / "nw.db"
-    shutil.copy(northwind_template, path)
-    db = open_database(f"sqlite:///{path}")
-    yield db
-    db.dispose()
+    with copy_of(northwind_template, tmp_path, "nw.db") as db:
+        yield db
 
 
 def asset(session: Session, ref: str) -> Asset:

@@ -7,7 +7,6 @@ per test. Every check has a positive case (the safeguard is missing) and a negat
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,42 +14,38 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from radguard.checks.registry import CheckContext, Observation, load_evaluators
-from radguard.db.migrate import upgrade
 from radguard.db.models.evidence import Evidence
-from radguard.db.session import Database, open_database
+from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.inventory.mds2 import import_mds2
 from radguard.inventory.queries import find_asset
 from radguard.inventory.sbom import import_sbom
 from radguard.inventory.vendors import import_vendors
 from tests.conftest import EXAMPLES, FIXTURES
+from tests.support.templates import build_template, copy_of
 from tests.vendors.mds2_forms import STRONG_DEVICE, WEAK_DEVICE
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 BEFORE_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
+def _seed(s: Session) -> None:
+    import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
+    import_vendors(s, EXAMPLES / "northwind-vendors.yaml")
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("nw-vendors") / "nw.db"
-    db = open_database(f"sqlite:///{path}")
-    upgrade(db)
-    with db.transaction() as s:
-        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
-        import_vendors(s, EXAMPLES / "northwind-vendors.yaml")
-    db.dispose()
-    return path
+    return build_template(tmp_path_factory.mktemp("nw-vendors") / "nw.db", _seed)
 
 
 @pytest.fixture
 def nw(template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "nw.db"
-    shutil.copy(template, path)
-    db = open_database(f"sqlite:///{path}")
-    yield db
-    db.dispose()
+    with copy_of(template, tmp_path, "nw.db") as db:
+        yield db
 
 
 Observe = Callable[..., list[Observation]]

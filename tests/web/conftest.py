@@ -3,45 +3,38 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
-from radguard.db.migrate import upgrade
 from radguard.db.models.web import ROLES
-from radguard.db.session import Database, open_database
+from radguard.db.session import Database
 from radguard.web.accounts import create_user
 from radguard.web.app import create_app
+from tests.support.templates import build_template, copy_of
 
 PASSWORD = "correct horse battery"
+
+
+def _one_user_per_role(s: Session) -> None:
+    for role in ROLES:
+        create_user(s, role, PASSWORD, role, f"The {role}")
 
 
 @pytest.fixture(scope="session")
 def _web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated database with one user per role, made once (argon2 hashing is deliberately slow)."""
-    path = tmp_path_factory.mktemp("webtemplate") / "template.db"
-    db = open_database(f"sqlite:///{path}")
-    upgrade(db)
-    with db.transaction() as s:
-        for role in ROLES:
-            create_user(s, role, PASSWORD, role, f"The {role}")
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.dispose()
-    return path
+    return build_template(tmp_path_factory.mktemp("webtemplate") / "template.db", _one_user_per_role)
 
 
 @pytest.fixture
 def web_db(_web_template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "web.db"
-    shutil.copyfile(_web_template, path)
-    db = open_database(f"sqlite:///{path}")
-    yield db
-    db.dispose()
+    with copy_of(_web_template, tmp_path, "web.db") as db:
+        yield db
 
 
 @pytest.fixture

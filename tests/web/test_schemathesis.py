@@ -9,7 +9,6 @@ examples per operation is bounded to keep the run under a minute.
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from sqlalchemy import select
 
 from radguard.checks.engine import assess
 from radguard.db.models.web import User
-from radguard.db.session import open_database
+from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
 from radguard.readiness.drills import import_drills
@@ -32,15 +31,18 @@ from radguard.readiness.team import import_team
 from radguard.web.accounts import create_api_token
 from radguard.web.app import create_app
 from tests.conftest import EXAMPLES
+from tests.support.templates import copy_of
 
 EXAMPLES_PER_OPERATION = 20
 
 
 @pytest.fixture(scope="module")
 def seeded(_web_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    path = tmp_path_factory.mktemp("schemathesis") / "api.db"
-    shutil.copyfile(_web_template, path)
-    db = open_database(f"sqlite:///{path}")
+    with copy_of(_web_template, tmp_path_factory.mktemp("schemathesis"), "api.db") as db:
+        yield _seed_api(db)
+
+
+def _seed_api(db: Database) -> tuple[Any, str]:
     with db.transaction() as s:
         import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
         import_team(s, EXAMPLES / "northwind-team.yaml")
@@ -54,8 +56,7 @@ def seeded(_web_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         _, secret = create_api_token(s, admin, "schemathesis")
     app = create_app(db)
     app.state.dashboard_wait = 120.0
-    yield app, secret
-    db.dispose()
+    return app, secret
 
 
 def test_api_conforms_to_its_openapi_document(seeded: tuple[Any, str]) -> None:
