@@ -79,6 +79,8 @@ def test_answer_a_question_through_the_api(northwind: Database, api: Callable[[s
     assert r.status_code == 400 and "reason" in r.json()["detail"]
     r = c.put(f"/api/v1/checklists/{aid}/questions/{qid}", json={"answer": 9})
     assert r.status_code == 422
+    r = c.put(f"/api/v1/checklists/{aid}/questions/NO-SUCH-Q", json={"answer": 2})
+    assert r.status_code == 404 and "NO-SUCH-Q" in r.json()["detail"]
     assert api("viewer").put(f"/api/v1/checklists/{aid}/questions/{qid}", json={"answer": 1}).status_code == 403
     score = c.get(f"/api/v1/checklists/{aid}").json()
     assert score["overall"]["answered"] == 1 and qid not in score["unanswered"]

@@ -31,6 +31,7 @@ from radguard.readiness.checklists.assessments import (
     list_assessments,
     record_answer,
 )
+from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
 from radguard.readiness.playbooks import MILESTONES
 from radguard.readiness.roadmap import build_roadmap
@@ -410,6 +411,8 @@ def put_answer(request: Request, body: AnswerIn, assessment_id: int = Path(..., 
                session: Session = Depends(db_session)) -> QuestionOut:
     """Answer one question (replacing an earlier answer); the same rules as `radguard checklist answer`."""
     a = _get_assessment(session, assessment_id)
+    if load_catalog().question(question_id) is None:  # a resource in the path that does not exist
+        raise HTTPException(status_code=404, detail=f"no question {question_id!r}; GET the assessment lists them")
     given = AnswerInput(question_id=question_id, value=body.answer, not_applicable=body.not_applicable,
                         na_reason=body.na_reason, owner=body.owner, notes=body.notes, evidence=list(body.evidence))
     try:
