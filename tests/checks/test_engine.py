@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.checks.engine import AssessmentError, AssessSettings, assess, load_settings
-from radguard.checks.findings import transition
+from radguard.checks.findings import finding_record, transition
 from radguard.checks.loader import Catalog
 from radguard.checks.registry import CheckContext, Observation
 from radguard.db.models.evidence import Attestation
@@ -47,9 +47,16 @@ def test_assess_creates_once_and_never_duplicates(northwind_db: Database, own_ca
         f = _finding(session, "RG-REMOTE-NO-MFA", "NWH-MAIN/CT-ED-1")
         assert f.last_seen == NOW + timedelta(hours=1) and f.first_seen == NOW
         assert f.state == "open" and f.risk_score > 0 and f.due is not None
-        assert f.risk_explanation["severity"]["value"] == "critical"
+        # The register stores the score's inputs; the explanation is rebuilt from them on reading.
+        assert f.risk_explanation["severity"] == "critical" and "formula" not in f.risk_explanation
+        explained = finding_record(f)["risk_explanation"]
+        assert explained["severity"]["value"] == "critical" and explained["score"] == f.risk_score
+        history = finding_record(f, events=True)["history"]
+        assert [(h["to"], h["reason"], h["at"]) for h in history] == [("open", "first observed", NOW)]
+        assert history[0]["evidence"] == f.evidence and f.evidence
     assert second.created == 0 and second.unchanged == first.observations
-    assert total == first.created and events == first.created  # one "first observed" event each
+    # Creation is the finding's first_seen, not a stored event: nothing changed, nothing logged.
+    assert total == first.created and events == 0
 
 
 def test_mitigated_when_no_longer_observed_then_reopened(northwind_db: Database, own_catalog: Catalog) -> None:
@@ -75,7 +82,8 @@ def test_mitigated_when_no_longer_observed_then_reopened(northwind_db: Database,
         result = assess(session, catalog=own_catalog, now=NOW + timedelta(days=2))
         f = _finding(session, "RG-AI-NO-BAA", "NWH-MAIN/AI-TRIAGE")
         assert result.reopened == 1 and f.state == "reopened" and f.closed_at is None
-        assert [e.to_state for e in f.events] == ["open", "mitigated", "reopened"]
+        assert [e.to_state for e in f.events] == ["mitigated", "reopened"]
+        assert [h["to"] for h in finding_record(f, events=True)["history"]] == ["open", "mitigated", "reopened"]
         count = session.scalar(select(func.count()).select_from(Finding).where(Finding.check_id == "RG-AI-NO-BAA"))
         assert count == 1
 
@@ -104,7 +112,7 @@ def test_false_positive_stays_closed(northwind_db: Database, own_catalog: Catalo
     with northwind_db.transaction() as session:
         assess(session, catalog=own_catalog, now=NOW + timedelta(days=1))
         f = session.get(Finding, fid)
-        assert f is not None and f.state == "false_positive" and len(f.events) == 2
+        assert f is not None and f.state == "false_positive" and len(f.events) == 1
 
 
 def test_a_failing_check_writes_nothing(northwind_db: Database, own_catalog: Catalog) -> None:
@@ -131,7 +139,7 @@ def test_sla_from_settings(northwind_db: Database, tmp_path: Path, own_catalog: 
         assert f.due == (NOW + timedelta(days=7)).date()
         dmz = _finding(session, "RG-DICOM-EXPOSED-DMZ", "NWH-MAIN/TELERAD-GW")  # high, DMZ default 30
         assert dmz.due == (NOW + timedelta(days=30)).date()
-        assert dmz.risk_explanation["exposure"]["value"] == 1.0
+        assert finding_record(dmz)["risk_explanation"]["exposure"]["value"] == 1.0
 
 
 def test_bad_settings_file_names_file_and_field(tmp_path: Path) -> None:
@@ -165,3 +173,37 @@ def test_bad_observations_name_the_check(northwind_db: Database, own_catalog: Ca
     catalog.entries["RG-NO-OWNER"] = type(entry)(entry.spec, entry.source, lambda ctx: [observation])
     with pytest.raises(AssessmentError, match=f"RG-NO-OWNER.*{problem}"), northwind_db.transaction() as session:
         assess(session, now=NOW, catalog=catalog)
+
+
+def test_changed_evidence_is_kept_in_the_history(northwind_db: Database, own_catalog: Catalog) -> None:
+    """The finding holds the latest evidence; each replaced document stays in the history."""
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW)
+        f = _finding(session, "RG-OS-UNSUPPORTED", "NWH-MAIN/CT-ED-1")
+        first = dict(f.evidence)
+        target = asset(session, "NWH-MAIN/CT-ED-1")
+        target.os_version = "XP" if "XP" not in str(first) else "7"
+    with northwind_db.transaction() as session:
+        result = assess(session, catalog=own_catalog, now=NOW + timedelta(days=1))
+        f = _finding(session, "RG-OS-UNSUPPORTED", "NWH-MAIN/CT-ED-1")
+        assert result.updated >= 1 and f.evidence != first and f.state == "open"
+        history = finding_record(f, events=True)["history"]
+    assert [(h["from"], h["to"]) for h in history] == [(None, "open"), ("open", "open")]
+    assert history[0]["evidence"] == first  # what was seen when the finding was opened
+    assert history[1]["evidence"] == first and "evidence changed" in history[1]["reason"]
+
+
+def test_registers_from_before_0013_read_as_before(northwind_db: Database, own_catalog: Catalog) -> None:
+    """Full stored explanations and stored creation events (older registers) are shown as they are."""
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW)
+        f = _finding(session, "RG-REMOTE-NO-MFA", "NWH-MAIN/CT-ED-1")
+        full = finding_record(f)["risk_explanation"]
+        f.risk_explanation = full
+        f.events.append(FindingEvent(at=NOW, actor="radguard assess", from_state=None, to_state="open",
+                                     reason="first observed", evidence={"copied": True}))
+    with northwind_db.transaction() as session:
+        f = _finding(session, "RG-REMOTE-NO-MFA", "NWH-MAIN/CT-ED-1")
+        record = finding_record(f, events=True)
+        assert record["risk_explanation"] == full and "formula" in full
+        assert [h["evidence"] for h in record["history"]] == [{"copied": True}]

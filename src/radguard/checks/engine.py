@@ -38,16 +38,23 @@ from sqlalchemy.types import TypeEngine
 from radguard.checks.attestations import attestation_index
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, Observation
-from radguard.checks.risk import exploit_signal, score
+from radguard.checks.risk import score, score_inputs, signal_name
 from radguard.checks.sla import SlaPolicy
 from radguard.checks.spec import CheckSpec
 from radguard.db.base import utcnow
 from radguard.db.models.evidence import Evidence
-from radguard.db.models.findings import OPEN_STATES, Finding, FindingEvent, fingerprint
+from radguard.db.models.findings import (
+    ASSESS_ACTOR,
+    EVIDENCE_CHANGED,
+    OPEN_STATES,
+    Finding,
+    FindingEvent,
+    fingerprint,
+)
 from radguard.db.models.inventory import Asset
 from radguard.errors import InputError, RadguardError
 
-ACTOR = "radguard assess"
+ACTOR = ASSESS_ACTOR
 _CHUNK = 5000
 
 
@@ -265,13 +272,14 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
         found = factors.get(obs.asset_id)
         criticality, exposed, is_asset = found if found is not None else asset_factors(obs.asset_id)
         severity = item.spec.severity
-        signal = exploit_signal(obs.exploit)[0] if obs.exploit else 1.0
+        signal = signal_name(obs.exploit) if obs.exploit else None
         key = (severity, criticality, obs.exposure, exposed, is_asset, signal)
         risk = scores.get(key)
         if risk is None:
+            # The finding stores the score's inputs; the explanation is rebuilt on reading.
             rs = score(severity, criticality, obs.exposure, obs.exploit, exposed_zone=exposed, is_asset=is_asset)
-            risk = scores[key] = (rs.score, rs.explanation, _ENCODER.encode(rs.explanation),
-                                  settings.sla.due(severity, now, exposed))
+            inputs = score_inputs(severity, criticality, obs.exposure, signal, exposed, is_asset)
+            risk = scores[key] = (rs.score, inputs, _ENCODER.encode(inputs), settings.sla.due(severity, now, exposed))
         return risk
 
     closable = (*OPEN_STATES, "risk_accepted")
@@ -284,6 +292,12 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
                 closing.append((fid, asset_id, state, _decode(evidence_text), reason, check_id))
             continue
         risk, explanation, _, due = risk_and_due(item)
+        spec = item.spec
+        same_evidence = _same_evidence(evidence_text, item)
+        if not same_evidence:
+            # The finding keeps only the latest evidence; the document it replaces goes into the
+            # history, so what was seen at every point stays on record (findings.history).
+            events.append((fid, now, ACTOR, state, state, EVIDENCE_CHANGED, evidence_text or "{}"))
         values: dict[str, Any] = {}
         if state == "mitigated":
             values = {"state": "reopened", "due": due, "closed_at": None, "decided_by": None,
@@ -296,8 +310,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
             events.append((fid, now, ACTOR, state, "reopened",
                            f"risk acceptance expired on {until.isoformat()}", item.text))
             result.acceptances_expired += 1
-        spec = item.spec
-        if (values or risk_score != risk or not _same_evidence(evidence_text, item)
+        if (values or risk_score != risk or not same_evidence
                 or summary != item.obs.summary or severity != spec.severity or title != spec.title):
             values.update({"id": fid, "last_seen": now, "risk_score": risk, "risk_explanation": explanation,
                            "evidence": item.evidence, "summary": item.obs.summary,
@@ -476,14 +489,10 @@ def _touch(session: Session, ids: list[int], now: datetime) -> None:
 def _write(session: Session, inserts: list[tuple[Any, ...]], updates: list[dict[str, Any]], touch: list[int],
            events: list[tuple[Any, ...]], now: datetime, timings: dict[str, float]) -> None:
     mark = time.perf_counter()
-    if inserts:
-        # Plain executemany (no RETURNING, which is far slower in bulk); new IDs are read back
-        # as the rows above the previous maximum whose fingerprints we just inserted.
-        floor = session.scalar(select(func.max(Finding.id))) or 0
-        _insert_rows(session, _TEXT_JSON[Finding.__tablename__], _NEW_FINDING_COLUMNS, inserts)
-        created = {fp: fid for fp, fid in session.connection().execute(
-            select(Finding.fingerprint, Finding.id).where(Finding.id > floor))}
-        events.extend((created[row[0]], now, ACTOR, None, "open", "first observed", row[11]) for row in inserts)
+    # Plain executemany (no RETURNING, which is far slower in bulk). No creation event is
+    # written: a finding's first_seen is its creation, and history() shows it as the first
+    # event (half the rows of a first assessment).
+    _insert_rows(session, _TEXT_JSON[Finding.__tablename__], _NEW_FINDING_COLUMNS, inserts)
     timings["write_new"] = time.perf_counter() - mark
     # Bulk UPDATE by primary key needs the same keys in every row; group by key set.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}

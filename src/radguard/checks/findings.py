@@ -20,9 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from radguard.checks.loader import Catalog, default_catalog
+from radguard.checks.risk import explain
 from radguard.checks.sla import SlaPolicy
 from radguard.db.base import utcnow
-from radguard.db.models.findings import ALL_STATES, OPEN_STATES, Finding, FindingEvent
+from radguard.db.models.findings import (
+    ALL_STATES,
+    ASSESS_ACTOR,
+    EVIDENCE_CHANGED,
+    FIRST_OBSERVED,
+    OPEN_STATES,
+    Finding,
+    FindingEvent,
+)
 from radguard.db.models.inventory import Asset
 from radguard.errors import InputError, NotFoundError, RadguardError
 from radguard.inventory.queries import find_asset
@@ -126,7 +135,7 @@ def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: 
         "asset": {"id": asset.id, "name": asset.name, "site": asset.site.code, "class": asset.asset_class}
         if asset is not None else None,
         "subject": finding.subject, "key": finding.key, "state": finding.state, "severity": finding.severity,
-        "risk_score": finding.risk_score, "risk_explanation": finding.risk_explanation, "due": finding.due,
+        "risk_score": finding.risk_score, "risk_explanation": explain(finding.risk_explanation), "due": finding.due,
         "first_seen": finding.first_seen, "last_seen": finding.last_seen, "closed_at": finding.closed_at,
         "decided_by": finding.decided_by, "decision_reason": finding.decision_reason,
         "accepted_until": finding.accepted_until, "evidence": finding.evidence,
@@ -136,9 +145,29 @@ def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: 
         "remediation": spec.remediation if spec else None,
     }
     if events:
-        record["history"] = [
-            {"at": e.at, "actor": e.actor, "from": e.from_state, "to": e.to_state, "reason": e.reason,
-             "evidence": e.evidence}
-            for e in finding.events
-        ]
+        record["history"] = history(finding)
     return record
+
+
+def history(finding: Finding) -> list[dict[str, Any]]:
+    """The finding's events, oldest first, each with the evidence in force when it happened.
+
+    The engine does not store a creation event (see
+    :data:`radguard.db.models.findings.FIRST_OBSERVED`): it is rebuilt here from ``first_seen``,
+    with the evidence in force then: the document the first EVIDENCE_CHANGED event replaced (the
+    engine logs every change of a finding's evidence that way), or else the current evidence.
+    """
+    rows: list[dict[str, Any]] = [
+        {"at": e.at, "actor": e.actor, "from": e.from_state, "to": e.to_state, "reason": e.reason,
+         "evidence": e.evidence} for e in finding.events]
+    if rows and rows[0]["actor"] == ASSESS_ACTOR and rows[0]["reason"] == FIRST_OBSERVED:
+        return rows  # a register written before migration 0013 kept its creation events
+    found: dict[str, Any] = finding.evidence
+    for later in rows:
+        if later["actor"] == ASSESS_ACTOR and later["reason"] == EVIDENCE_CHANGED:
+            found = later["evidence"]
+            break
+    created = {"at": finding.first_seen, "actor": ASSESS_ACTOR, "from": None, "to": "open",
+               "reason": FIRST_OBSERVED, "evidence": found}
+    rows.insert(0, created)
+    return rows

@@ -13,6 +13,12 @@ anyone check why one outranks another. The score multiplies four factors:
 
 The product is scaled to 100 and capped there. The CVEs behind an exploit signal are in the
 finding's evidence, not repeated in the explanation.
+
+A finding stores only the *inputs* of its score (:func:`score_inputs`, about 100 bytes) and
+the explanation is rebuilt from them when someone reads it (:func:`explain`): a large fleet has
+hundreds of thousands of findings sharing a few dozen explanations, and writing the full
+explanation into every row doubled the size of the register. Registers written before this
+change hold full explanations, which :func:`explain` returns as they are.
 """
 
 from __future__ import annotations
@@ -46,6 +52,33 @@ def exploit_signal(exploit: dict[str, Any]) -> tuple[float, str]:
     if exploit.get("kev"):
         return KEV_FACTOR, "listed in CISA KEV (exploited in the wild)"
     return 1.0, "no known exploitation"
+
+
+_SIGNALS: dict[str, dict[str, Any]] = {"ransomware": {"ransomware": True}, "kev": {"kev": True}}
+
+
+def signal_name(exploit: dict[str, Any] | None) -> str | None:
+    """``"ransomware"``, ``"kev"`` or None: the exploit signal as a stored input."""
+    factor = exploit_signal(exploit or {})[0]
+    return "ransomware" if factor == RANSOMWARE_FACTOR else "kev" if factor == KEV_FACTOR else None
+
+
+def score_inputs(severity: str, criticality: int | None, exposure: float, signal: str | None,
+                 exposed_zone: bool, is_asset: bool) -> dict[str, Any]:
+    """What a finding stores: everything :func:`score` needs to be recomputed exactly."""
+    return {"severity": severity, "criticality": criticality, "exposure": exposure, "exploit": signal,
+            "exposed_zone": exposed_zone, "is_asset": is_asset}
+
+
+def explain(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The full explanation for a finding's stored risk document (inputs, or a legacy explanation)."""
+    if not stored or "formula" in stored:
+        return dict(stored or {})
+    signal = stored.get("exploit")
+    return score(str(stored["severity"]), stored.get("criticality"), float(stored["exposure"]),
+                 _SIGNALS.get(signal) if isinstance(signal, str) else None,
+                 exposed_zone=bool(stored.get("exposed_zone")),
+                 is_asset=bool(stored.get("is_asset", True))).explanation
 
 
 def score(severity: str, criticality: int | None, exposure: float, exploit: dict[str, Any] | None = None,

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 OPEN_STATES = ("open", "reopened")
 ALL_STATES = ("open", "reopened", "mitigated", "risk_accepted", "false_positive")
 
+# Events written by the assessment engine. A finding's creation is not stored as an event: its
+# first_seen is the moment, and radguard.checks.findings.history shows it as the first event,
+# with the evidence in force then: the finding's evidence until the first EVIDENCE_CHANGED event,
+# which keeps the document it replaced. (Registers from before 0013 hold real creation events.)
+ASSESS_ACTOR = "radguard assess"
+FIRST_OBSERVED = "first observed"
+EVIDENCE_CHANGED = "evidence changed; the evidence shown is what it replaced"
+
 
 def fingerprint(check_id: str, asset_id: int | None, subject: str | None, key: str) -> str:
     return f"{check_id}|{asset_id if asset_id is not None else ''}|{subject or ''}|{key}"
@@ -44,8 +52,9 @@ class Finding(Base):
     key: Mapped[str] = mapped_column(String(300), default="")
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str | None] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(16), index=True)
-    state: Mapped[str] = mapped_column(String(16), index=True, default="open")
+    # Indexed through the composite indexes above (state first); see migration 0013.
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="open")
     risk_score: Mapped[int] = mapped_column(Integer, default=0)
     risk_explanation: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
