@@ -440,21 +440,16 @@ def _insert_rows(session: Session, table: Table, columns: Sequence[str], rows: S
     processors = [(i, proc) for i, name in enumerate(columns)
                   if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     if processors:
-        caches: list[dict[Any, Any]] = [{} for _ in processors]
-
-        def convert(row: tuple[Any, ...]) -> tuple[Any, ...]:
-            values = list(row)
-            for (i, proc), cache in zip(processors, caches, strict=True):
-                value = values[i]
-                try:
-                    values[i] = cache[value]
-                except KeyError:
-                    values[i] = cache[value] = proc(value)
-                except TypeError:  # unhashable: process it every time
-                    values[i] = proc(value)
-            return tuple(values)
-
-        rows = [convert(row) for row in rows]
+        # Column by column: transposing and mapping run in C, and each processor is called
+        # once per distinct value of its column.
+        columns_of: list[Any] = list(zip(*rows, strict=True))
+        for i, proc in processors:
+            try:
+                mapping = {value: proc(value) for value in set(columns_of[i])}
+                columns_of[i] = map(mapping.__getitem__, columns_of[i])
+            except TypeError:  # unhashable values: process each one
+                columns_of[i] = map(proc, columns_of[i])
+        rows = list(zip(*columns_of, strict=True))
     if compiled.positional:
         order = [columns.index(name) for name in compiled.positiontup or ()]
         if order != list(range(len(columns))):

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +39,14 @@ from radguard.textfiles import decode_text, read_bytes
 
 FORM = "MDS2-2019"
 EVIDENCE_KIND = "doc.mds2"
+
+
+def get_column_letter(index: int) -> str:
+    """Spreadsheet column name for a 1-based index; openpyxl is imported only when needed
+    (the assessment imports this module for its constants and should not pay for openpyxl)."""
+    from openpyxl.utils import get_column_letter as letter
+
+    return str(letter(index))
 _CATALOG_FILE = Path(__file__).with_name("mds2_2019.yaml")
 
 # Anything shaped like an MDS2 question ID: a 3–5 letter section code, a dash, dotted numbers.

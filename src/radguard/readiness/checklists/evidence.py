@@ -42,8 +42,11 @@ class FindingRef:
 
 def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> dict[str, list[FindingRef]]:
     """Open findings grouped by check ID (all checks, or only those named), highest risk first."""
+    # Plain columns, not Finding objects: a large register has hundreds of thousands of open
+    # findings, and loading each with its evidence and explanation JSON took minutes.
     query = (
-        select(Finding, Asset.name, Asset.owner)
+        select(Finding.id, Finding.check_id, Finding.title, Finding.severity, Finding.risk_score,
+               Finding.subject, Finding.key, Finding.due, Asset.name, Asset.owner)
         .outerjoin(Asset, Asset.id == Finding.asset_id)
         .where(Finding.state.in_(OPEN_STATES))
         .order_by(Finding.check_id, Finding.risk_score.desc(), Finding.id)
@@ -54,13 +57,13 @@ def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> d
             return {}
         query = query.where(Finding.check_id.in_(wanted))
     grouped: dict[str, list[FindingRef]] = {}
-    for finding, asset_name, asset_owner in session.execute(query):
-        subject = asset_name or finding.subject or "organization"
-        if finding.key:
-            subject += f" ({finding.key})"
-        grouped.setdefault(finding.check_id, []).append(
-            FindingRef(id=finding.id, check_id=finding.check_id, title=finding.title, severity=finding.severity,
-                       risk_score=finding.risk_score, subject=subject, asset_owner=asset_owner,
-                       due=finding.due.isoformat() if finding.due else None)
+    for fid, check_id, title, severity, risk_score, subject, key, due, asset_name, asset_owner in \
+            session.execute(query):
+        label = asset_name or subject or "organization"
+        if key:
+            label += f" ({key})"
+        grouped.setdefault(check_id, []).append(
+            FindingRef(id=fid, check_id=check_id, title=title, severity=severity, risk_score=risk_score,
+                       subject=label, asset_owner=asset_owner, due=due.isoformat() if due else None)
         )
     return grouped
