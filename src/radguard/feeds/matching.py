@@ -343,16 +343,24 @@ def match_assets(session: Session, asset_ids: Iterable[int] | None = None,
     if not index.by_key:
         return []
     best: dict[tuple[int, str], AssetAdvisoryMatch] = {}
+    # A fleet has 100,000s of components but few distinct (vendor, product, version): match each
+    # once, and skip the (most) rows that match nothing without a function call.
+    matches: dict[tuple[str | None, str | None, str | None], tuple[AdvisoryMatch, ...]] = {}
 
-    def consider(asset_id: int, origin: Origin, vendor: str | None, product: str | None, version: str | None,
-                 endpoint: str | None = None) -> None:
-        if wanted is not None and asset_id not in wanted:
-            return
-        for m in index.match(vendor, product, version):
-            key = (asset_id, m.advisory_id)
-            current = best.get(key)
-            if current is None or _RANK[m.status] < _RANK[current.match.status]:
-                best[key] = AssetAdvisoryMatch(asset_id, origin, m, endpoint)
+    def consider(rows: Iterable[tuple[Any, ...]], origin: Origin) -> None:
+        for asset_id, vendor, product, version, *rest in rows:
+            triple = (vendor, product, version)
+            found = matches.get(triple)
+            if found is None:
+                found = matches[triple] = index.match(vendor, product, version)
+            if not found or (wanted is not None and asset_id not in wanted):
+                continue
+            endpoint = rest[0] if rest else None
+            for m in found:
+                key = (asset_id, m.advisory_id)
+                current = best.get(key)
+                if current is None or _RANK[m.status] < _RANK[current.match.status]:
+                    best[key] = AssetAdvisoryMatch(asset_id, origin, m, endpoint)
 
     comp_stmt = select(SoftwareComponent.asset_id, SoftwareComponent.vendor, SoftwareComponent.product,
                        SoftwareComponent.version).order_by(SoftwareComponent.asset_id, SoftwareComponent.id)
@@ -361,10 +369,8 @@ def match_assets(session: Session, asset_ids: Iterable[int] | None = None,
         comp_stmt = comp_stmt.where(SoftwareComponent.asset_id.in_(ids))
         asset_stmt = asset_stmt.where(Asset.id.in_(ids))
     conn = session.connection()  # plain rows: no ORM bookkeeping for 100,000s of components
-    for asset_id, vendor, product, version in conn.execute(comp_stmt):
-        consider(asset_id, "component", vendor, product, version)
-    for asset_id, a_vendor, a_product, a_version in conn.execute(asset_stmt):
-        consider(asset_id, "asset", a_vendor, a_product, a_version)
-    for asset_id, endpoint, f_vendor, f_product, f_version in _fingerprints(session, ids):
-        consider(asset_id, "discovery", f_vendor, f_product, f_version, endpoint)
+    consider(conn.execute(comp_stmt).all(), "component")
+    consider(conn.execute(asset_stmt).all(), "asset")
+    consider(((asset_id, vendor, product, version, endpoint)
+              for asset_id, endpoint, vendor, product, version in _fingerprints(session, ids)), "discovery")
     return sorted(best.values(), key=lambda m: (m.asset_id, _RANK[m.match.status], m.match.advisory_id))
