@@ -54,6 +54,9 @@ def _children(conn: Connection, model: type[Any]) -> dict[int, list[Any]]:
     return out
 
 
+_EMPTY_JSON: dict[str, Callable[[], Any]] = {"[]": list, "{}": dict}
+
+
 def _asset_rows(conn: Connection) -> list[tuple[Any, ...]]:
     """Every asset row, converted exactly as SQLAlchemy would, each distinct value once.
 
@@ -80,7 +83,9 @@ def _asset_rows(conn: Connection) -> list[tuple[Any, ...]]:
         for i, convert, cache in converters:
             value = values[i]
             if cache is None:
-                values[i] = convert(value)
+                # Empty lists and dicts (most tags and attributes) are made without the decoder.
+                make = _EMPTY_JSON.get(value) if isinstance(value, str) else None
+                values[i] = make() if make is not None else convert(value)
                 continue
             try:
                 values[i] = cache[value]
