@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -169,3 +170,28 @@ def test_plain_dicom_on_the_dicom_tls_port() -> None:
     assert doc.service == "dicom" and doc.tls is None  # what RG-DICOM-NO-TLS looks for
     assert doc.dicom is not None and doc.dicom.echo is True
     assert any("TLS handshake" in e for e in doc.errors)
+
+
+def test_port_hints_assign_moves_ports_and_refuses_double_naming() -> None:
+    hints = PortHints().assign(hl7=[8080, 6661], https=[9443], dicom_tls=[11112])
+    assert {8080, 6661} <= hints.hl7 and 8080 not in hints.http  # the site's word beats the default
+    assert {9443, 11112} <= hints.tls and 9443 in hints.https_first and 11112 not in hints.https_first
+    assert PortHints().assign() == PortHints()
+    with pytest.raises(ValueError, match="port 8042 is named for both hl7 and http"):
+        PortHints().assign(hl7=[8042], http=[8042])
+
+
+def test_discover_cli_hl7_ports_option(rg, sqlite_db: Database) -> None:  # type: ignore[no-untyped-def]
+    """--hl7-ports turns a port that would get a DICOM association into a connect-only one."""
+    host = "127.0.0.66"
+    port = free_port(host)
+    with _listener(host, port, None) as received:
+        r = rg("--db", sqlite_db.url, "discover", host, "--ports", "1", "--hl7-ports", str(port),
+               "--timeout", "1", "--json")
+    assert r.code == 0, r.err
+    [endpoint] = [e for e in json.loads(r.out)["endpoints"] if e["port"] == port]
+    assert endpoint["service"] == "hl7-mllp" and received == []
+    r = rg("--db", sqlite_db.url, "discover", host, "--hl7-ports", str(port), "--http-ports", str(port))
+    assert r.code != 0 and "--hl7-ports" not in r.err and f"port {port} is named for both" in r.err
+    r = rg("--db", sqlite_db.url, "discover", host, "--https-ports", "99999")
+    assert r.code != 0 and "--https-ports" in r.err

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from radguard.cli.common import console, db, err_console, print_json
-from radguard.discovery.engine import Probed, ScanOptions
+from radguard.discovery.engine import PortHints, Probed, ScanOptions
 from radguard.discovery.run import DiscoveryRequest, check_ae, execute, plan
 from radguard.discovery.targets import DEFAULT_PORTS, parse_ports
 from radguard.errors import InputError
@@ -69,6 +69,14 @@ def discover(
     called_ae: str | None = typer.Option(None, "--called-ae", help="The peers' own AE title, if known (to tell "
                                                                    "the calling-AE policy apart)."),
     site: str | None = typer.Option(None, "--site", help="Site code for newly found assets (default DISCOVERED)."),
+    hl7_ports: str | None = typer.Option(None, "--hl7-ports", help="Ports that run HL7 MLLP (default 2575): only "
+                                                                   "connected to, never sent a message."),
+    http_ports: str | None = typer.Option(None, "--http-ports", help="Ports that run plain HTTP (DICOMweb, viewers, "
+                                                                     "REST) besides 80, 8000, 8042, 8080, ..."),
+    https_ports: str | None = typer.Option(None, "--https-ports", help="TLS ports where HTTPS is tried first "
+                                                                       "(besides 443, 8443)."),
+    dicom_tls_ports: str | None = typer.Option(None, "--dicom-tls-ports", help="TLS ports where DICOM TLS is tried "
+                                                                               "first (besides 2762)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result document as JSON on stdout."),
 ) -> None:
     """Find imaging endpoints (DICOM, DICOM TLS, DICOMweb, HL7 MLLP, web viewers) without harming them.
@@ -82,8 +90,19 @@ def discover(
     options = ScanOptions(level=level, timeout=timeout, rate=rate, concurrency=concurrency, per_host=per_host,
                           calling_ae=check_ae(calling_ae, "--calling-ae"),
                           called_ae=check_ae(called_ae, "--called-ae"))
-    request = DiscoveryRequest(targets=list(targets), ports=parse_ports(ports), level=level, scope_file=scope,
-                               exclude=list(exclude), options=options, site=site)
+    named = {option: parse_ports(text, option) if text else ()
+             for option, text in (("--hl7-ports", hl7_ports), ("--http-ports", http_ports),
+                                  ("--https-ports", https_ports), ("--dicom-tls-ports", dicom_tls_ports))}
+    try:
+        hints = PortHints().assign(hl7=named["--hl7-ports"], http=named["--http-ports"],
+                                   https=named["--https-ports"], dicom_tls=named["--dicom-tls-ports"])
+    except ValueError as exc:
+        raise InputError("port options", None, None, str(exc)) from exc
+    # A port named for a service is probed even when --ports leaves it out.
+    probed = tuple(dict.fromkeys((*parse_ports(ports), *(p for group in named.values() for p in group))))
+    request = DiscoveryRequest(targets=list(targets), ports=probed, level=level, scope_file=scope,
+                               exclude=list(exclude), options=options, site=site,
+                               port_hints=hints if any(named.values()) else None)
     scan_plan = plan(database, request)
     if json_out:
         result = execute(database, scan_plan)

@@ -43,6 +43,27 @@ class PortHints:
     tls: frozenset[int] = TLS_PORTS
     https_first: frozenset[int] = HTTPS_FIRST  # TLS ports where HTTPS is tried before DICOM-TLS
 
+    def assign(self, *, hl7: Iterable[int] = (), http: Iterable[int] = (), https: Iterable[int] = (),
+               dicom_tls: Iterable[int] = ()) -> PortHints:
+        """These hints with the named ports moved to the named service (the site knows best).
+
+        A port named for one service is taken out of every other; naming one port for two
+        services is refused, since only one of them can be tried first.
+        """
+        named = {"hl7": set(hl7), "http": set(http), "https": set(https), "dicom_tls": set(dicom_tls)}
+        owner: dict[int, str] = {}
+        for service, ports in named.items():
+            for port in sorted(ports):
+                if port in owner:
+                    raise ValueError(f"port {port} is named for both {owner[port]} and {service}")
+                owner[port] = service
+        moved = set(owner)
+        tls = (self.tls - moved) | named["https"] | named["dicom_tls"]
+        return PortHints(hl7=frozenset((self.hl7 - moved) | named["hl7"]),
+                         http=frozenset((self.http - moved) | named["http"]),
+                         tls=frozenset(tls),
+                         https_first=frozenset((self.https_first - moved) | named["https"]))
+
 
 @dataclass
 class ScanOptions:

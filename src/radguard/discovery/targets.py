@@ -199,19 +199,19 @@ def parse_targets(specs: Iterable[str], source: str = "TARGET") -> list[Target]:
     return [parse_target(spec, source) for spec in specs]
 
 
-def parse_ports(text: str) -> tuple[int, ...]:
+def parse_ports(text: str, option: str = "--ports") -> tuple[int, ...]:
     """``104,11112,8000-8010`` → ports, in the order given, without duplicates."""
     ports: list[int] = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         if "-" in part:
-            low, high = (_port(x, text, "--ports") for x in part.split("-", 1))
+            low, high = (_port(x, text, option) for x in part.split("-", 1))
             if high < low or high - low > 1024:
-                raise InputError("--ports", None, part, "a port range goes from low to high, at most 1024 ports")
+                raise InputError(option, None, part, "a port range goes from low to high, at most 1024 ports")
             ports.extend(range(low, high + 1))
         else:
-            ports.append(_port(part, text, "--ports"))
+            ports.append(_port(part, text, option))
     if not ports:
-        raise InputError("--ports", None, None, "give at least one port")
+        raise InputError(option, None, None, "give at least one port")
     return tuple(dict.fromkeys(ports))
 
 
