@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 
+from radguard.checks.engine import assess
+from radguard.checks.findings import advisory_detail, finding_record
+from radguard.checks.loader import default_catalog
 from radguard.checks.registry import CheckContext, load_evaluators
 from radguard.checks.spec import CheckSpec
+from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site, SoftwareComponent
 from radguard.db.session import Database
 
@@ -45,7 +50,7 @@ def test_kev_positive_and_negative(feeds_db: Database) -> None:
     assert o.exposure == 0.9  # always-on remote access
     assert o.evidence["component"] == "Philips IntelliSpace Portal 8.0.2"
     assert o.evidence["matched_range"] == "vers:all/*" and "8.0.x" in o.evidence["interpreted_range"]
-    assert all(c["kev"] for c in o.evidence["cves"]) and "CVE-2017-0144" in {c["id"] for c in o.evidence["cves"]}
+    assert "CVE-2017-0144" in o.evidence["cves"] and o.evidence["cves"] == o.evidence["kev_cves"]
     assert o.evidence["kev"] is True and o.evidence["ransomware"] is True
 
 
@@ -56,7 +61,8 @@ def test_advisory_positive_and_negative(feeds_db: Database) -> None:
     assert router.exploit == {"kev": False, "ransomware": False}
     assert router.exposure == 0.4
     assert router.evidence["version"] == "3.6.6" and router.evidence["matched_range"] == "< 3.6.7"
-    assert {c["id"] for c in router.evidence["cves"]} == {"CVE-2022-2119", "CVE-2022-2120", "CVE-2022-2121"}
+    assert set(router.evidence["cves"]) == {"CVE-2022-2119", "CVE-2022-2120", "CVE-2022-2121"}
+    assert router.evidence["kev_cves"] == []
     assert (ids["PORTAL"], "ICSMA-18-058-02") in obs
     assert not any(a == ids["CLEAN"] for a, _ in obs)  # 3.6.7 is fixed
     assert not any(a == ids["UNSURE"] for a, _ in obs)  # needs review is not a finding by default
@@ -81,3 +87,25 @@ def test_catalog_entries_validate() -> None:
     specs = [CheckSpec.model_validate(c) for c in doc["checks"]]
     assert [s.id for s in specs] == ["RG-KEV", "RG-ADVISORY"]
     assert set(load_evaluators()) >= {"RG-KEV", "RG-ADVISORY"}
+
+
+def test_finding_show_adds_the_advisory_detail_from_the_feed(feeds_db: Database) -> None:
+    """Evidence keeps CVE IDs; the detail view adds scores, KEV listing and the vendor's fix."""
+    ids = seed(feeds_db)
+    with feeds_db.transaction() as s:
+        assess(s, catalog=default_catalog())
+    with feeds_db.read() as s:
+        finding = s.scalar(select(Finding).where(Finding.check_id == "RG-ADVISORY", Finding.asset_id == ids["ROUTER"],
+                                                 Finding.key == "ICSMA-22-174-01"))
+        assert finding is not None
+        plain = finding_record(finding)
+        shown = finding_record(finding, events=True)
+        evidence = dict(finding.evidence)
+    assert "advisory" not in plain and "remediations" not in plain["evidence"]
+    detail = shown["advisory"]
+    assert detail["advisory_id"] == "ICSMA-22-174-01" and detail["status"] == "affected"
+    assert {c["id"] for c in detail["cves"]} == set(evidence["cves"])
+    assert all(isinstance(c["cvss"], float) and c["kev"] is False for c in detail["cves"])
+    assert any("3.6.7" in r for r in detail["remediations"])
+    with feeds_db.read() as s:  # the advisory no longer matches this version: no detail, evidence stays
+        assert advisory_detail(s, {**evidence, "version": "3.6.7"}) is None

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.risk import explain
@@ -146,7 +146,35 @@ def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: 
     }
     if events:
         record["history"] = history(finding)
+        if finding.check_id in ADVISORY_CHECKS:
+            session = object_session(finding)
+            record["advisory"] = advisory_detail(session, finding.evidence) if session is not None else None
     return record
+
+
+ADVISORY_CHECKS = ("RG-ADVISORY", "RG-KEV")
+
+
+def advisory_detail(session: Session, evidence: dict[str, Any]) -> dict[str, Any] | None:
+    """The advisory behind an RG-ADVISORY/RG-KEV finding, as the stored feeds describe it now.
+
+    The finding's evidence keeps what matched and the CVE IDs; each CVE's score, KEV listing and
+    ransomware use, and the vendor's remediation for this product come from the feed here, by
+    matching the same vendor, product and version again. None when the advisory is no longer
+    stored or no longer matches (the evidence then still says what matched at the time).
+    """
+    from radguard.feeds.matching import lookup
+
+    advisory_id, product = evidence.get("advisory_id"), evidence.get("product")
+    if not isinstance(advisory_id, str) or not isinstance(product, str):
+        return None
+    vendor, version = evidence.get("vendor"), evidence.get("version")
+    for match in lookup(session, vendor if isinstance(vendor, str) else "", product,
+                        version if isinstance(version, str) else None):
+        if match.advisory_id == advisory_id:
+            return {"advisory_id": advisory_id, "status": match.status, "url": match.url,
+                    "cves": [c.as_json() for c in match.cves], "remediations": list(match.remediations)}
+    return None
 
 
 def history(finding: Finding) -> list[dict[str, Any]]:

@@ -79,6 +79,15 @@ def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Fin
             f"{expl['criticality']['factor']} ({expl['criticality']['note']}) × exposure {expl['exposure']['factor']} "
             f"({expl['exposure']['note']}) × exploit {expl['exploit']['factor']} ({expl['exploit']['note']})",
             highlight=False)
+    advisory = record.get("advisory")
+    if advisory:
+        console.print(f"[bold]advisory[/]: {advisory['advisory_id']} ({advisory['status']})", highlight=False)
+        for c in advisory["cves"]:
+            console.print(f"  {c['id']} CVSS {c['cvss'] if c['cvss'] is not None else '?'}"
+                          + (" · CISA KEV" if c["kev"] else "")
+                          + (f" · ransomware use {c['ransomware']}" if c["ransomware"] else ""), highlight=False)
+        for remediation in advisory["remediations"]:
+            console.print(f"  fix: {remediation}", highlight=False)
     console.print("[bold]history[/]:")
     for e in record["history"]:
         console.print(f"  {e['at'].isoformat()} {e['actor']}: {e['from'] or '-'} → {e['to']}"

@@ -81,17 +81,20 @@ def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]
         key = (id(m), am.origin, am.endpoint, basis)
         built = shared.get(key)
         if built is None:
-            cves = [c.as_json() for c in m.cves if c.kev or not kev_only]
+            # What matched and why, with CVE IDs. Per-CVE scores and the vendor's remediation
+            # text stay in the feed: `findings show` and the finding page add them from there
+            # (radguard.checks.findings.advisory_detail). Copying them into each of tens of
+            # thousands of findings made these two checks 90% of what an assessment wrote.
+            kev_ids = [c.id for c in m.cves if c.kev]
             evidence = {
                 "advisory_id": m.advisory_id, "title": m.title, "source": m.source, "url": m.url,
                 "status": m.status, "component": am.component, "vendor": m.vendor, "product": m.product,
                 "version": m.version, "origin": am.origin, "endpoint": am.endpoint,
                 "matched_range": m.matched_range, "interpreted_range": m.interpreted_range,
-                "advisory_product": m.advisory_product, "reason": m.reason, "cves": cves, "kev": m.kev,
-                "ransomware": m.ransomware, "max_cvss": m.max_cvss, "remediations": list(m.remediations[:3]),
-                "exposure_basis": basis,
+                "advisory_product": m.advisory_product, "reason": m.reason,
+                "cves": kev_ids if kev_only else [c.id for c in m.cves], "kev_cves": kev_ids, "kev": m.kev,
+                "ransomware": m.ransomware, "max_cvss": m.max_cvss, "exposure_basis": basis,
             }
-            kev_ids = [c.id for c in m.cves if c.kev]
             summary = (f"{am.component} is affected by {m.advisory_id}"
                        + (f"; KEV-listed: {', '.join(kev_ids)}" if kev_ids else "")
                        + ("; used in ransomware campaigns" if m.ransomware else ""))
