@@ -216,3 +216,39 @@ def test_exclusions_resolve_each_name_once() -> None:
     assert ex.reason("127.0.0.2", 104) == "by name" and ex.reason("ct.test", 11112) == "by name"
     assert ex.reason("127.0.0.3", 104) is None
     assert sorted(calls) == ["ct.test", "pacs.test"]
+
+
+def test_ipv6_literals_as_targets_exclusions_and_do_not_scan_endpoints(rg, sqlite_db: Database,  # type: ignore[no-untyped-def]
+                                                                        tmp_path: Path) -> None:
+    """An IPv6 endpoint on a do-not-scan asset used to make every scan fail as bad input."""
+    with recording_listener("::1") as six, recording_listener("127.0.0.1") as four:
+        inventory = tmp_path / "inventory.yaml"
+        inventory.write_text(f"""\
+format: radguard-inventory
+version: 1
+sites:
+- {{code: MAIN, name: Main Hospital}}
+assets:
+- {{site: MAIN, name: OLD-MR, class: modality, modality_type: MR, tags: [do-not-scan],
+   endpoints: [{{host: "0:0:0:0:0:0:0:1", port: {six.port}, protocol: dicom}}]}}
+""")
+        assert rg("--db", sqlite_db.url, "inventory", "import", inventory).code == 0
+        r = rg("--db", sqlite_db.url, "discover", f"127.0.0.1:{four.port}", "--level", "1", "--json")
+        assert r.code == 0, r.err
+        assert json.loads(r.out)["endpoints"][0]["state"] == "open" and four.touched
+        # The same address written another way is still the protected one.
+        r = rg("--db", sqlite_db.url, "discover", f"[::1]:{six.port}", "--level", "1", "--json")
+        assert r.code == 0, r.err
+        assert not six.touched
+        assert json.loads(r.out)["skipped"] == [
+            {"host": "::1", "port": None, "reason": "inventory asset MAIN/OLD-MR is tagged do-not-scan"}]
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert rg("--db", other, "init").code == 0
+    with recording_listener("::1") as six:
+        r = rg("--db", other, "discover", f"[::1]:{six.port}", "--level", "1",
+               "--json")
+        assert r.code == 0, r.err  # another database: no do-not-scan asset there
+        [endpoint] = json.loads(r.out)["endpoints"]
+        assert endpoint["host"] == "::1" and endpoint["state"] == "open" and six.touched
+    r = rg("--db", sqlite_db.url, "discover", "2001:db8::/64")
+    assert r.code == 2 and "IPv6 networks cannot be swept" in r.err

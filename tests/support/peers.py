@@ -383,7 +383,7 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
     import threading
 
     record = Recording(host, port or free_port(host))
-    srv = socket.socket()
+    srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, record.port))
     srv.listen(16)

@@ -153,11 +153,39 @@ def _port(text: str, spec: str, source: str) -> int:
     return int(text)
 
 
+_BRACKETED = re.compile(r"^\[([^\]]+)\](?::([^:]*))?$")
+
+
+def _ipv6_literal(text: str, spec: str, source: str) -> tuple[str, int | None] | None:
+    """``2001:db8::5`` or ``[2001:db8::5]:104`` → (canonical address, port); None if not IPv6.
+
+    An IPv6 address is handled like a host name that resolves to itself: it can be a single
+    target, an exclusion or a do-not-scan endpoint, compared by canonical form. IPv6 networks
+    are refused: radguard does not sweep IPv6 ranges.
+    """
+    bracketed = _BRACKETED.match(text)
+    if bracketed is None and text.count(":") < 2:
+        return None
+    address_text, port_text = bracketed.groups() if bracketed else (text, None)
+    if "/" in address_text:
+        raise InputError(source, None, spec, "IPv6 networks cannot be swept; name single IPv6 addresses "
+                                             "(or host names)")
+    try:
+        address = ipaddress.IPv6Address(address_text.split("%", 1)[0])
+    except ValueError as exc:
+        raise InputError(source, None, spec, f"not a valid IPv6 address ({exc}); write a port as [address]:port"
+                         ) from None
+    return str(address), _port(port_text, spec, source) if port_text is not None else None
+
+
 def parse_target(spec: str, source: str = "TARGET") -> Target:
     """Parse ``10.0.0.5``, ``10.0.0.0/24``, ``10.0.0.5:104``, ``10.0.0.1-40``,
-    ``10.0.0.1-10.0.0.40`` or ``pacs.example.org[:port]``."""
+    ``10.0.0.1-10.0.0.40``, ``pacs.example.org[:port]``, ``2001:db8::5`` or ``[2001:db8::5]:104``."""
     text = spec.strip()
     port: int | None = None
+    six = _ipv6_literal(text, spec, source)
+    if six is not None:
+        return Target(spec, None, None, six[0], six[1])
     if text.count(":") == 1:
         text, port_text = text.split(":")
         port = _port(port_text, spec, source)
