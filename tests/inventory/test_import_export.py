@@ -168,3 +168,18 @@ def test_json_with_sites_after_assets_streams_and_imports(sqlite_db: Database, t
     with pytest.raises(InputError) as info, sqlite_db.transaction() as s:
         import_inventory(s, bad)
     assert "$.assets[1]" in str(info.value) and "class" in str(info.value)
+
+
+def test_one_library_in_two_versions_is_two_components(database: Database, tmp_path: Path) -> None:
+    """Two versions of one product are kept (advisories differ by version); one version twice is refused."""
+    two = {"sites": [{"code": "A", "name": "A"}],
+           "assets": [{"site": "A", "name": "P", "class": "pacs",
+                       "software": [{"vendor": "OFFIS", "product": "DCMTK", "version": "3.6.6"},
+                                    {"vendor": "OFFIS", "product": "DCMTK", "version": "3.6.7"}]}]}
+    with database.transaction() as s:
+        import_inventory(s, write(tmp_path, "two.json", json.dumps(two)))
+    assert counts(database)["software_component"] == 2
+    two["assets"][0]["software"][1]["version"] = "3.6.6"  # type: ignore[index]
+    with pytest.raises(InputError) as info, database.transaction() as s:
+        import_inventory(s, write(tmp_path, "twice.json", json.dumps(two)))
+    assert "software OFFIS DCMTK 3.6.6 is listed twice" in str(info.value) and "$.assets[0]" in str(info.value)

@@ -61,14 +61,18 @@ def test_spdx_json_skips_the_described_product() -> None:
     assert comps["torch"].vendor == "PyTorch Foundation"
 
 
-def test_duplicate_versions_are_reported(tmp_path: Path) -> None:
+def test_several_versions_of_one_library_are_kept_and_reported(tmp_path: Path) -> None:
     doc = json.loads((SBOMS / "router-appliance.cdx.json").read_text())
     doc["components"].append({"type": "library", "name": "openssl", "version": "3.0.2",
                               "cpe": "cpe:2.3:a:openssl:openssl:3.0.2:*:*:*:*:*:*:*"})
     path = tmp_path / "dup.json"
     path.write_text(json.dumps(doc))
+    doc["components"].append(dict(doc["components"][-1]))  # the same version twice is one component
+    path.write_text(json.dumps(doc))
     parsed = read_sbom(path)
-    assert parsed.duplicates == [{"vendor": "openssl", "product": "openssl", "kept": "1.1.1k", "also": ["3.0.2"]}]
+    # Both versions are kept (advisories differ by version) and reported for review.
+    assert parsed.duplicates == [{"vendor": "openssl", "product": "openssl", "versions": ["1.1.1k", "3.0.2"]}]
+    assert sorted(c.version for c in parsed.components if c.product == "openssl") == ["1.1.1k", "3.0.2"]
 
 
 @pytest.mark.parametrize(("content", "expected"), [

@@ -63,3 +63,27 @@ def test_fixed_version_in_a_newer_sbom_clears_the_match(northwind_with_advisory:
     assert _matches(db, "NWH-MAIN/AI-TRIAGE") == []
     with db.read() as s:  # the advisory itself is still there for the old version
         assert [m.advisory_id for m in lookup(s, "OFFIS", "DCMTK", "3.6.6")] == [ADVISORY]
+
+
+def test_a_library_bundled_in_two_versions_matches_through_the_old_one(northwind_with_advisory: Database,
+                                                                       tmp_path: Path) -> None:
+    """DCMTK 3.6.7 and 3.6.6 side by side: the inventory keeps both, and 3.6.6 still matches."""
+    db = northwind_with_advisory
+    doc = json.loads((SBOMS / "router-appliance.cdx.json").read_text())
+    fixed = dict(doc["components"][0], version="3.6.7", cpe="cpe:2.3:a:offis:dcmtk:3.6.7:*:*:*:*:*:*:*",
+                 purl="pkg:github/dcmtk/dcmtk@DCMTK-3.6.7")
+    fixed.pop("components", None)
+    fixed["bom-ref"] = "dcmtk-3.6.7"
+    doc["components"].insert(0, fixed)  # listed first: the old key kept only this one
+    both = tmp_path / "router-both.cdx.json"
+    both.write_text(json.dumps(doc))
+    with db.transaction() as s:
+        result = import_sbom(s, both, "NWH-MAIN/AI-TRIAGE")
+        versions = sorted(c.version or "" for c in find_asset(s, "NWH-MAIN/AI-TRIAGE").components
+                          if c.product.lower() == "dcmtk")
+    assert versions == ["3.6.6", "3.6.7"]
+    assert result.duplicates == [{"vendor": "OFFIS", "product": "DCMTK", "versions": ["3.6.7", "3.6.6"]}]
+    assert _matches(db, "NWH-MAIN/AI-TRIAGE") == [ADVISORY]
+    with db.transaction() as s:  # re-importing the same document changes nothing
+        again = import_sbom(s, both, "NWH-MAIN/AI-TRIAGE")
+    assert (again.created, again.updated, again.removed) == (0, 0, 0)

@@ -134,18 +134,22 @@ def read_sbom(path: Path) -> SbomDocument:
 
 
 def _deduplicate(doc: SbomDocument) -> SbomDocument:
-    """One component per (vendor, product), as the inventory stores them; extra versions are reported."""
-    kept: dict[tuple[str, str], Component] = {}
-    extra: dict[tuple[str, str], list[str]] = {}
+    """One component per (vendor, product, version), as the inventory stores them.
+
+    A library bundled in several versions keeps every version (advisories differ by version);
+    such products are reported in ``duplicates`` so that a reviewer can confirm them.
+    """
+    kept: dict[tuple[str, str, str | None], Component] = {}
+    versions: dict[tuple[str, str], list[Component]] = {}
     for comp in doc.components:
-        key = (comp.vendor.casefold(), comp.product.casefold())
+        key = (comp.vendor.casefold(), comp.product.casefold(), comp.version)
         if key not in kept:
             kept[key] = comp
-        elif comp.version != kept[key].version:
-            extra.setdefault(key, []).append(comp.version or "")
+            versions.setdefault(key[:2], []).append(comp)
     doc.duplicates = [
-        {"vendor": kept[k].vendor, "product": kept[k].product, "kept": kept[k].version, "also": sorted(set(v))}
-        for k, v in extra.items()
+        {"vendor": comps[0].vendor, "product": comps[0].product,
+         "versions": [c.version or "" for c in comps]}
+        for comps in versions.values() if len(comps) > 1
     ]
     doc.components = list(kept.values())
     return doc
@@ -343,23 +347,41 @@ class SbomImportResult:
                 "evidence_id": self.evidence_id}
 
 
+def _same_product(row: SoftwareComponent, comp: Component) -> bool:
+    return (row.vendor.casefold(), row.product.casefold()) == (comp.vendor.casefold(), comp.product.casefold())
+
+
 def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResult:
     """Make the asset's SBOM components exactly this document's, and keep its summary as evidence.
 
-    A component the inventory already lists (same vendor and product, ignoring case) is taken
+    A component the inventory file listed (same vendor and product, ignoring case) is taken
     over by the SBOM: its version, purl and CPE come from the SBOM from now on. Components
     a previous SBOM added that this one no longer lists are removed.
     """
     doc = read_sbom(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     asset = find_asset(session, asset_ref)
-    existing = {(c.vendor.casefold(), c.product.casefold()): c for c in asset.components}
     created = updated = removed = 0
-    listed: set[tuple[str, str]] = set()
+    remaining = list(asset.components)
+    claimed: dict[int, SoftwareComponent] = {}  # id(SBOM component) -> the row it keeps
+
+    def take(comp: Component, row: SoftwareComponent) -> None:
+        remaining.remove(row)
+        claimed[id(comp)] = row
+
+    # First the rows already holding this exact version, then rows of the same product that
+    # the inventory file (or discovery) added, which the SBOM takes over with its version.
     for comp in doc.components:
-        key = (comp.vendor.casefold(), comp.product.casefold())
-        listed.add(key)
-        row = existing.get(key)
+        row = next((r for r in remaining if _same_product(r, comp) and r.version == comp.version), None)
+        if row is not None:
+            take(comp, row)
+    for comp in doc.components:
+        if id(comp) not in claimed:
+            row = next((r for r in remaining if _same_product(r, comp) and r.source != SOURCE), None)
+            if row is not None:
+                take(comp, row)
+    for comp in doc.components:
+        row = claimed.get(id(comp))
         if row is None:
             session.add(SoftwareComponent(asset_id=asset.id, vendor=comp.vendor, product=comp.product,
                                           version=comp.version, purl=comp.purl, cpe=comp.cpe, source=SOURCE))
@@ -367,10 +389,11 @@ def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResul
         elif (row.version, row.purl, row.cpe, row.source) != (comp.version, comp.purl, comp.cpe, SOURCE):
             row.version, row.purl, row.cpe, row.source = comp.version, comp.purl, comp.cpe, SOURCE
             updated += 1
-    for key, row in existing.items():
-        if row.source == SOURCE and key not in listed:
+    for row in remaining:
+        if row.source == SOURCE:
             session.delete(row)
             removed += 1
+    session.flush()
     received = {
         "format": doc.format, "spec_version": doc.spec_version, "serial": doc.serial, "created": doc.created,
         "describes": doc.describes, "components": len(doc.components), "skipped": doc.skipped,

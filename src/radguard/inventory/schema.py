@@ -125,11 +125,14 @@ class AssetRecord(_Record):
     @field_validator("software")
     @classmethod
     def _unique_software(cls, values: list[ComponentRecord]) -> list[ComponentRecord]:
+        # A device may bundle one library in two versions (both matter for advisories); the
+        # same version twice is a mistake in the file.
         seen = set()
         for c in values:
-            key = (c.vendor.lower(), c.product.lower())
+            key = (c.vendor.lower(), c.product.lower(), c.version)
             if key in seen:
-                raise ValueError(f"software {c.vendor} {c.product} is listed twice")
+                version = f" {c.version}" if c.version else " (no version)"
+                raise ValueError(f"software {c.vendor} {c.product}{version} is listed twice")
             seen.add(key)
         return values
 

@@ -111,7 +111,8 @@ class AETitle(Base):
 
 class SoftwareComponent(Base):
     __tablename__ = "software_component"
-    __table_args__ = (UniqueConstraint("asset_id", "vendor", "product"),)
+    # One row per version: a device may bundle a library in two versions (migration 0014).
+    __table_args__ = (UniqueConstraint("asset_id", "vendor", "product", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
