@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from radguard.checks.engine import AssessmentError, AssessSettings, assess, load_settings
@@ -207,3 +207,31 @@ def test_registers_from_before_0013_read_as_before(northwind_db: Database, own_c
         record = finding_record(f, events=True)
         assert record["risk_explanation"] == full and "formula" in full
         assert [h["evidence"] for h in record["history"]] == [{"copied": True}]
+
+
+def test_evidence_written_by_another_encoder_is_unchanged_and_rewritten_once(northwind_db: Database,
+                                                                            own_catalog: Catalog) -> None:
+    """A register from an older radguard (standard-library JSON text) is not reported as changed."""
+    import json
+
+    with northwind_db.transaction() as session:
+        first = assess(session, catalog=own_catalog, now=NOW)
+        for f in session.scalars(select(Finding)):
+            session.execute(Finding.__table__.update().where(Finding.id == f.id)  # type: ignore[attr-defined]
+                            .values(evidence=json.loads(json.dumps(f.evidence))))
+    def texts() -> set[str]:
+        with northwind_db.read() as session:
+            return {t for t in session.scalars(select(cast(Finding.evidence, Text))) if t and t != "{}"}
+
+    sqlite = northwind_db.url.startswith("sqlite")
+    if sqlite:  # SQLite keeps the text as written (PostgreSQL's JSONB has its own)
+        assert texts() and all('": ' in t for t in texts())  # the standard library's separators
+    with northwind_db.transaction() as session:
+        again = assess(session, catalog=own_catalog, now=NOW + timedelta(hours=1))
+        assert (again.unchanged, again.updated, again.created) == (first.observations, 0, 0)
+        assert session.scalar(select(func.count()).select_from(FindingEvent)) == 0
+    if sqlite:
+        assert not any('": ' in t for t in texts())  # rewritten once in the engine's own form
+    with northwind_db.transaction() as session:
+        third = assess(session, catalog=own_catalog, now=NOW + timedelta(hours=2))
+    assert (third.unchanged, third.updated) == (first.observations, 0)
