@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -109,7 +113,7 @@ def build(url: str, n: int, feeds: list[str]) -> None:
                     *feeds], check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(url: str) -> dict[str, object]:
+def measure(url: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-c", CHILD, url], check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -119,22 +123,64 @@ def main() -> None:
     parser.add_argument("--assets", type=int, nargs="+", default=[10000, 25000, 50000])
     parser.add_argument("--feeds", nargs="+", metavar="DIR", default=[str(p) for p in SHIPPED_FEEDS],
                         help="feed files or directories to import (default: the feeds shipped in the repository)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the pair of assessments on this many fresh copies of each database and "
+                             "report the median and the best (a shared machine's speed varies by tens of %%)")
     args = parser.parse_args()
+    print(f"reference loop before: {reference_loop():.2f} s", file=sys.stderr, flush=True)
     print("| assets | checks | findings | 1st assess (s) | 1st peak RSS (MB) | 2nd assess (s) | 2nd peak RSS (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.assets:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            base = Path(tmp) / "base.db"
             t = time.perf_counter()
-            build(url, n, args.feeds)
+            build(f"sqlite:///{base}", n, args.feeds)
             setup = time.perf_counter() - t
-            first = measure(url)
-            second = measure(url)
-            print(f"| {n:,} | {first['checks']} | {first['observations']:,} | {first['seconds']:.1f} | "
-                  f"{first['rss_mb']:.0f} | {second['seconds']:.1f} | {second['rss_mb']:.0f} |", flush=True)
-            print(f"<!-- setup {setup:.0f}s; phases 1st {json.dumps(first['timings'])}; "
-                  f"2nd {json.dumps(second['timings'])}; observations by check: {json.dumps(first['by_check'])} -->",
-                  file=sys.stderr, flush=True)
+            with closing(sqlite3.connect(base)) as raw:  # everything in the main file, so one copy is whole
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            firsts, seconds = [], []
+            for _ in range(args.repeat):
+                copy = Path(tmp) / "bench.db"
+                shutil.copyfile(base, copy)
+                firsts.append(measure(f"sqlite:///{copy}"))
+                seconds.append(measure(f"sqlite:///{copy}"))
+                copy.unlink()
+            first, second = _median(firsts), _median(seconds)
+            print(f"| {n:,} | {first['checks']} | {first['observations']:,} | {_times(firsts)} | "
+                  f"{first['rss_mb']:.0f} | {_times(seconds)} | {second['rss_mb']:.0f} |", flush=True)
+            print(f"<!-- setup {setup:.0f}s; phases of the median runs: 1st {json.dumps(_rounded(first['timings']))}; "
+                  f"2nd {json.dumps(_rounded(second['timings']))}; "
+                  f"observations by check: {json.dumps(first['by_check'])} -->", file=sys.stderr, flush=True)
+    print(f"reference loop after: {reference_loop():.2f} s", file=sys.stderr, flush=True)
+
+
+def reference_loop() -> float:
+    """Seconds for a fixed pure-Python loop in a fresh interpreter: how fast the machine is now.
+
+    A shared machine's speed varies by tens of per cent within minutes; printing this beside the
+    results lets a reader compare runs made at different times.
+    """
+    code = ("import time; t = time.perf_counter(); s = 0\n"
+            "for i in range(20_000_000): s += i\n"
+            "print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
+def _times(runs: list[dict[str, Any]]) -> str:
+    """"9.8" for one run; "9.8 (best 9.1, 3 runs)" for several: the median first."""
+    median = _median(runs)["seconds"]
+    if len(runs) == 1:
+        return f"{median:.1f}"
+    return f"{median:.1f} (best {min(r['seconds'] for r in runs):.1f}, {len(runs)} runs)"
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 2) for k, v in timings.items()}
 
 
 if __name__ == "__main__":
