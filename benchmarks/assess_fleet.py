@@ -127,10 +127,10 @@ def main() -> None:
                         help="run the pair of assessments on this many fresh copies of each database and "
                              "report the median and the best (a shared machine's speed varies by tens of %%)")
     args = parser.parse_args()
-    print(f"reference loop before: {reference_loop():.2f} s", file=sys.stderr, flush=True)
     print("| assets | checks | findings | 1st assess (s) | 1st peak RSS (MB) | 2nd assess (s) | 2nd peak RSS (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.assets:
+        print(f"reference loop before {n:,} assets: {reference_loop():.2f} s", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp) / "base.db"
             t = time.perf_counter()

@@ -86,19 +86,25 @@ def test_hostname_target_is_held_when_any_of_its_addresses_is_excluded(sqlite_db
     assert doc["skipped"][0]["host"] == "pacs.test"
 
 
-def test_hostname_do_not_scan_asset_is_held_against_a_cidr_target(rg, sqlite_db: Database,  # type: ignore[no-untyped-def]
-                                                                   tmp_path: Path) -> None:
-    with recording_listener("127.0.0.1") as rec:
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(f"""\
+def _protected_inventory(tmp_path: Path, name: str, host: str, port: int) -> Path:
+    """An inventory file with one modality tagged do-not-scan at ``host:port``."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(f"""\
 format: radguard-inventory
 version: 1
 sites:
 - {{code: MAIN, name: Main Hospital}}
 assets:
-- {{site: MAIN, name: FRAGILE-US, class: modality, modality_type: US, tags: [do-not-scan],
-   endpoints: [{{host: localhost, port: {rec.port}, protocol: dicom}}]}}
+- {{site: MAIN, name: {name}, class: modality, modality_type: US, tags: [do-not-scan],
+   endpoints: [{{host: "{host}", port: {port}, protocol: dicom}}]}}
 """)
+    return path
+
+
+def test_hostname_do_not_scan_asset_is_held_against_a_cidr_target(rg, sqlite_db: Database,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    with recording_listener("127.0.0.1") as rec:
+        inventory = _protected_inventory(tmp_path, "FRAGILE-US", "localhost", rec.port)
         r = rg("--db", sqlite_db.url, "inventory", "import", inventory)
         assert r.code == 0, r.err
         r = rg("--db", sqlite_db.url, "discover", "127.0.0.0/30", "--ports", str(rec.port), "--timeout", "1",
@@ -222,16 +228,7 @@ def test_ipv6_literals_as_targets_exclusions_and_do_not_scan_endpoints(rg, sqlit
                                                                         tmp_path: Path) -> None:
     """An IPv6 endpoint on a do-not-scan asset used to make every scan fail as bad input."""
     with recording_listener("::1") as six, recording_listener("127.0.0.1") as four:
-        inventory = tmp_path / "inventory.yaml"
-        inventory.write_text(f"""\
-format: radguard-inventory
-version: 1
-sites:
-- {{code: MAIN, name: Main Hospital}}
-assets:
-- {{site: MAIN, name: OLD-MR, class: modality, modality_type: MR, tags: [do-not-scan],
-   endpoints: [{{host: "0:0:0:0:0:0:0:1", port: {six.port}, protocol: dicom}}]}}
-""")
+        inventory = _protected_inventory(tmp_path, "OLD-MR", "0:0:0:0:0:0:0:1", six.port)
         assert rg("--db", sqlite_db.url, "inventory", "import", inventory).code == 0
         r = rg("--db", sqlite_db.url, "discover", f"127.0.0.1:{four.port}", "--level", "1", "--json")
         assert r.code == 0, r.err
