@@ -1,9 +1,10 @@
-"""leaner finding indexes: four instead of seven
+"""leaner finding indexes: three instead of seven
 
-(state, severity) answers what the single state and severity indexes did, and one
-(check_id, state) index replaces check_id and (state, check_id): lookups by check and counts
-of open findings per check both use it. A fleet's first assessment inserts hundreds of
-thousands of findings, and each index cost about as much as writing the rows themselves.
+One (check_id, state, severity) index replaces check_id, state, severity, (state, severity)
+and (state, check_id): it serves lookups by check, and the dashboard's counts of open findings
+by severity and by check read it alone (a covering scan). A fleet's first assessment inserts
+hundreds of thousands of findings, and each index cost about as much as writing the rows.
+The unique fingerprint and the asset_id index stay.
 
 Revision ID: 0013_finding_lean
 Revises: 0012_finding_indexes
@@ -19,15 +20,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.drop_index("ix_finding_state", table_name="finding")
-    op.drop_index("ix_finding_severity", table_name="finding")
-    op.drop_index("ix_finding_check_id", table_name="finding")
-    op.drop_index("ix_finding_state_check", table_name="finding")
-    op.create_index("ix_finding_check_state", "finding", ["check_id", "state"], unique=False)
+    for name in ("ix_finding_state", "ix_finding_severity", "ix_finding_check_id", "ix_finding_state_check",
+                 "ix_finding_state_severity"):
+        op.drop_index(name, table_name="finding")
+    op.create_index("ix_finding_check_state_severity", "finding", ["check_id", "state", "severity"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_finding_check_state", table_name="finding")
+    op.drop_index("ix_finding_check_state_severity", table_name="finding")
+    op.create_index("ix_finding_state_severity", "finding", ["state", "severity"], unique=False)
     op.create_index("ix_finding_state_check", "finding", ["state", "check_id"], unique=False)
     op.create_index("ix_finding_check_id", "finding", ["check_id"], unique=False)
     op.create_index("ix_finding_severity", "finding", ["severity"], unique=False)
