@@ -11,10 +11,12 @@ from radguard.checks.engine import assess
 from radguard.checks.findings import advisory_detail, finding_record
 from radguard.checks.loader import default_catalog
 from radguard.checks.registry import CheckContext, load_evaluators
+from radguard.checks.snapshot import load_snapshot
 from radguard.checks.spec import CheckSpec
 from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site, SoftwareComponent
 from radguard.db.session import Database
+from radguard.feeds.matching import match_assets
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "radguard" / "checks" / "catalog" / "advisories.yaml"
 
@@ -109,3 +111,11 @@ def test_finding_show_adds_the_advisory_detail_from_the_feed(feeds_db: Database)
     assert any("3.6.7" in r for r in detail["remediations"])
     with feeds_db.read() as s:  # the advisory no longer matches this version: no detail, evidence stays
         assert advisory_detail(s, {**evidence, "version": "3.6.7"}) is None
+
+
+def test_matching_from_the_snapshot_equals_matching_from_the_database(feeds_db: Database) -> None:
+    seed(feeds_db)
+    with feeds_db.read() as s:
+        from_db = match_assets(s)
+        from_snapshot = match_assets(s, assets=load_snapshot(s))
+    assert from_db and from_snapshot == from_db

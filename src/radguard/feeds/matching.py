@@ -12,7 +12,7 @@ Every matched CVE carries KEV membership and CISA's ``knownRansomwareCampaignUse
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -330,11 +330,13 @@ def _fingerprints(session: Session, asset_ids: list[int] | None) -> Iterable[Fin
 
 
 def match_assets(session: Session, asset_ids: Iterable[int] | None = None,
-                 index: AdvisoryIndex | None = None) -> list[AssetAdvisoryMatch]:
+                 index: AdvisoryIndex | None = None, assets: Sequence[Asset] | None = None) -> list[AssetAdvisoryMatch]:
     """Every (asset, advisory) match, one per pair, the most certain source first.
 
     Sources: the asset's software components, the asset's own vendor/product/software version,
     and product/version fingerprints in the newest ``probe.endpoint`` evidence of each endpoint.
+    ``assets`` (every asset with its components, e.g. the assessment's snapshot, in ID order)
+    saves reading the inventory again.
     """
     wanted = set(asset_ids) if asset_ids is not None else None
     # Short lists filter in SQL; long ones in Python (databases cap the size of IN lists).
@@ -368,9 +370,13 @@ def match_assets(session: Session, asset_ids: Iterable[int] | None = None,
     if ids is not None:
         comp_stmt = comp_stmt.where(SoftwareComponent.asset_id.in_(ids))
         asset_stmt = asset_stmt.where(Asset.id.in_(ids))
-    conn = session.connection()  # plain rows: no ORM bookkeeping for 100,000s of components
-    consider(conn.execute(comp_stmt).all(), "component")
-    consider(conn.execute(asset_stmt).all(), "asset")
+    if assets is not None:
+        consider([(a.id, c.vendor, c.product, c.version) for a in assets for c in a.components], "component")
+        consider([(a.id, a.vendor, a.product, a.software_version) for a in assets], "asset")
+    else:
+        conn = session.connection()  # plain rows: no ORM bookkeeping for 100,000s of components
+        consider(conn.execute(comp_stmt).all(), "component")
+        consider(conn.execute(asset_stmt).all(), "asset")
     consider(((asset_id, vendor, product, version, endpoint)
               for asset_id, endpoint, vendor, product, version in _fingerprints(session, ids)), "discovery")
     return sorted(best.values(), key=lambda m: (m.asset_id, _RANK[m.match.status], m.match.advisory_id))

@@ -59,7 +59,7 @@ def _exposures(ctx: CheckContext) -> dict[int, tuple[float, str]]:
 
 
 def _matches(ctx: CheckContext) -> list[AssetAdvisoryMatch]:
-    return ctx.memo("feeds.asset_advisory_matches", lambda: match_assets(ctx.session))
+    return ctx.memo("feeds.asset_advisory_matches", lambda: match_assets(ctx.session, assets=ctx.assets()))
 
 
 def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]:

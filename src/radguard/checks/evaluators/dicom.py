@@ -48,11 +48,12 @@ def anonymous_query(ctx: CheckContext) -> Iterator[Observation]:
                                  0.9, f"{probe.where} answered a count-only query from an unknown AE title")
 
 
-def _dicom_endpoints(ctx: CheckContext, asset: Asset) -> tuple[list[str], list[str]]:
+def _dicom_endpoints(ctx: CheckContext, asset: Asset,
+                    probes: dict[int, list[Probe]] | None = None) -> tuple[list[str], list[str]]:
     """(cleartext, tls) DICOM endpoints of an asset from inventory and open probes."""
     clear = {f"{e.host}:{e.port}" for e in asset.endpoints if e.protocol == "dicom"}
     tls = {f"{e.host}:{e.port}" for e in asset.endpoints if e.protocol == "dicom-tls"}
-    for probe in probes_by_asset(ctx).get(asset.id, []):
+    for probe in (probes if probes is not None else probes_by_asset(ctx)).get(asset.id, []):
         if probe.is_open and probe.service == "dicom":
             clear.add(probe.where)
         elif probe.is_open and probe.service == "dicom-tls":
@@ -62,10 +63,11 @@ def _dicom_endpoints(ctx: CheckContext, asset: Asset) -> tuple[list[str], list[s
 
 @evaluator("RG-DICOM-NO-TLS")
 def dicom_without_tls(ctx: CheckContext) -> Iterator[Observation]:
+    probes = probes_by_asset(ctx)
     for asset in ctx.assets():
-        if not asset.endpoints and asset.id not in probes_by_asset(ctx):
+        if not asset.endpoints and asset.id not in probes:
             continue
-        clear, tls = _dicom_endpoints(ctx, asset)
+        clear, tls = _dicom_endpoints(ctx, asset, probes)
         if clear and not tls:
             yield Observation(asset_id=asset.id, evidence={"cleartext_dicom": clear},
                               exposure=0.5, summary=f"DICOM only in cleartext on {', '.join(clear)}")
