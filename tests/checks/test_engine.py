@@ -191,6 +191,13 @@ def test_changed_evidence_is_kept_in_the_history(northwind_db: Database, own_cat
     assert [(h["from"], h["to"]) for h in history] == [(None, "open"), ("open", "open")]
     assert history[0]["evidence"] == first  # what was seen when the finding was opened
     assert history[1]["evidence"] == first and "evidence changed" in history[1]["reason"]
+    with northwind_db.read() as session:
+        stored = session.scalar(select(cast(Finding.evidence, Text)).where(Finding.id == f.id))
+    if northwind_db.url.startswith("sqlite"):  # updated rows are written as the engine's own text
+        assert stored is not None and '": ' not in stored
+    with northwind_db.transaction() as session:
+        third = assess(session, catalog=own_catalog, now=NOW + timedelta(days=1, minutes=5))
+    assert third.updated == 0 and third.unchanged == result.observations
 
 
 def test_registers_from_before_0013_read_as_before(northwind_db: Database, own_catalog: Catalog) -> None:

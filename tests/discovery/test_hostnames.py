@@ -19,7 +19,7 @@ import pytest
 from radguard.db.session import Database
 from radguard.discovery.run import DiscoveryRequest, execute, plan
 from radguard.discovery.scope import authorize, load_scope
-from radguard.discovery.targets import Exclusions, Resolver, parse_target
+from radguard.discovery.targets import Exclusions, Resolver, Target, parse_target
 from radguard.errors import SafetyError
 from tests.support.peers import recording_listener
 
@@ -249,3 +249,22 @@ def test_ipv6_literals_as_targets_exclusions_and_do_not_scan_endpoints(rg, sqlit
         assert endpoint["host"] == "::1" and endpoint["state"] == "open" and six.touched
     r = rg("--db", sqlite_db.url, "discover", "2001:db8::/64")
     assert r.code == 2 and "IPv6 networks cannot be swept" in r.err
+
+
+def test_ipv4_mapped_ipv6_is_the_ipv4_host(rg, sqlite_db: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """::ffff:127.0.0.1 reaches 127.0.0.1, so rules written either way must hold (review finding)."""
+    assert parse_target("[::ffff:10.0.0.1]:104") == Target("[::ffff:10.0.0.1]:104", 167772161, 167772161, None, 104)
+    with recording_listener("127.0.0.1") as rec:
+        inventory = _protected_inventory(tmp_path, "OLD-CT", "127.0.0.1", rec.port)
+        assert rg("--db", sqlite_db.url, "inventory", "import", inventory).code == 0
+        r = rg("--db", sqlite_db.url, "discover", f"[::ffff:127.0.0.1]:{rec.port}", "--level", "1", "--json")
+        assert r.code == 0, r.err
+        assert not rec.touched and json.loads(r.out)["skipped"][0]["reason"].endswith("is tagged do-not-scan")
+    with recording_listener("127.0.0.1") as rec:
+        inventory = _protected_inventory(tmp_path, "OLD-CT", "::ffff:127.0.0.1", rec.port)
+        assert rg("--db", sqlite_db.url, "inventory", "import", inventory).code == 0
+        r = rg("--db", sqlite_db.url, "discover", f"127.0.0.1:{rec.port}", "--level", "1", "--json")
+        assert r.code == 0, r.err
+        assert not rec.touched and json.loads(r.out)["skipped"]
+    r = rg("--db", sqlite_db.url, "discover", "fe80::1%eth0")
+    assert r.code == 2 and "with a zone" in r.err

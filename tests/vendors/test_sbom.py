@@ -210,3 +210,33 @@ def test_utf16_and_bom_prefixed_sboms_are_read(tmp_path: Path) -> None:
     expected = read_sbom(SBOMS / "router-appliance.cdx.json").components
     assert read_sbom(wide).components == expected
     assert read_sbom(bom).components == expected
+
+
+def test_sbom_speaks_for_every_version_of_the_products_it_lists(rg, sqlite_url: str,  # type: ignore[no-untyped-def]
+                                                                tmp_path: Path) -> None:
+    """Review findings: the CLI note for two versions, and no leftover versions, in either order."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("format: radguard-inventory\nversion: 1\nsites: [{code: MAIN, name: Main}]\nassets:\n"
+                         "- {site: MAIN, name: ROUTER, class: integration_engine, software: ["
+                         "{vendor: OpenSSL, product: openssl, version: 1.1.1}, "
+                         "{vendor: OpenSSL, product: openssl, version: 3.0.2}, "
+                         "{vendor: zlib, product: zlib, version: '1.2'}]}\n")
+    sbom = tmp_path / "router.cdx.json"
+    sbom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [
+        {"type": "library", "group": "OpenSSL", "name": "openssl", "version": "3.0.5"},
+        {"type": "library", "group": "OpenSSL", "name": "openssl", "version": "3.0.13"}]}))
+
+    def versions() -> list[tuple[str, str]]:
+        r = rg("--db", sqlite_url, "inventory", "show", "MAIN/ROUTER", "--json")
+        assert r.code == 0, r.err
+        return sorted((c["product"], c["version"]) for c in json.loads(r.out)["software"])
+
+    assert rg("--db", sqlite_url, "init").code == 0
+    assert rg("--db", sqlite_url, "inventory", "import", inventory).code == 0
+    r = rg("--db", sqlite_url, "sbom", "import", sbom, "--asset", "MAIN/ROUTER")
+    assert r.code == 0, r.err
+    assert "openssl is listed in several versions (3.0.5, 3.0.13)" in r.err and "Traceback" not in r.err
+    expected = [("openssl", "3.0.13"), ("openssl", "3.0.5"), ("zlib", "1.2")]
+    assert versions() == expected  # 1.1.1 and 3.0.2 are gone: the SBOM speaks for openssl
+    assert rg("--db", sqlite_url, "inventory", "import", inventory).code == 0
+    assert versions() == expected  # and a later inventory import does not bring them back

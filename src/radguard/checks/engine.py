@@ -18,6 +18,7 @@ because an enterprise has tens of thousands of assets and the assessment must st
 from __future__ import annotations
 
 import gc
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -300,7 +301,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
                           else "condition no longer observed")
                 closing.append((fid, asset_id, state, _decode(evidence_text), reason, check_id))
             continue
-        risk, explanation, _, due = risk_and_due(item)
+        risk, _, explanation_text, due = risk_and_due(item)
         spec = item.spec
         same_text = evidence_text == item.text
         same_evidence = same_text or _same_evidence(evidence_text, item)
@@ -322,8 +323,9 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
             result.acceptances_expired += 1
         if (values or risk_score != risk or not same_evidence
                 or summary != item.obs.summary or severity != spec.severity or title != spec.title):
-            values.update({"id": fid, "last_seen": now, "risk_score": risk, "risk_explanation": explanation,
-                           "evidence": item.evidence, "summary": item.obs.summary,
+            # JSON as the engine's own text (see _SerializedJSON), as for new findings.
+            values.update({"id": fid, "last_seen": now, "risk_score": risk, "risk_explanation": explanation_text,
+                           "evidence": item.text, "summary": item.obs.summary,
                            "severity": spec.severity, "title": spec.title})
             updates.append(values)
             if "state" not in values:
@@ -417,7 +419,10 @@ _TEXT_JSON: dict[str, Table] = {
 def _decode(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    value = orjson.loads(text)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity, which older registers' encoder wrote
+        value = json.loads(text)
     return value if isinstance(value, dict) else {}
 
 
@@ -509,9 +514,14 @@ def _write(session: Session, inserts: list[tuple[Any, ...]], updates: list[dict[
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in updates:
         groups.setdefault(tuple(sorted(row)), []).append(row)
-    for rows in groups.values():
+    table = _TEXT_JSON[Finding.__tablename__]
+    conn = session.connection()
+    for keys, rows in groups.items():
+        columns = [k for k in keys if k != "id"]
+        stmt = (update(table).where(table.c.id == bindparam("b_id"))
+                .values({name: bindparam(f"b_{name}") for name in columns}))
         for chunk in _chunks(rows):
-            session.execute(update(Finding), list(chunk))
+            conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in chunk])
     if touch:
         _touch(session, touch, now)
     mark = time.perf_counter()

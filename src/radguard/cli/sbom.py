@@ -29,8 +29,9 @@ def import_cmd(
                   f"({result.created} new, {result.updated} updated, {result.removed} no longer listed and removed)",
                   highlight=False)
     for dup in result.duplicates:
-        err_console.print(f"note: {dup['vendor']} {dup['product']} is listed in several versions; kept "
-                          f"{dup['kept']}, also listed: {', '.join(dup['also'])}", highlight=False)
+        err_console.print(f"note: {dup['vendor']} {dup['product']} is listed in several versions "
+                          f"({', '.join(dup['versions'])}); all are kept and matched against advisories",
+                          highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -63,11 +63,18 @@ class Resolver:
 
 
 def _address(text: str) -> str | None:
-    """The canonical form of an IP address literal, or None for anything else."""
+    """The canonical form of an IP address literal, or None for anything else.
+
+    An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``) is the IPv4 address: connecting to one
+    reaches the IPv4 host, so rules written either way must meet.
+    """
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def _name(text: str) -> str:
@@ -170,8 +177,11 @@ def _ipv6_literal(text: str, spec: str, source: str) -> tuple[str, int | None] |
     if "/" in address_text:
         raise InputError(source, None, spec, "IPv6 networks cannot be swept; name single IPv6 addresses "
                                              "(or host names)")
+    if "%" in address_text:
+        raise InputError(source, None, spec, "IPv6 addresses with a zone (%interface) are not supported; "
+                                             "name the device by a global address or a host name")
     try:
-        address = ipaddress.IPv6Address(address_text.split("%", 1)[0])
+        address = ipaddress.IPv6Address(address_text)
     except ValueError as exc:
         raise InputError(source, None, spec, f"not a valid IPv6 address ({exc}); write a port as [address]:port"
                          ) from None
@@ -185,6 +195,9 @@ def parse_target(spec: str, source: str = "TARGET") -> Target:
     port: int | None = None
     six = _ipv6_literal(text, spec, source)
     if six is not None:
+        mapped = ipaddress.IPv6Address(six[0]).ipv4_mapped
+        if mapped is not None:  # ::ffff:10.0.0.1 is 10.0.0.1: held against the IPv4 rules
+            return Target(spec, int(mapped), int(mapped), None, six[1])
         return Target(spec, None, None, six[0], six[1])
     if text.count(":") == 1:
         text, port_text = text.split(":")

@@ -355,8 +355,9 @@ def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResul
     """Make the asset's SBOM components exactly this document's, and keep its summary as evidence.
 
     A component the inventory file listed (same vendor and product, ignoring case) is taken
-    over by the SBOM: its version, purl and CPE come from the SBOM from now on. Components
-    a previous SBOM added that this one no longer lists are removed.
+    over by the SBOM: its version, purl and CPE come from the SBOM from now on, and other
+    versions of a product the SBOM lists are removed. Components a previous SBOM added that
+    this one no longer lists are removed.
     """
     doc = read_sbom(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -389,8 +390,12 @@ def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResul
         elif (row.version, row.purl, row.cpe, row.source) != (comp.version, comp.purl, comp.cpe, SOURCE):
             row.version, row.purl, row.cpe, row.source = comp.version, comp.purl, comp.cpe, SOURCE
             updated += 1
+    # The SBOM speaks for every product it lists: other versions of those products (from the
+    # inventory file or an older SBOM) go, or they would keep matching advisories the device no
+    # longer has. Products it does not list stay unless a previous SBOM added them.
+    listed = {(c.vendor.casefold(), c.product.casefold()) for c in doc.components}
     for row in remaining:
-        if row.source == SOURCE:
+        if row.source == SOURCE or (row.vendor.casefold(), row.product.casefold()) in listed:
             session.delete(row)
             removed += 1
     session.flush()
