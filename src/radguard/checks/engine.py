@@ -471,6 +471,21 @@ def _insert_rows(session: Session, table: Table, columns: Sequence[str], rows: S
             except TypeError:  # unhashable values: process each one
                 columns_of[i] = map(proc, columns_of[i])
         rows = list(zip(*columns_of, strict=True))
+    if dialect.name == "postgresql":
+        # COPY: PostgreSQL's bulk path, several times faster than executemany of INSERTs. The
+        # values are the processed ones (UTC datetimes, dates, JSON text for jsonb columns).
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        names = ", ".join(f'"{name}"' for name in columns)
+        try:
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:  # the driver's own error: SQLAlchemy does not wrap raw COPY
+            raise AssessmentError(
+                f"PostgreSQL refused the new findings ({type(exc).__name__}: {exc}). Nothing was changed; "
+                "if another assessment was running at the same time, run this one again when it is done."
+            ) from exc
+        return
     if compiled.positional:
         order = [columns.index(name) for name in compiled.positiontup or ()]
         if order != list(range(len(columns))):
