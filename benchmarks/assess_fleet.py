@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
+from contextlib import AbstractContextManager, ExitStack, closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -126,32 +126,60 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the pair of assessments on this many fresh copies of each database and "
                              "report the median and the best (a shared machine's speed varies by tens of %%)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="use a throwaway PostgreSQL server (started as the test suite starts it) instead "
+                             "of SQLite; each repeat builds its own database")
     args = parser.parse_args()
+    with ExitStack() as stack:
+        server = stack.enter_context(_postgres_server()) if args.postgres else None
+        _run(args, server)
+    print(f"reference loop after: {reference_loop():.2f} s", file=sys.stderr, flush=True)
+
+
+def _postgres_server() -> AbstractContextManager[str]:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.postgres import postgres_server
+
+    return postgres_server()
+
+
+def _run(args: argparse.Namespace, server: str | None) -> None:
     print("| assets | checks | findings | 1st assess (s) | 1st peak RSS (MB) | 2nd assess (s) | 2nd peak RSS (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.assets:
         print(f"reference loop before {n:,} assets: {reference_loop():.2f} s", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            base = Path(tmp) / "base.db"
-            t = time.perf_counter()
-            build(f"sqlite:///{base}", n, args.feeds)
-            setup = time.perf_counter() - t
-            with closing(sqlite3.connect(base)) as raw:  # everything in the main file, so one copy is whole
-                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             firsts, seconds = [], []
+            setup = 0.0
+            if server is None:
+                base = Path(tmp) / "base.db"
+                t = time.perf_counter()
+                build(f"sqlite:///{base}", n, args.feeds)
+                setup = time.perf_counter() - t
+                with closing(sqlite3.connect(base)) as raw:  # everything in the main file, so one copy is whole
+                    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             for _ in range(args.repeat):
-                copy = Path(tmp) / "bench.db"
-                shutil.copyfile(base, copy)
-                firsts.append(measure(f"sqlite:///{copy}"))
-                seconds.append(measure(f"sqlite:///{copy}"))
-                copy.unlink()
+                if server is None:
+                    copy = Path(tmp) / "bench.db"
+                    shutil.copyfile(base, copy)
+                    url = f"sqlite:///{copy}"
+                else:
+                    from tests.support.postgres import create_database
+
+                    url = create_database(server)
+                    t = time.perf_counter()
+                    build(url, n, args.feeds)
+                    setup = time.perf_counter() - t
+                firsts.append(measure(url))
+                seconds.append(measure(url))
+                if server is None:
+                    copy.unlink()
             first, second = _median(firsts), _median(seconds)
             print(f"| {n:,} | {first['checks']} | {first['observations']:,} | {_times(firsts)} | "
                   f"{first['rss_mb']:.0f} | {_times(seconds)} | {second['rss_mb']:.0f} |", flush=True)
             print(f"<!-- setup {setup:.0f}s; phases of the median runs: 1st {json.dumps(_rounded(first['timings']))}; "
                   f"2nd {json.dumps(_rounded(second['timings']))}; "
                   f"observations by check: {json.dumps(first['by_check'])} -->", file=sys.stderr, flush=True)
-    print(f"reference loop after: {reference_loop():.2f} s", file=sys.stderr, flush=True)
 
 
 def reference_loop() -> float:
