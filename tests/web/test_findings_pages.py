@@ -55,3 +55,25 @@ def test_bad_decision_changes_nothing(web_db: Database, client_for: Callable[[st
     with web_db.read() as s:
         f = s.get(Finding, fid)
         assert f is not None and f.state == "open"
+
+
+def test_advisory_finding_page_shows_cves_and_the_vendor_fix(web_db: Database,
+                                                             client_for: Callable[[str], TestClient]) -> None:
+    """The evidence keeps CVE IDs; the page adds each CVE's score and the remediation from the feed."""
+    from radguard.feeds.importer import read_feeds
+    from radguard.feeds.store import store_feeds
+    from tests.conftest import FIXTURES
+
+    with web_db.transaction() as s:
+        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
+        store_feeds(s, read_feeds([FIXTURES / "feeds" / "csaf" / "icsma-22-174-01.json"]))
+    with web_db.transaction() as s:
+        assess(s)
+    with web_db.read() as s:
+        fid = s.scalar(select(Finding.id).where(Finding.check_id == "RG-ADVISORY", Finding.key == "ICSMA-22-174-01"))
+    assert fid is not None
+    page = client_for("viewer").get(f"/findings/{fid}")
+    assert page.status_code == 200
+    c_text = page.text
+    assert "Advisory ICSMA-22-174-01" in c_text and "CVE-2022-2119" in c_text
+    assert "3.6.7" in c_text.split("Advisory ICSMA-22-174-01", 1)[1].split("<h2>Evidence", 1)[0]  # the fix
