@@ -91,7 +91,7 @@ def test_catalog_entries_validate() -> None:
     assert set(load_evaluators()) >= {"RG-KEV", "RG-ADVISORY"}
 
 
-def test_finding_show_adds_the_advisory_detail_from_the_feed(feeds_db: Database) -> None:
+def test_finding_show_adds_the_advisory_detail_from_the_feed(rg, feeds_db: Database) -> None:  # type: ignore[no-untyped-def]
     """Evidence keeps CVE IDs; the detail view adds scores, KEV listing and the vendor's fix."""
     ids = seed(feeds_db)
     with feeds_db.transaction() as s:
@@ -111,6 +111,9 @@ def test_finding_show_adds_the_advisory_detail_from_the_feed(feeds_db: Database)
     assert any("3.6.7" in r for r in detail["remediations"])
     with feeds_db.read() as s:  # the advisory no longer matches this version: no detail, evidence stays
         assert advisory_detail(s, {**evidence, "version": "3.6.7"}) is None
+    r = rg("--db", feeds_db.url, "findings", "show", str(shown["id"]))
+    assert r.code == 0, r.err
+    assert "advisory: ICSMA-22-174-01 (affected)" in r.out and "CVE-2022-2119 CVSS" in r.out and "fix: " in r.out
 
 
 def test_matching_from_the_snapshot_equals_matching_from_the_database(feeds_db: Database) -> None:
