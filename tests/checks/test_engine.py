@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, event, func, select
 from sqlalchemy.orm import Session
 
 from radguard.checks.engine import AssessmentError, AssessSettings, assess, load_settings
@@ -53,7 +53,6 @@ def test_assess_creates_once_and_never_duplicates(northwind_db: Database, own_ca
         assert explained["severity"]["value"] == "critical" and explained["score"] == f.risk_score
         history = finding_record(f, events=True)["history"]
         assert [(h["to"], h["reason"], h["at"]) for h in history] == [("open", "first observed", NOW)]
-        assert history[0]["evidence"] == f.evidence and f.evidence
     assert second.created == 0 and second.unchanged == first.observations
     # Creation is the finding's first_seen, not a stored event: nothing changed, nothing logged.
     assert total == first.created and events == 0
@@ -239,6 +238,39 @@ def test_evidence_written_by_another_encoder_is_unchanged_and_rewritten_once(nor
         assert session.scalar(select(func.count()).select_from(FindingEvent)) == 0
     if sqlite:
         assert not any('": ' in t for t in texts())  # rewritten once in the engine's own form
-    with northwind_db.transaction() as session:
-        third = assess(session, catalog=own_catalog, now=NOW + timedelta(hours=2))
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(northwind_db.engine, "before_cursor_execute", record)
+    try:
+        with northwind_db.transaction() as session:
+            third = assess(session, catalog=own_catalog, now=NOW + timedelta(hours=2))
+    finally:
+        event.remove(northwind_db.engine, "before_cursor_execute", record)
     assert (third.unchanged, third.updated) == (first.observations, 0)
+    # Once rewritten, nothing is written again but last_seen (no statement sets the evidence).
+    updates = [st for st in statements if st.lstrip().upper().startswith("UPDATE")]
+    assert updates and not any("evidence" in st for st in updates)
+
+
+def test_touch_sets_last_seen_only_on_findings_observed_again(northwind_db: Database, own_catalog: Catalog) -> None:
+    """Unchanged findings get last_seen by ID ranges; a closed finding in between keeps its own."""
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW)
+        closed = _finding(session, "RG-AI-NO-BAA", "NWH-MAIN/AI-TRIAGE")
+        session.add(Attestation(asset_id=closed.asset_id, subject="baa_signed", value="yes",
+                                attested_by="Privacy officer", attested_at=NOW, evidence_link="https://contracts/42"))
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW + timedelta(days=1))  # closes it as mitigated
+    with northwind_db.transaction() as session:
+        assess(session, catalog=own_catalog, now=NOW + timedelta(days=1, hours=1))
+        rows = session.execute(select(Finding.id, Finding.state, Finding.last_seen).order_by(Finding.id)).all()
+    ids = [fid for fid, _, _ in rows]
+    assert ids[0] < closed.id < ids[-1]  # inside the touched ranges, not at an edge
+    for fid, state, last_seen in rows:
+        if fid == closed.id:
+            assert (state, last_seen) == ("mitigated", NOW)
+        else:
+            assert last_seen == NOW + timedelta(days=1, hours=1), (fid, state)

@@ -55,7 +55,6 @@ from radguard.db.models.findings import (
 from radguard.db.models.inventory import Asset
 from radguard.errors import InputError, RadguardError
 
-ACTOR = ASSESS_ACTOR
 _CHUNK = 5000
 
 
@@ -119,8 +118,7 @@ class AssessmentResult:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+    """What orjson does not write itself (it writes dates and datetimes as ISO 8601)."""
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(f"evidence cannot hold a {type(value).__name__}")
@@ -153,10 +151,9 @@ class _Seen:
         return self._evidence
 
 
-def _observe(ctx: CheckContext, catalog: Catalog, result: AssessmentResult,
+def _observe(ctx: CheckContext, catalog: Catalog, known: dict[int, Asset], result: AssessmentResult,
              on_check: Callable[[str], None] | None) -> dict[str, _Seen]:
     seen: dict[str, _Seen] = {}
-    known = {a.id for a in ctx.assets()}
     # Evaluators may share one evidence document between observations (RG-ADVISORY does, for
     # thousands of assets with the same component): serialise each document object once. The
     # document is kept referenced here so that its id() cannot be reused meanwhile.
@@ -233,7 +230,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     assets: dict[int, Asset] = {a.id: a for a in ctx.assets()}
     result.timings["load_inventory"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    seen = _observe(ctx, catalog, result, on_check)
+    seen = _observe(ctx, catalog, assets, result, on_check)
     result.observations = len(seen)
     result.timings["evaluate"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -261,14 +258,13 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     closing: list[tuple[int, int | None, str, dict[str, Any], str, str]] = []
     # SQLite keeps evidence as the text written; a document written by another encoder (an
     # older radguard) is rewritten once in ours, so that later runs compare texts only.
-    rewrites: list[dict[str, Any]] = []
     rewrite_text = conn.dialect.name == "sqlite"
 
     # Most findings share severity, criticality, exposure and zone: compute each combination once.
     zones: dict[str | None, bool] = {}
     # Per asset ID (None: not an asset): (criticality, in an exposed zone, is an asset).
     factors: dict[int | None, tuple[int | None, bool, bool]] = {}
-    scores: dict[tuple[Any, ...], tuple[int, dict[str, Any], str, date | None]] = {}
+    scores: dict[tuple[Any, ...], tuple[int, str, date | None]] = {}
 
     def asset_factors(asset_id: int | None) -> tuple[int | None, bool, bool]:
         asset = assets.get(asset_id) if asset_id is not None else None
@@ -281,7 +277,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
         found = factors[asset_id] = (criticality, zones[zone], asset is not None)
         return found
 
-    def risk_and_due(item: _Seen) -> tuple[int, dict[str, Any], str, date | None]:
+    def risk_and_due(item: _Seen) -> tuple[int, str, date | None]:
         obs = item.obs
         found = factors.get(obs.asset_id)
         criticality, exposed, is_asset = found if found is not None else asset_factors(obs.asset_id)
@@ -293,7 +289,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
             # The finding stores the score's inputs; the explanation is rebuilt on reading.
             rs = score(severity, criticality, obs.exposure, obs.exploit, exposed_zone=exposed, is_asset=is_asset)
             inputs = score_inputs(severity, criticality, obs.exposure, signal, exposed, is_asset)
-            risk = scores[key] = (rs.score, inputs, _encode(inputs), settings.sla.due(severity, now, exposed))
+            risk = scores[key] = (rs.score, _encode(inputs), settings.sla.due(severity, now, exposed))
         return risk
 
     closable = (*OPEN_STATES, "risk_accepted")
@@ -305,24 +301,24 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
                           else "condition no longer observed")
                 closing.append((fid, asset_id, state, _decode(evidence_text), reason, check_id))
             continue
-        risk, _, explanation_text, due = risk_and_due(item)
+        risk, explanation_text, due = risk_and_due(item)
         spec = item.spec
         same_text = evidence_text == item.text
-        same_evidence = same_text or _same_evidence(evidence_text, item)
+        same_evidence = same_text or _decode(evidence_text) == item.evidence
         if not same_evidence:
             # The finding keeps only the latest evidence; the document it replaces goes into the
             # history, so what was seen at every point stays on record (findings.history).
-            events.append((fid, now, ACTOR, state, state, EVIDENCE_CHANGED, evidence_text or "{}"))
+            events.append((fid, now, ASSESS_ACTOR, state, state, EVIDENCE_CHANGED, evidence_text))
         values: dict[str, Any] = {}
         if state == "mitigated":
             values = {"state": "reopened", "due": due, "closed_at": None, "decided_by": None,
                       "decision_reason": None, "accepted_until": None}
-            events.append((fid, now, ACTOR, state, "reopened", "condition observed again", item.text))
+            events.append((fid, now, ASSESS_ACTOR, state, "reopened", "condition observed again", item.text))
             result.reopened += 1
         elif state == "risk_accepted" and (until := accepted_until.get(fid)) is not None and until <= now:
             values = {"state": "reopened", "due": due, "accepted_until": None, "decided_by": None,
                       "decision_reason": None}
-            events.append((fid, now, ACTOR, state, "reopened",
+            events.append((fid, now, ASSESS_ACTOR, state, "reopened",
                            f"risk acceptance expired on {until.isoformat()}", item.text))
             result.acceptances_expired += 1
         if (values or risk_score != risk or not same_evidence
@@ -335,13 +331,14 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
             if "state" not in values:
                 result.updated += 1
         else:
-            touch.append(fid)
             result.unchanged += 1
             if not same_text and rewrite_text:
-                rewrites.append({"fid": fid, "text": item.text})
+                updates.append({"id": fid, "last_seen": now, "evidence": item.text})
+            else:
+                touch.append(fid)
 
     for fp, item in seen.items():
-        risk, _, explanation_text, due = risk_and_due(item)
+        risk, explanation_text, due = risk_and_due(item)
         obs, spec = item.obs, item.spec
         # In _NEW_FINDING_COLUMNS order.
         inserts.append((fp, spec.id, obs.asset_id, obs.subject, obs.key, spec.title, obs.summary, spec.severity,
@@ -366,16 +363,12 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
                 if asset_id in attested:
                     proof["attestations"] = attested[asset_id]
             updates.append({"id": fid, "state": "mitigated", "closed_at": now, "accepted_until": None})
-            events.append((fid, now, ACTOR, state, "mitigated", reason, _encode(proof)))
+            events.append((fid, now, ASSESS_ACTOR, state, "mitigated", reason, _encode(proof)))
             result.mitigated += 1
 
     result.timings["reconcile"] = time.perf_counter() - mark
     mark = time.perf_counter()
     _write(session, inserts, updates, touch, events, now, result.timings)
-    if rewrites:
-        text_table = _TEXT_JSON[Finding.__tablename__]
-        conn.execute(update(text_table).where(text_table.c.id == bindparam("fid"))
-                     .values(evidence=bindparam("text")), rewrites)
     result.timings["write"] = time.perf_counter() - mark
     result.created = len(inserts)
 
@@ -430,13 +423,6 @@ def _decode(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _same_evidence(stored: str | None, item: _Seen) -> bool:
-    """Text comparison first (SQLite keeps our serialisation); decode only when it differs."""
-    if stored is None:
-        return not item.obs.evidence
-    return stored == item.text or _decode(stored) == item.evidence
-
-
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -449,37 +435,33 @@ _EVENT_COLUMNS = ("finding_id", "at", "actor", "from_state", "to_state", "reason
 
 
 def _insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """``executemany`` of one INSERT, bypassing SQLAlchemy's per-row parameter processing.
+    """Bulk INSERT straight to the driver, bypassing SQLAlchemy's per-row parameter processing.
 
     Binding hundreds of thousands of rows through ``session.execute(insert, [dicts])`` spent
     more time in SQLAlchemy's per-value type processing than the database spent inserting.
-    Here the statement is compiled once for the dialect, each column's bind processor (dates and
-    timestamps on SQLite, UTC normalisation) runs once per *distinct* value (an assessment
-    writes one ``now`` and a few due dates), and the driver receives the rows as they are.
+    Here each column's bind processor (dates and timestamps on SQLite, UTC normalisation) runs
+    once per *distinct* value (an assessment writes one ``now`` and a few due dates), and the
+    driver receives the rows as they are: ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
     """
     if not rows:
         return
     conn = session.connection()
     dialect = conn.dialect
-    compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(columns))
     processors = [(i, proc) for i, name in enumerate(columns)
                   if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     if processors:
         # Column by column: transposing and mapping run in C, and each processor is called
-        # once per distinct value of its column.
+        # once per distinct value of its column (dates and timestamps: hashable).
         columns_of: list[Any] = list(zip(*rows, strict=True))
         for i, proc in processors:
-            try:
-                mapping = {value: proc(value) for value in set(columns_of[i])}
-                columns_of[i] = map(mapping.__getitem__, columns_of[i])
-            except TypeError:  # unhashable values: process each one
-                columns_of[i] = map(proc, columns_of[i])
+            mapping = {value: proc(value) for value in set(columns_of[i])}
+            columns_of[i] = map(mapping.__getitem__, columns_of[i])
         rows = list(zip(*columns_of, strict=True))
+    names = ", ".join(f'"{name}"' for name in columns)
     if dialect.name == "postgresql":
         # COPY: PostgreSQL's bulk path, several times faster than executemany of INSERTs. The
         # values are the processed ones (UTC datetimes, dates, JSON text for jsonb columns).
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        names = ", ".join(f'"{name}"' for name in columns)
         try:
             with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
                 for row in rows:
@@ -490,16 +472,9 @@ def _insert_rows(session: Session, table: Table, columns: Sequence[str], rows: S
                 "if another assessment was running at the same time, run this one again when it is done."
             ) from exc
         return
-    if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup or ()]
-        if order != list(range(len(columns))):
-            rows = [tuple(row[i] for i in order) for row in rows]
-        params: list[Any] = list(rows)
-    else:
-        params = [dict(zip(columns, row, strict=True)) for row in rows]
-    sql = compiled.string
-    for start in range(0, len(params), 20000):
-        conn.exec_driver_sql(sql, params[start:start + 20000])
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'  # SQLite: qmark
+    for chunk in _chunks(rows, 20000):
+        conn.exec_driver_sql(sql, list(chunk))
 
 
 def _touch(session: Session, ids: list[int], now: datetime) -> None:
