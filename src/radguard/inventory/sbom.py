@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,8 +348,8 @@ class SbomImportResult:
                 "evidence_id": self.evidence_id}
 
 
-def _same_product(row: SoftwareComponent, comp: Component) -> bool:
-    return (row.vendor.casefold(), row.product.casefold()) == (comp.vendor.casefold(), comp.product.casefold())
+def _product_key(item: SoftwareComponent | Component) -> tuple[str, str]:
+    return (item.vendor.casefold(), item.product.casefold())
 
 
 def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResult:
@@ -363,24 +364,28 @@ def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResul
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     asset = find_asset(session, asset_ref)
     created = updated = removed = 0
-    remaining = list(asset.components)
+    # The asset's rows by product (vendor, product, ignoring case), so that matching stays a
+    # look-up per component even for SBOMs of thousands of components.
+    by_product: dict[tuple[str, str], list[SoftwareComponent]] = {}
+    for existing_row in asset.components:
+        by_product.setdefault(_product_key(existing_row), []).append(existing_row)
     claimed: dict[int, SoftwareComponent] = {}  # id(SBOM component) -> the row it keeps
 
-    def take(comp: Component, row: SoftwareComponent) -> None:
-        remaining.remove(row)
-        claimed[id(comp)] = row
+    def claim(comp: Component, wanted: Callable[[SoftwareComponent], bool]) -> None:
+        rows = by_product.get(_product_key(comp), [])
+        row = next((r for r in rows if wanted(r)), None)
+        if row is not None:
+            rows.remove(row)
+            claimed[id(comp)] = row
 
     # First the rows already holding this exact version, then rows of the same product that
     # the inventory file (or discovery) added, which the SBOM takes over with its version.
     for comp in doc.components:
-        row = next((r for r in remaining if _same_product(r, comp) and r.version == comp.version), None)
-        if row is not None:
-            take(comp, row)
+        version = comp.version
+        claim(comp, lambda r: r.version == version)  # noqa: B023 (called at once, inside the loop)
     for comp in doc.components:
         if id(comp) not in claimed:
-            row = next((r for r in remaining if _same_product(r, comp) and r.source != SOURCE), None)
-            if row is not None:
-                take(comp, row)
+            claim(comp, lambda r: r.source != SOURCE)
     for comp in doc.components:
         row = claimed.get(id(comp))
         if row is None:
@@ -393,11 +398,12 @@ def import_sbom(session: Session, path: Path, asset_ref: str) -> SbomImportResul
     # The SBOM speaks for every product it lists: other versions of those products (from the
     # inventory file or an older SBOM) go, or they would keep matching advisories the device no
     # longer has. Products it does not list stay unless a previous SBOM added them.
-    listed = {(c.vendor.casefold(), c.product.casefold()) for c in doc.components}
-    for row in remaining:
-        if row.source == SOURCE or (row.vendor.casefold(), row.product.casefold()) in listed:
-            session.delete(row)
-            removed += 1
+    listed = {_product_key(c) for c in doc.components}
+    for key, rows in by_product.items():
+        for row in rows:
+            if row.source == SOURCE or key in listed:
+                session.delete(row)
+                removed += 1
     session.flush()
     received = {
         "format": doc.format, "spec_version": doc.spec_version, "serial": doc.serial, "created": doc.created,
