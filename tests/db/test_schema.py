@@ -59,3 +59,22 @@ def test_env_var_selects_database(rg, tmp_path, monkeypatch) -> None:  # type: i
     monkeypatch.setenv("RADGUARD_DB", str(path))
     r = rg("init")
     assert r.code == 0 and path.exists()
+
+
+def test_dashboard_counts_read_only_the_finding_index(sqlite_db: Database) -> None:
+    """docs/benchmarks.md: open findings by severity and by check are a covering index scan."""
+    from sqlalchemy import func, select
+
+    from radguard.db.models.findings import OPEN_STATES, Finding
+
+    queries = [
+        select(Finding.severity, func.count()).where(Finding.state.in_(OPEN_STATES)).group_by(Finding.severity),
+        select(Finding.check_id, Finding.severity, func.count()).where(Finding.state.in_(OPEN_STATES))
+        .group_by(Finding.check_id, Finding.severity),
+    ]
+    with sqlite_db.read() as s:
+        conn = s.connection()
+        for query in queries:
+            sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "USING COVERING INDEX ix_finding_check_state_severity" in plan, plan
