@@ -139,10 +139,7 @@ def test_unresolvable_protected_name_refuses_the_scan(rg, sqlite_db: Database, t
         elif source == "scope":
             scope = _scope(tmp_path, "[127.0.0.0/24]", "[gone-ct.test]")
         else:
-            inventory = tmp_path / "inventory.yaml"
-            inventory.write_text("format: radguard-inventory\nversion: 1\nsites: [{code: MAIN, name: Main}]\n"
-                                 "assets:\n- {site: MAIN, name: OLD-CT, class: modality, tags: [do-not-scan], "
-                                 "endpoints: [{host: gone-ct.test, port: 104, protocol: dicom}]}\n")
+            inventory = _protected_inventory(tmp_path, "OLD-CT", "gone-ct.test", 104)
             assert rg("--db", sqlite_db.url, "inventory", "import", inventory).code == 0
         with pytest.raises(SafetyError) as info:
             _scan(sqlite_db, ["127.0.0.1"], rec.port, exclude=exclude, scope=scope, resolver=fake_resolver())

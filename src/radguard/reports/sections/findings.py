@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from radguard.checks.findings import ADVISORY_CHECKS
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
@@ -42,9 +43,6 @@ class FindingRow:
     kev: bool = False
     ransomware: bool = False
     closed_on: str | None = None
-
-
-ADVISORY_CHECKS = ("RG-KEV", "RG-ADVISORY")
 
 
 @dataclass

@@ -32,13 +32,14 @@ from radguard.readiness.checklists.assessments import (
     record_answer,
 )
 from radguard.readiness.checklists.loader import load_catalog
+from radguard.readiness.checklists.report import score_assessment
 from radguard.readiness.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
 from radguard.readiness.playbooks import MILESTONES
 from radguard.readiness.roadmap import build_roadmap
 from radguard.readiness.team import load_people, load_roles, role_record, team_gaps
 from radguard.web.audit import recent, record
 from radguard.web.routes._forms import http_error
-from radguard.web.routes.checklists import QuestionView, assessment_summary, question_views
+from radguard.web.routes.checklists import QuestionView, assessment_or_404, question_views
 from radguard.web.routes.dashboard import CARDS, cache_of, first_wait, invalidate
 from radguard.web.routes.inventory import query_assets
 from radguard.web.routes.readiness import services_continuity
@@ -359,13 +360,6 @@ def _assessment_out(session: Session, a: ChecklistAssessment) -> AssessmentOut:
                          answered=answered_count(session, a))
 
 
-def _get_assessment(session: Session, assessment_id: int) -> ChecklistAssessment:
-    a = session.get(ChecklistAssessment, assessment_id)
-    if a is None:
-        raise HTTPException(status_code=404, detail=f"no checklist assessment {assessment_id}")
-    return a
-
-
 def _question_out(v: QuestionView) -> QuestionOut:
     return QuestionOut(question_id=v.question.id, domain=v.question.domain, text=v.question.text,
                        guidance=v.question.guidance, value=v.value, not_applicable=v.not_applicable,
@@ -384,8 +378,8 @@ def checklists(principal: Principal = Depends(require("viewer")),
 def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
                     principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> ScoreOut:
-    a = _get_assessment(session, assessment_id)
-    doc = assessment_summary(session, a)
+    a = assessment_or_404(session, assessment_id)
+    doc = score_assessment(session, a)
     return ScoreOut(
         assessment=_assessment_out(session, a), overall=BucketOut(**doc["overall"]),
         domains=[BucketOut(**d) for d in doc["domains"]], functions=[BucketOut(**f) for f in doc["functions"]],
@@ -400,7 +394,7 @@ def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
 def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
                         principal: Principal = Depends(require("viewer")),
                         session: Session = Depends(db_session)) -> list[QuestionOut]:
-    return [_question_out(v) for v in question_views(session, _get_assessment(session, assessment_id))]
+    return [_question_out(v) for v in question_views(session, assessment_or_404(session, assessment_id))]
 
 
 @router.put("/checklists/{assessment_id}/questions/{question_id}", response_model=QuestionOut,
@@ -410,7 +404,7 @@ def put_answer(request: Request, body: AnswerIn, assessment_id: int = Path(..., 
                principal: Principal = Depends(require("contributor")),
                session: Session = Depends(db_session)) -> QuestionOut:
     """Answer one question (replacing an earlier answer); the same rules as `radguard checklist answer`."""
-    a = _get_assessment(session, assessment_id)
+    a = assessment_or_404(session, assessment_id)
     if load_catalog().question(question_id) is None:  # a resource in the path that does not exist
         raise HTTPException(status_code=404, detail=f"no question {question_id!r}; GET the assessment lists them")
     given = AnswerInput(question_id=question_id, value=body.answer, not_applicable=body.not_applicable,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -107,7 +106,8 @@ def respondents(session: Session, assessment_id: int) -> list[tuple[str, int]]:
     return [(who or "unknown", n) for who, n in rows]
 
 
-def _assessment(session: Session, assessment_id: int) -> ChecklistAssessment:
+def assessment_or_404(session: Session, assessment_id: int) -> ChecklistAssessment:
+    """The assessment, or the stage's NotFoundError as an HTTP 404 (pages and the JSON API)."""
     try:
         return get_assessment(session, assessment_id)
     except RadguardError as exc:
@@ -153,7 +153,7 @@ async def create(request: Request, organization: str = Form(...), size: str = Fo
 async def assessment_page(request: Request, assessment_id: int, domain: str = "",
                           principal: Principal = Depends(require("viewer")),
                           session: Session = Depends(db_session)) -> Response:
-    assessment = _assessment(session, assessment_id)
+    assessment = assessment_or_404(session, assessment_id)
     catalog = load_catalog()
     views = question_views(session, assessment)
     domains: list[DomainTab] = []
@@ -188,7 +188,7 @@ async def answer(request: Request, assessment_id: int, question_id: str, answer:
                  na_reason: str = Form(""), owner: str = Form(""), notes: str = Form(""), evidence: str = Form(""),
                  principal: Principal = Depends(require("contributor")),
                  session: Session = Depends(db_session)) -> Response:
-    assessment = _assessment(session, assessment_id)
+    assessment = assessment_or_404(session, assessment_id)
     error: str | None = None
     try:
         given = _answer_input(question_id, answer, na_reason, owner, notes, evidence)
@@ -217,7 +217,7 @@ async def answer(request: Request, assessment_id: int, question_id: str, answer:
 @router.post("/checklists/{assessment_id}/close")
 async def close(request: Request, assessment_id: int, principal: Principal = Depends(require("assessor")),
                 session: Session = Depends(db_session)) -> Response:
-    assessment = _assessment(session, assessment_id)
+    assessment = assessment_or_404(session, assessment_id)
     try:
         snapshot = close_assessment(session, assessment)
     except RadguardError as exc:
@@ -227,8 +227,3 @@ async def close(request: Request, assessment_id: int, principal: Principal = Dep
     session.commit()
     invalidate(request)
     return RedirectResponse(f"/checklists/{assessment_id}", status_code=303)
-
-
-def assessment_summary(session: Session, assessment: ChecklistAssessment) -> dict[str, Any]:
-    """The score document of ``radguard checklist score --json`` (used by the JSON API)."""
-    return score_assessment(session, assessment)
