@@ -87,21 +87,34 @@ def sort_results(results: Iterable[Probed]) -> list[Probed]:
     return sorted(results, key=lambda p: (_host_key(p.doc.host), p.doc.port))
 
 
+_IN_LIST = 500  # values per IN (...) list
+
+
 class Merger:
-    def __init__(self, session: Session, site_code: str | None, seen_at: datetime) -> None:
+    def __init__(self, session: Session, site_code: str | None, seen_at: datetime, hosts: Iterable[str]) -> None:
         self.session = session
         self.site_code = site_code
         self.seen_at = seen_at
         self.summary = MergeSummary()
         self._site: Site | None = None
         self._taken: set[str] = set()
-        # The inventory's endpoints, loaded once: (host, port) -> asset and host -> asset.
+        # The inventory's endpoints on the scanned hosts, loaded once: (host, port) -> asset and
+        # host -> asset. Only those hosts: a one-host scan need not read a 50,000-asset
+        # inventory, and IN lists stay short (databases cap their length).
         self._by_endpoint: dict[tuple[str, int], Asset] = {}
         self._by_host: dict[str, Asset] = {}
-        rows = session.execute(select(Endpoint.host, Endpoint.port, Endpoint.asset_id).order_by(Endpoint.id)).all()
-        assets = {a.id: a for a in session.scalars(
-            select(Asset).where(Asset.id.in_({r.asset_id for r in rows})).options(selectinload(Asset.endpoints)))}
-        for host, port, asset_id in rows:
+        wanted = sorted(set(hosts))
+        rows: list[Any] = []
+        assets: dict[int, Asset] = {}
+        for start in range(0, len(wanted), _IN_LIST):
+            rows += session.execute(select(Endpoint.host, Endpoint.port, Endpoint.asset_id, Endpoint.id)
+                                    .where(Endpoint.host.in_(wanted[start:start + _IN_LIST]))).all()
+        rows.sort(key=lambda r: r.id)  # the first-listed endpoint wins, as before
+        ids = sorted({r.asset_id for r in rows})
+        for start in range(0, len(ids), _IN_LIST):
+            assets.update((a.id, a) for a in session.scalars(
+                select(Asset).where(Asset.id.in_(ids[start:start + _IN_LIST])).options(selectinload(Asset.endpoints))))
+        for host, port, asset_id, _ in rows:
             self._by_endpoint.setdefault((host, port), assets[asset_id])
             self._by_host.setdefault(host, assets[asset_id])
 
@@ -170,7 +183,7 @@ def store_scan(session: Session, scan: Scan, results: Sequence[Probed], site_cod
     session.add(scan)
     session.flush()
     assert scan.finished is not None
-    merger = Merger(session, site_code, scan.finished)
+    merger = Merger(session, site_code, scan.finished, (p.doc.host for p in results))
     owners = [merger.merge(probed) for probed in results]
     session.flush()  # new assets get their IDs in one round trip
     for probed, asset in zip(results, owners, strict=True):
