@@ -156,7 +156,9 @@ def test_port_hints_through_the_discovery_request(sqlite_db: Database) -> None:
     port = free_port(host)
     for hints, service, sent_bytes in ((None, "unknown", True), (PortHints(hl7=frozenset({port})), "hl7-mllp", False)):
         with _listener(host, port, None) as received:
-            request = DiscoveryRequest(targets=[f"{host}:{port}"], port_hints=hints)
+            request = DiscoveryRequest(targets=[f"{host}:{port}"])
+            if hints is not None:
+                request.options.port_hints = hints
             request.options.timeout = 1.0
             doc = execute(sqlite_db, plan(sqlite_db, request))
         assert doc["endpoints"][0]["service"] == service

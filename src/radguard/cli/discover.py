@@ -87,9 +87,6 @@ def discover(
     database = db(ctx)
     if not targets:
         raise InputError("TARGET", None, None, "name at least one target")
-    options = ScanOptions(level=level, timeout=timeout, rate=rate, concurrency=concurrency, per_host=per_host,
-                          calling_ae=check_ae(calling_ae, "--calling-ae"),
-                          called_ae=check_ae(called_ae, "--called-ae"))
     named = {option: parse_ports(text, option) if text else ()
              for option, text in (("--hl7-ports", hl7_ports), ("--http-ports", http_ports),
                                   ("--https-ports", https_ports), ("--dicom-tls-ports", dicom_tls_ports))}
@@ -98,11 +95,13 @@ def discover(
                                    https=named["--https-ports"], dicom_tls=named["--dicom-tls-ports"])
     except ValueError as exc:
         raise InputError("port options", None, None, str(exc)) from exc
+    options = ScanOptions(level=level, timeout=timeout, rate=rate, concurrency=concurrency, per_host=per_host,
+                          calling_ae=check_ae(calling_ae, "--calling-ae"),
+                          called_ae=check_ae(called_ae, "--called-ae"), port_hints=hints)
     # A port named for a service is probed even when --ports leaves it out.
     probed = tuple(dict.fromkeys((*parse_ports(ports), *(p for group in named.values() for p in group))))
     request = DiscoveryRequest(targets=list(targets), ports=probed, level=level, scope_file=scope,
-                               exclude=list(exclude), options=options, site=site,
-                               port_hints=hints if any(named.values()) else None)
+                               exclude=list(exclude), options=options, site=site)
     scan_plan = plan(database, request)
     if json_out:
         result = execute(database, scan_plan)

@@ -42,7 +42,6 @@ class DiscoveryRequest:
     exclude: list[str] = field(default_factory=list)
     options: ScanOptions = field(default_factory=ScanOptions)
     site: str | None = None
-    port_hints: PortHints | None = None  # which service each port is expected to run (None: the defaults)
 
 
 @dataclass
@@ -145,8 +144,6 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
     options = request.options
     options.level = request.level
     options.pinned = scan_plan.pinned
-    if request.port_hints is not None:
-        options.port_hints = request.port_hints
     results = run_scan(scan_plan.endpoints(), options, on_result)
     finished = utcnow()
     results = sort_results(results)
@@ -158,8 +155,8 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
         options={"ports": list(request.ports), "rate": options.rate, "concurrency": options.concurrency,
                  "per_host": options.per_host, "timeout": options.timeout, "calling_ae": options.calling_ae,
                  "called_ae": options.called_ae, "exclude": list(request.exclude), "site": request.site,
-                 **({"port_hints": {k: sorted(v) for k, v in asdict(request.port_hints).items()}}
-                    if request.port_hints is not None else {})},
+                 **({"port_hints": {k: sorted(v) for k, v in asdict(options.port_hints).items()}}
+                    if options.port_hints != PortHints() else {})},
     )
     with database.transaction() as session:
         store_scan(session, scan, results, request.site, len(scan_plan.skipped))
