@@ -127,8 +127,6 @@ class DemoNode:
     """A simulated endpoint and the inventory asset it stands for."""
 
     asset: str  # SITE/NAME
-    protocol: str  # the inventory protocol (dicom, dicom-tls, https, http, dicomweb, hl7-mllp)
-    original: str  # host:port in the example inventory
     spec: NodeSpec
     profile: Profile
 
@@ -177,7 +175,6 @@ def build_scenario(check_ports: bool = True) -> Scenario:
         ref = f"{asset['site']}/{asset['name']}"
         aes = asset.get("ae_titles") or []
         for endpoint in asset.get("endpoints") or []:
-            original = f"{endpoint['host']}:{endpoint['port']}"
             profile = PROFILES.get(f"{asset['name']}:{endpoint['port']}")
             if not endpoint["host"].startswith("10."):
                 continue  # a cloud host name: stays as it is, never contacted
@@ -202,7 +199,7 @@ def build_scenario(check_ports: bool = True) -> Scenario:
                 self_signed=profile.self_signed, http_mode=profile.http_mode, http_version=profile.http_version,
                 http_server=profile.http_server, title=profile.title,
             )
-            nodes.append(DemoNode(ref, protocol, original, spec, profile))
+            nodes.append(DemoNode(ref, spec, profile))
     return Scenario(nodes, inventory, moved)
 
 
