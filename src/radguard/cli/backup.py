@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import typer
@@ -31,7 +29,7 @@ from radguard.backup.sets import (
     set_record,
     upsert_set,
 )
-from radguard.cli.common import _default, console, db, dumps, err_console, print_json
+from radguard.cli.common import _default, console, db, dumps, err_console, print_json, terminate_as_interrupt
 from radguard.errors import InputError
 
 backup_app = typer.Typer(help="Backup validation for imaging archives.", no_args_is_help=True)
@@ -44,18 +42,12 @@ WORKERS_HELP = "Worker processes for hashing and parsing (default: one per CPU c
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM like Ctrl-C so workers stop and the side file is closed cleanly."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    except KeyboardInterrupt:
-        err_console.print("stopped; run the same command again to resume where it left off")
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with terminate_as_interrupt():
+        try:
+            yield
+        except KeyboardInterrupt:
+            err_console.print("stopped; run the same command again to resume where it left off")
+            raise
 
 
 @contextmanager

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import FrameType
 from typing import Any
 
 import typer
@@ -66,3 +70,27 @@ def dumps(data: Any) -> str:
 def print_json(data: Any) -> None:
     """JSON on stdout, nothing else, so it can be piped into jq or a SIEM."""
     sys.stdout.write(dumps(data) + "\n")
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT both raise ``KeyboardInterrupt``, so clean-up runs (stopping the demo's
+    network, closing a backup scan's side file).
+
+    SIGINT is set explicitly too: a process started in the background by a non-interactive shell
+    inherits "ignore SIGINT", and the demo should still stop on Ctrl-C or ``kill -INT``.
+    """
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread (e.g. a test runner's worker): nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from radguard.cli.common import console, err_console, print_json, state
-from radguard.demo.run import STAGES, DemoOptions, DemoResult, run_demo, terminate_as_interrupt
+from radguard.cli.common import console, err_console, print_json, state, terminate_as_interrupt
+from radguard.demo.run import STAGES, DemoOptions, DemoResult, run_demo
 
 
 def _print(result: DemoResult) -> None:

@@ -3,22 +3,19 @@ stage through its public functions, write the reports and summarise.
 
 Each stage writes in its own transaction, as the matching command would. The network runs in a
 child process that is stopped as soon as discovery is done (or kept until the caller says so),
-and always on the way out — also on Ctrl-C or SIGTERM, which :func:`terminate_as_interrupt`
-turns into ``KeyboardInterrupt``.
+and always on the way out — also on Ctrl-C or SIGTERM, which
+:func:`radguard.cli.common.terminate_as_interrupt` turns into ``KeyboardInterrupt``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import yaml
@@ -59,29 +56,6 @@ class DemoResult:
     reports: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGINT both raise ``KeyboardInterrupt``, so clean-up (stopping the child) runs.
-
-    SIGINT is set explicitly too: a process started in the background by a non-interactive shell
-    inherits "ignore SIGINT", and the demo should still stop on Ctrl-C or ``kill -INT``.
-    """
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    except ValueError:  # not the main thread (e.g. a test runner's worker): nothing to install
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _database(options: DemoOptions) -> tuple[Database, str]:
