@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.migrate import upgrade
 from radguard.db.models.findings import Finding
@@ -31,7 +32,6 @@ from radguard.demo.network import NetworkError, SimulatedNetwork
 from radguard.demo.scenario import DATA, PROBE_CHECKS, SCANNER_AE, Scenario, build_scenario
 
 ORGANIZATION = "Northwind Health"
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 STAGES = ("network", "database", "inventory", "advisories", "vendors and response", "checklist",
           "discovery", "backup", "assessment", "roadmap", "reports")
 

@@ -10,13 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from radguard.checks.findings import ADVISORY_CHECKS
+from radguard.checks.sla import SEVERITIES
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
 from radguard.frameworks.sources import check_specs
 from radguard.reports.scope import Scope
-
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from radguard.checks.loader import default_catalog
+from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.models.backup import BackupSet, BackupVerification
 from radguard.db.models.checklists import ChecklistAssessment
@@ -37,7 +38,6 @@ from radguard.web.routes._cards import CardCache, CardValue
 from radguard.web.security import Principal, require
 
 router = APIRouter(include_in_schema=False)
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 TOP_ACTIONS = 5
 NEXT_DRILLS = 5
 # The outage the RTO card imagines; only the RTO status (demonstrated or not) is shown, which

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from radguard.checks.findings import ACTIONS, finding_record, get_finding, list_findings, transition
 from radguard.checks.loader import default_catalog
+from radguard.checks.sla import SEVERITIES
 from radguard.db.models.findings import ALL_STATES
 from radguard.errors import RadguardError
 from radguard.web.app import render
@@ -21,7 +22,6 @@ from radguard.web.audit import record
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def _until(value: str) -> datetime | None:
