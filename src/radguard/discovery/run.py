@@ -19,7 +19,15 @@ from radguard.db.session import Database
 from radguard.discovery.engine import PortHints, Probed, ScanOptions, run_scan
 from radguard.discovery.merge import protected_hosts, sort_results, store_scan
 from radguard.discovery.scope import Scope, authorize, load_scope
-from radguard.discovery.targets import DEFAULT_PORTS, Exclusions, Resolver, Target, parse_target, parse_targets
+from radguard.discovery.targets import (
+    DEFAULT_PORTS,
+    Exclusions,
+    Resolver,
+    Target,
+    host_key,
+    parse_target,
+    parse_targets,
+)
 from radguard.errors import InputError, SafetyError
 
 _AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # printable ASCII without backslash
@@ -127,8 +135,7 @@ def _refuse_unresolved(exclusions: Exclusions, targets: list[Target], ports: tup
             target_ports = (target.port,) if target.port is not None else ports
             if rule.port is not None and rule.port not in target_ports:
                 continue
-            if target.hostname is not None and target.hostname.lower().rstrip(".") == \
-                    rule.hostname.lower().rstrip("."):
+            if target.hostname is not None and host_key(target.hostname) == host_key(rule.hostname):
                 continue  # the same name: excluded by name, nothing to guess
             raise SafetyError(
                 f"{rule.hostname!r} ({why}) does not resolve, so radguard cannot tell whether target "

@@ -51,7 +51,7 @@ class Resolver:
         literal = _address(name)
         if literal is not None:
             return (literal,)
-        key = _name(name)
+        key = host_key(name)
         if key not in self._cache:
             found: list[str] = []
             for text in self._lookup(key):
@@ -77,7 +77,8 @@ def _address(text: str) -> str | None:
     return str(address)
 
 
-def _name(text: str) -> str:
+def host_key(text: str) -> str:
+    """A host name as compared everywhere: case-insensitive, without the root dot."""
     return text.lower().rstrip(".")
 
 
@@ -131,7 +132,7 @@ class Target:
         if not self.allows_port(other.port):
             return False
         if self.hostname is not None and other.hostname is not None and \
-                _name(self.hostname) == _name(other.hostname):
+                host_key(self.hostname) == host_key(other.hostname):
             return True
         if other.hostname is not None:
             addresses = resolver.addresses(other.hostname)
@@ -149,7 +150,7 @@ class Target:
         resolver = resolver or Resolver()
         if not self.allows_port(port):
             return False
-        if self.hostname is not None and _name(host) == _name(self.hostname):
+        if self.hostname is not None and host_key(host) == host_key(self.hostname):
             return True
         return any(self.includes_address(a, resolver) for a in resolver.addresses(host))
 
