@@ -14,9 +14,9 @@ from radguard.db.models.response import Drill, DrillEvent
 from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
-from radguard.readiness.drills import import_drills
-from radguard.readiness.services import import_services
-from radguard.readiness.team import import_team
+from radguard.response.drills import import_drills
+from radguard.response.services import import_services
+from radguard.response.team import import_team
 from tests.conftest import EXAMPLES
 from tests.web.conftest import csrf_of
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from radguard.cli.common import console, db, print_json
 from radguard.db.base import utcnow
 from radguard.errors import InputError
-from radguard.readiness.drills import (
+from radguard.response.drills import (
     ActionDoc,
     DrillDoc,
     EventDoc,

@@ -33,10 +33,10 @@ from radguard.readiness.checklists.assessments import (
 )
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import score_assessment
-from radguard.readiness.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
-from radguard.readiness.playbooks import MILESTONES
 from radguard.readiness.roadmap import build_roadmap
-from radguard.readiness.team import load_people, load_roles, role_record, team_gaps
+from radguard.response.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
+from radguard.response.playbooks import MILESTONES
+from radguard.response.team import load_people, load_roles, role_record, team_gaps
 from radguard.web.audit import recent, record
 from radguard.web.routes._forms import http_error
 from radguard.web.routes.checklists import QuestionView, assessment_or_404, question_views

@@ -30,9 +30,9 @@ from radguard.db.models.inventory import Asset
 from radguard.db.models.response import Drill
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
-from radguard.readiness.drills import demonstrated_recovery, load_drills
 from radguard.readiness.roadmap import build_roadmap
-from radguard.readiness.services import load_services
+from radguard.response.drills import demonstrated_recovery, load_drills
+from radguard.response.services import load_services
 from radguard.web.app import render
 from radguard.web.routes._cards import CardCache, CardValue
 from radguard.web.security import Principal, require

@@ -34,9 +34,9 @@ from radguard.db.models.response import (
     ImagingService,
 )
 from radguard.errors import InputError, NotFoundError
-from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
-from radguard.readiness.playbooks.yamldoc import YamlDoc, dotted
-from radguard.readiness.team import role_keys
+from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
+from radguard.response.playbooks.yamldoc import YamlDoc, dotted
+from radguard.response.team import role_keys
 
 DrillKind = Literal["tabletop", "functional", "full-scale"]
 DEMONSTRATING_KINDS = ("functional", "full-scale")

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from radguard.db.models.response import Drill, DrillAction, DrillEvent
 from radguard.db.session import Database
 from radguard.errors import InputError
-from radguard.readiness.drills import drill_report, import_drills, load_drill, recovery_hours
+from radguard.response.drills import drill_report, import_drills, load_drill, recovery_hours
 from tests.conftest import EXAMPLES
-from tests.readiness.test_services import seed
+from tests.response.test_services import seed
 
 GOOD = {
     "key": "t1", "kind": "functional", "playbook": "ransomware-pacs", "date": "2026-05-01",
