@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +16,9 @@ from sqlalchemy import select
 from radguard.checks.registry import CheckContext
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset
+from radguard.discovery.probes import Probe
+from radguard.discovery.probes import latest_probes as discovery_probes
+from radguard.inventory.mds2 import EVIDENCE_KIND as MDS2_KIND
 from radguard.inventory.vocab import IMAGING_CLASSES
 
 DEFAULTS: dict[str, Any] = {
@@ -67,38 +68,6 @@ def is_imaging(asset: Asset) -> bool:
     return asset.asset_class in IMAGING_CLASSES
 
 
-@dataclass(frozen=True)
-class Probe:
-    """The newest ``probe.endpoint`` observation of one host:port."""
-
-    evidence_id: int
-    asset_id: int | None
-    host: str
-    port: int
-    collected_at: datetime
-    received: dict[str, Any]
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.received.get("state", "open") == "open"
-
-    @property
-    def service(self) -> str | None:
-        value = self.received.get("service")
-        return value if isinstance(value, str) else None
-
-    def section(self, name: str) -> dict[str, Any]:
-        value = self.received.get(name)
-        return value if isinstance(value, dict) else {}
-
-    def cite(self) -> dict[str, Any]:
-        return {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
-
-
 def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
     """Inventory endpoint host → asset, to attach probes that discovery left unattached."""
 
@@ -113,28 +82,9 @@ def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
 
 
 def latest_probes(ctx: CheckContext) -> list[Probe]:
-    """Newest ``probe.endpoint`` evidence per (host, port), with its asset resolved."""
-
-    def load() -> list[Probe]:
-        hosts = asset_ids_by_host(ctx)
-        rows = ctx.session.execute(
-            select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
-                   Evidence.received)
-            .where(Evidence.kind == "probe.endpoint", Evidence.collected_at <= ctx.now)
-            .order_by(Evidence.collected_at, Evidence.id)
-        )
-        newest: dict[tuple[str, int], Probe] = {}
-        for eid, asset_id, host, port, at, received in rows:
-            doc = received if isinstance(received, dict) else {}
-            host = host or doc.get("host")
-            port = port if port is not None else doc.get("port")
-            if not host or port is None:
-                continue
-            newest[(host, int(port))] = Probe(eid, asset_id if asset_id is not None else hosts.get(host),
-                                              host, int(port), at, doc)
-        return list(newest.values())
-
-    return ctx.memo("latest_probes", load)
+    """Newest probe per (host, port) as of the assessment time (discovery's read side)."""
+    return ctx.memo("latest_probes", lambda: discovery_probes(ctx.session, now=ctx.now,
+                                                              hosts=asset_ids_by_host(ctx)))
 
 
 def probes_by_asset(ctx: CheckContext) -> dict[int, list[Probe]]:
@@ -154,7 +104,7 @@ def mds2_answers(ctx: CheckContext) -> dict[int, dict[str, Any]]:
     def load() -> dict[int, dict[str, Any]]:
         rows = ctx.session.execute(
             select(Evidence.id, Evidence.asset_id, Evidence.received)
-            .where(Evidence.kind == "doc.mds2", Evidence.asset_id.is_not(None), Evidence.collected_at <= ctx.now)
+            .where(Evidence.kind == MDS2_KIND, Evidence.asset_id.is_not(None), Evidence.collected_at <= ctx.now)
             .order_by(Evidence.collected_at, Evidence.id)
         )
         out: dict[int, dict[str, Any]] = {}
