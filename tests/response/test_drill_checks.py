@@ -67,6 +67,7 @@ drills:
   playbook: ransomware-pacs
   date: 2026-09-01
   services: [oic-imaging]
+  ended_at: 2026-09-01T20:00:00Z
   timeline:
   - {milestone: detected, at: 2026-09-01T07:00:00Z}
   - {milestone: systems_restored, at: 2026-09-01T19:00:00Z}
