@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -113,3 +113,27 @@ def latest_probes(session: Session, *, now: datetime | None = None,
         newest[(host, int(port))] = Probe(eid, asset_id if asset_id is not None else hosts.get(host),
                                           host, int(port), at, doc)
     return list(newest.values())
+
+
+class EndpointState(BaseModel):
+    """An endpoint's state as discovery last saw it: the one shape of this fact (CLI, API, pages)."""
+
+    host: str
+    port: int
+    state: str
+    service: str | None
+    asset_id: int | None
+    collected_at: datetime
+    evidence_id: int
+
+
+def endpoint_states(session: Session, *, asset_id: int | None = None) -> list[EndpointState]:
+    """Every probed endpoint's newest state, by host and port (or only one asset's).
+
+    :param session: the database session.
+    :param asset_id: only the endpoints attached (or resolved) to this asset.
+    """
+    out = [EndpointState(host=p.host, port=p.port, state=p.state, service=p.service, asset_id=p.asset_id,
+                         collected_at=p.collected_at, evidence_id=p.evidence_id)
+           for p in latest_probes(session) if asset_id is None or p.asset_id == asset_id]
+    return sorted(out, key=lambda e: (e.host, e.port))

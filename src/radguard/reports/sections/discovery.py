@@ -41,7 +41,7 @@ class DiscoverySection:
     without_tls: int = 0
     scanned_at: str | None = None
     note: str = ""
-    closed: int = 0  # endpoints whose newest probe found them closed or filtered
+    closed: list[str] = field(default_factory=list)  # host:port whose newest probe found it closed/filtered
 
 
 def _row(probe: Probe, asset_name: str | None) -> EndpointRow:
@@ -85,7 +85,7 @@ def discovery_section(scope: Scope) -> DiscoverySection:
     assets = {a.id: a for a in scope.session.scalars(select(Asset).where(Asset.id.in_(sorted(ids)))
                                                      .options(selectinload(Asset.site)))} if ids else {}
     rows: list[EndpointRow] = []
-    closed = 0
+    closed: list[str] = []
     newest_at = None
     for probe in probes:
         asset = assets.get(probe.asset_id) if probe.asset_id is not None else None
@@ -93,7 +93,7 @@ def discovery_section(scope: Scope) -> DiscoverySection:
             continue
         newest_at = probe.collected_at if newest_at is None else max(newest_at, probe.collected_at)
         if not probe.is_open:
-            closed += 1
+            closed.append(probe.where)
             continue
         rows.append(_row(probe, f"{asset.site.code}/{asset.name}" if asset else None))
     if newest_at is None:
@@ -105,5 +105,5 @@ def discovery_section(scope: Scope) -> DiscoverySection:
         open_dicom=sum(1 for r in rows if r.accepts_any_ae),
         without_tls=sum(1 for r in rows if "no TLS" in r.problems),
         scanned_at=newest_at.strftime("%Y-%m-%d %H:%M UTC"),
-        closed=closed,
+        closed=sorted(closed),
     )

@@ -23,6 +23,7 @@ from radguard.db.base import utcnow
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import ALL_STATES
 from radguard.db.models.response import Drill
+from radguard.discovery.probes import EndpointState, endpoint_states
 from radguard.errors import NotFoundError, RadguardError
 from radguard.inventory.exporter import asset_record
 from radguard.inventory.queries import find_asset, query_assets
@@ -138,6 +139,13 @@ def list_findings(state: str | None = Query(None, pattern="^(" + "|".join(ALL_ST
         raise http_error(exc) from None
     catalog = default_catalog()
     return [finding_model(f, catalog) for f in rows]
+
+
+@router.get("/endpoints", response_model=list[EndpointState])
+def endpoints(principal: Principal = Depends(require("viewer")),
+              session: Session = Depends(db_session)) -> list[EndpointState]:
+    """Each probed endpoint's state at its newest probe: the same as `radguard inventory endpoints --json`."""
+    return endpoint_states(session)
 
 
 @router.get("/audit", response_model=list[AuditOut])

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from radguard.checks.findings import list_findings
 from radguard.db.models.inventory import Site
+from radguard.discovery.probes import endpoint_states
 from radguard.errors import NotFoundError
 from radguard.inventory.queries import find_asset_by_id, query_assets
 from radguard.inventory.vocab import AssetClass
@@ -37,4 +38,5 @@ async def asset_page(request: Request, asset_id: int, principal: Principal = Dep
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such asset") from None
     findings = list(list_findings(session, asset_ref=str(asset.id)))
-    return render(request, "asset.html", {"asset": asset, "findings": findings})
+    probes = endpoint_states(session, asset_id=asset.id)
+    return render(request, "asset.html", {"asset": asset, "findings": findings, "probes": probes})
