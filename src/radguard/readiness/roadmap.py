@@ -18,7 +18,6 @@ The roadmap is computed from live data, so it shrinks as findings close and answ
 
 from __future__ import annotations
 
-import csv
 import heapq
 import io
 from collections import Counter
@@ -34,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.checks.spec import Effort
+from radguard.csvcells import CsvWriter
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import Finding
 from radguard.errors import ConfigError, NotFoundError
@@ -347,7 +347,7 @@ def _why(action: dict[str, Any]) -> str:
 
 def to_csv(doc: dict[str, Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer, lineterminator="\n")
     writer.writerow(["rank", "horizon", "id", "kind", "action", "why", "risk_reduction", "effort", "priority",
                      "owner", "depends_on"])
     for a in doc["actions"]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard.csvcells import to_csv
 from radguard.db.models.web import AuditEvent
 
 
@@ -22,12 +22,8 @@ def recent(session: Session, limit: int = 200, offset: int = 0) -> list[AuditEve
 
 
 def export_csv(session: Session) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["id", "at", "actor", "action", "target", "via", "ip", "detail"])
-    for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        import json
-
-        w.writerow([e.id, e.at.isoformat(), e.actor, e.action, e.target or "", e.via, e.ip or "",
-                    json.dumps(e.detail, sort_keys=True)])
-    return out.getvalue()
+    """The whole audit log as CSV; every cell goes through the one neutralising writer."""
+    rows = ([e.id, e.at.isoformat(), e.actor, e.action, e.target or "", e.via, e.ip or "",
+             json.dumps(e.detail, sort_keys=True)]
+            for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    return to_csv(["id", "at", "actor", "action", "target", "via", "ip", "detail"], rows)

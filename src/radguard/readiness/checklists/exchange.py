@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from radguard.csvcells import CsvDictWriter, restore_cell
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.errors import InputError
 from radguard.readiness.checklists.assessments import (
@@ -72,7 +73,7 @@ def write_template(session: Session, assessment: ChecklistAssessment, path: Path
     rows = template_rows(session, assessment)
     if detect_format(path, fmt) == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = CsvDictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, "answer": "" if row["answer"] is None else row["answer"],
@@ -125,7 +126,7 @@ def _parse_csv(path: Path, text: str) -> ParsedFile:
                          f"unknown column; expected some of {', '.join(CSV_COLUMNS)}")
     out: list[tuple[str, AnswerInput]] = []
     for raw in reader:
-        row = {(k or "").strip(): v for k, v in raw.items()}
+        row = {(k or "").strip(): restore_cell(v) if isinstance(v, str) else v for k, v in raw.items()}
         # line_num is the line the row ended on; rows never span lines unless quoted newlines.
         location = f"line {reader.line_num}"
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
