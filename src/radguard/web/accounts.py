@@ -2,7 +2,8 @@
 
 Why it is built this way: radguard holds a map of a hospital's weaknesses, so the web layer
 is a target. Passwords are argon2id hashes; session and API tokens are random 256-bit values
-of which only a SHA-256 hash is stored; five failed logins lock an account for 15 minutes.
+of which only a SHA-256 hash is stored; repeated failed sign-ins are slowed down
+(``radguard.web.security.LoginThrottle``), never locked out.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from radguard.db.base import utcnow
 from radguard.db.models.web import ROLES, ApiToken, User, WebSession
 from radguard.errors import InputError, NotFoundError, RadguardError
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
@@ -87,25 +86,38 @@ def admin_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active)) or 0
 
 
+SIGN_IN_FAILED = ("Sign-in failed: wrong user name or password, or too many recent attempts. "
+                  "Wait a minute and try again; an administrator can reset a forgotten password.")
+
+
+def verify_nothing(password: str) -> None:
+    """Spend the time (and work) of a password check that cannot succeed.
+
+    Used for unknown and disabled accounts, so a failure takes as long whether or not the
+    name exists.
+
+    :param password: the password typed, hashed against a fixed dummy hash.
+    """
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash(), password)
+
+
 def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User:
-    """Check a password, counting failures and locking the account after too many."""
+    """Check a password. Every failure raises the same :class:`AuthError` after the same work.
+
+    There is no lockout: throttling is the web layer's :class:`~radguard.web.security.LoginThrottle`,
+    which delays by account name and client address without ever refusing the right password
+    forever, and without telling an attacker which names exist.
+    """
     now = now or utcnow()
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_dummy_hash(), password)
-        raise AuthError("wrong user name or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise AuthError("this account is locked after too many failed sign-ins; try again later "
-                        "or ask an administrator to reset the password")
+        verify_nothing(password)
+        raise AuthError(SIGN_IN_FAILED)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        raise AuthError("wrong user name or password") from None
+        raise AuthError(SIGN_IN_FAILED) from None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_logins = 0

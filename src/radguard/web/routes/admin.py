@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,7 +53,8 @@ async def disable_user(request: Request, user_id: int, principal: Principal = De
 
 
 @router.get("/admin/audit")
-async def audit_page(request: Request, page: int = 1, principal: Principal = Depends(require("admin")),
+async def audit_page(request: Request, page: int = Query(1, ge=1, le=1_000_000),
+                     principal: Principal = Depends(require("admin")),
                      session: Session = Depends(db_session)) -> Response:
     page = max(page, 1)
     events = recent(session, limit=100, offset=(page - 1) * 100)
