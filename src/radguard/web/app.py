@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 import radguard
 from radguard.checks.engine import AssessSettings
 from radguard.db.session import Database
+from radguard.links import http_url
 from radguard.web.security import (
     MAX_BODY,
     LoginRequired,
@@ -33,6 +34,7 @@ from radguard.web.security import (
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = radguard.__version__
+templates.env.filters["http_url"] = http_url
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
