@@ -309,7 +309,7 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
         if auth.lower().startswith("bearer "):
             user = lookup_api_token(session, auth[7:].strip())
             if user is None:
-                raise HTTPException(status_code=401, detail="invalid or revoked API token",
+                raise HTTPException(status_code=401, detail="invalid, expired or revoked API token",
                                     headers={"WWW-Authenticate": "Bearer"})
             session.commit()  # records last_used
             principal = Principal.of(user, "token")
