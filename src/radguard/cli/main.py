@@ -43,8 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "transaction."),
     "findings": ("findings", "The findings register: triage and decisions."),
     "checklist": ("checklist", "Leadership checklists: maturity answers tied to evidence."),
-    "roadmap": ("roadmap", "Actions from checklist gaps and open findings: why, risk reduction, effort, owner, "
-                "horizon, order."),
+    "roadmap": ("roadmap", "Checklist gaps and open findings as actions ranked by risk reduced per effort point, "
+                "in horizons by capacity."),
     "training": ("workforce", "Security-awareness training records (LMS exports)."),
     "phishing": ("workforce", "Phishing-simulation results."),
     "team": ("team", "The incident response team: roles, people, contacts and gaps."),

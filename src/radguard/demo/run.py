@@ -189,7 +189,7 @@ def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dic
              assessment_id: int) -> dict[str, Any]:
     from radguard.readiness.checklists.assessments import get_assessment
     from radguard.readiness.checklists.report import score_assessment
-    from radguard.readiness.roadmap import build_roadmap
+    from radguard.readiness.roadmap import build_roadmap, top_of_roadmap
 
     with db.read() as session:
         severities = Counter(session.scalars(select(Finding.severity).where(Finding.state == "open")))
@@ -213,7 +213,7 @@ def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dic
                       "target": _mean_target(score["domains"])},
         "top_actions": [{"rank": a["rank"], "id": a["id"], "title": a["title"], "what": a["what"],
                          "findings": len(a["why"]["findings"]), "horizon": a["horizon"], "owner": a["owner"]}
-                        for a in roadmap["actions"][:5]],
+                        for a in top_of_roadmap(roadmap).actions],
         "backup": backup,
         "moved_ports": scenario.moved,
     }

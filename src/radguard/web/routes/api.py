@@ -227,7 +227,12 @@ class RoadmapActionOut(BaseModel):
     what: str
     risk_reduction: float
     effort: str
+    effort_points: float
     priority: float
+    ranked_priority: float
+    ranked_for: str | None
+    pinned: bool
+    cumulative_effort: float
     owner: str
     horizon: str
     topic: str
