@@ -34,6 +34,7 @@ class Risk:
     rank: int | None = None  # the action's rank on the roadmap
     horizon: str | None = None
     check_id: str = ""
+    ranked_for: str | None = None  # the action that needs this one first, whose priority it ranks at
     finding_ids: list[int] = field(default_factory=list)
 
 
@@ -85,6 +86,7 @@ def top_risks(scope: Scope, rows: list[FindingRow], roadmap: dict[str, Any], lim
                 rank=int(action["rank"]),
                 horizon=action["horizon"],
                 check_id=action["id"],
+                ranked_for=action["ranked_for"],
                 finding_ids=[int(f["id"]) for f in refs],
             )
         )
