@@ -241,7 +241,7 @@ def test_roadmap_command_groups_findings_and_shrinks_as_they_close(rg, database:
 
     md = rg("--db", url, "roadmap", "--format", "md").out
     assert md.startswith("# Readiness roadmap") and "**RG-NOT-SEGMENTED**" in md
-    assert "capacity 10 effort points per 30 days" in md
+    assert "at 10 effort points per 30 days the running effort fills 0-30 days up to 10," in md
     rows = list(csv.DictReader(io.StringIO(rg("--db", url, "roadmap", "--format", "csv").out)))
     assert [row["id"] for row in rows] == ids
 

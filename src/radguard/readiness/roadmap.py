@@ -485,10 +485,11 @@ def _why(action: dict[str, Any]) -> str:
 def capacity_line(doc: dict[str, Any]) -> str:
     """How the horizons were filled, in one sentence (terminal, Markdown)."""
     s = doc["summary"]
-    ends = ", ".join(f"{label} to {limit:g}" for label, limit in s["horizon_limits"].items() if limit is not None)
-    return (f"Ranked by priority (risk reduction per effort point); capacity {s['capacity_per_30_days']:g} effort "
-            f"points per 30 days, so the running effort total runs {ends} points"
-            + (f"; {s['pinned']} pinned action(s) first" if s["pinned"] else "") + ".")
+    ends = ", ".join(f"{label} up to {limit:g}" for label, limit in s["horizon_limits"].items() if limit is not None)
+    pinned = s["pinned"]
+    return (f"Ranked by priority (risk reduction per effort point); at {s['capacity_per_30_days']:g} effort points "
+            f"per 30 days the running effort fills {ends}, the rest later"
+            + (f"; {pinned} pinned action{'s' if pinned != 1 else ''} first" if pinned else "") + ".")
 
 
 def to_csv(doc: dict[str, Any]) -> str:
