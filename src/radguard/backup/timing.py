@@ -103,7 +103,10 @@ class RestoreProjection:
     rto_verdict: str | None  # met, missed, incomplete or unknown; None without an RTO
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        if self.projected_hours is not None:
+            doc["projected_hours"] = round(self.projected_hours, 4)
+        return doc
 
     def verdict(self, counts: Mapping[str, int]) -> RtoVerdict | None:
         return rto_verdict(self.rto_hours, self.projected_hours, counts)
@@ -118,7 +121,7 @@ def project_restore(archive_bytes: int, bytes_read: int, elapsed_seconds: float,
     an incomplete copy never meets it, however fast it reads.
     """
     throughput = bytes_read / elapsed_seconds if elapsed_seconds > 0 and bytes_read > 0 else None
-    projected = round(archive_bytes / throughput / 3600, 4) if throughput else None
+    projected = archive_bytes / throughput / 3600 if throughput else None
     verdict = rto_verdict(rto_hours, projected, counts)
     met = None if verdict is None or verdict.state == "unknown" else verdict.met
     return RestoreProjection(archive_bytes, bytes_read, round(elapsed_seconds, 3),

@@ -278,7 +278,8 @@ def set_list(
         last = r["last_verification"]
         table.add_row(r["name"], r["protects"], r["kind"], r["media"], _yn(r["offsite"]), _yn(r["immutable"]),
                       _yn(r["offline"]), r["last_verified_at"].date().isoformat() if r["last_verified_at"] else "never",
-                      "" if last is None else ("ok" if last["all_ok"] else "problems"))
+                      "" if last is None else "RANSOM NOTE" if last["ransom_notes"]
+                      else "ok" if last["all_ok"] else "problems")
     console.print(table)
 
 
