@@ -217,6 +217,8 @@ def test_duplicate_uid_and_records_after_totals(rg, archive, tmp_path: Path) -> 
     (lambda b: b.replace(b'"type": "totals"', b'"type": "totals", "x": NaN', 1), "NaN is not JSON"),
     (lambda b: b.replace(b"\n", b" " * (70 * 1024) + b"\n", 1), "line 1: longer than 64 KiB"),
     (lambda b: b[:3], "not valid JSON"),
+    (lambda b: b"[" * 50000 + b"\n" + b.split(b"\n", 1)[1], "line 1: not valid JSON"),  # nesting bomb
+    (lambda b: b.replace(b'"sha256": "', b'"sha256": "00", "sha256": "', 1), "line 2: not valid JSON (the key"),
     (lambda b: b"", "the manifest is empty"),
 ])
 def test_undecodable_manifest_is_a_located_error(rg, archive, tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]

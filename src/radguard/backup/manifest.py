@@ -386,7 +386,7 @@ def _check_length(src: str, lineno: int, line: str | bytes) -> None:
 def _json_line(src: str, lineno: int | None, line: str) -> dict[str, Any]:
     where = f"line {lineno}" if lineno else "last line"
     try:
-        doc = json.loads(line, parse_constant=_no_constant)
+        doc = json.loads(line, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise InputError(src, where, None, f"not valid JSON ({exc.msg}); the manifest is damaged") from exc
     except (ValueError, RecursionError) as exc:
@@ -398,6 +398,16 @@ def _json_line(src: str, lineno: int | None, line: str) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object; a key given twice (which would silently keep the last) is damage."""
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ValueError(f"the key {key[:40]!r} is given twice")
+        doc[key] = value
+    return doc
 
 
 def _last_line(path: Path, encoding: str) -> str:
