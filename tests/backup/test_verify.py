@@ -226,3 +226,20 @@ def test_unreadable_directory_and_file_are_reported(archive, tmp_path: Path) -> 
     assert any("Permission denied" in r for r in report["not_checked"]["directory_reasons"])
     items = [i for i in report["items"] if i["status"] == "unreadable"]
     assert items[0]["sop"] == made[0].sop and "Permission denied" in items[0]["reason"]
+
+
+def test_hostile_ransom_note_names_are_shown_safely(rg, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A note's name is the attacker's: bytes that are not UTF-8, console markup and control characters."""
+    src, _ = archive
+    manifest = tmp_path / "m.jsonl"
+    assert rg("backup", "manifest", src, "-o", manifest, "--workers", "1").code == 0
+    backup = tmp_path / "backup"
+    shutil.copytree(src, backup)
+    name = b"[red]HOW_TO_DECRYPT_\xff\x1b[2J.txt"
+    with open(os.path.join(os.fsencode(backup), name), "wb") as fh:
+        fh.write(b"pay in bitcoin")
+    r = rg("backup", "verify", backup, "--manifest", manifest, "--workers", "1", "--paths")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert "RANSOM NOTE in the backup: [red]HOW_TO_DECRYPT_\ufffd?[2J.txt" in r.out and "\x1b" not in r.out
+    report = json.loads(rg("backup", "verify", backup, "--manifest", manifest, "--workers", "1", "--json").out)
+    assert report["ransom_notes"] == [{"name": "[red]HOW_TO_DECRYPT_\ufffd?[2J.txt", "files": 1}]

@@ -98,8 +98,14 @@ def _deep_parse(data: bytes | mmap.mmap) -> str:
     return ""
 
 
+def printable_name(name: str) -> str:
+    """A file name as text that can be stored and shown: undecodable bytes and control characters as '?'."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:255]
+
+
 def _ransom_note(result: FileResult, name: str, reason: str) -> None:
-    result.kind, result.reason, result.name = "ransom_note", reason, name[:255]
+    result.kind, result.reason, result.name = "ransom_note", reason, printable_name(name)
 
 
 def _classify_non_dicom(result: FileResult, head: bytes, name: str, reason: str) -> None:

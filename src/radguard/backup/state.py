@@ -40,6 +40,11 @@ CREATE INDEX IF NOT EXISTS ix_manifest_key ON manifest(key);
 """
 
 
+def _text(path: str) -> str:
+    """A path as SQLite can store it: bytes that are not UTF-8 (kept by the walk as surrogates) as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class ScanState:
     """One scan's results on disk. Open it, add batches, query it, delete it when done."""
 
@@ -91,7 +96,7 @@ class ScanState:
         newest = self.get("newest_study")
         for r in results:
             rows.append((r.key, r.base, r.size, r.kind, r.reason, r.sop, r.study, r.series, r.sop_class, r.ts,
-                         r.sha256, r.rel if keep_paths else None, r.name or None))
+                         r.sha256, _text(r.rel) if keep_paths else None, r.name or None))
             bytes_read += r.bytes_read
             if r.kind == "dicom" and r.study_dt and r.study_dt > newest:
                 newest = r.study_dt
@@ -105,7 +110,8 @@ class ScanState:
                 self.put("newest_study", newest)
 
     def add_bad_dir(self, key: str, reason: str, path: str | None) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO bad_dirs (key, reason, path) VALUES (?, ?, ?)", (key, reason, path))
+        self.conn.execute("INSERT OR REPLACE INTO bad_dirs (key, reason, path) VALUES (?, ?, ?)",
+                          (key, reason, _text(path) if path else None))
 
     def count_files(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])

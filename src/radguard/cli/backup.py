@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -167,7 +168,7 @@ def _stream_json(report: VerifyReport) -> None:
 def _print_attack_signs(notes: list[dict[str, Any]], note_files: int, polyglots: int, where: str) -> None:
     """Ransom notes by name, then polyglots: printed before anything else, because they mean an attack."""
     if note_files:
-        names = ", ".join(f"{n['name']}" + (f" ({n['files']} copies)" if n["files"] > 1 else "") for n in notes)
+        names = ", ".join(escape(n["name"]) + (f" ({n['files']} copies)" if n["files"] > 1 else "") for n in notes)
         console.print(f"[bold red]RANSOM NOTE in the {where}: {names}. The copy is compromised: treat this as an "
                       "incident and do not restore from it before it is investigated.[/]", highlight=False)
     if polyglots:
@@ -211,7 +212,9 @@ def _print_report(report: VerifyReport) -> None:
             console.print("… more in --json output")
             break
         where = item.get("path") or item.get("name") or item.get("sop") or item.get("file_key")
-        console.print(f"  {item['status']:<11} {where}  {item.get('reason', '')}", highlight=False)
+        line = f"  {item['status']:<11} {where}  {item.get('reason', '')}"
+        # Names and paths come from the backup (an attacker's file names): no control characters.
+        console.print(escape("".join(ch if ch.isprintable() else "?" for ch in line)), highlight=False)
     console.print("[green]backup verified: every instance is ok[/]" if report.all_ok
                   else "[bold red]backup has problems[/]")
 
