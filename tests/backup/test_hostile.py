@@ -116,3 +116,21 @@ def test_big_file_is_memory_mapped_and_hashed_in_slices(tmp_path: Path) -> None:
 def test_deep_mode_agrees_on_a_sound_file(tmp_path: Path) -> None:
     r = inspect_file(str(tmp_path), _write(tmp_path, "ct", CT), deep=True)
     assert r.kind == "dicom" and r.sop.startswith("1.3.6.1.4.1.5962")
+
+
+def test_indicators_are_validated_data(tmp_path: Path) -> None:
+    """indicators.yaml is content: a mistake in it is a ConfigError naming the file, not a wrong verdict."""
+    import yaml
+
+    from radguard.backup.indicators import INDICATORS_FILE, load_indicators
+    from radguard.errors import ConfigError
+
+    doc = yaml.safe_load(INDICATORS_FILE.read_text(encoding="utf-8"))
+    assert load_indicators(INDICATORS_FILE).preamble_executable(b"MZ") is not None
+    for mistake in ({"note_text": {**doc["note_text"], "required_groups": ["nope"]}},
+                    {"preamble_executables": [{"magic": "zz", "what": "x"}]},
+                    {"notes": []}):
+        bad = tmp_path / "indicators.yaml"
+        bad.write_text(yaml.safe_dump({**doc, **mistake}), encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"indicators\.yaml: cannot load ransomware indicators"):
+            load_indicators(bad)
