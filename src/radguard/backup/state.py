@@ -19,22 +19,30 @@ from pathlib import Path
 
 from radguard.backup.inspect import FileResult
 
+# Part of every side file's name: a side file left by a radguard with another schema is never resumed.
+SCHEMA_VERSION = 2
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     key TEXT PRIMARY KEY, base TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
     reason TEXT NOT NULL, sop TEXT NOT NULL, study TEXT NOT NULL, series TEXT NOT NULL,
-    sop_class TEXT NOT NULL, ts TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT
+    sop_class TEXT NOT NULL, ts TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT, name TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_files_sop ON files(sop);
 CREATE INDEX IF NOT EXISTS ix_files_base ON files(base);
 CREATE TABLE IF NOT EXISTS bad_dirs (key TEXT PRIMARY KEY, reason TEXT NOT NULL, path TEXT);
 CREATE TABLE IF NOT EXISTS manifest (
     sop TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    study TEXT NOT NULL, series TEXT NOT NULL, sop_class TEXT NOT NULL
+    study TEXT NOT NULL, series TEXT NOT NULL, sop_class TEXT NOT NULL, line INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_manifest_key ON manifest(key);
 """
+
+
+def _text(path: str) -> str:
+    """A path as SQLite can store it: bytes that are not UTF-8 (kept by the walk as surrogates) as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class ScanState:
@@ -88,21 +96,22 @@ class ScanState:
         newest = self.get("newest_study")
         for r in results:
             rows.append((r.key, r.base, r.size, r.kind, r.reason, r.sop, r.study, r.series, r.sop_class, r.ts,
-                         r.sha256, r.rel if keep_paths else None))
+                         r.sha256, _text(r.rel) if keep_paths else None, r.name or None))
             bytes_read += r.bytes_read
             if r.kind == "dicom" and r.study_dt and r.study_dt > newest:
                 newest = r.study_dt
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO files (key, base, size, kind, reason, sop, study, series, sop_class, ts, "
-                "sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                "sha256, path, name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             self.put("bytes_read", int(self.number("bytes_read")) + bytes_read)
             self.put("elapsed", self.number("elapsed") + elapsed)
             if newest:
                 self.put("newest_study", newest)
 
     def add_bad_dir(self, key: str, reason: str, path: str | None) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO bad_dirs (key, reason, path) VALUES (?, ?, ?)", (key, reason, path))
+        self.conn.execute("INSERT OR REPLACE INTO bad_dirs (key, reason, path) VALUES (?, ?, ?)",
+                          (key, reason, _text(path) if path else None))
 
     def count_files(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])

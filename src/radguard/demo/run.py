@@ -138,8 +138,11 @@ def _backup(db: Database, out: Path) -> dict[str, Any]:
         report = run.report
         with db.transaction() as session:
             record_verification(session, get_set(session, "pacs-nas-replica"), report)
+        verdict = report.rto  # the one RTO verdict: never "met" for a damaged copy
         return {"instances": archive.instances, "counts": dict(report.counts), "all_ok": report.all_ok,
-                "damage": archive.damaged}
+                "ransom_notes": report.ransom_notes, "damage": archive.damaged,
+                "rto": None if verdict is None else {"hours": verdict.rto_hours, "verdict": verdict.state,
+                                                     "words": verdict.label()}}
     finally:
         run.close()
 
