@@ -21,6 +21,7 @@ from typing import Any
 import radguard
 from radguard.backup.state import ScanState
 from radguard.errors import InputError
+from radguard.outfiles import open_output, output_error
 
 FORMAT = "radguard-backup-manifest"
 VERSION = 1
@@ -64,11 +65,14 @@ def newest_plausible(compact: str, now: datetime) -> str | None:
 
 
 def write_manifest(state: ScanState, source: Path, out: Path) -> ManifestTotals:
-    """Write the manifest from a complete scan; atomically (a temporary file, then rename)."""
+    """Write the manifest from a complete scan; atomically (:mod:`radguard.outfiles`: a temporary file,
+    fsync, rename; nothing left behind on a full disk)."""
     totals = ManifestTotals()
-    tmp = out.with_name(out.name + ".partial")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tmp.open("w", encoding="utf-8") as fh:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(out, exc) from None
+    with open_output(out) as fh:
         header = {"format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                   "source": str(source), "hash": "sha256", "radguard": radguard.__version__}
         fh.write(json.dumps(header) + "\n")
@@ -99,9 +103,6 @@ def write_manifest(state: ScanState, source: Path, out: Path) -> ManifestTotals:
         totals.unlisted_directories = sum(1 for _ in state.bad_dirs())
         totals.newest_study = newest_plausible(state.get("newest_study"), datetime.now(UTC))
         fh.write(json.dumps(totals.as_dict()) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
     return totals
 
 
