@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 import yaml
 from sqlalchemy import select
@@ -100,7 +100,7 @@ def _asset_dict(asset: Asset) -> dict[str, Any]:
     return asset_record(asset).model_dump(by_alias=True, mode="json")
 
 
-def _write_json(session: Session, fh: TextIO) -> int:
+def _write_json(session: Session, fh: IO[str]) -> int:
     count = 0
     fh.write('{"format": "radguard-inventory", "version": 1,\n "sites": ')
     fh.write(json.dumps(_sites(session), sort_keys=False))
