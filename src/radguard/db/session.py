@@ -35,6 +35,7 @@ from radguard.config import DEFAULT_DB_WAIT, ENV_DB_WAIT, resolve_db_url
 from radguard.errors import ConfigError, DatabaseBusyError, DatabaseError
 
 _WRITE = "radguard_write"  # execution option: this connection's transaction takes the write lock
+_READ_ONLY = "radguard_read_only"  # connection info: SQLite opened the file read-only
 
 # The PostgreSQL advisory lock every radguard writer takes: "radguard" in ASCII, as a bigint.
 WRITE_LOCK_KEY = 0x7261646775617264
@@ -93,13 +94,17 @@ def _sqlite_listeners(engine: Engine, wait: float) -> None:
     path = _sqlite_file(engine)
 
     @event.listens_for(engine, "do_connect")
-    def connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+    def connect(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
         if path is None:
             return None  # SQLAlchemy connects as usual
         _create_private(path)
         conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+        # SQLite silently opens a file it may not write read-only; a writer must know at once,
+        # not at its first changed row (an import that changes nothing would "succeed").
+        record.info[_READ_ONLY] = not os.access(path, os.W_OK)
         if _readable(conn):
             return conn
+        record.info[_READ_ONLY] = True
         # A read-only folder: open the file read-only and immutable (nobody can write it without
         # creating a -wal file there), so read-only commands still work; writes fail cleanly.
         conn.close()
@@ -162,7 +167,9 @@ class Database:
         started = time.monotonic()
         try:
             if self.engine.dialect.name == "sqlite":
-                session.connection(execution_options={_WRITE: True})
+                conn = session.connection(execution_options={_WRITE: True})
+                if conn.connection.info.get(_READ_ONLY):
+                    raise DatabaseError(_read_only_message(self.safe_url, "the file or its folder is not writable"))
             elif self.engine.dialect.name == "postgresql":
                 # lock_timeout bounds this wait and every later lock wait in the transaction.
                 timeout = f"{max(1, int(self.wait * 1000))}ms"
@@ -250,6 +257,12 @@ def _busy_message(where: str, waited: float) -> str:
             f"one has finished, or wait longer with --db-wait SECONDS (or {ENV_DB_WAIT}).")
 
 
+def _read_only_message(where: str, detail: str) -> str:
+    return (f"the database at {where} is read-only for this user ({detail}); this command writes to it. "
+            f"The command's transaction was rolled back: nothing was changed. Read-only commands (list, "
+            f"show, report) still work.")
+
+
 def database_error(exc: SQLAlchemyError, where: str | None = None, wait: float = DEFAULT_DB_WAIT) -> DatabaseError:
     """The message for an error from the database, without SQL text or parameters.
 
@@ -270,8 +283,7 @@ def database_error(exc: SQLAlchemyError, where: str | None = None, wait: float =
         return DatabaseError(f"the disk holding the database at {where} is full ({detail}). {undone} "
                              f"Free some space and run the command again.")
     if name.startswith("SQLITE_READONLY") or state in ("25006", "42501"):
-        return DatabaseError(f"the database at {where} is read-only for this user ({detail}); this command "
-                             f"writes to it. {undone} Read-only commands (list, show, report) still work.")
+        return DatabaseError(_read_only_message(where, detail))
     if name.startswith("SQLITE_CANTOPEN") or state.startswith("08") or (
             isinstance(exc, OperationalError) and not name and not state):
         return DatabaseError(f"cannot open the database at {where}: {detail}")
