@@ -194,7 +194,7 @@ class Database:
         try:
             return inspect(self.engine).has_table("alembic_version")
         except OperationalError as exc:
-            raise ConfigError(f"cannot open the database at {self.safe_url}: {_driver_message(exc)}") from None
+            raise database_error(exc, self.safe_url, self.wait) from None
 
     @property
     def safe_url(self) -> str:
@@ -279,7 +279,8 @@ def database_error(exc: SQLAlchemyError, where: str | None = None, wait: float =
     undone = "The command's transaction was rolled back: nothing was changed."
     if _is_busy(exc):
         return DatabaseBusyError(_busy_message(where, wait))
-    if name == "SQLITE_FULL" or state.startswith("53"):
+    # A WAL database on a full disk may fail already when SQLite sizes its -shm file.
+    if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR_SHM") or state.startswith("53"):
         return DatabaseError(f"the disk holding the database at {where} is full ({detail}). {undone} "
                              f"Free some space and run the command again.")
     if name.startswith("SQLITE_READONLY") or state in ("25006", "42501"):
