@@ -27,6 +27,7 @@ from radguard.backup.dicomwalk import UID_RE
 from radguard.backup.reconcile import PROBLEM_KINDS, STATUSES
 from radguard.backup.state import ScanState
 from radguard.errors import InputError
+from radguard.outfiles import open_output, output_error
 from radguard.textfiles import NOT_UTF8, sniff_encoding
 
 FORMAT = "radguard-backup-manifest"
@@ -92,27 +93,15 @@ def check_output(out: Path) -> None:
 
 
 def write_manifest(state: ScanState, source: Path, out: Path) -> ManifestTotals:
-    """Write the manifest from a complete scan; atomically (a temporary file, then rename).
-
-    On any failure (disk full, permission) the temporary file is removed and the error names the
-    manifest: it is either complete or absent, never half-written.
-    """
+    """Write the manifest from a complete scan; atomically (:mod:`radguard.outfiles`: a temporary file,
+    fsync, rename; nothing left behind on a full disk). The output path is checked before any work."""
     check_output(out)
-    tmp = out.with_name(out.name + ".partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as fh:
-            totals = _write(state, source, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(str(out), None, None, f"cannot write the manifest: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return totals
+        raise output_error(out, exc) from None
+    with open_output(out) as fh:
+        return _write(state, source, fh)
 
 
 def _write(state: ScanState, source: Path, fh: IO[str]) -> ManifestTotals:

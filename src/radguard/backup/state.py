@@ -13,6 +13,7 @@ report (``--paths``), and no study dates: only the newest one, as an aggregate.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -51,12 +52,18 @@ class ScanState:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        # It describes clinical data: readable by its owner only. The file is made 0600 before
+        # SQLite opens it, because SQLite gives the -wal and -shm side files the mode the
+        # database file has when they are created (a chmod afterwards would miss them).
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        for side in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):  # a resumed run's side files too
+            with contextlib.suppress(OSError):
+                side.chmod(0o600)
         self.conn = sqlite3.connect(str(path), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
-        with contextlib.suppress(OSError):
-            path.chmod(0o600)  # it describes clinical data: readable by its owner only
 
     def close(self) -> None:
         self.conn.close()

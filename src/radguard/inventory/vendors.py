@@ -25,6 +25,7 @@ from radguard.db.models.inventory import Asset
 from radguard.db.models.vendors import Vendor, VendorContract, VendorProduct, VendorProductAsset, VendorReview
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.queries import find_asset
+from radguard.outfiles import write_file
 from radguard.textfiles import parse_json, parse_yaml, read_text
 
 FORMAT = "radguard-vendors"
@@ -302,5 +303,5 @@ def export_vendors(session: Session, path: Path) -> int:
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     else:
         raise InputError(str(path), None, None, "name the output .yaml or .json")
-    path.write_text(text, encoding="utf-8")
+    write_file(path, text)
     return len(vendors)

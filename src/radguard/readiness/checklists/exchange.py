@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.errors import InputError
+from radguard.outfiles import write_file
 from radguard.readiness.checklists.assessments import (
     AnswerError,
     AnswerInput,
@@ -77,7 +78,7 @@ def write_template(session: Session, assessment: ChecklistAssessment, path: Path
         for row in rows:
             writer.writerow({**row, "answer": "" if row["answer"] is None else row["answer"],
                              "evidence": "; ".join(row["evidence"])})
-        path.write_text(buffer.getvalue(), encoding="utf-8")
+        write_file(path, buffer.getvalue())
         return len(rows)
     scale = ", ".join(f"{level} {label}" for level, label in SCALE.items())
     header = (
@@ -89,7 +90,7 @@ def write_template(session: Session, assessment: ChecklistAssessment, path: Path
     )
     body = yaml.safe_dump({"assessment": assessment.id, "answers": rows}, sort_keys=False, allow_unicode=True,
                           width=100)
-    path.write_text(header + body, encoding="utf-8")
+    write_file(path, header + body)
     return len(rows)
 
 
