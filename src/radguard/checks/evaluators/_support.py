@@ -18,6 +18,7 @@ from sqlalchemy import select
 from radguard.checks.registry import CheckContext
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset
+from radguard.discovery.vantage import vantage_zones
 from radguard.inventory.vocab import IMAGING_CLASSES
 
 DEFAULTS: dict[str, Any] = {
@@ -77,6 +78,8 @@ class Probe:
     port: int
     collected_at: datetime
     received: dict[str, Any]
+    scan_id: int | None = None
+    vantage_zone: str | None = None
 
     @property
     def where(self) -> str:
@@ -96,7 +99,10 @@ class Probe:
         return value if isinstance(value, dict) else {}
 
     def cite(self) -> dict[str, Any]:
-        return {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+        cited = {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+        if self.vantage_zone is not None:
+            cited.update(scan_id=self.scan_id, vantage_zone=self.vantage_zone)
+        return cited
 
 
 def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
@@ -135,6 +141,42 @@ def latest_probes(ctx: CheckContext) -> list[Probe]:
         return list(newest.values())
 
     return ctx.memo("latest_probes", load)
+
+
+def probes_by_vantage(ctx: CheckContext) -> dict[str, list[Probe]]:
+    """Newest ``probe.endpoint`` per (vantage zone, host, port), grouped by the zone the scan
+    ran from (``radguard discover --vantage-zone``). Scans without a vantage are left out:
+    reachability means something only when it is known where the scan started."""
+
+    def load() -> dict[str, list[Probe]]:
+        zones = vantage_zones(ctx.session)
+        if not zones:
+            return {}
+        hosts = asset_ids_by_host(ctx)
+        rows = ctx.session.execute(
+            select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
+                   Evidence.received, Evidence.scan_id)
+            .where(Evidence.kind == "probe.endpoint", Evidence.collected_at <= ctx.now,
+                   Evidence.scan_id.in_(sorted(zones)))
+            .order_by(Evidence.collected_at, Evidence.id)
+        )
+        newest: dict[tuple[str, str, int], Probe] = {}
+        for eid, asset_id, host, port, at, received, scan_id in rows:
+            doc = received if isinstance(received, dict) else {}
+            host = host or doc.get("host")
+            port = port if port is not None else doc.get("port")
+            if not host or port is None:
+                continue
+            zone = zones[int(scan_id)]
+            newest[(zone.lower(), host, int(port))] = Probe(
+                eid, asset_id if asset_id is not None else hosts.get(host), host, int(port), at, doc,
+                scan_id=int(scan_id), vantage_zone=zone)
+        out: dict[str, list[Probe]] = defaultdict(list)
+        for probe in newest.values():
+            out[probe.vantage_zone or ""].append(probe)
+        return dict(out)
+
+    return ctx.memo("probes_by_vantage", load)
 
 
 def probes_by_asset(ctx: CheckContext) -> dict[int, list[Probe]]:

@@ -15,6 +15,7 @@ from radguard.checks.evaluators._support import (
     is_imaging,
     latest_probes,
     probes_by_asset,
+    probes_by_vantage,
     zone_words,
 )
 from radguard.checks.registry import CheckContext, Observation, evaluator
@@ -105,11 +106,60 @@ def hl7_cleartext(ctx: CheckContext) -> Iterator[Observation]:
                               summary=f"HL7 MLLP in cleartext on {', '.join(sorted(found))}")
 
 
+# RG-NOT-SEGMENTED: the groups that must not share a zone with each other (NIST SP 1800-24 and
+# the NHS imaging pattern put archives, modalities and user workstations in separate zones).
+ARCHIVE_CLASSES = frozenset({"pacs", "vna"})
+SEPARATE_GROUPS: dict[str, str] = {"modality": "modalities", "pacs": "PACS/VNA", "vna": "PACS/VNA",
+                                   "workstation": "workstations"}
+# What each group must not share its zone with.
+MUST_NOT_SHARE: dict[str, tuple[str, ...]] = {"modalities": ("PACS/VNA", "workstations"),
+                                              "PACS/VNA": ("modalities", "workstations")}
+NAMES_SHOWN = 5  # names quoted per group in a finding; the count is always complete
+
+
+def _zone_groups(ctx: CheckContext) -> dict[tuple[int, str], dict[str, dict[str, Any]]]:
+    """(site, zone name ignoring case) → group → {count, first names}. Zone names are compared
+    within a site: two sites may both call a zone "imaging" and mean different VLANs."""
+    names: dict[tuple[int, str], dict[str, list[str]]] = {}
+    for asset in ctx.assets():
+        group = SEPARATE_GROUPS.get(asset.asset_class)
+        zone = (asset.network_zone or "").strip().lower()
+        if group is not None and zone:
+            names.setdefault((asset.site_id, zone), {}).setdefault(group, []).append(asset.name)
+    return {where: {g: {"count": len(n), "names": sorted(n)[:NAMES_SHOWN]} for g, n in members.items()}
+            for where, members in names.items()}
+
+
+def _reached_from_general_it(ctx: CheckContext) -> dict[int, dict[str, list[Probe]]]:
+    """Modality asset → general-IT vantage zone → open probes from a scan run in that zone."""
+    modalities = {a.id for a in ctx.assets() if a.asset_class == "modality"}
+    out: dict[int, dict[str, list[Probe]]] = {}
+    for zone, probes in probes_by_vantage(ctx).items():
+        if not is_general_zone(ctx, zone):
+            continue
+        for probe in probes:
+            if probe.is_open and probe.asset_id in modalities:
+                out.setdefault(probe.asset_id, {}).setdefault(zone, []).append(probe)
+    return out
+
+
 @evaluator("RG-NOT-SEGMENTED")
 def not_segmented(ctx: CheckContext) -> Iterator[Observation]:
     attested = attestation_index(ctx)
+    groups = _zone_groups(ctx)
+    reached = _reached_from_general_it(ctx)
     for asset in ctx.assets():
-        if not is_imaging(asset) or attested.value(asset, "segmented") == "yes":
+        if not is_imaging(asset):
+            continue
+        # What a scan saw is not excused by an attestation: the network let it through.
+        for zone, probes in sorted(reached.get(asset.id, {}).items()):
+            probes = sorted(probes, key=lambda p: (p.host, p.port))
+            yield Observation(
+                asset_id=asset.id, key=f"reachable-from:{zone}", exposure=0.8,
+                evidence={"vantage_zone": zone, "reached": [p.cite() for p in probes]},
+                summary=f"reachable from general-IT zone {zone} on {', '.join(p.where for p in probes)}",
+            )
+        if attested.value(asset, "segmented") == "yes":
             continue
         if asset.network_zone is None or not asset.network_zone.strip():
             yield Observation(asset_id=asset.id, evidence={"zone": None}, exposure=0.6,
@@ -117,6 +167,15 @@ def not_segmented(ctx: CheckContext) -> Iterator[Observation]:
         elif is_general_zone(ctx, asset.network_zone):
             yield Observation(asset_id=asset.id, evidence={"zone": asset.network_zone}, exposure=0.7,
                               summary=f"zone {asset.network_zone} is shared with general IT")
+        elif (own := SEPARATE_GROUPS.get(asset.asset_class)) in MUST_NOT_SHARE:
+            members = groups.get((asset.site_id, asset.network_zone.strip().lower()), {})
+            shared = {g: members[g] for g in MUST_NOT_SHARE[own] if g in members}
+            if shared:
+                yield Observation(
+                    asset_id=asset.id, exposure=0.6, evidence={"zone": asset.network_zone, "shared_with": shared},
+                    summary=f"zone {asset.network_zone} also holds {' and '.join(shared)}; {own} need a zone "
+                            "of their own",
+                )
 
 
 @evaluator("RG-RDP-EXPOSED")
