@@ -165,3 +165,38 @@ def test_certificate_date_forms() -> None:
     assert parse_when("Jan  1 00:00:00 2030 GMT") is not None
     assert parse_when("garbage") is None
     assert tls_weaknesses(GOOD_TLS, NOW) == []
+
+
+def _clock(s: Session, host: str, port: int, offset: int, *, ref: str, at: datetime = NOW) -> int:
+    return add_probe(s, host, port, asset_ref=ref, at=at, service="http",
+                     http={"status": 200, "server": "nginx", "auth_required": None, "clock_offset_s": offset}).id
+
+
+def test_time_not_synced_from_a_measured_clock_offset(s: Session) -> None:
+    assert observe(s, "RG-TIME-NOT-SYNCED") == {}
+    slow = _clock(s, "10.20.2.10", 8042, -3605, ref="NWH-MAIN/PACS-CORE")  # an hour behind: wrong zone
+    _clock(s, "10.30.2.11", 443, 2, ref="NWH-MAIN/VNA")  # within the margin
+    found = observe(s, "RG-TIME-NOT-SYNCED")
+    assert list(found) == ["NWH-MAIN/PACS-CORE"]
+    obs = found["NWH-MAIN/PACS-CORE"]
+    assert obs.evidence["clock_offset_s"] == -3605 and obs.evidence["probe"]["evidence_id"] == slow
+    assert obs.summary == "clock 3605 s behind (HTTP Date header on 10.20.2.10:8042)"
+    # A person's "yes" does not overrule a measurement; a tighter margin catches the VNA too.
+    s.add(Attestation(asset_id=asset(s, "NWH-MAIN/PACS-CORE").id, subject="time_synchronised", value="yes",
+                      attested_by="PACS admin", attested_at=NOW))
+    tight = observe(s, "RG-TIME-NOT-SYNCED", settings={"parameters": {"clock_skew_max_seconds": 1}})
+    assert set(tight) == {"NWH-MAIN/PACS-CORE", "NWH-MAIN/VNA"}
+    # Once fixed, the newest reading counts.
+    _clock(s, "10.20.2.10", 8042, 0, ref="NWH-MAIN/PACS-CORE", at=datetime(2026, 11, 21, 13, 0, tzinfo=UTC))
+    assert observe(s, "RG-TIME-NOT-SYNCED", now=datetime(2026, 11, 21, 14, 0, tzinfo=UTC)) == {}
+
+
+def test_time_not_synced_from_attestation_and_inventory(s: Session) -> None:
+    s.add(Attestation(asset_id=asset(s, "NWH-MAIN/MR-1").id, subject="time_synchronised", value="no",
+                      attested_by="Biomed", attested_at=NOW))
+    ct = asset(s, "NWH-MAIN/CT-2")
+    ct.attributes = {**(ct.attributes or {}), "ntp": False}
+    found = observe(s, "RG-TIME-NOT-SYNCED")
+    assert set(found) == {"NWH-MAIN/MR-1", "NWH-MAIN/CT-2"}
+    assert found["NWH-MAIN/MR-1"].evidence["reasons"] == ["attested not synchronised by Biomed"]
+    assert found["NWH-MAIN/CT-2"].evidence["reasons"] == ["inventory records ntp=false"]

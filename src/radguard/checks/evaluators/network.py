@@ -10,10 +10,13 @@ from typing import Any
 from radguard.checks.attestations import attestation_index
 from radguard.checks.evaluators._support import (
     Probe,
+    answer,
     is_exposed_zone,
     is_general_zone,
     is_imaging,
     latest_probes,
+    mds2_statements,
+    param,
     probes_by_asset,
     probes_by_vantage,
     zone_words,
@@ -217,3 +220,59 @@ def netdev_cleartext_admin(ctx: CheckContext) -> Iterator[Observation]:
         if found:
             yield Observation(asset_id=asset.id, evidence={"cleartext_management": sorted(found)}, exposure=0.6,
                               summary=f"cleartext management on {', '.join(sorted(found))}")
+
+
+TIME_EXEMPT_CLASSES = frozenset({"cloud_service"})  # the provider keeps that clock
+
+
+def _is_offset(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clock_reading(probes: list[Probe]) -> Probe | None:
+    """The newest probe of an asset that read its clock (an HTTP Date header)."""
+    readings = [p for p in probes if _is_offset(p.section("http").get("clock_offset_s"))]
+    return max(readings, key=lambda p: (p.collected_at, p.evidence_id)) if readings else None
+
+
+@evaluator("RG-TIME-NOT-SYNCED")
+def time_not_synced(ctx: CheckContext) -> Iterator[Observation]:
+    """Evidence in order of weight: a measured offset (always reported), then a person's
+    attestation, then the inventory's time_source/ntp attribute, then the MDS2 (AUDT-4.1.1)."""
+    attested = attestation_index(ctx)
+    mds2 = mds2_statements(ctx)
+    by_asset = probes_by_asset(ctx)
+    max_skew = float(param(ctx, "clock_skew_max_seconds"))
+    for asset in ctx.assets():
+        if asset.asset_class in TIME_EXEMPT_CLASSES:
+            continue
+        reasons: list[str] = []
+        evidence: dict[str, Any] = {}
+        reading = _clock_reading(by_asset.get(asset.id, []))
+        if reading is not None:
+            offset = int(reading.section("http")["clock_offset_s"])
+            evidence["clock_offset_s"] = offset
+            evidence["probe"] = reading.cite()
+            if abs(offset) > max_skew:
+                ahead = "ahead" if offset > 0 else "behind"
+                reasons.append(f"clock {abs(offset)} s {ahead} (HTTP Date header on {reading.where})")
+        row = attested.get(asset, "time_synchronised")
+        attrs = asset.attributes or {}
+        source = attrs.get("time_source")
+        ntp = answer(attrs.get("ntp"))
+        st = mds2.get(asset.id)
+        if row is not None:
+            evidence["attestation"] = {"id": row.id, "value": row.value, "attested_by": row.attested_by}
+            if answer(row.value) == "no":
+                reasons.append(f"attested not synchronised by {row.attested_by}")
+        elif ntp == "no":
+            evidence["ntp"] = attrs.get("ntp")
+            reasons.append("inventory records ntp=false")
+        elif not (isinstance(source, str) and source.strip()) and ntp != "yes" \
+                and st is not None and st.get("AUDT-4.1.1") == "no":
+            evidence["mds2"] = st.quote("AUDT-4.1", "AUDT-4.1.1")
+            reasons.append("the MDS2 says the clock cannot follow NTP (AUDT-4.1.1) and no other time source is "
+                           "recorded")
+        if reasons:
+            yield Observation(asset_id=asset.id, evidence={**evidence, "reasons": reasons}, exposure=0.4,
+                              summary="; ".join(reasons))
