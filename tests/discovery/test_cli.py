@@ -52,8 +52,8 @@ def test_discover_stores_evidence_and_merges_inventory(rg, database: Database, t
         assert r.code == 0, r.err
         assert fragile_bytes == []
     doc = json.loads(r.out)
-    assert set(doc["scan"]) == {"id", "started", "finished", "level", "targets", "authorized_by"}
-    assert doc["scan"]["level"] == 2 and doc["scan"]["authorized_by"] is None
+    assert set(doc["scan"]) == {"id", "started", "finished", "level", "targets", "authorized_by", "vantage_zone"}
+    assert doc["scan"]["level"] == 2 and doc["scan"]["authorized_by"] is None and doc["scan"]["vantage_zone"] is None
     endpoints = {(e["host"], e["port"]): e for e in doc["endpoints"]}
     assert set(endpoints) == {("127.0.0.1", pacs.dicom_port), ("127.0.0.1", closed), ("127.0.0.62", pacs.dicom_port)}
     known = endpoints[("127.0.0.1", pacs.dicom_port)]

@@ -13,6 +13,8 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from radguard.discovery.fingerprints import http_product
@@ -116,7 +118,8 @@ class HttpProbe:
             out.errors.append(f"HTTP GET /: {exc}")
             out.failed = True
             return out
-        doc = out.doc = HttpDoc(status=root.status, server=root.headers.get("server"))
+        doc = out.doc = HttpDoc(status=root.status, server=root.headers.get("server"),
+                                clock_offset_s=clock_offset(root.headers.get("date"), datetime.now(UTC)))
         realm = root.headers.get("www-authenticate")
         title = _title(root.body)
         system: dict[str, Any] | None = None
@@ -184,6 +187,21 @@ class HttpProbe:
                 return
             if answer.status not in NOT_HERE:
                 return  # a definite answer that says nothing about access (e.g. 400, 500): stop
+
+
+def clock_offset(date_header: str | None, now: datetime) -> int | None:
+    """Whole seconds the server's clock (its ``Date`` header) is ahead of ours, negative when
+    behind; None without a valid header. An audit trail is only as good as the clock that
+    stamps it, and this is the one clock reading a scan gets for free."""
+    if not date_header or len(date_header) > 64:
+        return None
+    try:
+        when = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": no zone given, so no comparison possible
+        return None
+    return round((when - now).total_seconds())
 
 
 def _title(body: bytes) -> str | None:

@@ -55,6 +55,8 @@ class HttpDoc(BaseModel):
     version: str | None = None
     auth_required: bool | None = None
     dicomweb_anonymous: bool | None = None
+    # The server's Date header minus radguard's clock when the answer arrived, in seconds.
+    clock_offset_s: int | None = None
 
 
 class EndpointDoc(BaseModel):
