@@ -364,6 +364,7 @@ class Recording:
     port: int
     connections: int = 0
     received: bytearray = field(default_factory=bytearray)
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each accept
 
     @property
     def touched(self) -> bool:
@@ -386,7 +387,7 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
     srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, record.port))
-    srv.listen(16)
+    srv.listen(64)
     srv.settimeout(0.1)
     stop = threading.Event()
     lock = threading.Lock()
@@ -412,6 +413,7 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
                 continue
             with lock:
                 record.connections += 1
+                record.accepted_at.append(time.monotonic())
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
