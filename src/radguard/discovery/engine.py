@@ -185,8 +185,8 @@ class EndpointScan:
             await self._http(None, tls=False)
         elif looks_like in ("tls", "closed"):
             await self._tls_path(None)
-        elif looks_like == "silent":
-            self.doc.service = "unknown"
+        elif looks_like in ("silent", "malformed"):
+            self.doc.service = "unknown"  # the probe's error says what was seen
         else:
             self.doc.service = "unknown"
             self.doc.errors.append("answered the DICOM association request with something that is not DICOM")
