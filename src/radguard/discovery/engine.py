@@ -214,9 +214,13 @@ class EndpointScan:
                 return
             conn = None
         looks_like = await self._dicom(conn, tls=True)
-        if looks_like == "http":
-            await self._http(None, tls=True)
-        elif looks_like is not None and self.doc.service is None:
+        if looks_like is None:
+            return
+        # Not DICOM over TLS: HTTPS is what most TLS ports serve (a viewer on 9443 with no
+        # hint), so a port that answered, stayed silent or closed is asked for ``/`` once.
+        if looks_like in ("http", "silent", "closed", "unknown") and await self._http(None, tls=True):
+            return
+        if self.doc.service is None:
             self.doc.service = "unknown"
 
     async def _dicom_path_plain_only(self) -> None:
