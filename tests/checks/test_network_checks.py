@@ -95,3 +95,17 @@ def test_certificate_date_forms() -> None:
     assert parse_when("Jan  1 00:00:00 2030 GMT") is not None
     assert parse_when("garbage") is None
     assert tls_weaknesses(GOOD_TLS, NOW) == []
+
+
+def test_legacy_services_open_on_imaging_hosts(s: Session) -> None:
+    add_probe(s, "10.20.3.21", 445, asset_ref="NWH-MAIN/CT-ED-1", service="unknown")
+    add_probe(s, "10.20.3.21", 23, asset_ref="NWH-MAIN/CT-ED-1", service="unknown",
+              banner="(Telnet option negotiation)")
+    add_probe(s, "10.20.3.21", 21, asset_ref="NWH-MAIN/CT-ED-1", state="closed", service=None)
+    add_probe(s, "10.0.0.2", 445, asset_ref="NWH-MAIN/CORE-SW-IMG", service="unknown")  # not an imaging asset
+    found = observe(s, "RG-LEGACY-SERVICE-OPEN")
+    assert found["NWH-MAIN/CT-ED-1"].evidence == {"legacy_services": ["SMB 10.20.3.21:445", "Telnet 10.20.3.21:23"]}
+    assert "NWH-MAIN/CORE-SW-IMG" not in found
+    dx = asset(s, "NWH-MAIN/DX-ED")
+    dx.endpoints.append(Endpoint(host="10.0.0.9", port=5900, protocol="other"))
+    assert observe(s, "RG-LEGACY-SERVICE-OPEN")["NWH-MAIN/DX-ED"].evidence == {"legacy_services": ["VNC 10.0.0.9:5900"]}

@@ -394,7 +394,7 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
 
     def serve(conn: socket.socket) -> None:
         with conn:
-            conn.settimeout(1.0)
+            conn.settimeout(3.0)  # longer than radguard's banner read on a port not known as DICOM
             try:
                 while data := conn.recv(4096):
                     with lock:

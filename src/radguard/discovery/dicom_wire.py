@@ -88,6 +88,8 @@ class NotDicom(ProtocolViolation):
         b = self.first_bytes
         if b.startswith(b"HTTP/") or looks_like_html(b):
             return "http"  # a status line, or an HTML page without one (an HTTP/0.9-style error)
+        if b[:1] == b"\x0b" and b[1:4] == b"MSH":
+            return "hl7"  # an MLLP frame: an HL7 engine answering (ACK/NAK) what it took for a message
         if len(b) >= 2 and b[0] == 0x15 and b[1] == 0x03:
             return "tls"
         return "unknown"

@@ -21,12 +21,20 @@ from radguard.discovery.http import HttpProbe
 from radguard.discovery.limits import Limits
 from radguard.discovery.net import Conn, ConnectFailed, Net
 from radguard.discovery.results import EndpointDoc
+from radguard.discovery.targets import LEGACY_SERVICES
 from radguard.discovery.tls import describe
 
 HL7_PORTS = frozenset({2575})
 HTTP_PORTS = frozenset({80, 8000, 8042, 8080, 8081, 8088, 3000})
 TLS_PORTS = frozenset({443, 2762, 8443})
 HTTPS_FIRST = frozenset({443, 8443})
+# Ports where DICOM is expected: the association request is sent at once. Any other port first
+# gets a banner read, so a service that talks first (SSH, FTP, SMTP…) is never sent DICOM bytes.
+DICOM_PORTS = frozenset({104, 11112, 4242, 2761})
+# Services modalities are found with in the wild (FTP, Telnet, SMB, RDP, VNC): connect only at
+# every level — at level 2 and 3 radguard reads a banner if the service sends one, and sends nothing.
+LEGACY_PORTS = frozenset(LEGACY_SERVICES)
+BANNER_WAIT = 1.0  # seconds a port not known as DICOM is given to speak first
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class PortHints:
     http: frozenset[int] = HTTP_PORTS
     tls: frozenset[int] = TLS_PORTS
     https_first: frozenset[int] = HTTPS_FIRST  # TLS ports where HTTPS is tried before DICOM-TLS
+    dicom: frozenset[int] = DICOM_PORTS  # association request at once, no banner read first
+    legacy: frozenset[int] = LEGACY_PORTS  # connect (and banner read) only, at every level
 
     def assign(self, *, hl7: Iterable[int] = (), http: Iterable[int] = (), https: Iterable[int] = (),
                dicom_tls: Iterable[int] = ()) -> PortHints:
@@ -62,7 +72,8 @@ class PortHints:
         return PortHints(hl7=frozenset((self.hl7 - moved) | named["hl7"]),
                          http=frozenset((self.http - moved) | named["http"]),
                          tls=frozenset(tls),
-                         https_first=frozenset((self.https_first - moved) | named["https"]))
+                         https_first=frozenset((self.https_first - moved) | named["https"]),
+                         dicom=frozenset(self.dicom - moved), legacy=frozenset(self.legacy - moved))
 
 
 @dataclass
@@ -127,16 +138,50 @@ class EndpointScan:
     async def _classify(self, conn: Conn) -> None:
         if self.options.level == 1:
             self.doc.service = "hl7-mllp" if self.port in self.hints.hl7 else "unknown"
+            if self.port in self.hints.legacy:
+                self.sent["legacy"] = "connect only, nothing sent"
             return
         if self.port in self.hints.hl7:
             await self._hl7(conn)
+        elif self.port in self.hints.legacy:
+            await self._legacy(conn)
         elif self.port in self.hints.tls:
             await self._tls_path(conn)
         elif self.port in self.hints.http:
             if not await self._http(conn, tls=False):
                 await self._dicom_path(None)
-        else:
+        elif self.port in self.hints.dicom or not await self._banner(conn):
             await self._dicom_path(conn)
+        else:
+            self.doc.service = "unknown"
+            self.doc.errors.append("sent a banner before any request: not DICOM, so no DICOM bytes were sent")
+
+    async def _read_banner(self, conn: Conn) -> bytes | None:
+        """Wait briefly for the peer to speak first; what it said (b"" if it closed), or None."""
+        try:
+            return await asyncio.wait_for(conn.reader.read(256), min(BANNER_WAIT, self.net.timeout))
+        except TimeoutError:
+            return None
+        except (ConnectionError, OSError):
+            return b""
+
+    async def _banner(self, conn: Conn) -> bool:
+        """On a port not known as DICOM: True when the peer talked (or hung up) before being
+        sent anything, which rules DICOM out — a DICOM acceptor always waits for the request."""
+        self.sent["banner_read"] = True
+        data = await self._read_banner(conn)
+        if data is None:
+            return False
+        self.doc.banner = describe_banner(data)
+        return True
+
+    async def _legacy(self, conn: Conn) -> None:
+        """FTP, Telnet, SMB, RDP, VNC: connect and note a banner if one comes; nothing is sent."""
+        self.sent["legacy"] = "connect only, nothing sent"
+        data = await self._read_banner(conn)
+        if data:
+            self.doc.banner = describe_banner(data)
+        self.doc.service = "unknown"
 
     async def _hl7(self, conn: Conn) -> None:
         """Connect only. An MLLP listener waits silently for a message; if something talks
@@ -187,6 +232,10 @@ class EndpointScan:
             await self._tls_path(None)
         elif looks_like in ("silent", "malformed"):
             self.doc.service = "unknown"  # the probe's error says what was seen
+        elif looks_like == "hl7":
+            self.doc.service = "hl7-mllp"
+            self.doc.errors.append("answered the DICOM association request with an HL7 (MLLP) message: "
+                                   "declare this port with --hl7-ports so it is only connected to")
         else:
             self.doc.service = "unknown"
             self.doc.errors.append("answered the DICOM association request with something that is not DICOM")
@@ -249,6 +298,18 @@ class EndpointScan:
         else:
             self.doc.service = "https" if tls else "http"
         return True
+
+
+def describe_banner(data: bytes) -> str:
+    """A banner in printable words for the report (``SSH-2.0-OpenSSH_9.2``, ``RFB 003.008``):
+    the first line, at most 80 characters, other bytes as ``\\xNN``; Telnet option negotiation
+    and empty answers are named."""
+    if not data:
+        return "(closed the connection without a word)"
+    if data[0] == 0xFF:
+        return "(Telnet option negotiation)"
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")[:80]
+    return "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in line)
 
 
 ProgressCallback = Callable[[Probed], None]

@@ -65,6 +65,7 @@ class EndpointDoc(BaseModel):
     dicom: DicomDoc | None = None
     tls: TlsDoc | None = None
     http: HttpDoc | None = None
+    banner: str | None = None  # what the peer said before being sent anything (first line, printable)
     errors: list[str] = Field(default_factory=list)
 
     def document(self) -> dict[str, Any]:

@@ -132,6 +132,27 @@ def rdp_exposed(ctx: CheckContext) -> Iterator[Observation]:
                               summary=f"RDP open on {', '.join(sorted(found))}")
 
 
+# RDP (3389) has its own check, RG-RDP-EXPOSED.
+LEGACY_PORTS = {445: "SMB", 23: "Telnet", 21: "FTP", 5900: "VNC"}
+
+
+@evaluator("RG-LEGACY-SERVICE-OPEN")
+def legacy_service_open(ctx: CheckContext) -> Iterator[Observation]:
+    """SMB, Telnet, FTP or VNC on an imaging asset: discovery's connect-only probe of those
+    ports (open = it accepted a TCP connection), or an endpoint the inventory lists."""
+    by_asset = probes_by_asset(ctx)
+    for asset in ctx.assets():
+        if not is_imaging(asset):
+            continue
+        found = {f"{LEGACY_PORTS.get(e.port, 'SMB')} {e.host}:{e.port}" for e in asset.endpoints
+                 if e.protocol == "smb" or (e.port in LEGACY_PORTS and e.protocol == "other")}
+        found |= {f"{LEGACY_PORTS[p.port]} {p.where}" for p in by_asset.get(asset.id, [])
+                  if p.is_open and p.port in LEGACY_PORTS}
+        if found:
+            yield Observation(asset_id=asset.id, evidence={"legacy_services": sorted(found)}, exposure=0.7,
+                              summary=f"legacy services open: {', '.join(sorted(found))}")
+
+
 @evaluator("RG-REMOTE-GW-NOT-DMZ")
 def remote_gateway_zone(ctx: CheckContext) -> Iterator[Observation]:
     for asset in ctx.assets():
