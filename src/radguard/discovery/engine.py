@@ -23,6 +23,7 @@ from radguard.discovery.net import Conn, ConnectFailed, Net
 from radguard.discovery.results import EndpointDoc
 from radguard.discovery.targets import LEGACY_SERVICES
 from radguard.discovery.tls import describe
+from radguard.discovery.tls_scan import inspect_tls
 
 HL7_PORTS = frozenset({2575})
 HTTP_PORTS = frozenset({80, 8000, 8042, 8080, 8081, 8088, 3000})
@@ -242,22 +243,32 @@ class EndpointScan:
 
     async def _tls_path(self, conn: Conn | None) -> None:
         self.sent["tls_handshake"] = True
+        if conn is not None:
+            await conn.close()  # the first connection, nothing sent: free its slot for the handshakes
+        inspection = await inspect_tls(self.net, self.host, self.port)
+        self.sent["tls_enumeration"] = inspection.sent
+        tls = self.doc.tls = inspection.doc
+        if tls is not None and tls.client_certificate == "required":
+            # Strangers cannot even start a session: the best configuration there is. Nothing
+            # more can be learnt without a certificate the device trusts, and no DICOM or HTTP
+            # policy is inferred from a refusal.
+            self.doc.service = "https" if self.port in self.hints.https_first else "dicom-tls"
+            return
         try:
-            if conn is None:
-                conn = await self.net.open(self.host, self.port, tls=True)
-            else:
-                await conn.start_tls(self.net.tls_context, self.net.timeout)
+            conn = await self.net.open(self.host, self.port, tls=True)
         except ConnectFailed as exc:
-            if conn is not None:
-                await conn.close()
-            self.doc.errors.append(exc.detail)
+            if tls is None:
+                self.doc.errors.extend(inspection.errors or [exc.detail])
+            else:
+                self.doc.errors.append(f"{exc.detail} (with radguard's own client; see tls for what it accepts)")
             self.sent["tls_handshake_failed"] = True
-            if self.port in self.hints.tls and self.port not in self.hints.https_first \
+            if tls is None and self.port in self.hints.tls and self.port not in self.hints.https_first \
                     and "a_associate_rq" not in self.sent:
                 # Plain DICOM on the DICOM-TLS port is worth one look (and is a finding of its own).
                 await self._dicom_path_plain_only()
             return
-        self.doc.tls = describe(conn.ssl_object)
+        if self.doc.tls is None:
+            self.doc.tls = describe(conn.ssl_object)
         if self.port in self.hints.https_first:
             if await self._http(conn, tls=True):
                 return
