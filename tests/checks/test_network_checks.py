@@ -109,3 +109,20 @@ def test_legacy_services_open_on_imaging_hosts(s: Session) -> None:
     dx = asset(s, "NWH-MAIN/DX-ED")
     dx.endpoints.append(Endpoint(host="10.0.0.9", port=5900, protocol="other"))
     assert observe(s, "RG-LEGACY-SERVICE-OPEN")["NWH-MAIN/DX-ED"].evidence == {"legacy_services": ["VNC 10.0.0.9:5900"]}
+
+
+def test_tls_weak_from_the_enumerated_versions_ciphers_and_key() -> None:
+    """Discovery lists what a server accepts; a TLS 1.3 negotiation does not hide TLS 1.0."""
+    from radguard.checks.evaluators.network import tls_weaknesses
+
+    enumerated = {**GOOD_TLS, "versions": ["TLSv1", "TLSv1.2", "TLSv1.3"], "weak_cipher_classes": ["export", "RC4"],
+                  "weak_ciphers": ["EXP-RC4-MD5"],
+                  "certificate": {**GOOD_TLS["certificate"], "key_type": "RSA", "key_bits": 1024}}
+    assert tls_weaknesses(enumerated, NOW) == [
+        "accepts TLSv1, older than TLS 1.2",
+        "accepts export-grade (40/56-bit), RC4 cipher suites (EXP-RC4-MD5)",
+        "certificate key is RSA 1024 bits (under 2048)",
+    ]
+    modern = {**GOOD_TLS, "versions": ["TLSv1.2", "TLSv1.3"], "weak_cipher_classes": [],
+              "certificate": {**GOOD_TLS["certificate"], "key_type": "EC", "key_bits": 256}}
+    assert tls_weaknesses(modern, NOW) == []

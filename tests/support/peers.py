@@ -166,6 +166,25 @@ def dcmqrscp(aet: str = "QRSCP", allowed_peers: tuple[str, ...] = ("KNOWNSCU",),
                        extra={"allowed_peers": ",".join(allowed_peers)})
 
 
+@contextmanager
+def stunnel(target_port: int, certificate: tuple[Path, Path], *, verify: int = 0,
+            host: str = LOOPBACK) -> Iterator[Peer]:
+    """stunnel4 terminating TLS in front of ``host:target_port`` (e.g. a storescp), on a free
+    port. ``verify=2`` requires a client certificate signed by ``certificate`` itself, which
+    radguard never has: DICOM TLS locked to known peers."""
+    with _tempdir("rg-stunnel-") as work:
+        port = free_port(host)
+        cert, key = certificate
+        lines = ["foreground = yes", "pid =", "debug = 4", f"output = {work / 'stunnel.log'}", "",
+                 "[dicom-tls]", f"accept = {host}:{port}", f"connect = {host}:{target_port}",
+                 f"cert = {cert}", f"key = {key}", f"verify = {verify}"]
+        if verify:
+            lines.append(f"CAfile = {cert}")
+        (work / "stunnel.conf").write_text("\n".join(lines) + "\n")
+        with _running(["/usr/bin/stunnel4", str(work / "stunnel.conf")], work, [port], host=host) as process:
+            yield Peer(host, port, "ANY", process, workdir=work)
+
+
 # -- Orthanc -------------------------------------------------------------------------------
 
 @dataclass
