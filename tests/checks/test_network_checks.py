@@ -200,3 +200,33 @@ def test_time_not_synced_from_attestation_and_inventory(s: Session) -> None:
     assert set(found) == {"NWH-MAIN/MR-1", "NWH-MAIN/CT-2"}
     assert found["NWH-MAIN/MR-1"].evidence["reasons"] == ["attested not synchronised by Biomed"]
     assert found["NWH-MAIN/CT-2"].evidence["reasons"] == ["inventory records ntp=false"]
+
+def test_legacy_services_open_on_imaging_hosts(s: Session) -> None:
+    add_probe(s, "10.20.3.21", 445, asset_ref="NWH-MAIN/CT-ED-1", service="unknown")
+    add_probe(s, "10.20.3.21", 23, asset_ref="NWH-MAIN/CT-ED-1", service="unknown",
+              banner="(Telnet option negotiation)")
+    add_probe(s, "10.20.3.21", 21, asset_ref="NWH-MAIN/CT-ED-1", state="closed", service=None)
+    add_probe(s, "10.0.0.2", 445, asset_ref="NWH-MAIN/CORE-SW-IMG", service="unknown")  # not an imaging asset
+    found = observe(s, "RG-LEGACY-SERVICE-OPEN")
+    assert found["NWH-MAIN/CT-ED-1"].evidence == {"legacy_services": ["SMB 10.20.3.21:445", "Telnet 10.20.3.21:23"]}
+    assert "NWH-MAIN/CORE-SW-IMG" not in found
+    dx = asset(s, "NWH-MAIN/DX-ED")
+    dx.endpoints.append(Endpoint(host="10.0.0.9", port=5900, protocol="other"))
+    assert observe(s, "RG-LEGACY-SERVICE-OPEN")["NWH-MAIN/DX-ED"].evidence == {"legacy_services": ["VNC 10.0.0.9:5900"]}
+
+
+def test_tls_weak_from_the_enumerated_versions_ciphers_and_key() -> None:
+    """Discovery lists what a server accepts; a TLS 1.3 negotiation does not hide TLS 1.0."""
+    from radguard.checks.evaluators.network import tls_weaknesses
+
+    enumerated = {**GOOD_TLS, "versions": ["TLSv1", "TLSv1.2", "TLSv1.3"], "weak_cipher_classes": ["export", "RC4"],
+                  "weak_ciphers": ["EXP-RC4-MD5"],
+                  "certificate": {**GOOD_TLS["certificate"], "key_type": "RSA", "key_bits": 1024}}
+    assert tls_weaknesses(enumerated, NOW) == [
+        "accepts TLSv1, older than TLS 1.2",
+        "accepts export-grade (40/56-bit), RC4 cipher suites (EXP-RC4-MD5)",
+        "certificate key is RSA 1024 bits (under 2048)",
+    ]
+    modern = {**GOOD_TLS, "versions": ["TLSv1.2", "TLSv1.3"], "weak_cipher_classes": [],
+              "certificate": {**GOOD_TLS["certificate"], "key_type": "EC", "key_bits": 256}}
+    assert tls_weaknesses(modern, NOW) == []

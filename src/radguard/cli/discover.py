@@ -46,6 +46,14 @@ def _describe(endpoint: dict[str, Any]) -> str:
             parts.append("anonymous DICOMweb " + ("ALLOWED" if http["dicomweb_anonymous"] else "refused"))
     if tls:
         parts.append(f"{tls.get('version')} {tls.get('cipher')}")
+        if tls.get("versions"):
+            parts.append("accepts " + ", ".join(tls["versions"]))
+        if tls.get("weak_cipher_classes"):
+            parts.append("WEAK ciphers: " + ", ".join(tls["weak_cipher_classes"]))
+        if tls.get("client_certificate") == "required":
+            parts.append("client certificate required")
+    if endpoint.get("banner"):
+        parts.append(f"banner: {endpoint['banner']}")
     return "; ".join(parts)
 
 

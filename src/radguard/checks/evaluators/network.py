@@ -49,13 +49,35 @@ def parse_when(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+WEAK_CLASS_WORDS = {"NULL": "NULL (no encryption)", "export": "export-grade (40/56-bit)", "RC4": "RC4",
+                    "DES": "single DES", "3DES": "3DES", "anonymous": "anonymous (unauthenticated)"}
+MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 224}
+
+
 def tls_weaknesses(tls: dict[str, Any], now: datetime) -> list[str]:
+    """Why a TLS description is weak, in words: the versions and cipher classes the server
+    *accepts* (discovery enumerates them), else the one version negotiated; the certificate."""
     reasons: list[str] = []
-    version = str(tls.get("version") or "").replace(" ", "").lower()
-    if version in OLD_TLS:
-        reasons.append(f"protocol {tls.get('version')} is older than TLS 1.2")
+    accepted = tls.get("versions")
+    if isinstance(accepted, list) and accepted:
+        old = [str(v) for v in accepted if str(v).replace(" ", "").lower() in OLD_TLS]
+        if old:
+            reasons.append(f"accepts {', '.join(old)}, older than TLS 1.2")
+    else:
+        version = str(tls.get("version") or "").replace(" ", "").lower()
+        if version in OLD_TLS:
+            reasons.append(f"protocol {tls.get('version')} is older than TLS 1.2")
+    classes = tls.get("weak_cipher_classes")
+    if isinstance(classes, list) and classes:
+        words = [WEAK_CLASS_WORDS.get(str(c), str(c)) for c in classes]
+        ciphers = tls.get("weak_ciphers") if isinstance(tls.get("weak_ciphers"), list) else []
+        reasons.append(f"accepts {', '.join(words)} cipher suites" + (f" ({', '.join(map(str, ciphers))})"
+                                                                       if ciphers else ""))
     raw_cert = tls.get("certificate")
     cert: dict[str, Any] = raw_cert if isinstance(raw_cert, dict) else {}
+    bits, kind = cert.get("key_bits"), cert.get("key_type")
+    if isinstance(bits, int) and isinstance(kind, str) and bits < MIN_KEY_BITS.get(kind, 0):
+        reasons.append(f"certificate key is {kind} {bits} bits (under {MIN_KEY_BITS[kind]})")
     not_after = parse_when(cert.get("not_after"))
     if not_after is not None and not_after <= now:
         reasons.append(f"certificate expired on {not_after.date().isoformat()}")
@@ -73,7 +95,9 @@ def weak_tls(ctx: CheckContext) -> Iterator[Observation]:
         reasons = tls_weaknesses(tls, ctx.now)
         if reasons:
             yield Observation(**_subject(probe), key=probe.where,
-                              evidence={**probe.cite(), "tls_version": tls.get("version"), "reasons": reasons},
+                              evidence={**probe.cite(), "tls_version": tls.get("version"),
+                                        **({"tls_versions": tls["versions"]} if tls.get("versions") else {}),
+                                        "reasons": reasons},
                               exposure=0.6, summary=f"{probe.where}: {'; '.join(reasons)}")
 
 
@@ -192,6 +216,27 @@ def rdp_exposed(ctx: CheckContext) -> Iterator[Observation]:
         if found:
             yield Observation(asset_id=asset.id, evidence={"rdp": sorted(found)}, exposure=0.7,
                               summary=f"RDP open on {', '.join(sorted(found))}")
+
+
+# RDP (3389) has its own check, RG-RDP-EXPOSED.
+LEGACY_PORTS = {445: "SMB", 23: "Telnet", 21: "FTP", 5900: "VNC"}
+
+
+@evaluator("RG-LEGACY-SERVICE-OPEN")
+def legacy_service_open(ctx: CheckContext) -> Iterator[Observation]:
+    """SMB, Telnet, FTP or VNC on an imaging asset: discovery's connect-only probe of those
+    ports (open = it accepted a TCP connection), or an endpoint the inventory lists."""
+    by_asset = probes_by_asset(ctx)
+    for asset in ctx.assets():
+        if not is_imaging(asset):
+            continue
+        found = {f"{LEGACY_PORTS.get(e.port, 'SMB')} {e.host}:{e.port}" for e in asset.endpoints
+                 if e.protocol == "smb" or (e.port in LEGACY_PORTS and e.protocol == "other")}
+        found |= {f"{LEGACY_PORTS[p.port]} {p.where}" for p in by_asset.get(asset.id, [])
+                  if p.is_open and p.port in LEGACY_PORTS}
+        if found:
+            yield Observation(asset_id=asset.id, evidence={"legacy_services": sorted(found)}, exposure=0.7,
+                              summary=f"legacy services open: {', '.join(sorted(found))}")
 
 
 @evaluator("RG-REMOTE-GW-NOT-DMZ")
