@@ -396,8 +396,8 @@ def _locate_duplicate(text: str, key: str) -> str | None:
                 found.append(s_and_end[1] - 1)
                 raise _Refused("duplicate", key)
             return dict(pairs)
-        return json_decoder.JSONObject(s_and_end  # type: ignore[attr-defined]
-                                       , strict, scan_once, object_hook, hook, memo)
+        parse = json_decoder.JSONObject  # type: ignore[attr-defined]
+        return parse(s_and_end, strict, scan_once, object_hook, hook, memo)
 
     dec = json.JSONDecoder(object_pairs_hook=dict)
     dec.parse_object = parse_object  # type: ignore[attr-defined]
@@ -511,6 +511,44 @@ class CsvTable:
     rows: Iterator[CsvRow]
 
 
+def csv_records(lines: Iterable[str], source: str, dialect: Any = csv.excel) -> Iterator[tuple[int, list[str]]]:
+    """(line it starts on, cells) for each non-blank record of CSV text, read strictly.
+
+    An unterminated quoted cell and a cell longer than :attr:`Limits.field_chars` are
+    InputErrors naming the line; blank lines are skipped.
+    """
+    lim = limits()
+    csv.field_size_limit(lim.field_chars)
+    reader = csv.reader(lines, dialect, strict=True)
+    last_line = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            message = str(exc)
+            if "field larger than field limit" in message:
+                problem = f"a cell longer than {lim.field_chars:,} characters"
+            elif "unexpected end of data" in message or "EOF" in message:
+                problem = "a quoted cell is not closed (a missing \" ?)"
+            else:
+                problem = f"malformed CSV: {message}"
+            raise InputError(source, f"line {last_line + 1}", None, problem) from None
+        start, last_line = last_line + 1, reader.line_num
+        if len(record) > 1 or (record and record[0].strip()):
+            yield start, record
+
+
+def sniff_dialect(text: str) -> Any:
+    """The CSV dialect of an export whose separator may be ``,``, ``;`` or a tab."""
+    sample = text[:4096]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
+    except csv.Error:
+        return csv.excel
+
+
 def read_csv(lines: Iterable[str], source: str, dialect: Any = csv.excel) -> CsvTable:
     """The header and rows of CSV text, read strictly.
 
@@ -520,30 +558,10 @@ def read_csv(lines: Iterable[str], source: str, dialect: Any = csv.excel) -> Csv
     cell and a cell longer than :attr:`Limits.field_chars` are InputErrors naming the row and
     line. Blank lines are skipped. The rows are read as the iterator is consumed.
     """
-    lim = limits()
-    csv.field_size_limit(lim.field_chars)
-    reader = csv.reader(lines, dialect, strict=True)
-    last_line = 0
+    records = csv_records(lines, source, dialect)
 
     def next_record() -> tuple[int, list[str]] | None:
-        nonlocal last_line
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                return None
-            except csv.Error as exc:
-                message = str(exc)
-                if "field larger than field limit" in message:
-                    problem = f"a cell longer than {lim.field_chars:,} characters"
-                elif "unexpected end of data" in message or "EOF" in message:
-                    problem = "a quoted cell is not closed (a missing \" ?)"
-                else:
-                    problem = f"malformed CSV: {message}"
-                raise InputError(source, f"line {last_line + 1}", None, problem) from None
-            start, last_line = last_line + 1, reader.line_num
-            if len(record) > 1 or (record and record[0].strip()):
-                return start, record
+        return next(records, None)
 
     first = next_record()
     if first is None:
@@ -576,3 +594,103 @@ def read_csv(lines: Iterable[str], source: str, dialect: Any = csv.excel) -> Csv
             yield CsvRow(number, line, {name: cell for name, cell in zip(header, cells, strict=True) if name})
 
     return CsvTable(source, [h for h in header if h], header_line, rows())
+
+
+# --- streamed JSON (the inventory) ----------------------------------------------------------
+
+class _Utf8Stream:
+    """Bytes for a streaming JSON parser from a UTF-8 file (BOM skipped) or a UTF-16 one."""
+
+    def __init__(self, fh: Any) -> None:
+        head = fh.read(4)
+        fh.seek(0)
+        self._text: Any = None
+        if sniff_encoding(head) == "utf-16":
+            import io
+
+            self._text = io.TextIOWrapper(fh, encoding="utf-16")
+        elif head.startswith(codecs.BOM_UTF8):
+            fh.seek(len(codecs.BOM_UTF8))
+        self._fh = fh
+
+    def read(self, size: int = -1) -> bytes:
+        if self._text is not None:
+            try:
+                return self._text.read(size).encode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError("the UTF-16 text is damaged") from None
+        return self._fh.read(size)
+
+
+class JsonEvents:
+    """ijson's events of one file, checked by the module's structure rules as they stream.
+
+    Tracks the JSON path of the current value (for error locations), refuses nesting deeper
+    than :attr:`Limits.depth` before the parser builds anything deeper, a key twice in one
+    object, a string longer than :attr:`Limits.field_chars` and integers beyond 64 bits.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.source = str(path)
+        self.lim = limits()
+        check_size(path, self.lim.stream_bytes)
+        self._stack: list[list[Any]] = []  # [key or index, keys seen (maps only)]
+
+    def path(self) -> str:
+        """The JSON path of the value being read (``$.assets[3].name``)."""
+        return _json_path([entry[0] for entry in self._stack if entry[0] is not None])
+
+    def error(self, problem: str) -> InputError:
+        return InputError(self.source, self.path(), None, problem)
+
+    def events(self) -> Iterator[tuple[str, str, Any]]:
+        """(prefix, event, value) as ijson gives them; parse errors located at the path reached."""
+        import ijson
+
+        with Path(self.source).open("rb") as fh:
+            try:
+                for prefix, event, value in ijson.parse(_Utf8Stream(fh), use_float=True):
+                    self._check(event, value)
+                    yield prefix, event, value
+            except ijson.JSONError as exc:
+                text = str(exc).splitlines()[0] if str(exc) else "malformed"
+                if "overflow" in text:
+                    problem = f"a number too large to store ({text})"
+                elif "invalid char" in text:
+                    problem = f"not valid JSON ({text}; NaN and Infinity are not JSON)"
+                else:
+                    problem = f"the JSON is truncated or malformed ({text})"
+                raise InputError(self.source, f"after {self.path()}", None, problem) from None
+            except UnicodeDecodeError:
+                raise InputError(self.source, f"after {self.path()}", None, NOT_UTF8) from None
+            except ValueError as exc:
+                raise InputError(self.source, f"after {self.path()}", None, str(exc)) from None
+
+    def _check(self, event: str, value: Any) -> None:
+        stack = self._stack
+        if event in ("end_map", "end_array"):
+            stack.pop()
+            return
+        if event == "map_key":
+            top = stack[-1]
+            if value in top[1]:
+                top[0] = value
+                raise InputError(self.source, self.path(), value, "the key appears twice in one object")
+            top[1].add(value)
+            top[0] = value
+            if len(value) > self.lim.field_chars:
+                raise self.error("a key is too long")
+            return
+        if stack and stack[-1][1] is None:  # an array: this value is its next item
+            stack[-1][0] += 1
+        if event in ("start_map", "start_array"):
+            if len(stack) >= self.lim.depth:
+                raise self.error(f"nested more than {self.lim.depth} levels deep")
+            stack.append([None, set()] if event == "start_map" else [-1, None])
+        elif event == "string":
+            if len(value) > self.lim.field_chars:
+                raise self.error(f"a value of {len(value):,} characters; at most {self.lim.field_chars:,} are read")
+            if "\x00" in value:
+                raise self.error("holds a NUL character")
+        elif event == "number" and isinstance(value, int) and abs(value) >= _INT64:
+            raise self.error(f"the number {value} is too large (at most 19 digits)")
