@@ -327,6 +327,26 @@ def parse_yaml_nodes(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
+def node_line(node: yaml.Node | None, loc: Iterable[str | int]) -> int | None:
+    """1-based line where the value at path ``loc`` starts in a composed YAML document (or its
+    nearest existing parent); for naming the line of a validation error."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse one YAML document (safe loader); syntax errors name the line and column."""
     return parse_yaml_nodes(text, source)[0]
