@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$")
 SITE_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -78,3 +78,33 @@ def ordered(start: date | datetime | None, end: date | datetime | None, start_na
 PlausibleDate = Annotated[date, AfterValidator(plausible_day)]
 PlausibleDateTime = Annotated[datetime, AfterValidator(plausible_time)]
 SiteCode = Annotated[str, AfterValidator(site_code)]
+
+
+def implausible(value: Any, path: tuple[str | int, ...] = ()) -> tuple[tuple[str | int, ...], str] | None:
+    """The first value in validated data (a model dump) that no real record holds, with its path.
+
+    Non-finite numbers (a quoted ``"inf"`` passes pydantic's float), integers beyond 64 bits and
+    dates outside :data:`FIRST_YEAR`–:data:`LAST_YEAR`. For importers whose models are many and
+    hand-written, so that one walk applies the rule to all their fields.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, BaseModel):
+            item = item.model_dump()
+        if isinstance(item, bool) or item is None or isinstance(item, str):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            return where, f"{item} is not a finite number"
+        if isinstance(item, int) and abs(item) >= 2**63:
+            return where, f"the number {item} is too large"
+        if isinstance(item, date):  # datetime too
+            try:
+                plausible_day(item if not isinstance(item, datetime) else item.date())
+            except ValueError as exc:
+                return where, str(exc)
+        elif isinstance(item, dict):
+            stack.extend((v, (*where, str(k))) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list | tuple):
+            stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(item))))
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 import sys
@@ -113,6 +114,9 @@ def verify_cmd(
 ) -> None:
     """Check a backup instance by instance and project the restore time. Exit status 1 if anything is not ok."""
     options = _options(workers, deep, paths)
+    for option, hours in (("--rto", rto), ("--rpo", rpo)):
+        if hours is not None and not (math.isfinite(hours) and 0 <= hours <= 100_000):
+            raise InputError(option, None, None, f"{hours} is not a number of hours (0 to 100,000)")
     if manifest is None and against is None:
         raise InputError("backup verify", None, "--manifest", "give --manifest MANIFEST, or --against SOURCE")
     if against is not None:
