@@ -31,6 +31,7 @@ from radguard.db.base import utcnow
 from radguard.db.models.workforce import PhishingResult, TrainingRecord
 from radguard.errors import InputError
 from radguard.textfiles import read_csv, read_text, sniff_dialect
+from radguard.validate import plausible_day
 
 TRAINING_FIELDS = ("person", "role", "course", "site", "required", "assigned", "due", "completed", "status")
 TRAINING_REQUIRED = ("person", "role", "course")
@@ -123,6 +124,8 @@ class _Row:
         value = self.values.get(name, "").strip()
         if required and not value:
             raise self.fail(name, "is empty")
+        if len(value) > 1000:
+            raise self.fail(name, f"{len(value):,} characters; at most 1,000 are kept")
         return value
 
     def day(self, name: str, required: bool = False) -> date | None:
@@ -133,6 +136,11 @@ class _Row:
             raise self.fail(name, f"{self.values.get(name)!r} is not a date in {hint}") from exc
         if required and value is None:
             raise self.fail(name, "is empty")
+        if value is not None:
+            try:
+                plausible_day(value)
+            except ValueError as exc:
+                raise self.fail(name, str(exc)) from None
         return value
 
     def flag(self, name: str, default: bool) -> bool:
@@ -150,6 +158,8 @@ class _Row:
         value = self.values.get(name, "").strip()
         if not value.isdigit():
             raise self.fail(name, f"{value!r} is not a whole number")
+        if len(value) > 9:
+            raise self.fail(name, f"{value} is not a plausible count")
         return int(value)
 
 
