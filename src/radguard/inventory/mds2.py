@@ -21,7 +21,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from radguard.db.models.evidence import Evidence
 from radguard.errors import InputError
 from radguard.inventory.queries import find_asset
 from radguard.textfiles import csv_records, decode_text, limits, read_bytes, sniff_dialect
+from radguard.validate import plausible_day
 
 FORM = "MDS2-2019"
 EVIDENCE_KIND = "doc.mds2"
@@ -404,6 +405,28 @@ def _answer_column_by_content(table: _Table, id_col: int, start: int, exclude: s
     return ranked[0][0]
 
 
+_EXCEL_ERRORS = {"#VALUE!", "#REF!", "#N/A", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
+_DATE_QUESTIONS = {"DOC-7"}  # release date of the statement
+# A typed date (2024-13-45, 5/2/2024) or an Excel serial day; free text ("see note") is kept as given.
+_LOOKS_LIKE_DATE = re.compile(r"^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(T[\d:]+)?|\d{5})$")
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%B %d, %Y", "%d %B %Y",
+                 "%b %d, %Y", "%d %b %Y", "%B %Y")
+
+
+def _answer_date(text: str) -> str:
+    """A date answer as ISO 8601, from the forms manufacturers type or Excel stores (a serial day)."""
+    value = text.strip()
+    if value.isdigit() and 20000 <= int(value) <= 80000:  # an Excel serial day shown as a number
+        return plausible_day(date(1899, 12, 30) + timedelta(days=int(value))).isoformat()
+    for fmt in _DATE_FORMATS:
+        try:
+            day = datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        return plausible_day(day).isoformat()
+    raise ValueError(f"{text!r} is not a date (such as 2024-03-15)")
+
+
 def _read_answers(source: str, table: _Table, layout: _Layout, doc: Mds2Document) -> None:
     catalog = load_catalog()
     seen_at: dict[str, int] = {}
@@ -440,7 +463,16 @@ def _read_answers(source: str, table: _Table, layout: _Layout, doc: Mds2Document
             if qid not in doc.answers and qid not in doc.unanswered:
                 doc.unanswered.append(qid)
             continue
+        if answer_text.upper() in _EXCEL_ERRORS:
+            raise InputError(source, table.where(r, layout.answer_col), None,
+                             f"the cell holds the spreadsheet error {answer_text}, not an answer; "
+                             "fix the formula or type the answer")
         answer, extra = normalize_answer(answer_text)
+        if qid in _DATE_QUESTIONS and _LOOKS_LIKE_DATE.match(answer_text.strip()):
+            try:
+                answer, extra = _answer_date(answer_text), None
+            except ValueError as exc:
+                raise InputError(source, table.where(r, layout.answer_col), None, f"{qid}: {exc}") from None
         if qid in doc.answers:
             if doc.answers[qid] != answer:
                 raise InputError(source, table.where(r, layout.answer_col), None,
