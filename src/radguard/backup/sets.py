@@ -22,6 +22,7 @@ from radguard.db.models.backup import BACKUP_KINDS, BACKUP_MEDIA, BackupSet, Bac
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError
 from radguard.textfiles import parse_json, parse_yaml, read_text
+from radguard.validate import implausible
 
 _DEFAULT_MEDIA = {"local": "disk", "offsite": "disk", "cloud": "object", "tape": "tape"}
 
@@ -40,9 +41,9 @@ class BackupSetSpec(BaseModel):
     immutable: bool = False
     offline: bool = False
     encrypted: bool = False
-    schedule: str | None = None
+    schedule: str | None = Field(default=None, max_length=200)
     last_success: datetime | None = None
-    notes: str | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
 
     @field_validator("kind")
     @classmethod
@@ -110,6 +111,9 @@ def import_sets(session: Session, path: Path) -> tuple[int, int]:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or None
             raise InputError(src, f"$.backup_sets[{i}]", field, err["msg"]) from exc
+        bad = implausible(spec)  # e.g. last_success: 9999-12-31
+        if bad is not None:
+            raise InputError(src, f"$.backup_sets[{i}]", ".".join(str(p) for p in bad[0]), bad[1])
         _, was_created = upsert_set(session, spec)
         created += was_created
         updated += not was_created

@@ -15,6 +15,7 @@ from radguard.discovery.run import DiscoveryRequest, check_ae, execute, plan
 from radguard.discovery.targets import DEFAULT_PORTS, parse_ports
 from radguard.discovery.vantage import check_vantage_zone
 from radguard.errors import InputError
+from radguard.validate import site_code
 
 _DEFAULT_PORTS = ",".join(str(p) for p in DEFAULT_PORTS)
 
@@ -98,6 +99,11 @@ def discover(
     stored as evidence and merged into the inventory (new assets are unconfirmed).
     """
     database = db(ctx)
+    if site is not None:
+        try:
+            site = site_code(site)  # the inventory's rule, so discovery never makes a site it refuses
+        except ValueError as exc:
+            raise InputError("--site", None, None, str(exc)) from None
     if not targets:
         raise InputError("TARGET", None, None, "name at least one target")
     named = {option: parse_ports(text, option) if text else ()

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from radguard.errors import InputError
 from radguard.textfiles import parse_yaml_nodes, read_text
+from radguard.validate import implausible
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,11 +63,15 @@ class YamlDoc:
     def validate(self, model: type[M], data: Any = None, prefix: Sequence[str | int] = ()) -> M:
         """Validate ``data`` (default: the whole document) and report the first error by path."""
         try:
-            return model.model_validate(self.data if data is None else data)
+            result = model.model_validate(self.data if data is None else data)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = [*prefix, *err.get("loc", ())]
             raise self.error(loc, describe(err)) from None
+        bad = implausible(result)  # non-finite numbers, 64-bit overflow, dates no record holds
+        if bad is not None:
+            raise self.error([*prefix, *bad[0]], bad[1])
+        return result
 
 
 def dotted(loc: Sequence[str | int]) -> str:
