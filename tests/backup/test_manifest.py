@@ -289,8 +289,8 @@ def test_failed_write_leaves_no_partial(archive, tmp_path: Path) -> None:  # typ
             env={**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path / "c")})
     finally:
         folder.chmod(0o755)
-    assert proc.returncode == 2, proc.stderr
-    assert "cannot write the manifest" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 7, proc.stderr  # OutputError (radguard.outfiles)
+    assert "m.jsonl: permission denied" in proc.stderr and "Traceback" not in proc.stderr
     assert list(folder.iterdir()) == []
 
 
