@@ -265,11 +265,11 @@ def test_manifest_output_that_is_a_directory(rg, archive, tmp_path: Path) -> Non
     out = tmp_path / "out"
     out.mkdir()
     r = rg("backup", "manifest", src, "-o", out, "--workers", "1")
-    assert r.code == 2 and "is a directory" in r.err and str(out) in r.err and "Traceback" not in r.err
+    assert r.code == 7 and "is a directory" in r.err and str(out) in r.err and "Traceback" not in r.err
     assert list(tmp_path.glob("*.partial")) == [] and list(out.iterdir()) == []
     (tmp_path / "afile").write_text("x")
     r = rg("backup", "manifest", src, "-o", tmp_path / "afile" / "m.jsonl", "--workers", "1")
-    assert r.code == 2 and "is not a directory" in r.err
+    assert r.code == 7 and "is not a folder" in r.err
 
 
 def test_failed_write_leaves_no_partial(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ and no paths (only a path key, see :func:`radguard.backup.inspect.path_key`).
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import json
 import math
@@ -81,14 +82,14 @@ def newest_plausible(compact: str, now: datetime) -> str | None:
 
 
 def check_output(out: Path) -> None:
-    """Refuse an output path that cannot become the manifest, before any work is done."""
+    """Refuse an output path that cannot become the manifest, before any work is done (the same
+    :class:`~radguard.errors.OutputError` every writer gives, see :mod:`radguard.outfiles`)."""
     if out.is_dir():
-        raise InputError(str(out), None, None, "is a directory; give the manifest's file name (e.g. "
-                                               "pacs.radguard-manifest.jsonl)")
+        raise output_error(out, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(out)))
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise InputError(str(out), None, None, f"cannot be written: {parent} is not a directory")
+                raise output_error(out, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(parent)))
             break
 
 
