@@ -326,6 +326,9 @@ def cases() -> list[Case]:
             data = content.encode("utf-8") if isinstance(content, str) else content
             out.append(Case(f"{imp.key}/{name}", imp.args, imp.filename, data, where))
 
+        add("empty-file", b"", r"empty")
+        if imp.key == "assess-settings":
+            add("comments-only", "# stale_days: 90\n", r"comments")
         if imp.kind == "json":
             text = _json(imp.base)
             for name, (content, where) in _json_values(imp).items():
