@@ -102,7 +102,7 @@ def import_sets(session: Session, path: Path) -> tuple[int, int]:
     doc = parse_json(text, src) if path.suffix.lower() == ".json" else parse_yaml(text, src)
     entries = doc.get("backup_sets") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
-        raise InputError(src, None, "backup_sets", "expected a top-level 'backup_sets' list")
+        raise InputError(src, "$", "backup_sets", "expected a top-level 'backup_sets' list")
     created = updated = 0
     for i, entry in enumerate(entries):
         try:

@@ -170,6 +170,7 @@ class _Table:
 
     name: str | None  # sheet name; None for CSV
     rows: list[list[str | None]]  # rows[i] is spreadsheet row i + 1 / CSV line i + 1
+    widths: list[int] | None = None  # CSV only: how many cells each line really had
 
     def where(self, row: int, col: int | None = None) -> str:
         if self.name is None:
@@ -271,6 +272,24 @@ def check_zip_bounds(path: Path) -> None:
     if total > lim.zip_bytes:
         raise InputError(name, None, None, f"the workbook inflates to {total:,} bytes, more than the "
                                            f"{lim.zip_bytes:,} radguard reads (see docs/input-limits.md)")
+    _refuse_dtds(path, infos)
+
+
+def _refuse_dtds(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """No part of a workbook needs a DOCTYPE; one declaring entities is an XXE or entity-expansion
+    attempt. Checked on the raw parts (sizes already bounded), whatever parser reads them later."""
+    with zipfile.ZipFile(path) as zf:
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            tail = b""
+            with zf.open(info) as member:
+                while chunk := member.read(1024 * 1024):
+                    window = tail + chunk
+                    if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                        raise InputError(str(path), None, info.filename,
+                                         "declares a DOCTYPE or entities, which no workbook needs; refused")
+                    tail = window[-16:]
 
 
 def _read_workbook(path: Path) -> Iterator[_Table]:
@@ -306,10 +325,14 @@ def _read_workbook(path: Path) -> Iterator[_Table]:
 def _read_csv(path: Path, data: bytes) -> _Table:
     text = decode_text(data, str(path))
     rows: list[list[str | None]] = []
+    widths: list[int] = []
     for line, cells in csv_records(text.splitlines(keepends=True), str(path), sniff_dialect(text)):
-        rows.extend([] for _ in range(line - 1 - len(rows)))  # keep rows[i] == line i + 1
+        gap = line - 1 - len(rows)  # keep rows[i] == line i + 1
+        rows.extend([] for _ in range(gap))
+        widths.extend(0 for _ in range(gap))
         rows.append([(c.strip() or None) for c in cells[:_MAX_COLUMNS]])
-    return _Table(None, rows)
+        widths.append(len(cells))
+    return _Table(None, rows, widths)
 
 
 def _choose_table(source: str, tables: Sequence[_Table]) -> tuple[_Table, _Layout]:
@@ -427,6 +450,23 @@ def _answer_date(text: str) -> str:
     raise ValueError(f"{text!r} is not a date (such as 2024-03-15)")
 
 
+def _check_csv_rows(source: str, table: _Table, header_row: int) -> None:
+    """A CSV's header names each column once, and every line below it has as many cells."""
+    assert table.widths is not None
+    seen: set[str] = set()
+    for cell in table.rows[header_row]:
+        name = _norm_header(cell)
+        if name and name in seen:
+            raise InputError(source, table.where(header_row), cell, "the header names this column twice")
+        seen.add(name)
+    expected = table.widths[header_row]
+    for r in range(header_row + 1, len(table.rows)):
+        if table.widths[r] and table.widths[r] != expected:
+            raise InputError(source, table.where(r), None,
+                             f"the line has {table.widths[r]} cells, the header {expected} "
+                             "(a line cut short or a stray separator?); nothing was imported")
+
+
 def _read_answers(source: str, table: _Table, layout: _Layout, doc: Mds2Document) -> None:
     catalog = load_catalog()
     seen_at: dict[str, int] = {}
@@ -434,6 +474,8 @@ def _read_answers(source: str, table: _Table, layout: _Layout, doc: Mds2Document
     if layout.header_row is not None:
         named = [c for c, h in enumerate(table.rows[layout.header_row]) if h]
         width = max(named) + 1 if named else None
+    if table.widths is not None and layout.header_row is not None:
+        _check_csv_rows(source, table, layout.header_row)
     for r in range(layout.first_row, len(table.rows)):
         if width is not None and any(table.rows[r][width:]) and _id_of(table.cell(r, layout.id_col)):
             beyond = next(c for c, v in enumerate(table.rows[r]) if c >= width and v)
