@@ -307,7 +307,11 @@ def parse_yaml_nodes(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     nul = text.find("\x00")
     if nul >= 0:
         raise InputError(source, f"line {line_of(text, nul)}", None, NUL_REFUSED)
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # PyYAML's reader refuses control characters here, before parsing
+    except yaml.reader.ReaderError as exc:
+        raise InputError(source, f"line {line_of(text, exc.position)}", None,
+                         f"not valid YAML: {exc.reason} (character {exc.character!r})") from None
     loader.max_depth = lim.depth
     try:
         node = loader.get_single_node()

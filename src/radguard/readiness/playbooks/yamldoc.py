@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from radguard.errors import InputError
-from radguard.textfiles import parse_yaml_nodes, read_text
+from radguard.textfiles import node_line, parse_yaml_nodes, read_text
 from radguard.validate import implausible
 
 M = TypeVar("M", bound=BaseModel)
@@ -38,23 +37,7 @@ class YamlDoc:
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """1-based line where the value at ``loc`` starts (or its nearest existing parent)."""
-        node = self.node
-        line = node.start_mark.line + 1 if node is not None else None
-        for part in loc:
-            child = None
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if key.value == str(part):
-                        child = value
-                        line = key.start_mark.line + 1
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line + 1
-            if child is None:
-                break
-            node = child
-        return line
+        return node_line(self.node, loc)
 
     def error(self, loc: Sequence[str | int], problem: str) -> InputError:
         line = self.line_of(loc)
