@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 import radguard
 from radguard.cli.common import AppState, err_console
 from radguard.config import DEFAULT_DB_WAIT, ENV_DB, ENV_DB_WAIT, default_db_path
-from radguard.errors import RadguardError
+from radguard.errors import DatabaseError, RadguardError
 
 _DEFAULT_DB = str(default_db_path()).replace(str(Path.home()), "~", 1)
 
@@ -101,8 +101,14 @@ def _audited(path: tuple[str, ...], callback: Callable[..., Any]) -> Callable[..
 
             params = {k: ("***" if any(s in k for s in _SECRET_PARAMS) else _audit_value(v))
                       for k, v in kwargs.items()}
-            with database.transaction() as session:
-                record_cli(session, ".".join(path), detail={"params": params})
+            try:
+                with database.transaction() as session:
+                    record_cli(session, ".".join(path), detail={"params": params})
+            except DatabaseError as exc:
+                # A read (report, export) from a read-only or busy database still happened: say
+                # that it went unaudited rather than fail a command whose output is already written.
+                err_console.print(f"warning: this {' '.join(path)} was not written to the audit log: {exc}",
+                                  markup=False, highlight=False)
         return result
 
     run_and_record.radguard_audited = True  # type: ignore[attr-defined]
