@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import IO, Any
 
 # First characters that make a spreadsheet evaluate (or, for the apostrophe, that would make
 # restore_cell ambiguous). Any other leading whitespace is neutralised too.
@@ -73,7 +73,7 @@ class CsvWriter:
     :param list_separator: how list values are joined within a cell.
     """
 
-    def __init__(self, fh: TextIO, *, lineterminator: str = "\n", list_separator: str = LIST_SEPARATOR) -> None:
+    def __init__(self, fh: IO[str], *, lineterminator: str = "\n", list_separator: str = LIST_SEPARATOR) -> None:
         self._fh = fh
         self._end = lineterminator
         self._sep = list_separator
@@ -111,7 +111,7 @@ class CsvDictWriter:
     :param list_separator: how list values are joined within a cell.
     """
 
-    def __init__(self, fh: TextIO, fieldnames: Sequence[str], *, lineterminator: str = "\n",
+    def __init__(self, fh: IO[str], fieldnames: Sequence[str], *, lineterminator: str = "\n",
                  list_separator: str = LIST_SEPARATOR) -> None:
         self.fieldnames = list(fieldnames)
         self._writer = CsvWriter(fh, lineterminator=lineterminator, list_separator=list_separator)

@@ -4,8 +4,8 @@ Tokens used to work until revoked. Each now has an end date (90 days by default)
 were live before this revision get 90 days from the upgrade, so automation keeps working
 while its owners replace them.
 
-Revision ID: 0015_web_token_expiry
-Revises: 0014_component_versions
+Revision ID: 0016_web_token_expiry
+Revises: 0015_backup_ransom_notes
 """
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_web_token_expiry"
-down_revision: str | Sequence[str] | None = "0014_component_versions"
+revision: str = "0016_web_token_expiry"
+down_revision: str | Sequence[str] | None = "0015_backup_ransom_notes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
