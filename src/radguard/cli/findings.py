@@ -24,7 +24,12 @@ def parse_day_or_time(text: str, field: str, *, end_of_day: bool) -> datetime:
         if len(text) == 10:
             day = plausible_day(datetime.strptime(text, "%Y-%m-%d").date())
             start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1) if end_of_day else start
+            if not end_of_day:
+                return start
+            try:
+                return start + timedelta(days=1)
+            except OverflowError:  # 9999-12-31: the last representable moment of that day
+                return datetime.combine(day, time.max, tzinfo=UTC)
         value = plausible_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError as exc:
         if "plausible" in str(exc):
