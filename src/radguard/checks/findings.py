@@ -13,7 +13,7 @@ Decisions are state transitions recorded with who, when and why (a :class:`Findi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -80,6 +80,11 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
             raise InputError("findings", None, "until", "a risk acceptance needs an end date (--until YYYY-MM-DD)")
         if until <= now:
             raise InputError("findings", None, "until", f"{until.date().isoformat()} is not in the future")
+        longest = (sla or SlaPolicy()).max_acceptance_days
+        if until > now + timedelta(days=longest):
+            raise InputError("findings", None, "until",
+                             f"{until.date().isoformat()} is more than {longest} days ahead; a risk acceptance lasts "
+                             f"at most {longest} days (settings: sla.max_acceptance_days), then is decided again")
     previous = finding.state
     finding.state = target
     finding.decided_by = by.strip() if target in ("risk_accepted", "false_positive", "mitigated") else None

@@ -45,6 +45,10 @@ class AppState:
                 )
         return self._db
 
+    def opened_database(self) -> Database | None:
+        """The database if this command opened it, else ``None`` (used by the CLI's audit hook)."""
+        return self._db
+
 
 def state(ctx: typer.Context) -> AppState:
     root = ctx.find_root()

@@ -6,19 +6,23 @@ Sub-commands live in sibling modules; each exposes ``register(app)``. They are l
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 from typer import _click as click  # Typer >= 0.29 vendors click; its classes are these
+from typer._click.globals import get_current_context
 from typer.core import TyperGroup
 
 import radguard
 from radguard.cli.common import AppState, err_console
 from radguard.config import DEFAULT_DB_WAIT, ENV_DB, ENV_DB_WAIT, default_db_path
-from radguard.errors import RadguardError
+from radguard.errors import DatabaseError, RadguardError
 
 _DEFAULT_DB = str(default_db_path()).replace(str(Path.home()), "~", 1)
 
@@ -62,8 +66,69 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that change data, or hand a map of the organisation's weaknesses to someone: each
+# successful run is written to the audit log as the operating-system user (radguard.web.audit).
+# Finding decisions and `user ...` record their own, more detailed events.
+AUDITED_TOP_LEVEL = frozenset({"assess", "report", "export", "roadmap", "coverage"})
+AUDITED_LEAVES = frozenset({"import", "export", "report"})
+_SECRET_PARAMS = ("password", "token", "secret")
+
+
+def is_audited(path: tuple[str, ...]) -> bool:
+    """Whether the command at ``path`` (e.g. ``("inventory", "import")``) is audited when it succeeds.
+
+    :param path: the command's names from the root, without ``radguard``.
+    """
+    return path[0] in AUDITED_TOP_LEVEL or path[-1] in AUDITED_LEAVES
+
+
+def _audit_value(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_audit_value(v) for v in value]
+    return str(value)
+
+
+def _audited(path: tuple[str, ...], callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run_and_record(*args: Any, **kwargs: Any) -> Any:
+        result = callback(*args, **kwargs)
+        root = get_current_context().find_root().obj
+        database = root.opened_database() if isinstance(root, AppState) else None
+        if database is not None:  # commands that never opened the database changed nothing in it
+            from radguard.web.audit import record_cli
+
+            params = {k: ("***" if any(s in k for s in _SECRET_PARAMS) else _audit_value(v))
+                      for k, v in kwargs.items()}
+            try:
+                with database.transaction() as session:
+                    record_cli(session, ".".join(path), detail={"params": params})
+            except DatabaseError as exc:
+                # A read (report, export) from a read-only or busy database still happened: say
+                # that it went unaudited rather than fail a command whose output is already written.
+                err_console.print(f"warning: this {' '.join(path)} was not written to the audit log: {exc}",
+                                  markup=False, highlight=False)
+        return result
+
+    run_and_record.radguard_audited = True  # type: ignore[attr-defined]
+    return run_and_record
+
+
+def _wrap_audited(command: click.core.Command, path: tuple[str, ...]) -> None:
+    if isinstance(command, TyperGroup):
+        for name, sub in command.commands.items():
+            _wrap_audited(sub, (*path, name))
+    elif command.callback is not None and is_audited(path) \
+            and not getattr(command.callback, "radguard_audited", False):
+        command.callback = _audited(path, command.callback)
+
+
 def load_module_commands(module_name: str) -> TyperGroup:
-    """Import one command module and return the click group holding what it registers."""
+    """Import one command module and return the click group holding what it registers.
+
+    Commands that :func:`is_audited` names are wrapped so that each successful run is audited.
+    """
     module = importlib.import_module(f"radguard.cli.{module_name}")
     sub = typer.Typer()
 
@@ -74,6 +139,8 @@ def load_module_commands(module_name: str) -> TyperGroup:
     module.register(sub)
     group = typer.main.get_command(sub)
     assert isinstance(group, TyperGroup)
+    for name, command in group.commands.items():
+        _wrap_audited(command, (name,))
     return group
 
 

@@ -6,7 +6,6 @@ written in a fixed order (site code, asset name) with a fixed field order.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from radguard.csvcells import CsvDictWriter
 from radguard.db.models.inventory import Asset, DataFlow, Site
 from radguard.inventory.csvcodec import encode_row
 from radguard.inventory.readers import detect_format
@@ -127,7 +127,7 @@ def export_inventory(session: Session, path: Path, fmt: str | None = None) -> in
         if resolved == "csv":
             # Sites travel in the site_name column so a CSV export can be imported alone.
             names = {s["code"]: s["name"] for s in _sites(session)}
-            writer = csv.DictWriter(fh, fieldnames=[*CSV_COLUMNS, "site_name"], lineterminator="\n")
+            writer = CsvDictWriter(fh, fieldnames=[*CSV_COLUMNS, "site_name"], lineterminator="\n")
             writer.writeheader()
             for asset in iter_assets(session):
                 row = encode_row(asset_record(asset))

@@ -22,7 +22,6 @@ report, the dashboard and the demo show are cut from the ranking.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import os
@@ -39,6 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.checks.spec import Effort
+from radguard.csvcells import CsvWriter
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import Finding
 from radguard.errors import ConfigError, NotFoundError
@@ -495,7 +495,7 @@ def capacity_line(doc: dict[str, Any]) -> str:
 def to_csv(doc: dict[str, Any]) -> str:
     """One row per action, in rank order, for a project tracker."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer, lineterminator="\n")
     writer.writerow(["rank", "horizon", "id", "kind", "action", "why", "risk_reduction", "effort", "effort_points",
                      "priority", "ranked_priority", "ranked_for", "pinned", "cumulative_effort", "owner",
                      "depends_on"])

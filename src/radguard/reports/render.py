@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from radguard.errors import RadguardError
+from radguard.links import http_url
 from radguard.outfiles import write_file
 from radguard.reports.build import Report
 
@@ -32,6 +33,7 @@ def _env() -> Environment:
     env.filters["label"] = lambda s: str(s).replace("_", " ")
     env.filters["num"] = lambda v, nd=1: "n/a" if v is None else f"{v:.{nd}f}"
     env.filters["evidence_lines"] = evidence_lines
+    env.filters["http_url"] = http_url
     return env
 
 

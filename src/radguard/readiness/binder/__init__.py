@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from radguard.db.models.inventory import Site
 from radguard.db.models.response import ResponsePerson
 from radguard.errors import RadguardError
+from radguard.links import http_url
 from radguard.outfiles import write_file
 from radguard.readiness.continuity import continuity
 from radguard.readiness.drills import demonstrated_recovery, drill_report, load_drills
@@ -119,6 +120,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["hours"] = _hours
+    env.filters["http_url"] = http_url
     env.filters["minutes"] = _minutes
     return env
 

@@ -12,7 +12,6 @@ separated by ``;``). ``domain``, ``text`` and ``guidance`` are for the reader an
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from radguard.csvcells import CsvDictWriter, restore_cell
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.errors import InputError
 from radguard.outfiles import write_file
@@ -73,7 +73,7 @@ def write_template(session: Session, assessment: ChecklistAssessment, path: Path
     rows = template_rows(session, assessment)
     if detect_format(path, fmt) == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = CsvDictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, "answer": "" if row["answer"] is None else row["answer"],
@@ -127,7 +127,7 @@ def _parse_csv(path: Path, text: str) -> ParsedFile:
                          f"unknown column; expected some of {', '.join(CSV_COLUMNS)}")
     out: list[tuple[str, AnswerInput]] = []
     for record in table.rows:
-        row = record.cells
+        row = {k: restore_cell(v) for k, v in record.cells.items()}
         location = f"line {record.line}"
         if not any(v.strip() for v in row.values()):
             continue

@@ -154,11 +154,15 @@ def list_findings(state: str | None = Query(None, pattern="^(" + "|".join(ALL_ST
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
+def audit(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
           principal: Principal = Depends(require("admin")),
           session: Session = Depends(db_session)) -> list[AuditOut]:
-    return [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, via=e.via, ip=e.ip)
-            for e in recent(session, limit, offset)]
+    out = [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, via=e.via, ip=e.ip)
+           for e in recent(session, limit, offset)]
+    record(session, principal.name, "audit.view", detail={"limit": limit, "offset": offset}, ip=client_ip(request),
+           via="api")
+    session.commit()
+    return out
 
 
 # --- dashboard ----------------------------------------------------------------------------------
