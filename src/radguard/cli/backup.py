@@ -78,13 +78,14 @@ def manifest_cmd(
     restart: bool = typer.Option(False, "--restart", help="Ignore an interrupted earlier run and start over."),
     json_out: bool = typer.Option(False, "--json", help="Print the totals as JSON."),
 ) -> None:
-    """Write the manifest of a DICOM store: UIDs, SOP class, size and SHA-256 of every instance."""
+    """Write the manifest of a DICOM store: UIDs, SOP class, size and BLAKE3 hash of every instance."""
     options = _options(workers, deep, False)
     with _terminate_as_interrupt(), _progress("hashing", None, json_out) as progress:
         result = build_manifest(source, output, options, restart=restart, progress=progress)
     totals = result.totals
     if json_out:
-        print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from})
+        print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from,
+                    "throughput": result.throughput})
         return
     _print_attack_signs(totals.ransom_notes, totals.problems.get("ransom_note", 0),
                         totals.problems.get("polyglot", 0), "source")
@@ -93,9 +94,16 @@ def manifest_cmd(
     problems = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in totals.problems.items()) or "none"
     console.print(f"wrote {output}: {totals.instances} instances in {totals.studies} studies, "
                   f"{totals.bytes / 1e6:.1f} MB; problems in the source: {problems}", highlight=False)
+    _print_rate(result.throughput)
     if totals.unlisted_directories:
         console.print(f"[yellow]{totals.unlisted_directories} directories could not be read and are not in the "
                       "manifest[/]")
+
+
+def _print_rate(rate: dict[str, Any]) -> None:
+    if rate.get("mb_per_s"):
+        console.print(f"checked {rate['files']} files ({rate['bytes'] / 1e6:.1f} MB) in {rate['seconds']:.1f} s: "
+                      f"{rate['mb_per_s']} MB/s, {rate['files_per_s']} files/s", highlight=False)
 
 
 @backup_app.command("verify")
@@ -185,6 +193,7 @@ def _print_report(report: VerifyReport) -> None:
     console.print(table)
     console.print(f"{report.expected_instances} instances expected, {report.files_checked} files checked"
                   + (f" (resumed after {report.resumed_from})" if report.resumed_from else ""))
+    _print_rate(report.throughput)
     r, verdict = report.restore, report.rto
     colour = "green" if verdict is not None and verdict.met else "bold red"
     if r.throughput_bytes_per_s:
