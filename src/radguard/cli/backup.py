@@ -20,16 +20,6 @@ from rich.table import Table
 from radguard.backup.reconcile import STATUSES
 from radguard.backup.run import VerifyReport, build_manifest, state_dir, verify_backup
 from radguard.backup.scan import ScanOptions
-from radguard.backup.sets import (
-    BackupSetSpec,
-    get_set,
-    import_sets,
-    list_sets,
-    record_verification,
-    service_targets,
-    set_record,
-    upsert_set,
-)
 from radguard.backup.timing import check_hours
 from radguard.cli.common import _default, console, db, dumps, err_console, print_json, terminate_as_interrupt
 from radguard.errors import InputError
@@ -137,6 +127,9 @@ def verify_cmd(
     database = db(ctx) if set_name else None
     rto_source = "--rto" if rto is not None else None
     if database is not None and set_name:
+        # Backup sets live in the database: SQLAlchemy and the models load only for --set.
+        from radguard.backup.sets import get_set, record_verification, service_targets
+
         with database.read() as session:
             row = get_set(session, set_name)
             svc_rto, svc_rpo, svc_source = service_targets(session, row)
@@ -250,6 +243,8 @@ def set_add(
     last_success: datetime | None = typer.Option(None, "--last-success", help="Last successful backup run (ISO)."),
 ) -> None:
     """Declare or update a backup set."""
+    from radguard.backup.sets import BackupSetSpec, upsert_set
+
     try:
         spec = BackupSetSpec(name=name, protects=protects, location=location, kind=kind, media=media,
                              offsite=offsite, immutable=immutable, offline=offline, encrypted=encrypted,
@@ -269,6 +264,8 @@ def set_import(
     file: Path = typer.Argument(..., help="YAML or JSON with a top-level 'backup_sets' list."),
 ) -> None:
     """Import backup sets; all or nothing."""
+    from radguard.backup.sets import import_sets
+
     with db(ctx).transaction() as session:
         created, updated = import_sets(session, file)
     console.print(f"imported {file}: {created} backup sets created, {updated} updated")
@@ -280,6 +277,8 @@ def set_list(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List backup sets with their protections and last verification."""
+    from radguard.backup.sets import list_sets, set_record
+
     with db(ctx).read() as session:
         records = [set_record(r) for r in list_sets(session)]
     if json_out:
