@@ -10,6 +10,8 @@ import pytest
 from pydicom.fileset import FileSet
 
 from radguard.backup.manifest import FORMAT, VERSION
+from radguard.backup.run import build_manifest
+from radguard.backup.scan import ScanOptions
 from radguard.backup.timing import project_restore, recovery_point, rto_verdict
 from tests.backup.archive import make_archive
 
@@ -21,10 +23,10 @@ def test_manifest_lines_and_totals(rg, archive, tmp_path: Path) -> None:  # type
     r = rg("backup", "manifest", src, "-o", out, "--workers", "1", "--json")
     assert r.code == 0, r.err
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert lines[0]["format"] == FORMAT and lines[0]["version"] == VERSION and lines[0]["hash"] == "sha256"
+    assert lines[0]["format"] == FORMAT and lines[0]["version"] == VERSION and lines[0]["hash"] == "blake3"
     instances = [x for x in lines if x.get("type") == "instance"]
     assert [x["sop"] for x in instances] == sorted(i.sop for i in made)
-    assert set(instances[0]) == {"type", "sop", "study", "series", "class", "ts", "size", "sha256", "key"}
+    assert set(instances[0]) == {"type", "sop", "study", "series", "class", "ts", "size", "blake3", "key"}
     problems = [x for x in lines if x.get("type") == "problem"]
     assert len(problems) == 1 and problems[0]["status"] == "corrupt"
     totals = lines[-1]
@@ -152,8 +154,8 @@ def test_totals_claiming_more_than_listed_is_refused(rg, archive, tmp_path: Path
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("sha256", "not-a-hash", "not a SHA-256 hash"),
-    ("sha256", "ab" * 31, "not a SHA-256 hash"),
+    ("blake3", "not-a-hash", "not a BLAKE3 hash"),
+    ("blake3", "ab" * 31, "not a BLAKE3 hash"),
     ("size", -5, "-5 is out of range"),
     ("size", 2**70, "out of range"),
     ("size", "12", "expected a whole number, not text"),
@@ -174,9 +176,33 @@ def test_bad_instance_fields_are_manifest_errors(rg, archive, tmp_path: Path, fi
 def test_uppercase_hash_is_accepted(rg, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     src, _ = archive
     manifest = _manifest(rg, src, tmp_path)
-    _edit(manifest, 2, sha256=json.loads(manifest.read_text().splitlines()[1])["sha256"].upper())
+    _edit(manifest, 2, blake3=json.loads(manifest.read_text().splitlines()[1])["blake3"].upper())
     r = rg("backup", "verify", src, "--manifest", manifest, "--workers", "1", "--json")
     assert r.code == 0, r.err
+
+
+def test_older_sha256_manifest_still_verifies(rg, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """#18: manifests written before BLAKE3 hold SHA-256 hashes; the backup is hashed the same way."""
+    src, made = archive
+    out = tmp_path / "old.jsonl"
+    build_manifest(src, out, ScanOptions(workers=1, algorithm="sha256"), state_directory=tmp_path / "state")
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    first = next(x for x in lines if x.get("type") == "instance")
+    assert lines[0]["hash"] == "sha256" and "sha256" in first and "blake3" not in first
+    r = rg("backup", "verify", src, "--manifest", out, "--workers", "1", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["counts"]["ok"] == len(made)
+    # A wrong SHA-256 is still caught: the hash really is compared, not skipped.
+    _edit(out, 2, sha256="0" * 64)
+    r = rg("backup", "verify", src, "--manifest", out, "--workers", "1", "--json")
+    assert r.code != 0 and json.loads(r.out)["counts"]["altered"] == 1, r.out
+
+
+def test_unknown_hash_is_refused(rg, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src, _ = archive
+    manifest = _manifest(rg, src, tmp_path)
+    _edit(manifest, 1, hash="md5")
+    _verify_refused(rg, src, manifest, "line 1, field 'hash'", "'md5' is not supported")
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -218,7 +244,7 @@ def test_duplicate_uid_and_records_after_totals(rg, archive, tmp_path: Path) -> 
     (lambda b: b.replace(b"\n", b" " * (70 * 1024) + b"\n", 1), "line 1: longer than 64 KiB"),
     (lambda b: b[:3], "not valid JSON"),
     (lambda b: b"[" * 50000 + b"\n" + b.split(b"\n", 1)[1], "line 1: not valid JSON"),  # nesting bomb
-    (lambda b: b.replace(b'"sha256": "', b'"sha256": "00", "sha256": "', 1), "line 2: not valid JSON (the key"),
+    (lambda b: b.replace(b'"blake3": "', b'"blake3": "00", "blake3": "', 1), "line 2: not valid JSON (the key"),
     (lambda b: b"", "the manifest is empty"),
 ])
 def test_undecodable_manifest_is_a_located_error(rg, archive, tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]

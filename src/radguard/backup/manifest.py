@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import radguard
 from radguard.backup.dicomwalk import UID_RE
+from radguard.backup.inspect import DEFAULT_HASH, HASHES
 from radguard.backup.reconcile import PROBLEM_KINDS, STATUSES
 from radguard.backup.state import ScanState
 from radguard.errors import InputError
@@ -93,7 +94,7 @@ def check_output(out: Path) -> None:
             break
 
 
-def write_manifest(state: ScanState, source: Path, out: Path) -> ManifestTotals:
+def write_manifest(state: ScanState, source: Path, out: Path, algorithm: str = DEFAULT_HASH) -> ManifestTotals:
     """Write the manifest from a complete scan; atomically (:mod:`radguard.outfiles`: a temporary file,
     fsync, rename; nothing left behind on a full disk). The output path is checked before any work."""
     check_output(out)
@@ -102,17 +103,17 @@ def write_manifest(state: ScanState, source: Path, out: Path) -> ManifestTotals:
     except OSError as exc:
         raise output_error(out, exc) from None
     with open_output(out) as fh:
-        return _write(state, source, fh)
+        return _write(state, source, fh, algorithm)
 
 
-def _write(state: ScanState, source: Path, fh: IO[str]) -> ManifestTotals:
+def _write(state: ScanState, source: Path, fh: IO[str], algorithm: str) -> ManifestTotals:
     totals = ManifestTotals()
     header = {"format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-              "source": str(source), "hash": "sha256", "radguard": radguard.__version__}
+              "source": str(source), "hash": algorithm, "radguard": radguard.__version__}
     fh.write(json.dumps(header) + "\n")
     previous = None
     for sop, key, size, sha, study, series, sop_class, ts in state.conn.execute(
-        "SELECT sop, key, size, sha256, study, series, sop_class, ts FROM files WHERE kind = 'dicom' "
+        "SELECT sop, key, size, digest, study, series, sop_class, ts FROM files WHERE kind = 'dicom' "
         "ORDER BY sop, key"
     ):
         if sop == previous:
@@ -122,7 +123,7 @@ def _write(state: ScanState, source: Path, fh: IO[str]) -> ManifestTotals:
         totals.instances += 1
         totals.bytes += size
         fh.write(json.dumps({"type": "instance", "sop": sop, "study": study, "series": series,
-                             "class": sop_class, "ts": ts, "size": size, "sha256": sha, "key": key}) + "\n")
+                             "class": sop_class, "ts": ts, "size": size, algorithm: sha, "key": key}) + "\n")
     problems: dict[str, int] = {}
     marks = ",".join("?" * len(PROBLEM_KINDS))
     for key, kind, size, reason, name in state.conn.execute(
@@ -152,6 +153,9 @@ class ManifestHeader:
     version: int
     created: str
     source: str
+    # The content hash the manifest's instances use (blake3, or sha256 for older manifests);
+    # verification hashes the backup with the same one.
+    hash: str = DEFAULT_HASH
 
 
 Records = Iterator[tuple[int, dict[str, Any]]]
@@ -181,9 +185,14 @@ def read_manifest(path: Path) -> tuple[ManifestHeader, Records, ManifestTotals]:
     totals_doc = _json_line(src, None, _last_line(path, encoding))
     if totals_doc.get("type") != "totals":
         raise InputError(src, "last line", "type", "the manifest has no totals line: it is incomplete; write it again")
+    algorithm = header_doc.get("hash", "sha256")
+    if algorithm not in HASHES:
+        raise InputError(src, "line 1", "hash", f"content hash {str(algorithm)[:40]!r} is not supported "
+                         f"(this radguard reads {', '.join(HASHES)})")
     totals = _totals(src, totals_doc)
-    header = ManifestHeader(version=VERSION, created=str(created), source=str(header_doc.get("source", "")))
-    return header, _records(path, encoding, totals), totals
+    header = ManifestHeader(version=VERSION, created=str(created), source=str(header_doc.get("source", "")),
+                            hash=algorithm)
+    return header, _records(path, encoding, totals, algorithm), totals
 
 
 def _count(src: str, where: str, name: str, value: Any, limit: int = MAX_BYTES) -> int:
@@ -251,14 +260,19 @@ def _string(src: str, where: str, name: str, value: Any, pattern: re.Pattern[str
                          else f"missing or not {what}")
 
 
-def _instance(src: str, lineno: int, doc: dict[str, Any]) -> None:
+_HASH_NAMES = {"blake3": "a BLAKE3 hash", "sha256": "a SHA-256 hash"}
+
+
+def _instance(src: str, lineno: int, doc: dict[str, Any], algorithm: str) -> None:
+    """Check one instance line; its content hash (field named after ``algorithm``) goes to ``doc["digest"]``."""
     where = f"line {lineno}"
     _string(src, where, "sop", doc.get("sop"), UID_RE, "a UID (digits and dots)")
-    sha = doc.get("sha256")
+    sha = doc.get(algorithm)
     if isinstance(sha, str) and _HEX64.match(sha.lower()):
-        doc["sha256"] = sha.lower()
-    _string(src, where, "sha256", doc.get("sha256"), _HEX64,
-            "a SHA-256 hash (64 hexadecimal digits); this is a fault of the manifest, not of the backup")
+        sha = sha.lower()
+    _string(src, where, algorithm, sha, _HEX64,
+            f"{_HASH_NAMES[algorithm]} (64 hexadecimal digits); this is a fault of the manifest, not of the backup")
+    doc["digest"] = sha
     _string(src, where, "key", doc.get("key"), _HEX32, "a path key (32 hexadecimal digits)")
     _count(src, where, "size", doc.get("size"))
     for name in ("study", "series", "class", "ts"):  # as the file had them: only their type is checked
@@ -274,7 +288,7 @@ def _problem(src: str, lineno: int, doc: dict[str, Any]) -> str:
     return str(status)
 
 
-def _records(path: Path, encoding: str, totals: ManifestTotals) -> Records:
+def _records(path: Path, encoding: str, totals: ManifestTotals, algorithm: str) -> Records:
     src = str(path)
     instances = size = 0
     problems: dict[str, int] = {}
@@ -291,7 +305,7 @@ def _records(path: Path, encoding: str, totals: ManifestTotals) -> Records:
             _cross_check(src, lineno, totals, instances, size, problems)
             return
         if kind == "instance":
-            _instance(src, lineno, doc)
+            _instance(src, lineno, doc, algorithm)
             instances += 1
             size += doc["size"]
         elif kind == "problem":

@@ -35,7 +35,7 @@ _OUTCOME = """
 DROP TABLE IF EXISTS outcome;
 CREATE TEMP TABLE outcome (sop TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT NOT NULL, file_key TEXT);
 INSERT INTO outcome SELECT m.sop, 'ok', '', min(f.key)
-  FROM manifest m JOIN files f ON f.sop = m.sop AND f.kind = 'dicom' AND f.sha256 = m.sha256 GROUP BY m.sop;
+  FROM manifest m JOIN files f ON f.sop = m.sop AND f.kind = 'dicom' AND f.digest = m.digest GROUP BY m.sop;
 INSERT OR IGNORE INTO outcome SELECT m.sop, 'polyglot', min(f.reason), min(f.key)
   FROM manifest m JOIN files f ON f.sop = m.sop AND f.kind = 'polyglot' GROUP BY m.sop;
 INSERT OR IGNORE INTO outcome SELECT m.sop, 'altered', 'content hash differs from the manifest', min(f.key)
@@ -136,7 +136,7 @@ def load_manifest_records(state: ScanState, records: Iterator[tuple[int, dict[st
         for lineno, doc in records:
             if doc.get("type") != "instance":
                 continue
-            batch.append((doc["sop"], doc["key"], doc["size"], doc["sha256"], doc.get("study", ""),
+            batch.append((doc["sop"], doc["key"], doc["size"], doc["digest"], doc.get("study", ""),
                           doc.get("series", ""), doc.get("class", ""), lineno))
             if len(batch) >= 5000:
                 _insert_manifest(conn, batch, source)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,22 +63,26 @@ def _open_state(path: Path, restart: bool) -> tuple[ScanState, bool]:
 class ManifestResult:
     totals: ManifestTotals
     resumed_from: int
+    # ScanState.throughput(): files, bytes, seconds, mb_per_s, files_per_s.
+    throughput: dict[str, Any] = field(default_factory=dict)
 
 
 def build_manifest(source: Path, out: Path, options: ScanOptions, *, restart: bool = False,
                    progress: Progress | None = None, state_directory: Path | None = None) -> ManifestResult:
     check_output(out)  # before hashing a whole store for nothing
-    path = state_path("manifest", str(source.resolve()), str(out.resolve()), directory=state_directory)
+    path = state_path("manifest", str(source.resolve()), str(out.resolve()), options.algorithm,
+                      directory=state_directory)
     state, resumed = _open_state(path, restart)
     try:
         already = state.count_files() if resumed else 0
         scan(source, state, options, progress)
-        totals = write_manifest(state, source.resolve(), out)
+        totals = write_manifest(state, source.resolve(), out, options.algorithm)
+        rate = state.throughput()
     except BaseException:
         state.close()
         raise
     state.discard()
-    return ManifestResult(totals, already)
+    return ManifestResult(totals, already, rate)
 
 
 @dataclass
@@ -98,6 +102,8 @@ class VerifyReport:
     source_problems: dict[str, int]
     ransom_notes: list[dict[str, Any]]
     items: Iterator[dict[str, Any]] = field(repr=False)
+    throughput: dict[str, Any] = field(default_factory=dict)
+    hash: str = "blake3"
 
     @property
     def all_ok(self) -> bool:
@@ -119,6 +125,7 @@ class VerifyReport:
             "expected_instances": self.expected_instances, "files_checked": self.files_checked,
             "counts": self.counts, "restore": self.restore.as_dict(), "rpo": self.rpo.as_dict(),
             "not_checked": self.not_checked, "source_problems": self.source_problems,
+            "hash": self.hash, "throughput": self.throughput,
         }
 
 
@@ -143,6 +150,7 @@ def verify_backup(backup: Path, manifest: Path, options: ScanOptions, *, rto_hou
     rto_hours = check_hours("--rto", rto_hours)
     rpo_hours = check_hours("--rpo", rpo_hours)
     header, records, totals = read_manifest(manifest)
+    options = replace(options, algorithm=header.hash)  # the backup is hashed the way the manifest was
     stat = manifest.stat()
     key_parts = (str(backup.resolve()), str(manifest.resolve()), str(stat.st_size), str(stat.st_mtime_ns))
     state, resumed = _open_state(state_path("verify", *key_parts, directory=state_directory), restart)
@@ -188,5 +196,5 @@ def _report(backup: Path, manifest: Path, header: ManifestHeader, totals: Manife
         started=started, finished=datetime.now(UTC), resumed_from=already, counts=status_counts,
         expected_instances=totals.instances, files_checked=state.count_files(), restore=restore, rpo=rpo,
         not_checked=not_checked, source_problems=totals.problems, ransom_notes=ransom_notes(state),
-        items=items(state, with_paths),
+        items=items(state, with_paths), throughput=state.throughput(), hash=header.hash,
     )

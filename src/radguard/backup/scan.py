@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radguard.backup.indicators import load_indicators
-from radguard.backup.inspect import FileResult, inspect_file, path_key
+from radguard.backup.inspect import DEFAULT_HASH, FileResult, inspect_file, path_key
 from radguard.backup.state import ScanState
 from radguard.errors import InputError
 
@@ -32,6 +32,8 @@ class ScanOptions:
     workers: int = max(1, os.cpu_count() or 1)
     deep: bool = False
     keep_paths: bool = False
+    # The content hash (radguard.backup.inspect.HASHES); verify uses the manifest's.
+    algorithm: str = DEFAULT_HASH
 
 
 @dataclass
@@ -72,8 +74,8 @@ def walk_tree(root: Path, problems: Callable[[WalkProblem], None]) -> Iterator[s
         stack.extend(reversed(subdirs))
 
 
-def _inspect_batch(root: str, rels: list[str], deep: bool) -> list[FileResult]:
-    return [inspect_file(root, rel, deep) for rel in rels]
+def _inspect_batch(root: str, rels: list[str], deep: bool, algorithm: str) -> list[FileResult]:
+    return [inspect_file(root, rel, deep, algorithm) for rel in rels]
 
 
 class _Inline(Executor):
@@ -156,11 +158,11 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
             batch.append(rel)
             if len(batch) < BATCH:
                 continue
-            _submit(executor, state, str(root), batch, options, in_flight)
+            _submit(executor, state, str(root), batch, options, in_flight, resumed=already > 0)
             batch = []
             drain(limit)
         if batch:
-            _submit(executor, state, str(root), batch, options, in_flight)
+            _submit(executor, state, str(root), batch, options, in_flight, resumed=already > 0)
         drain(0)
         state.put("complete", 1)
     except BaseException:
@@ -172,8 +174,10 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
 
 
 def _submit(executor: Executor, state: ScanState, root: str, batch: list[str], options: ScanOptions,
-            in_flight: set[Future[list[FileResult]]]) -> None:
-    done = state.done([path_key(rel) for rel in batch])
+            in_flight: set[Future[list[FileResult]]], resumed: bool) -> None:
+    # A fresh run has nothing to skip: the parent does not hash paths or query the side file for
+    # it (the parent's share of the work is what limits how far the workers parallelise).
+    done = state.done([path_key(rel) for rel in batch]) if resumed else set()
     todo = [rel for rel in batch if path_key(rel) not in done] if done else batch
     if todo:
-        in_flight.add(executor.submit(_inspect_batch, root, todo, options.deep))
+        in_flight.add(executor.submit(_inspect_batch, root, todo, options.deep, options.algorithm))

@@ -21,20 +21,20 @@ from pathlib import Path
 from radguard.backup.inspect import FileResult
 
 # Part of every side file's name: a side file left by a radguard with another schema is never resumed.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     key TEXT PRIMARY KEY, base TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
     reason TEXT NOT NULL, sop TEXT NOT NULL, study TEXT NOT NULL, series TEXT NOT NULL,
-    sop_class TEXT NOT NULL, ts TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT, name TEXT
+    sop_class TEXT NOT NULL, ts TEXT NOT NULL, digest TEXT NOT NULL, path TEXT, name TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_files_sop ON files(sop);
 CREATE INDEX IF NOT EXISTS ix_files_base ON files(base);
 CREATE TABLE IF NOT EXISTS bad_dirs (key TEXT PRIMARY KEY, reason TEXT NOT NULL, path TEXT);
 CREATE TABLE IF NOT EXISTS manifest (
-    sop TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    sop TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL, digest TEXT NOT NULL,
     study TEXT NOT NULL, series TEXT NOT NULL, sop_class TEXT NOT NULL, line INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_manifest_key ON manifest(key);
@@ -103,14 +103,14 @@ class ScanState:
         newest = self.get("newest_study")
         for r in results:
             rows.append((r.key, r.base, r.size, r.kind, r.reason, r.sop, r.study, r.series, r.sop_class, r.ts,
-                         r.sha256, _text(r.rel) if keep_paths else None, r.name or None))
+                         r.digest, _text(r.rel) if keep_paths else None, r.name or None))
             bytes_read += r.bytes_read
             if r.kind == "dicom" and r.study_dt and r.study_dt > newest:
                 newest = r.study_dt
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO files (key, base, size, kind, reason, sop, study, series, sop_class, ts, "
-                "sha256, path, name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                "digest, path, name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             self.put("bytes_read", int(self.number("bytes_read")) + bytes_read)
             self.put("elapsed", self.number("elapsed") + elapsed)
             if newest:
@@ -122,6 +122,18 @@ class ScanState:
 
     def count_files(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])
+
+    def throughput(self) -> dict[str, float | int | None]:
+        """Files and bytes checked, the time the scan took (summed over resumed runs), and the rates.
+
+        The rates are what the whole pipeline (walk, read, hash, parse, record) achieved, so they
+        can be compared with ``b3sum`` or ``sha256sum`` on the same files.
+        """
+        files, seconds = self.count_files(), self.number("elapsed")
+        nbytes = int(self.number("bytes_read"))
+        return {"files": files, "bytes": nbytes, "seconds": round(seconds, 3),
+                "mb_per_s": round(nbytes / seconds / 1e6, 1) if seconds > 0 else None,
+                "files_per_s": round(files / seconds, 1) if seconds > 0 else None}
 
     def kinds(self) -> dict[str, int]:
         return {k: int(n) for k, n in self.conn.execute("SELECT kind, count(*) FROM files GROUP BY kind")}

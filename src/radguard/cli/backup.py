@@ -20,16 +20,6 @@ from rich.table import Table
 from radguard.backup.reconcile import STATUSES
 from radguard.backup.run import VerifyReport, build_manifest, state_dir, verify_backup
 from radguard.backup.scan import ScanOptions
-from radguard.backup.sets import (
-    BackupSetSpec,
-    get_set,
-    import_sets,
-    list_sets,
-    record_verification,
-    service_targets,
-    set_record,
-    upsert_set,
-)
 from radguard.backup.timing import check_hours
 from radguard.cli.common import _default, console, db, dumps, err_console, print_json, terminate_as_interrupt
 from radguard.errors import InputError
@@ -78,13 +68,14 @@ def manifest_cmd(
     restart: bool = typer.Option(False, "--restart", help="Ignore an interrupted earlier run and start over."),
     json_out: bool = typer.Option(False, "--json", help="Print the totals as JSON."),
 ) -> None:
-    """Write the manifest of a DICOM store: UIDs, SOP class, size and SHA-256 of every instance."""
+    """Write the manifest of a DICOM store: UIDs, SOP class, size and BLAKE3 hash of every instance."""
     options = _options(workers, deep, False)
     with _terminate_as_interrupt(), _progress("hashing", None, json_out) as progress:
         result = build_manifest(source, output, options, restart=restart, progress=progress)
     totals = result.totals
     if json_out:
-        print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from})
+        print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from,
+                    "throughput": result.throughput})
         return
     _print_attack_signs(totals.ransom_notes, totals.problems.get("ransom_note", 0),
                         totals.problems.get("polyglot", 0), "source")
@@ -93,9 +84,16 @@ def manifest_cmd(
     problems = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in totals.problems.items()) or "none"
     console.print(f"wrote {output}: {totals.instances} instances in {totals.studies} studies, "
                   f"{totals.bytes / 1e6:.1f} MB; problems in the source: {problems}", highlight=False)
+    _print_rate(result.throughput)
     if totals.unlisted_directories:
         console.print(f"[yellow]{totals.unlisted_directories} directories could not be read and are not in the "
                       "manifest[/]")
+
+
+def _print_rate(rate: dict[str, Any]) -> None:
+    if rate.get("mb_per_s"):
+        console.print(f"checked {rate['files']} files ({rate['bytes'] / 1e6:.1f} MB) in {rate['seconds']:.1f} s: "
+                      f"{rate['mb_per_s']} MB/s, {rate['files_per_s']} files/s", highlight=False)
 
 
 @backup_app.command("verify")
@@ -129,6 +127,9 @@ def verify_cmd(
     database = db(ctx) if set_name else None
     rto_source = "--rto" if rto is not None else None
     if database is not None and set_name:
+        # Backup sets live in the database: SQLAlchemy and the models load only for --set.
+        from radguard.backup.sets import get_set, record_verification, service_targets
+
         with database.read() as session:
             row = get_set(session, set_name)
             svc_rto, svc_rpo, svc_source = service_targets(session, row)
@@ -185,6 +186,7 @@ def _print_report(report: VerifyReport) -> None:
     console.print(table)
     console.print(f"{report.expected_instances} instances expected, {report.files_checked} files checked"
                   + (f" (resumed after {report.resumed_from})" if report.resumed_from else ""))
+    _print_rate(report.throughput)
     r, verdict = report.restore, report.rto
     colour = "green" if verdict is not None and verdict.met else "bold red"
     if r.throughput_bytes_per_s:
@@ -241,6 +243,8 @@ def set_add(
     last_success: datetime | None = typer.Option(None, "--last-success", help="Last successful backup run (ISO)."),
 ) -> None:
     """Declare or update a backup set."""
+    from radguard.backup.sets import BackupSetSpec, upsert_set
+
     try:
         spec = BackupSetSpec(name=name, protects=protects, location=location, kind=kind, media=media,
                              offsite=offsite, immutable=immutable, offline=offline, encrypted=encrypted,
@@ -260,6 +264,8 @@ def set_import(
     file: Path = typer.Argument(..., help="YAML or JSON with a top-level 'backup_sets' list."),
 ) -> None:
     """Import backup sets; all or nothing."""
+    from radguard.backup.sets import import_sets
+
     with db(ctx).transaction() as session:
         created, updated = import_sets(session, file)
     console.print(f"imported {file}: {created} backup sets created, {updated} updated")
@@ -271,6 +277,8 @@ def set_list(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List backup sets with their protections and last verification."""
+    from radguard.backup.sets import list_sets, set_record
+
     with db(ctx).read() as session:
         records = [set_record(r) for r in list_sets(session)]
     if json_out:

@@ -10,14 +10,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from radguard.config import resolve_db_wait
-from radguard.db.session import Database, open_database
 from radguard.errors import ConfigError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that open the database, not by --version
+    from radguard.db.session import Database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,6 +33,8 @@ class AppState:
 
     def database(self, *, require_schema: bool = True) -> Database:
         if self._db is None:
+            from radguard.db.session import open_database
+
             self._db = open_database(self.db_url, wait=resolve_db_wait(self.db_wait))
         if require_schema:
             from radguard.db.migrate import is_up_to_date  # alembic is slow to import; only when needed

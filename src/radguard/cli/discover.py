@@ -70,7 +70,11 @@ def discover(
                                                             "targets, exclude, max_level."),
     exclude: list[str] = typer.Option([], "--exclude", help="Host, CIDR, host:port or range never to contact "
                                                             "(repeatable)."),
-    rate: float = typer.Option(100.0, "--rate", min=0.1, help="New connections per second, whole scan."),
+    rate: float = typer.Option(100.0, "--rate", min=0.1,
+                               help="New connections per second, whole scan. The default (100) is the clinical-"
+                                    "safety limit for live networks; only an authorised test lab or an agreed "
+                                    "maintenance window raises it, with --concurrency (e.g. --rate 5000 "
+                                    "--concurrency 512; see docs/discovery.md, 'Raising the limits')."),
     concurrency: int = typer.Option(64, "--concurrency", min=1, max=4096, help="Endpoints probed at once."),
     per_host: int = typer.Option(2, "--per-host", min=1, max=16, help="Connections at once to one host."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.1, help="Seconds to wait for each answer."),

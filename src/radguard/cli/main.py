@@ -11,10 +11,9 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 from typer import _click as click  # Typer >= 0.29 vendors click; its classes are these
 from typer._click.globals import get_current_context
 from typer.core import TyperGroup
@@ -23,6 +22,9 @@ import radguard
 from radguard.cli.common import AppState, err_console
 from radguard.config import DEFAULT_DB_WAIT, ENV_DB, ENV_DB_WAIT, default_db_path
 from radguard.errors import DatabaseError, RadguardError
+
+if TYPE_CHECKING:  # imported by the commands that use the database; `radguard --version` never loads it
+    from sqlalchemy.exc import SQLAlchemyError
 
 _DEFAULT_DB = str(default_db_path()).replace(str(Path.home()), "~", 1)
 
@@ -229,8 +231,6 @@ def run(argv: list[str] | None = None) -> None:
             sys.exit(result)
     except RadguardError as exc:
         _fail(exc)
-    except SQLAlchemyError as exc:
-        _fail(_database_error(exc))
     except KeyboardInterrupt:
         err_console.print("interrupted; the command's transaction was rolled back")
         sys.exit(130)
@@ -240,12 +240,20 @@ def run(argv: list[str] | None = None) -> None:
         err_console.print("aborted")
         sys.exit(1)
     except Exception as exc:  # click usage errors
+        if _is_database_error(exc):
+            _fail(_database_error(exc))  # type: ignore[arg-type]
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, OSError):  # a full disk, a permission: an operational fault, not a bug
             _fail(_os_error(exc))
         raise
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLAlchemy's, without importing SQLAlchemy (if it is not loaded, it is not)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError)
 
 
 def _fail(exc: RadguardError) -> None:
