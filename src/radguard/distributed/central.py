@@ -177,7 +177,8 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> di
     return {"job_id": job_id, "status": job.status, "counts": counts}
 
 
-def central_app(broker_url: str, database: Database, ca_file: Path | None = None) -> Celery:
+def central_app(broker_url: str, database: Database, ca_file: Path | None = None,
+                assess_after: bool = True) -> Celery:
     """The central worker's app: ingests results (retried with backoff while the database is away)."""
     app = make_app(broker_url, ca_file, name="radguard-central")
 
@@ -186,7 +187,7 @@ def central_app(broker_url: str, database: Database, ca_file: Path | None = None
               retry_jitter=False, max_retries=8)
     def ingest_task(self: Any, envelope: dict[str, Any]) -> str:
         try:
-            return str(ingest(database, envelope)["status"])
+            return str(ingest(database, envelope, run_assessment=assess_after)["status"])
         except ForgedResultError as exc:
             log.warning("refused result: %s", exc)
             return "forged"

@@ -136,3 +136,18 @@ def sensor_app(broker_url: str, runtime: SensorRuntime, ca_file: Path | None = N
         return str(envelope["body"]["status"])
 
     return app
+
+
+def flush_loop(app: Celery, runtime: SensorRuntime, interval: float = 5.0) -> None:
+    """Keep trying to send spooled results (a background thread of ``sensor run``)."""
+    def send(env: dict[str, Any]) -> None:
+        app.send_task(INGEST_TASK, args=[env], queue=CENTRAL_QUEUE, retry=False)
+
+    while True:
+        time.sleep(interval)
+        if runtime.spool.pending():
+            try:
+                sent = runtime.spool.flush(send)
+                log.info("sent %d spooled result(s)", sent)
+            except Exception as exc:
+                log.info("spool not sent yet: %s", exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._lock = threading.Lock()  # the worker and the background flusher both send
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def put(self, key: str, envelope: dict[str, Any]) -> Path:
@@ -37,9 +39,10 @@ class Spool:
     def flush(self, send: Callable[[dict[str, Any]], None]) -> int:
         """Send every spooled envelope; stop at the first failure (the broker is still away)."""
         sent = 0
-        for path in self.pending():
-            envelope = json.loads(path.read_text(encoding="utf-8"))
-            send(envelope)
-            path.unlink()
-            sent += 1
+        with self._lock:
+            for path in self.pending():
+                envelope = json.loads(path.read_text(encoding="utf-8"))
+                send(envelope)
+                path.unlink(missing_ok=True)
+                sent += 1
         return sent
