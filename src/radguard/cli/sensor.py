@@ -7,6 +7,7 @@ scope file and the broker's address (with the broker password in RADGUARD_BROKER
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def run_cmd(
 ) -> None:
     """Run a sensor: consume its site's jobs, check each against the local scope, send signed results."""
     from radguard.discovery.scope import load_scope
-    from radguard.distributed.broker import site_queue
+    from radguard.distributed.broker import site_queue, transport_options
     from radguard.distributed.sensor import SensorRuntime, flush_loop, sensor_app
     from radguard.distributed.signing import load_credentials
     from radguard.distributed.spool import Spool
@@ -133,10 +134,10 @@ def run_cmd(
         raise InputError("--max-rate", None, None, "must be above 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = sensor_app(broker, runtime, broker_ca)
-    app.conf.broker_transport_options = {"visibility_timeout": visibility_timeout}
+    app.conf.broker_transport_options = transport_options(visibility_timeout)
     threading.Thread(target=flush_loop, args=(app, runtime), daemon=True).start()
     worker = app.Worker(queues=[site_queue(creds.site)], pool="solo", concurrency=1,
-                        hostname=f"{creds.sensor_id}@%h", loglevel="INFO", without_mingle=True,
+                        hostname=f"{creds.sensor_id}@{socket.gethostname()}", loglevel="INFO", without_mingle=True,
                         without_gossip=True)
     worker.start()
     raise typer.Exit(worker.exitcode or 0)
@@ -152,13 +153,13 @@ def central_worker_cmd(
     no_assess: bool = typer.Option(False, "--no-assess", help="Do not run the assessment after each ingest."),
 ) -> None:
     """Run the central ingest worker: verify sensors' results and store each once."""
-    from radguard.distributed.broker import CENTRAL_QUEUE
+    from radguard.distributed.broker import CENTRAL_QUEUE, transport_options
     from radguard.distributed.central import central_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = central_app(broker, db(ctx), broker_ca, assess_after=not no_assess)
-    app.conf.broker_transport_options = {"visibility_timeout": visibility_timeout}
-    worker = app.Worker(queues=[CENTRAL_QUEUE], pool="solo", concurrency=1, hostname="central@%h",
+    app.conf.broker_transport_options = transport_options(visibility_timeout)
+    worker = app.Worker(queues=[CENTRAL_QUEUE], pool="solo", concurrency=1, hostname=f"central@{socket.gethostname()}",
                         loglevel="INFO", without_mingle=True, without_gossip=True)
     worker.start()
     raise typer.Exit(worker.exitcode or 0)

@@ -21,6 +21,12 @@ def site_queue(site: str) -> str:
     return f"radguard.site.{site}"
 
 
+def transport_options(visibility_timeout: int) -> dict[str, object]:
+    """Redis transport settings: a job unacknowledged for ``visibility_timeout`` seconds (its
+    worker died) is handed out again; the sweep for such jobs runs every ~10 s, not every 100 s."""
+    return {"visibility_timeout": visibility_timeout, "unacked_restore_throttle": 1}
+
+
 def make_app(broker_url: str, ca_file: Path | None = None, name: str = "radguard") -> Celery:
     """A Celery app on ``broker_url`` (``rediss://:PASSWORD@host:port/0``).
 
@@ -33,7 +39,7 @@ def make_app(broker_url: str, ca_file: Path | None = None, name: str = "radguard
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_ignore_result=True, broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None, worker_hijack_root_logger=False,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options=transport_options(3600),
         task_default_queue=CENTRAL_QUEUE,
     )
     if broker_url.startswith("rediss://"):

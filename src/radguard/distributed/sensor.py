@@ -84,6 +84,7 @@ def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"job_id": str(job.get("job_id")), "site": runtime.credentials.site,
                             "sensor_id": runtime.credentials.sensor_id, "version": radguard.__version__,
                             "started": started.isoformat()}
+    log.info("job %s received", body["job_id"])
     try:
         scan_plan = check_job(runtime, job, started)
     except RadguardError as exc:
@@ -96,6 +97,7 @@ def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
         options = scan_plan.request.options
         options.pinned = scan_plan.pinned
         results = sort_results(run_scan(scan_plan.endpoints(), options))
+        log.info("job %s: %d endpoint(s) probed", body["job_id"], len(results))
         body.update(status="done", reason=None, level=scan_plan.request.level,
                     targets=list(scan_plan.request.targets), ports=list(scan_plan.request.ports),
                     scope={"authorized_by": runtime.scope.doc.authorized_by, "reason": runtime.scope.doc.reason},
