@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from radguard.checks.engine import assess
 from radguard.db.base import utcnow
@@ -45,32 +46,50 @@ def enroll(database: Database, site: str) -> SensorCredentials:
     return creds
 
 
+def revoke_sensor(session: Session, sensor_id: str) -> None:
+    """Revoke a sensor inside the caller's transaction: every later result it signs is refused."""
+    sensor = session.get(Sensor, sensor_id)
+    if sensor is None:
+        raise NotFoundError(f"no sensor {sensor_id!r}; `radguard sensor list` shows them")
+    if sensor.revoked_at is None:
+        sensor.revoked_at = utcnow()
+
+
 def revoke(database: Database, sensor_id: str) -> None:
-    """Revoke a sensor: every later result it signs is refused."""
+    """Revoke a sensor (its own transaction)."""
     with database.transaction() as session:
-        sensor = session.get(Sensor, sensor_id)
-        if sensor is None:
-            raise NotFoundError(f"no sensor {sensor_id!r}; `radguard sensor list` shows them")
-        if sensor.revoked_at is None:
-            sensor.revoked_at = utcnow()
+        revoke_sensor(session, sensor_id)
+
+
+def sensor_rows(session: Session) -> list[dict[str, Any]]:
+    """Every sensor with what the fleet page shows; ``waiting`` is its site's jobs not yet answered."""
+    waiting = dict(session.execute(select(SensorJob.site, func.count()).where(SensorJob.status == "queued")
+                                   .group_by(SensorJob.site)).all())
+    rows = session.scalars(select(Sensor).order_by(Sensor.site, Sensor.id)).all()
+    return [{"id": s.id, "site": s.site, "enrolled_at": s.enrolled_at, "revoked_at": s.revoked_at,
+             "last_seen": s.last_seen, "version": s.version, "clock_skew": s.clock_skew,
+             "last_job": s.last_job, "last_status": s.last_status, "waiting": int(waiting.get(s.site, 0))}
+            for s in rows]
+
+
+def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest jobs, newest first."""
+    rows = session.scalars(select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)).all()
+    return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
+             "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
+             "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
 
 
 def list_sensors(database: Database) -> list[dict[str, Any]]:
-    """Every sensor with what the fleet page shows."""
+    """:func:`sensor_rows` in a read session."""
     with database.read() as session:
-        rows = session.scalars(select(Sensor).order_by(Sensor.site, Sensor.id)).all()
-        return [{"id": s.id, "site": s.site, "enrolled_at": s.enrolled_at, "revoked_at": s.revoked_at,
-                 "last_seen": s.last_seen, "version": s.version, "clock_skew": s.clock_skew,
-                 "last_job": s.last_job, "last_status": s.last_status} for s in rows]
+        return sensor_rows(session)
 
 
 def list_jobs(database: Database, limit: int = 200) -> list[dict[str, Any]]:
-    """The newest jobs, newest first."""
+    """:func:`job_rows` in a read session."""
     with database.read() as session:
-        rows = session.scalars(select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)).all()
-        return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
-                 "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
-                 "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
+        return job_rows(session, limit)
 
 
 def create_job(database: Database, site: str, targets: list[str], ports: list[int], level: int,
