@@ -109,3 +109,27 @@ def test_forged_foreign_and_revoked_results_are_refused(pg_db: Database, tmp_pat
         ingest(pg_db, good)
     with pg_db.read() as s:
         assert s.scalar(select(func.count()).select_from(Evidence)) == 0
+
+
+def test_silent_sensor_is_a_finding_until_it_reports(pg_db: Database, tmp_path: Path, scp: Peer) -> None:
+    from datetime import timedelta
+
+    from radguard.checks.engine import assess
+    from radguard.db.base import utcnow
+    from radguard.db.models.findings import Finding
+
+    creds = enroll(pg_db, "NORTH")
+    later = utcnow() + timedelta(hours=49)
+    with pg_db.transaction() as s:
+        assess(s, now=later)
+    with pg_db.read() as s:
+        silent = select(Finding).where(Finding.check_id == "RG-SENSOR-SILENT")
+        open_ = [(f.check_id, f.state) for f in s.scalars(silent)]
+    assert open_ == [("RG-SENSOR-SILENT", "open")]
+    runtime = _runtime(tmp_path, creds, [f"{scp.host}/32"])
+    ingest(pg_db, run_job(runtime, create_job(pg_db, "NORTH", [scp.host], [scp.dicom_port], level=1)))
+    with pg_db.transaction() as s:
+        assess(s)
+    with pg_db.read() as s:
+        statuses = [f.state for f in s.scalars(select(Finding).where(Finding.check_id == "RG-SENSOR-SILENT"))]
+    assert statuses and "open" not in statuses

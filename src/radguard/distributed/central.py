@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,13 @@ def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
              "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
              "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
+
+
+def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str, Any]]:
+    """Unrevoked sensors with no result for ``hours`` (those never heard from count from enrolment)."""
+    limit = now - timedelta(hours=hours)
+    return [r for r in sensor_rows(session)
+            if r["revoked_at"] is None and (r["last_seen"] or r["enrolled_at"]) < limit]
 
 
 def list_sensors(database: Database) -> list[dict[str, Any]]:
