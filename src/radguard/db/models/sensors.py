@@ -50,3 +50,30 @@ class SensorJob(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+
+
+class Schedule(Base):
+    """A recurring piece of work whose state lives in the database (not in a beat process's file)."""
+
+    __tablename__ = "schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # discover | assess
+    site: Mapped[str | None] = mapped_column(String(64))
+    every_hours: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    paused: Mapped[bool] = mapped_column(default=False)
+    next_run: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduleRun(Base):
+    __tablename__ = "schedule_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(Integer, index=True)
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # ok | failed
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -51,6 +51,27 @@ def upgrade() -> None:
         sa.Column("finished", UTC, nullable=True),
         sa.Column("counts", JSONDOC, nullable=False),
     )
+    op.create_table(
+        "schedule",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("site", sa.String(64), nullable=True),
+        sa.Column("every_hours", sa.Integer(), nullable=False),
+        sa.Column("params", JSONDOC, nullable=False),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("next_run", UTC, nullable=False),
+    )
+    op.create_table(
+        "schedule_run",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("schedule_id", sa.Integer(), nullable=False, index=True),
+        sa.Column("started", UTC, nullable=False),
+        sa.Column("finished", UTC, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("counts", JSONDOC, nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+    )
     with op.batch_alter_table("evidence", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sensor_id", sa.String(64), nullable=True))
         batch_op.add_column(sa.Column("job_id", sa.String(64), nullable=True))
@@ -68,5 +89,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_evidence_sensor_id")
         batch_op.drop_column("job_id")
         batch_op.drop_column("sensor_id")
+    op.drop_table("schedule_run")
+    op.drop_table("schedule")
     op.drop_table("sensor_job")
     op.drop_table("sensor")
