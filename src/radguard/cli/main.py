@@ -65,6 +65,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Machine-readable exports for GRC tools, SIEMs and spreadsheets."),
     "serve": ("web", "Serve the web application (sign in with an account made by `radguard user add`)."),
     "user": ("web", "Web accounts and API tokens."),
+    "schedule": ("schedule", "Recurring discovery and assessment; runs are recorded with their result."),
+    "sensor": ("sensor", "Multi-site sensors: enrol, revoke, run; send jobs; the central ingest worker."),
 }
 
 
