@@ -137,5 +137,24 @@ def epss_cmd(
         console.print(f"Imported EPSS scores for {summary['cves']} CVEs, scored {summary['score_date']}.")
 
 
+@feeds_app.command("vex")
+def vex_cmd(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A CycloneDX VEX, OpenVEX or CSAF VEX JSON document."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Apply a VEX document: advisory findings whose every CVE it marks not affected or fixed are closed."""
+    from radguard.feeds.vex import apply_vex, read_vex
+
+    statements = read_vex(path)
+    with db(ctx).transaction() as session:
+        result = apply_vex(session, statements)
+    if json_out:
+        print_json(result)
+    else:
+        console.print(f"{result['statements']} closing statements stored; closed findings: "
+                      f"{', '.join(map(str, result['closed'])) or 'none'}.")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(feeds_app, name="feeds")
