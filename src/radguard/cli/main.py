@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Write a readiness report built from everything recorded so far."),
     "coverage": ("coverage", "Status (met, partly met, not met, no evidence) of every requirement, from mapped "
                  "checks and answers."),
+    "notify": ("notify", "Change-only notifications: rules, channels and the notification log."),
     "siem": ("siem", "Findings and audit events to a SIEM: RFC 5424 syslog in CEF, or JSON lines."),
     "export": ("export", "Machine-readable exports for GRC tools, SIEMs and spreadsheets."),
     "serve": ("web", "Serve the web application (sign in with an account made by `radguard user add`)."),

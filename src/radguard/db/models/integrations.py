@@ -23,3 +23,23 @@ class EpssScore(Base):
     percentile: Mapped[float] = mapped_column(Float)  # 0-1
     score_date: Mapped[date] = mapped_column(Date)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationLog(Base):
+    """One notification attempt per (event, rule): what changed, to whom, and what happened.
+
+    ``event_key`` identifies the change (``critical:42``, ``sla:42:2026-12-01``); a key already
+    ``sent`` for a rule is never sent again, which is what makes notifications change-only.
+    """
+
+    __tablename__ = "notification_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    rule: Mapped[str] = mapped_column(String(100), index=True)
+    event_key: Mapped[str] = mapped_column(String(200), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # sent, failed, deferred (quiet hours / digest)
+    attempts: Mapped[int] = mapped_column(default=0)
+    detail: Mapped[str | None] = mapped_column(String(1000))

@@ -1,4 +1,4 @@
-"""integrations: FIRST EPSS scores per CVE
+"""integrations: FIRST EPSS scores per CVE, the notification log
 
 Revision ID: 0021_integrations
 Revises: 0015_backup_ransom_notes
@@ -24,7 +24,24 @@ def upgrade() -> None:
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("cve_id", name=op.f("pk_epss_score")),
     )
+    op.create_table(
+        "notification_log",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rule", sa.String(length=100), nullable=False),
+        sa.Column("event_key", sa.String(length=200), nullable=False),
+        sa.Column("event", sa.String(length=40), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("detail", sa.String(length=1000), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_log")),
+    )
+    op.create_index(op.f("ix_notification_log_at"), "notification_log", ["at"], unique=False)
+    op.create_index(op.f("ix_notification_log_rule"), "notification_log", ["rule"], unique=False)
+    op.create_index(op.f("ix_notification_log_event_key"), "notification_log", ["event_key"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("notification_log")
     op.drop_table("epss_score")
