@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, String
+from sqlalchemy import Date, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from radguard.db.base import Base, UTCDateTime, utcnow
@@ -43,3 +43,17 @@ class NotificationLog(Base):
     status: Mapped[str] = mapped_column(String(20))  # sent, failed, deferred (quiet hours / digest)
     attempts: Mapped[int] = mapped_column(default=0)
     detail: Mapped[str | None] = mapped_column(String(1000))
+
+
+class FindingTicket(Base):
+    """The ticket a finding was handed to: one per finding and ticket system (``jira``, ``servicenow``)."""
+
+    __tablename__ = "finding_ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id", ondelete="CASCADE"), index=True)
+    system: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("finding_id", "system"),)

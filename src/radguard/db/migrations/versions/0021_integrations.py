@@ -1,4 +1,4 @@
-"""integrations: FIRST EPSS scores per CVE, the notification log
+"""integrations: FIRST EPSS scores per CVE, the notification log, finding tickets
 
 Revision ID: 0021_integrations
 Revises: 0015_backup_ransom_notes
@@ -40,8 +40,22 @@ def upgrade() -> None:
     op.create_index(op.f("ix_notification_log_at"), "notification_log", ["at"], unique=False)
     op.create_index(op.f("ix_notification_log_rule"), "notification_log", ["rule"], unique=False)
     op.create_index(op.f("ix_notification_log_event_key"), "notification_log", ["event_key"], unique=False)
+    op.create_table(
+        "finding_ticket",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("finding_id", sa.Integer(), nullable=False),
+        sa.Column("system", sa.String(length=20), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("exported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["finding_id"], ["finding.id"], name=op.f("fk_finding_ticket_finding_id_finding"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_finding_ticket")),
+        sa.UniqueConstraint("finding_id", "system", name=op.f("uq_finding_ticket_finding_id_system")),
+    )
+    op.create_index(op.f("ix_finding_ticket_finding_id"), "finding_ticket", ["finding_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("finding_ticket")
     op.drop_table("notification_log")
     op.drop_table("epss_score")
