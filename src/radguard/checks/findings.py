@@ -177,8 +177,13 @@ def advisory_detail(session: Session, evidence: dict[str, Any]) -> dict[str, Any
     for match in lookup(session, vendor if isinstance(vendor, str) else "", product,
                         version if isinstance(version, str) else None):
         if match.advisory_id == advisory_id:
+            from radguard.feeds.epss import lookup as epss_lookup
+
+            epss = epss_lookup(session, {c.id for c in match.cves})
             return {"advisory_id": advisory_id, "status": match.status, "url": match.url,
-                    "cves": [c.as_json() for c in match.cves], "remediations": list(match.remediations)}
+                    "cves": [{**c.as_json(), "epss": epss[c.id].as_json() if c.id in epss else None}
+                             for c in match.cves],
+                    "remediations": list(match.remediations)}
     return None
 
 

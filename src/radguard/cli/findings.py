@@ -96,7 +96,9 @@ def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Fin
         for c in advisory["cves"]:
             console.print(f"  {c['id']} CVSS {c['cvss'] if c['cvss'] is not None else '?'}"
                           + (" · CISA KEV" if c["kev"] else "")
-                          + (f" · ransomware use {c['ransomware']}" if c["ransomware"] else ""), highlight=False)
+                          + (f" · ransomware use {c['ransomware']}" if c["ransomware"] else "")
+                          + (f" · EPSS {c['epss']['epss']:.1%} (percentile {c['epss']['percentile']:.0%}, "
+                             f"scored {c['epss']['score_date']})" if c.get("epss") else ""), highlight=False)
         for remediation in advisory["remediations"]:
             console.print(f"  fix: {remediation}", highlight=False)
     console.print("[bold]history[/]:")

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inventory": ("inventory", "The imaging asset inventory."),
     "discover": ("discover", "Find imaging endpoints (DICOM, DICOM TLS, DICOMweb, HL7 MLLP, web viewers) "
                  "without harming them."),
+    "scan-import": ("scanimport", "Import nmap, Nessus, Greenbone/OpenVAS or IoMT CSV results as discovery "
+                    "evidence; known endpoints are matched, not duplicated."),
     "feeds": ("feeds", "Advisory feeds: CISA KEV, CSAF 2.0 advisories, NVD CVE pages."),
     "advisories": ("advisories", "Advisories that apply to the inventory, or to any vendor/product/version you name."),
     "vendor": ("vendor", "Vendors: contacts, BAAs, contract security terms, remote access, reviews."),
@@ -62,6 +64,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Write a readiness report built from everything recorded so far."),
     "coverage": ("coverage", "Status (met, partly met, not met, no evidence) of every requirement, from mapped "
                  "checks and answers."),
+    "notify": ("notify", "Change-only notifications: rules, channels and the notification log."),
+    "tickets": ("tickets", "Hand open findings to Jira or ServiceNow; re-exports update the same tickets."),
+    "siem": ("siem", "Findings and audit events to a SIEM: RFC 5424 syslog in CEF, or JSON lines."),
     "export": ("export", "Machine-readable exports for GRC tools, SIEMs and spreadsheets."),
     "serve": ("web", "Serve the web application (sign in with an account made by `radguard user add`)."),
     "user": ("web", "Web accounts and API tokens."),

@@ -5,7 +5,7 @@ to each site's queue, and on evidence/scan rows the sensor that collected them. 
 unique per (job_id, host, port) so a redelivered result never duplicates it.
 
 Revision ID: 0019_sensors
-Revises: 0015_backup_ransom_notes
+Revises: 0018_perf_indexes
 """
 from collections.abc import Sequence
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0019_sensors"
-down_revision: str | Sequence[str] | None = "0015_backup_ransom_notes"
+down_revision: str | Sequence[str] | None = "0018_perf_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
