@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 from tests.conftest import EXAMPLES
@@ -55,8 +56,9 @@ def test_assess_findings_attest_round_trip(rg, sqlite_url: str, tmp_path: Path) 
     crit = json.loads(r.out)
     assert crit and {f["severity"] for f in crit} == {"critical"}
     target = crit[0]["id"]
+    in_200_days = (date.today() + timedelta(days=200)).isoformat()  # within the 365-day maximum term
     r = rg(*db, "findings", "accept", str(target), "--reason", "vendor fix in Q1", "--by", "CISO", "--until",
-           "2099-01-31")
+           in_200_days)
     assert r.code == 0 and "risk_accepted" in r.out
     r = rg(*db, "findings", "resolve", str(target), "--reason", "x", "--until", "2099-01-31")
     assert r.code == 2 and "only `findings accept`" in r.err

@@ -29,6 +29,7 @@ from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import open_database
 from radguard.demo.scenario import PROBE_CHECKS, build_scenario
+from radguard.readiness.roadmap import build_roadmap, top_of_roadmap
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -196,14 +197,21 @@ def test_summary_matches_the_database(demo_run: DemoRun) -> None:
             probes = session.scalars(select(Evidence).where(Evidence.kind == "probe.endpoint")).all()
             assert {p.safety_level for p in probes} == {3}
             assert all(p.host is not None and p.host.startswith("127.") for p in probes)
+            roadmap = build_roadmap(session)
     finally:
         db.dispose()
     assert s["findings"]["open"] == sum(s["findings"]["by_severity"].values()) == open_count
     assert 0 < s["readiness"]["score"] < 4
     assert len(s["top_actions"]) == 5
+    # The demo's top five are the roadmap's (and so the executive report's and the dashboard's).
+    assert [a["id"] for a in s["top_actions"]] == [a["id"] for a in top_of_roadmap(roadmap).actions]
+    assert [a["rank"] for a in s["top_actions"]] == [1, 2, 3, 4, 5]
     backup = s["backup"]["counts"]
     assert (backup["missing"], backup["altered"], backup["corrupt"]) == (1, 1, 1)
     assert backup["ok"] == s["backup"]["instances"] - 3
+    # The damaged copy restores fast, but it is incomplete: the RTO is never "met" (issue #22).
+    assert s["backup"]["rto"] == {"hours": 2.0, "verdict": "incomplete", "words": "not met: copy incomplete"}
+    assert s["backup"]["ransom_notes"] == []
 
 
 def test_reports_are_written(demo_run: DemoRun) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -67,6 +68,10 @@ def test_dashboard_json_matches_the_stages(northwind: Database, api: Callable[[s
                                                            "oic-imaging"}
     assert d["readiness"]["assessment_id"] is not None and d["readiness"]["score"] == 0.0
     assert d["roadmap_actions"] and d["roadmap_actions"][0]["rank"] == 1
+    # The dashboard's top actions are the head of the one ranking the roadmap endpoint lists.
+    ranked = api("viewer").get("/api/v1/roadmap?limit=500").json()["top"]
+    assert [a["id"] for a in d["roadmap_actions"]] == [a["id"] for a in ranked[:5]]
+    assert all(a["cumulative_effort"] < b["cumulative_effort"] for a, b in itertools.pairwise(ranked))
 
 
 def test_answer_a_question_through_the_api(northwind: Database, api: Callable[[str], TestClient]) -> None:

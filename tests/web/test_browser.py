@@ -5,6 +5,8 @@ Each flow is checked in the database afterwards, not just on the page.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -50,7 +52,7 @@ def test_sign_in_browse_inventory_and_accept_a_risk(web_db: Database) -> None:
         page.check(f"input[name=ids][value='{target_id}']")
         page.select_option("select[name=action]", "accept")
         page.fill("input[name=reason]", "brokered access arrives in Q3")
-        page.fill("input[name=until]", "2099-06-30")
+        page.fill("input[name=until]", (date.today() + timedelta(days=200)).isoformat())
         with page.expect_navigation(url="**/findings?**"):
             page.click("#triage button[type=submit]", no_wait_after=True)
         expect(page.locator("#triage")).not_to_contain_text("brokered access")

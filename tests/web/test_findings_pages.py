@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from tests.conftest import EXAMPLES
 from tests.web.conftest import csrf_of
+
+IN_200_DAYS = (date.today() + timedelta(days=200)).isoformat()  # within the 365-day maximum term
 
 
 def _seed(db: Database) -> None:
@@ -32,7 +35,7 @@ def test_accept_risk_in_bulk_is_recorded(web_db: Database, client_for: Callable[
     page = c.get("/findings", params={"check": "RG-REMOTE-ALWAYS-ON"})
     assert page.status_code == 200 and f'value="{targets[0]}"' in page.text
     r = c.post("/findings/decide", data={"ids": [str(t) for t in targets[:2]], "action": "accept",
-                                         "reason": "vendor VPN replaced next quarter", "until": "2099-01-31",
+                                         "reason": "vendor VPN replaced next quarter", "until": IN_200_DAYS,
                                          "csrf_token": csrf_of(c)}, follow_redirects=False)
     assert r.status_code == 303, r.text
     with web_db.read() as s:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from radguard.db.models.web import ROLES, AuditEvent, User
 from radguard.db.session import Database
-from radguard.web.accounts import MAX_FAILED_LOGINS, create_api_token
+from radguard.web.accounts import create_api_token
 from radguard.web.app import iter_routes
 from tests.web.conftest import PASSWORD, csrf_of
 
@@ -65,27 +65,6 @@ def test_state_change_needs_csrf_token(client_for: Callable[[str], TestClient], 
     assert r.status_code == 303
     with web_db.read() as s:
         assert s.scalar(select(User).where(User.username == "newbie")) is not None
-
-
-def test_lockout_after_repeated_failures(app: FastAPI, web_db: Database) -> None:
-    with TestClient(app, base_url="https://testserver") as c:
-        for _ in range(MAX_FAILED_LOGINS):
-            page = c.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            assert token
-            r = c.post("/login", data={"username": "assessor", "password": "wrong password!",
-                                       "csrf_token": token.group(1)})
-            assert r.status_code == 401
-        page = c.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token
-        r = c.post("/login", data={"username": "assessor", "password": PASSWORD, "csrf_token": token.group(1)})
-        assert r.status_code == 401 and "locked" in r.text
-    with web_db.read() as s:
-        user = s.scalar(select(User).where(User.username == "assessor"))
-        assert user is not None and user.locked_until is not None
-        failures = s.scalars(select(AuditEvent).where(AuditEvent.action == "login.failed")).all()
-        assert len(failures) == MAX_FAILED_LOGINS + 1
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:

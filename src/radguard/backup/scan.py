@@ -8,8 +8,10 @@ the workers; the parent only walks and writes results to the side file.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radguard.backup.indicators import load_indicators
-from radguard.backup.inspect import FileResult, inspect_file, path_key
+from radguard.backup.inspect import DEFAULT_HASH, FileResult, inspect_file, path_key
 from radguard.backup.state import ScanState
 from radguard.errors import InputError
 
@@ -30,6 +32,8 @@ class ScanOptions:
     workers: int = max(1, os.cpu_count() or 1)
     deep: bool = False
     keep_paths: bool = False
+    # The content hash (radguard.backup.inspect.HASHES); verify uses the manifest's.
+    algorithm: str = DEFAULT_HASH
 
 
 @dataclass
@@ -70,8 +74,8 @@ def walk_tree(root: Path, problems: Callable[[WalkProblem], None]) -> Iterator[s
         stack.extend(reversed(subdirs))
 
 
-def _inspect_batch(root: str, rels: list[str], deep: bool) -> list[FileResult]:
-    return [inspect_file(root, rel, deep) for rel in rels]
+def _inspect_batch(root: str, rels: list[str], deep: bool, algorithm: str) -> list[FileResult]:
+    return [inspect_file(root, rel, deep, algorithm) for rel in rels]
 
 
 class _Inline(Executor):
@@ -86,13 +90,35 @@ class _Inline(Executor):
         return future
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel kills this worker when the radguard that started it dies.
+
+    A parent stopped by ``kill -9`` cannot shut its pool down, and the workers would otherwise
+    keep reading the archive. SIGKILL is safe here: workers only read files and return results.
+    If the parent died before the request took effect, the worker has been re-parented: exit.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown is all there is
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _executor(workers: int) -> Executor:
     if workers <= 1:
         return _Inline()
     # fork: workers start in milliseconds without re-importing the command line. They only run
     # inspect_file, which touches no lock that the parent's progress-display thread could hold.
+    # With fork the pool starts every worker at once from this (the calling) thread, which is
+    # the thread whose exit PR_SET_PDEATHSIG watches.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
 def scan(root: Path, state: ScanState, options: ScanOptions,
@@ -132,11 +158,11 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
             batch.append(rel)
             if len(batch) < BATCH:
                 continue
-            _submit(executor, state, str(root), batch, options, in_flight)
+            _submit(executor, state, str(root), batch, options, in_flight, resumed=already > 0)
             batch = []
             drain(limit)
         if batch:
-            _submit(executor, state, str(root), batch, options, in_flight)
+            _submit(executor, state, str(root), batch, options, in_flight, resumed=already > 0)
         drain(0)
         state.put("complete", 1)
     except BaseException:
@@ -148,8 +174,10 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
 
 
 def _submit(executor: Executor, state: ScanState, root: str, batch: list[str], options: ScanOptions,
-            in_flight: set[Future[list[FileResult]]]) -> None:
-    done = state.done([path_key(rel) for rel in batch])
+            in_flight: set[Future[list[FileResult]]], resumed: bool) -> None:
+    # A fresh run has nothing to skip: the parent does not hash paths or query the side file for
+    # it (the parent's share of the work is what limits how far the workers parallelise).
+    done = state.done([path_key(rel) for rel in batch]) if resumed else set()
     todo = [rel for rel in batch if path_key(rel) not in done] if done else batch
     if todo:
-        in_flight.add(executor.submit(_inspect_batch, root, todo, options.deep))
+        in_flight.add(executor.submit(_inspect_batch, root, todo, options.deep, options.algorithm))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -89,6 +89,11 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
             raise InputError("findings", None, "until", "a risk acceptance needs an end date (--until YYYY-MM-DD)")
         if until <= now:
             raise InputError("findings", None, "until", f"{until.date().isoformat()} is not in the future")
+        longest = (sla or SlaPolicy()).max_acceptance_days
+        if until > now + timedelta(days=longest):
+            raise InputError("findings", None, "until",
+                             f"{until.date().isoformat()} is more than {longest} days ahead; a risk acceptance lasts "
+                             f"at most {longest} days (settings: sla.max_acceptance_days), then is decided again")
     previous = finding.state
     finding.state = target
     finding.decided_by = by.strip() if target in ("risk_accepted", "false_positive", "mitigated") else None
@@ -277,7 +282,9 @@ def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: b
         "known_exploited": bool((finding.evidence or {}).get("kev")),
         "safeguard_type": spec.safeguard_type if spec else None,
         "defense_layer": spec.defense_layer if spec else None,
-        "frameworks": spec.frameworks.model_copy() if spec else FrameworkRefs(),
+        # a finding of a check no longer in the catalog keeps its place, mapped to nothing
+        "frameworks": spec.frameworks.model_copy() if spec
+        else FrameworkRefs.model_construct(csf2=[], hicp=[], hph_cpg=[], hipaa=[]),
         "remediation": spec.remediation if spec else None,
     }
     if not events:
@@ -314,8 +321,13 @@ def advisory_detail(session: Session, evidence: dict[str, Any]) -> dict[str, Any
     for match in lookup(session, vendor if isinstance(vendor, str) else "", product,
                         version if isinstance(version, str) else None):
         if match.advisory_id == advisory_id:
+            from radguard.feeds.epss import lookup as epss_lookup
+
+            epss = epss_lookup(session, {c.id for c in match.cves})
             return {"advisory_id": advisory_id, "status": match.status, "url": match.url,
-                    "cves": [c.as_json() for c in match.cves], "remediations": list(match.remediations)}
+                    "cves": [{**c.as_json(), "epss": epss[c.id].as_json() if c.id in epss else None}
+                             for c in match.cves],
+                    "remediations": list(match.remediations)}
     return None
 
 

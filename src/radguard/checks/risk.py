@@ -9,7 +9,9 @@ anyone check why one outranks another. The score multiplies four factors:
 * **exposure**, 0–1 from the evaluator (how reachable the weakness is), raised to at least 0.9
   for assets in an Internet-facing zone, mapped to a factor 0.6 … 1.0;
 * **exploit signal**: ×1.25 when a CVE is in CISA's Known Exploited Vulnerabilities catalog,
-  ×1.4 when it is known to be used in ransomware campaigns.
+  ×1.4 when it is known to be used in ransomware campaigns; otherwise ×1.15 when FIRST's EPSS
+  gives one of its CVEs at least a 10% probability of exploitation in the next 30 days (the
+  score and its date are shown with the finding, from the imported EPSS file).
 
 The product is scaled to 100 and capped there. The CVEs behind an exploit signal are in the
 finding's evidence, not repeated in the explanation.
@@ -32,6 +34,8 @@ UNKNOWN_CRITICALITY_FACTOR = 0.85
 EXPOSED_ZONE_FLOOR = 0.9
 KEV_FACTOR = 1.25
 RANSOMWARE_FACTOR = 1.4
+EPSS_FACTOR = 1.15
+EPSS_THRESHOLD = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,16 +55,20 @@ def exploit_signal(exploit: dict[str, Any]) -> tuple[float, str]:
         return RANSOMWARE_FACTOR, "known ransomware campaign use"
     if exploit.get("kev"):
         return KEV_FACTOR, "listed in CISA KEV (exploited in the wild)"
+    epss = exploit.get("epss")
+    if isinstance(epss, int | float) and epss >= EPSS_THRESHOLD:
+        return EPSS_FACTOR, f"EPSS probability of exploitation within 30 days at least {EPSS_THRESHOLD:.0%}"
     return 1.0, "no known exploitation"
 
 
-_SIGNALS: dict[str, dict[str, Any]] = {"ransomware": {"ransomware": True}, "kev": {"kev": True}}
+_SIGNALS: dict[str, dict[str, Any]] = {"ransomware": {"ransomware": True}, "kev": {"kev": True},
+                                       "epss": {"epss": 1.0}}
 
 
 def signal_name(exploit: dict[str, Any] | None) -> str | None:
-    """``"ransomware"``, ``"kev"`` or None: the exploit signal as a stored input."""
+    """``"ransomware"``, ``"kev"``, ``"epss"`` or None: the exploit signal as a stored input."""
     factor = exploit_signal(exploit or {})[0]
-    return "ransomware" if factor == RANSOMWARE_FACTOR else "kev" if factor == KEV_FACTOR else None
+    return {RANSOMWARE_FACTOR: "ransomware", KEV_FACTOR: "kev", EPSS_FACTOR: "epss"}.get(factor)
 
 
 def score_inputs(severity: str, criticality: int | None, exposure: float, signal: str | None,

@@ -20,11 +20,11 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 class SlaDays(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    critical: int | None = Field(default=None, ge=0)
-    high: int | None = Field(default=None, ge=0)
-    medium: int | None = Field(default=None, ge=0)
-    low: int | None = Field(default=None, ge=0)
-    info: int | None = Field(default=None, ge=0)
+    critical: int | None = Field(default=None, ge=0, le=36500)
+    high: int | None = Field(default=None, ge=0, le=36500)
+    medium: int | None = Field(default=None, ge=0, le=36500)
+    low: int | None = Field(default=None, ge=0, le=36500)
+    info: int | None = Field(default=None, ge=0, le=36500)
 
     def days(self, severity: str) -> int | None:
         value: int | None = getattr(self, severity, None)
@@ -40,6 +40,9 @@ class SlaPolicy(BaseModel):
     internal: SlaDays = Field(default_factory=lambda: SlaDays(critical=90, high=180, medium=180, low=None))
     # Zone names (whole words of the zone, case-insensitive) treated as Internet-facing.
     exposed_zones: list[str] = Field(default_factory=lambda: ["dmz", "internet", "public", "perimeter", "edge"])
+    # The longest a risk acceptance may run: an acceptance is a decision to revisit, not a way
+    # to make a finding disappear (an end date of 9999-12-31 used to be accepted).
+    max_acceptance_days: int = Field(default=365, ge=1, le=3650)
 
     def is_exposed_zone(self, zone: str | None) -> bool:
         if not zone:

@@ -13,22 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from radguard.backup.reconcile import STATUSES
 from radguard.backup.run import VerifyReport, build_manifest, state_dir, verify_backup
 from radguard.backup.scan import ScanOptions
-from radguard.backup.sets import (
-    BackupSetSpec,
-    get_set,
-    import_sets,
-    list_sets,
-    record_verification,
-    service_targets,
-    set_record,
-    upsert_set,
-)
+from radguard.backup.timing import check_hours
 from radguard.cli.common import _default, console, db, dumps, err_console, print_json, terminate_as_interrupt
 from radguard.errors import InputError
 
@@ -76,22 +68,32 @@ def manifest_cmd(
     restart: bool = typer.Option(False, "--restart", help="Ignore an interrupted earlier run and start over."),
     json_out: bool = typer.Option(False, "--json", help="Print the totals as JSON."),
 ) -> None:
-    """Write the manifest of a DICOM store: UIDs, SOP class, size and SHA-256 of every instance."""
+    """Write the manifest of a DICOM store: UIDs, SOP class, size and BLAKE3 hash of every instance."""
     options = _options(workers, deep, False)
     with _terminate_as_interrupt(), _progress("hashing", None, json_out) as progress:
         result = build_manifest(source, output, options, restart=restart, progress=progress)
     totals = result.totals
     if json_out:
-        print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from})
+        print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from,
+                    "throughput": result.throughput})
         return
+    _print_attack_signs(totals.ransom_notes, totals.problems.get("ransom_note", 0),
+                        totals.problems.get("polyglot", 0), "source")
     if result.resumed_from:
         console.print(f"resumed: {result.resumed_from} files were already done")
-    problems = ", ".join(f"{n} {k}" for k, n in sorted(totals.problems.items())) or "none"
+    problems = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in totals.problems.items()) or "none"
     console.print(f"wrote {output}: {totals.instances} instances in {totals.studies} studies, "
                   f"{totals.bytes / 1e6:.1f} MB; problems in the source: {problems}", highlight=False)
+    _print_rate(result.throughput)
     if totals.unlisted_directories:
         console.print(f"[yellow]{totals.unlisted_directories} directories could not be read and are not in the "
                       "manifest[/]")
+
+
+def _print_rate(rate: dict[str, Any]) -> None:
+    if rate.get("mb_per_s"):
+        console.print(f"checked {rate['files']} files ({rate['bytes'] / 1e6:.1f} MB) in {rate['seconds']:.1f} s: "
+                      f"{rate['mb_per_s']} MB/s, {rate['files_per_s']} files/s", highlight=False)
 
 
 @backup_app.command("verify")
@@ -113,6 +115,7 @@ def verify_cmd(
 ) -> None:
     """Check a backup instance by instance and project the restore time. Exit status 1 if anything is not ok."""
     options = _options(workers, deep, paths)
+    rto, rpo = check_hours("--rto", rto), check_hours("--rpo", rpo)
     if manifest is None and against is None:
         raise InputError("backup verify", None, "--manifest", "give --manifest MANIFEST, or --against SOURCE")
     if against is not None:
@@ -124,6 +127,9 @@ def verify_cmd(
     database = db(ctx) if set_name else None
     rto_source = "--rto" if rto is not None else None
     if database is not None and set_name:
+        # Backup sets live in the database: SQLAlchemy and the models load only for --set.
+        from radguard.backup.sets import get_set, record_verification, service_targets
+
         with database.read() as session:
             row = get_set(session, set_name)
             svc_rto, svc_rpo, svc_source = service_targets(session, row)
@@ -160,21 +166,37 @@ def _stream_json(report: VerifyReport) -> None:
     sys.stdout.write("\n  ]\n}\n" if not first else "]\n}\n")
 
 
+def _print_attack_signs(notes: list[dict[str, Any]], note_files: int, polyglots: int, where: str) -> None:
+    """Ransom notes by name, then polyglots: printed before anything else, because they mean an attack."""
+    if note_files:
+        names = ", ".join(escape(n["name"]) + (f" ({n['files']} copies)" if n["files"] > 1 else "") for n in notes)
+        console.print(f"[bold red]RANSOM NOTE in the {where}: {names}. The copy is compromised: treat this as an "
+                      "incident and do not restore from it before it is investigated.[/]", highlight=False)
+    if polyglots:
+        console.print(f"[bold red]{polyglots} DICOM file(s) in the {where} carry an executable in the preamble "
+                      "(CVE-2019-11687): they can run as programs.[/]", highlight=False)
+
+
 def _print_report(report: VerifyReport) -> None:
+    _print_attack_signs(report.ransom_notes, report.counts.get("ransom_note", 0), report.counts.get("polyglot", 0),
+                        "backup")
     table = Table("Status", "Count")
     for status in STATUSES:
-        table.add_row(status, str(report.counts.get(status, 0)))
+        table.add_row(status.replace("_", " "), str(report.counts.get(status, 0)))
     console.print(table)
     console.print(f"{report.expected_instances} instances expected, {report.files_checked} files checked"
                   + (f" (resumed after {report.resumed_from})" if report.resumed_from else ""))
-    r = report.restore
+    _print_rate(report.throughput)
+    r, verdict = report.restore, report.rto
+    colour = "green" if verdict is not None and verdict.met else "bold red"
     if r.throughput_bytes_per_s:
         line = (f"read {r.bytes_read / 1e6:.1f} MB at {r.throughput_bytes_per_s / 1e6:.1f} MB/s; a full restore of "
                 f"{r.archive_bytes / 1e9:.2f} GB would take at least {_hours(r.projected_hours)}")
-        if r.rto_hours is not None:
-            verdict = "[green]meets[/]" if r.rto_met else "[bold red]misses[/]"
-            line += f", which {verdict} the RTO of {r.rto_hours:g} h ({r.rto_source})"
+        if verdict is not None:
+            line += f", which [{colour}]{verdict.sentence()}[/] ({r.rto_source})"
         console.print(line, highlight=False)
+    elif verdict is not None:
+        console.print(f"a restore from this copy [{colour}]{verdict.sentence()}[/] ({r.rto_source})", highlight=False)
     p = report.rpo
     if p.backup_newest_study:
         text = f"recovery point achieved: studies up to {p.backup_newest_study}"
@@ -191,8 +213,10 @@ def _print_report(report: VerifyReport) -> None:
         if shown == 20:
             console.print("… more in --json output")
             break
-        where = item.get("path") or item.get("sop") or item.get("file_key")
-        console.print(f"  {item['status']:<10} {where}  {item.get('reason', '')}", highlight=False)
+        where = item.get("path") or item.get("name") or item.get("sop") or item.get("file_key")
+        line = f"  {item['status']:<11} {where}  {item.get('reason', '')}"
+        # Names and paths come from the backup (an attacker's file names): no control characters.
+        console.print(escape("".join(ch if ch.isprintable() else "?" for ch in line)), highlight=False)
     console.print("[green]backup verified: every instance is ok[/]" if report.all_ok
                   else "[bold red]backup has problems[/]")
 
@@ -219,6 +243,8 @@ def set_add(
     last_success: datetime | None = typer.Option(None, "--last-success", help="Last successful backup run (ISO)."),
 ) -> None:
     """Declare or update a backup set."""
+    from radguard.backup.sets import BackupSetSpec, upsert_set
+
     try:
         spec = BackupSetSpec(name=name, protects=protects, location=location, kind=kind, media=media,
                              offsite=offsite, immutable=immutable, offline=offline, encrypted=encrypted,
@@ -238,6 +264,8 @@ def set_import(
     file: Path = typer.Argument(..., help="YAML or JSON with a top-level 'backup_sets' list."),
 ) -> None:
     """Import backup sets; all or nothing."""
+    from radguard.backup.sets import import_sets
+
     with db(ctx).transaction() as session:
         created, updated = import_sets(session, file)
     console.print(f"imported {file}: {created} backup sets created, {updated} updated")
@@ -249,6 +277,8 @@ def set_list(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List backup sets with their protections and last verification."""
+    from radguard.backup.sets import list_sets, set_record
+
     with db(ctx).read() as session:
         records = [set_record(r) for r in list_sets(session)]
     if json_out:
@@ -259,7 +289,8 @@ def set_list(
         last = r["last_verification"]
         table.add_row(r["name"], r["protects"], r["kind"], r["media"], _yn(r["offsite"]), _yn(r["immutable"]),
                       _yn(r["offline"]), r["last_verified_at"].date().isoformat() if r["last_verified_at"] else "never",
-                      "" if last is None else ("ok" if last["all_ok"] else "problems"))
+                      "" if last is None else "RANSOM NOTE" if last["ransom_notes"]
+                      else "ok" if last["all_ok"] else "problems")
     console.print(table)
 
 

@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from radguard.db.session import Database, open_database
+from radguard.config import resolve_db_wait
 from radguard.errors import ConfigError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that open the database, not by --version
+    from radguard.db.session import Database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -25,11 +28,14 @@ err_console = Console(stderr=True)
 @dataclass
 class AppState:
     db_url: str | None = None
+    db_wait: float | None = None  # --db-wait; None for RADGUARD_DB_WAIT or the default
     _db: Database | None = None
 
     def database(self, *, require_schema: bool = True) -> Database:
         if self._db is None:
-            self._db = open_database(self.db_url)
+            from radguard.db.session import open_database
+
+            self._db = open_database(self.db_url, wait=resolve_db_wait(self.db_wait))
         if require_schema:
             from radguard.db.migrate import is_up_to_date  # alembic is slow to import; only when needed
 
@@ -41,6 +47,10 @@ class AppState:
                 raise ConfigError(
                     f"the database at {self._db.safe_url} was made by an older radguard; run `radguard db upgrade`"
                 )
+        return self._db
+
+    def opened_database(self) -> Database | None:
+        """The database if this command opened it, else ``None`` (used by the CLI's audit hook)."""
         return self._db
 
 

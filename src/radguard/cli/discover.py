@@ -13,7 +13,9 @@ from radguard.cli.common import console, db, err_console, print_json
 from radguard.discovery.engine import PortHints, Probed, ScanOptions
 from radguard.discovery.run import DiscoveryRequest, check_ae, execute, plan
 from radguard.discovery.targets import DEFAULT_PORTS, parse_ports
+from radguard.discovery.vantage import check_vantage_zone
 from radguard.errors import InputError
+from radguard.validate import site_code
 
 _DEFAULT_PORTS = ",".join(str(p) for p in DEFAULT_PORTS)
 
@@ -45,6 +47,14 @@ def _describe(endpoint: dict[str, Any]) -> str:
             parts.append("anonymous DICOMweb " + ("ALLOWED" if http["dicomweb_anonymous"] else "refused"))
     if tls:
         parts.append(f"{tls.get('version')} {tls.get('cipher')}")
+        if tls.get("versions"):
+            parts.append("accepts " + ", ".join(tls["versions"]))
+        if tls.get("weak_cipher_classes"):
+            parts.append("WEAK ciphers: " + ", ".join(tls["weak_cipher_classes"]))
+        if tls.get("client_certificate") == "required":
+            parts.append("client certificate required")
+    if endpoint.get("banner"):
+        parts.append(f"banner: {endpoint['banner']}")
     return "; ".join(parts)
 
 
@@ -60,7 +70,11 @@ def discover(
                                                             "targets, exclude, max_level."),
     exclude: list[str] = typer.Option([], "--exclude", help="Host, CIDR, host:port or range never to contact "
                                                             "(repeatable)."),
-    rate: float = typer.Option(100.0, "--rate", min=0.1, help="New connections per second, whole scan."),
+    rate: float = typer.Option(100.0, "--rate", min=0.1,
+                               help="New connections per second, whole scan. The default (100) is the clinical-"
+                                    "safety limit for live networks; only an authorised test lab or an agreed "
+                                    "maintenance window raises it, with --concurrency (e.g. --rate 5000 "
+                                    "--concurrency 512; see docs/discovery.md, 'Raising the limits')."),
     concurrency: int = typer.Option(64, "--concurrency", min=1, max=4096, help="Endpoints probed at once."),
     per_host: int = typer.Option(2, "--per-host", min=1, max=16, help="Connections at once to one host."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.1, help="Seconds to wait for each answer."),
@@ -69,6 +83,10 @@ def discover(
     called_ae: str | None = typer.Option(None, "--called-ae", help="The peers' own AE title, if known (to tell "
                                                                    "the calling-AE policy apart)."),
     site: str | None = typer.Option(None, "--site", help="Site code for newly found assets (default DISCOVERED)."),
+    vantage_zone: str | None = typer.Option(None, "--vantage-zone",
+                                            help="Network zone this scan runs from (as the inventory names "
+                                                 "zones, e.g. corporate-lan); a general-IT zone that reaches a "
+                                                 "modality is a segmentation finding."),
     hl7_ports: str | None = typer.Option(None, "--hl7-ports", help="Ports that run HL7 MLLP (default 2575): only "
                                                                    "connected to, never sent a message."),
     http_ports: str | None = typer.Option(None, "--http-ports", help="Ports that run plain HTTP (DICOMweb, viewers, "
@@ -85,6 +103,11 @@ def discover(
     stored as evidence and merged into the inventory (new assets are unconfirmed).
     """
     database = db(ctx)
+    if site is not None:
+        try:
+            site = site_code(site)  # the inventory's rule, so discovery never makes a site it refuses
+        except ValueError as exc:
+            raise InputError("--site", None, None, str(exc)) from None
     if not targets:
         raise InputError("TARGET", None, None, "name at least one target")
     named = {option: parse_ports(text, option) if text else ()
@@ -101,7 +124,8 @@ def discover(
     # A port named for a service is probed even when --ports leaves it out.
     probed = tuple(dict.fromkeys((*parse_ports(ports), *(p for group in named.values() for p in group))))
     request = DiscoveryRequest(targets=list(targets), ports=probed, level=level, scope_file=scope,
-                               exclude=list(exclude), options=options, site=site)
+                               exclude=list(exclude), options=options, site=site,
+                               vantage_zone=check_vantage_zone(vantage_zone))
     scan_plan = plan(database, request)
     if json_out:
         result = execute(database, scan_plan)

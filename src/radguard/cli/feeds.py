@@ -117,5 +117,44 @@ def list_cmd(
                   f"{totals['cves']} CVE records", highlight=False)
 
 
+@feeds_app.command("epss")
+def epss_cmd(
+    ctx: typer.Context,
+    file: Path | None = typer.Option(None, "--file", help="FIRST's EPSS CSV (plain or .gz) saved locally."),
+    url: str | None = typer.Option(None, "--url", help="Download from here (default $RADGUARD_EPSS_URL, else "
+                                   "FIRST's current file)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+) -> None:
+    """Import FIRST's daily EPSS scores, replacing the stored ones; they raise risk scores and show on findings."""
+    from radguard.feeds.epss import download_epss, read_epss_file, store_epss
+
+    scores = read_epss_file(file) if file is not None else download_epss(url)
+    with db(ctx).transaction() as session:
+        summary = store_epss(session, scores)
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(f"Imported EPSS scores for {summary['cves']} CVEs, scored {summary['score_date']}.")
+
+
+@feeds_app.command("vex")
+def vex_cmd(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A CycloneDX VEX, OpenVEX or CSAF VEX JSON document."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Apply a VEX document: advisory findings whose every CVE it marks not affected or fixed are closed."""
+    from radguard.feeds.vex import apply_vex, read_vex
+
+    statements = read_vex(path)
+    with db(ctx).transaction() as session:
+        result = apply_vex(session, statements)
+    if json_out:
+        print_json(result)
+    else:
+        console.print(f"{result['statements']} closing statements stored; closed findings: "
+                      f"{', '.join(map(str, result['closed'])) or 'none'}.")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(feeds_app, name="feeds")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from radguard.checks.engine import load_settings
 from radguard.checks.findings import finding_record, get_finding, list_findings, transition
 from radguard.cli.common import console, db, print_json
 from radguard.errors import InputError
+from radguard.validate import plausible_day, plausible_time
+from radguard.web.audit import os_user, record_cli
 
 findings_app = typer.Typer(help="The findings register: triage and decisions.", no_args_is_help=True)
 
@@ -18,11 +22,18 @@ def parse_day_or_time(text: str, field: str, *, end_of_day: bool) -> datetime:
     """``YYYY-MM-DD`` (through that whole day if ``end_of_day``) or an ISO 8601 timestamp, UTC."""
     try:
         if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").date()
+            day = plausible_day(datetime.strptime(text, "%Y-%m-%d").date())
             start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1) if end_of_day else start
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if not end_of_day:
+                return start
+            try:
+                return start + timedelta(days=1)
+            except OverflowError:  # 9999-12-31: the last representable moment of that day
+                return datetime.combine(day, time.max, tzinfo=UTC)
+        value = plausible_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError as exc:
+        if "plausible" in str(exc):
+            raise InputError(field, None, None, str(exc)) from None
         raise InputError(field, None, None, f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -87,7 +98,9 @@ def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Fin
         for c in advisory["cves"]:
             console.print(f"  {c['id']} CVSS {c['cvss'] if c['cvss'] is not None else '?'}"
                           + (" · CISA KEV" if c["kev"] else "")
-                          + (f" · ransomware use {c['ransomware']}" if c["ransomware"] else ""), highlight=False)
+                          + (f" · ransomware use {c['ransomware']}" if c["ransomware"] else "")
+                          + (f" · EPSS {c['epss']['epss']:.1%} (percentile {c['epss']['percentile']:.0%}, "
+                             f"scored {c['epss']['score_date']})" if c.get("epss") else ""), highlight=False)
         for remediation in advisory["remediations"]:
             console.print(f"  fix: {remediation}", highlight=False)
     console.print("[bold]history[/]:")
@@ -103,17 +116,24 @@ def _decide(action: str, help_text: str) -> None:
         reason: str = typer.Option(..., "--reason", help="Why; kept in the finding's history."),
         by: str | None = typer.Option(None, "--by", help="Who decides (default: the login name)."),
         until: str | None = typer.Option(None, "--until", help="Risk acceptance end (YYYY-MM-DD, through that day)."),
+        settings_file: Path | None = typer.Option(None, "--settings",
+                                                  help="YAML settings (as for `radguard assess`): "
+                                                       "sla.max_acceptance_days caps --until."),
         json_out: bool = typer.Option(False, "--json", help="Print the updated finding as JSON."),
     ) -> None:
-        import getpass
-
-        who = by or getpass.getuser()
+        operator = os_user()
+        who = by or operator
         end = parse_day_or_time(until, "--until", end_of_day=True) if until else None
         if end is not None and action != "accept":
             raise InputError("--until", None, None, "only `findings accept` takes an end date")
+        settings = load_settings(settings_file)
         with db(ctx).transaction() as session:
-            finding = transition(session, finding_id, action, by=who, reason=reason, until=end)
+            finding = transition(session, finding_id, action, by=who, reason=reason, until=end, sla=settings.sla)
             record = finding_record(finding, events=True)
+            # --by is a claim; the audit log keeps who ran the command beside it.
+            record_cli(session, f"finding.{action}", target=f"finding:{finding_id}",
+                       detail={"check": finding.check_id, "by": who, "reason": reason,
+                               "until": end.isoformat() if end else None, "to": finding.state})
         if json_out:
             print_json(record)
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -13,8 +14,20 @@ from sqlalchemy import select
 from radguard.cli.common import console, db, err_console, print_json
 from radguard.db.models.web import ROLES, User
 from radguard.errors import ConfigError, InputError
-from radguard.web.accounts import admin_count, create_api_token, create_user, get_user, revoke_api_token, set_password
-from radguard.web.audit import record
+from radguard.web.accounts import (
+    MAX_TOKEN_LIFETIME,
+    TOKEN_LIFETIME,
+    admin_count,
+    create_api_token,
+    create_user,
+    disable_user,
+    enable_user,
+    get_user,
+    revoke_api_token,
+    set_password,
+    set_role,
+)
+from radguard.web.audit import record_cli
 
 user_app = typer.Typer(help="Web accounts and API tokens.", no_args_is_help=True)
 
@@ -41,7 +54,7 @@ def user_add(
     password = _read_password(password_stdin)
     with db(ctx).transaction() as session:
         create_user(session, username, password, role, full_name)
-        record(session, "cli", "user.add", target=username, detail={"role": role}, via="cli")
+        record_cli(session, "user.add", target=username, detail={"role": role})
     console.print(f"user {username} added with role {role}")
 
 
@@ -64,14 +77,31 @@ def user_list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json",
 
 @user_app.command("disable")
 def user_disable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
-    """Disable an account (its sessions and API tokens stop working at once)."""
+    """Disable an account: its sessions end and its API tokens are revoked."""
     with db(ctx).transaction() as session:
         user = get_user(session, username)
-        if user.role == "admin" and user.active and admin_count(session) <= 1:
-            raise ConfigError("refusing to disable the last administrator; add another admin first")
-        user.active = False
-        record(session, "cli", "user.disable", target=username, via="cli")
-    console.print(f"user {username} disabled")
+        revoked = disable_user(session, user)
+        record_cli(session, "user.disable", target=username, detail={"tokens_revoked": revoked})
+    console.print(f"user {username} disabled; {revoked} API token(s) revoked")
+
+
+@user_app.command("enable")
+def user_enable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
+    """Enable a disabled account again (its old API tokens stay revoked)."""
+    with db(ctx).transaction() as session:
+        enable_user(session, get_user(session, username))
+        record_cli(session, "user.enable", target=username)
+    console.print(f"user {username} enabled")
+
+
+@user_app.command("role")
+def user_role(ctx: typer.Context, username: str = typer.Argument(...),
+              role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}.")) -> None:
+    """Change an account's role (refuses to demote the last administrator)."""
+    with db(ctx).transaction() as session:
+        previous = set_role(session, get_user(session, username), role)
+        record_cli(session, "user.role", target=username, detail={"from": previous, "to": role})
+    console.print(f"user {username} is now {role} (was {previous})")
 
 
 @user_app.command("reset-password")
@@ -79,27 +109,37 @@ def user_reset_password(
     ctx: typer.Context,
     username: str = typer.Argument(...),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    keep_tokens: bool = typer.Option(False, "--keep-tokens", help="Keep the user's API tokens working "
+                                                                  "(by default a reset revokes them)."),
 ) -> None:
-    """Set a new password, unlock the account and end its sessions."""
+    """Set a new password, end the user's sessions and revoke their API tokens. Never enables a disabled account."""
     password = _read_password(password_stdin)
     with db(ctx).transaction() as session:
         user = get_user(session, username)
-        set_password(session, user, password)
-        user.active = True
-        record(session, "cli", "user.reset-password", target=username, via="cli")
-    console.print(f"password of {username} reset")
+        revoked = set_password(session, user, password, keep_tokens=keep_tokens)
+        active = user.active
+        record_cli(session, "user.reset-password", target=username,
+                   detail={"tokens_revoked": revoked, "tokens_kept": keep_tokens})
+    console.print(f"password of {username} reset; {revoked} API token(s) revoked"
+                  + ("" if active else f"; the account stays disabled (`radguard user enable {username}`)"))
 
 
 @user_app.command("token")
 def user_token(ctx: typer.Context, username: str = typer.Argument(...),
-               name: str = typer.Option("automation", "--name", help="What the token is for.")) -> None:
+               name: str = typer.Option("automation", "--name", help="What the token is for."),
+               days: int = typer.Option(TOKEN_LIFETIME.days, "--days",
+                                        help=f"Days until the token expires (1-{MAX_TOKEN_LIFETIME.days}).")) -> None:
     """Create an API token for a user. It is printed once; radguard stores only its hash."""
     with db(ctx).transaction() as session:
         user = get_user(session, username)
-        row, secret = create_api_token(session, user, name)
-        record(session, "cli", "token.create", target=f"{username}:{row.prefix}", via="cli")
+        if not 1 <= days <= MAX_TOKEN_LIFETIME.days:
+            raise InputError("--days", None, None, f"a token lasts between 1 and {MAX_TOKEN_LIFETIME.days} days")
+        row, secret = create_api_token(session, user, name, lifetime=timedelta(days=days))
+        record_cli(session, "token.create", target=f"{username}:{row.prefix}", detail={"days": days})
         token_id = row.id
-    err_console.print(f"token {token_id} for {username}; store it now, it will not be shown again:")
+        expires = row.expires_at
+    err_console.print(f"token {token_id} for {username}, valid until {expires:%Y-%m-%d %H:%M} UTC; "
+                      "store it now, it will not be shown again:")
     typer.echo(secret)
 
 
@@ -108,7 +148,7 @@ def user_revoke_token(ctx: typer.Context, token_id: int = typer.Argument(...)) -
     """Revoke an API token by its number."""
     with db(ctx).transaction() as session:
         row = revoke_api_token(session, token_id)
-        record(session, "cli", "token.revoke", target=row.prefix, via="cli")
+        record_cli(session, "token.revoke", target=row.prefix)
     console.print(f"token {token_id} revoked")
 
 
@@ -118,12 +158,23 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate to serve HTTPS directly."),
     tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
+    trusted_proxy: list[str] = typer.Option([], "--trusted-proxy",
+                                            help="Address or network of a reverse proxy whose X-Forwarded-For and "
+                                                 "X-Forwarded-Proto are believed (repeatable); from anyone else "
+                                                 "they are ignored."),
+    settings_file: Path | None = typer.Option(None, "--settings",
+                                              help="YAML settings (as for `radguard assess`), e.g. the longest "
+                                                   "risk acceptance allowed."),
 ) -> None:
     """Serve the web application (sign in with an account made by `radguard user add`)."""
     import uvicorn
 
+    from radguard.checks.engine import load_settings
     from radguard.web.app import create_app
+    from radguard.web.security import parse_trusted_proxies
 
+    settings = load_settings(settings_file)
+    parse_trusted_proxies(trusted_proxy)  # a bad value is refused before anything starts
     database = db(ctx)
     with database.read() as session:
         if admin_count(session) == 0:
@@ -133,7 +184,7 @@ def serve(
     if not loopback and not tls_cert:
         err_console.print("warning: serving beyond this machine without --tls-cert; put radguard behind a TLS "
                           "proxy, since its session cookies are only sent over HTTPS")
-    app = create_app(database)
+    app = create_app(database, trusted_proxies=trusted_proxy, settings=settings)
     uvicorn.run(app, host=host, port=port, ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None, log_level="info", server_header=False,
                 proxy_headers=False)

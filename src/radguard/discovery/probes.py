@@ -41,6 +41,8 @@ class Probe:
     port: int
     collected_at: datetime
     received: dict[str, Any]
+    scan_id: int | None = None
+    vantage_zone: str | None = None  # the zone the scan ran from (``discover --vantage-zone``)
 
     @property
     def where(self) -> str:
@@ -75,7 +77,10 @@ class Probe:
             return None
 
     def cite(self) -> dict[str, Any]:
-        return {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+        cited = {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+        if self.vantage_zone is not None:
+            cited.update(scan_id=self.scan_id, vantage_zone=self.vantage_zone)
+        return cited
 
 
 def inventory_hosts(session: Session) -> dict[str, int]:
@@ -113,6 +118,44 @@ def latest_probes(session: Session, *, now: datetime | None = None,
         newest[(host, int(port))] = Probe(eid, asset_id if asset_id is not None else hosts.get(host),
                                           host, int(port), at, doc)
     return list(newest.values())
+
+
+def latest_probes_by_vantage(session: Session, zones: Mapping[int, str], *, now: datetime | None = None,
+                             hosts: Mapping[str, int] | None = None) -> dict[str, list[Probe]]:
+    """Newest probe per (vantage zone, host, port), grouped by the zone the scan ran from.
+
+    Scans without a vantage are left out: reachability means something only when it is known
+    where the scan started.
+
+    :param session: the database session.
+    :param zones: scan ID → the zone it ran from (:func:`radguard.discovery.vantage.vantage_zones`).
+    :param now: ignore evidence collected after this time.
+    :param hosts: host → asset ID for unattached probes, as for :func:`latest_probes`.
+    """
+    if not zones:
+        return {}
+    hosts = inventory_hosts(session) if hosts is None else hosts
+    stmt = (select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
+                   Evidence.received, Evidence.scan_id)
+            .where(Evidence.kind == PROBE_KIND, Evidence.scan_id.in_(sorted(zones)))
+            .order_by(Evidence.collected_at, Evidence.id))
+    if now is not None:
+        stmt = stmt.where(Evidence.collected_at <= now)
+    newest: dict[tuple[str, str, int], Probe] = {}
+    for eid, asset_id, host, port, at, received, scan_id in session.execute(stmt):
+        doc = received if isinstance(received, dict) else {}
+        host = host or doc.get("host")
+        port = port if port is not None else doc.get("port")
+        if not host or port is None:
+            continue
+        zone = zones[int(scan_id)]
+        newest[(zone.lower(), host, int(port))] = Probe(
+            eid, asset_id if asset_id is not None else hosts.get(host), host, int(port), at, doc,
+            scan_id=int(scan_id), vantage_zone=zone)
+    out: dict[str, list[Probe]] = {}
+    for probe in newest.values():
+        out.setdefault(probe.vantage_zone or "", []).append(probe)
+    return out
 
 
 class EndpointState(BaseModel):

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from radguard.csvcells import restore_cell
 from radguard.inventory.schema import CSV_COLUMNS, AssetRecord
 
 _TRUE = {"yes", "y", "true", "1"}
@@ -46,7 +47,7 @@ def decode_row(row: dict[str, str]) -> dict[str, Any]:
     """Turn a CSV row (all strings) into the dict shape AssetRecord validates."""
     out: dict[str, Any] = {}
     for column, raw in row.items():
-        cell = (raw or "").strip()
+        cell = restore_cell(raw or "").strip()
         if column in ("site_name",):
             continue
         if column in ("stores_phi", "remote_access_mfa"):

@@ -1,26 +1,30 @@
-"""The readiness roadmap: checklist gaps and open findings turned into one ordered action list.
+"""The readiness roadmap: checklist gaps and open findings turned into one ranked action list.
 
 * Open findings are grouped by check: fixing a check's cause is one action, whose risk
   reduction is the sum of its findings' risk scores (0–100 each).
 * A question below its domain target is one action worth ``weight × levels × points_per_level``
   risk points. A question challenged by evidence is also listed under the checks whose findings
   challenge it: closing them restores the answer.
-* Effort comes from the check's metadata (``effort``) or the question's; its cost (low 1,
-  medium 2, high 4) divides the risk reduction to give the priority.
-* Horizon (0–30, 31–90, 91–365 days) comes from the nearest finding due date, else the worst
-  severity, else the question's effort; a prerequisite is pulled into the horizon of anything
-  that depends on it.
-* Order: by horizon, then priority, with every action after the actions of the topics it
-  depends on (roadmap.yaml: inventory before segmentation, backup before recovery, …).
+* Effort comes from the check's metadata (``effort``) or the question's, in effort points
+  (low 1, medium 2, high 4); priority = risk reduction ÷ effort points.
+* Ranking (:func:`rank_key`, the one order every output shows): pinned actions (critical
+  known-exploited findings) first; then by ranked priority — an action's own priority, raised to
+  that of the most urgent action waiting on it, so a prerequisite never comes after what needs
+  it; ties by fewer prerequisite topics, own priority, risk reduction, then ID.
+* Horizons come from the ranking and the team's capacity (effort points per 30 days): working
+  down the list, an action lands in the horizon in which the running total of effort points is
+  finished. Pinned actions are in the first horizon whatever the capacity.
 
 The roadmap is computed from live data, so it shrinks as findings close and answers improve.
+:func:`top_of_roadmap` is the one place the "top actions" and "top risks" that the executive
+report, the dashboard and the demo show are cut from the ranking.
 """
 
 from __future__ import annotations
 
-import csv
-import heapq
 import io
+import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.checks.spec import Effort
+from radguard.csvcells import CsvWriter
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import Finding
 from radguard.errors import ConfigError, NotFoundError
@@ -44,12 +49,26 @@ from radguard.readiness.checklists.models import ChecklistCatalog, Question
 from radguard.readiness.checklists.report import header
 
 POLICY_PATH = Path(__file__).parent / "roadmap.yaml"
+# Overrides roadmap.yaml's capacity_per_30_days for every roadmap a process builds (CLI, reports,
+# dashboard and API), so a team sets its capacity once; `radguard roadmap --capacity` wins over it.
+ENV_CAPACITY = "RADGUARD_ROADMAP_CAPACITY"
+TOP = 5  # how many actions and risks "the top of the roadmap" shows
 
 
 class Horizon(BaseModel):
+    """A planning window ending ``days`` after today; ``None`` for the last, open-ended one."""
+
     model_config = ConfigDict(extra="forbid")
     label: str
-    days: int
+    days: int | None
+
+
+class PinRule(BaseModel):
+    """Checks whose actions skip the queue when any open finding has one of ``severities``."""
+
+    model_config = ConfigDict(extra="forbid")
+    checks: list[str] = Field(default_factory=list)
+    severities: list[str] = Field(default_factory=list)
 
 
 class RoadmapPolicy(BaseModel):
@@ -59,9 +78,9 @@ class RoadmapPolicy(BaseModel):
 
     effort_cost: dict[Effort, float]
     points_per_level: float
+    capacity_per_30_days: float = Field(gt=0)
     horizons: list[Horizon]
-    severity_horizon: dict[str, int]
-    effort_horizon: dict[Effort, int]
+    pin_first: PinRule = Field(default_factory=PinRule)
     topics: dict[str, list[str]]
     check_topics: dict[str, str]
     check_overrides: dict[str, str]
@@ -75,9 +94,13 @@ class RoadmapPolicy(BaseModel):
         for name, topic in {**self.check_topics, **self.check_overrides}.items():
             if topic not in self.topics:
                 raise ValueError(f"{name} maps to unknown topic {topic}")
-        for index in [*self.severity_horizon.values(), *self.effort_horizon.values()]:
-            if not 0 <= index < len(self.horizons):
-                raise ValueError(f"horizon index {index} out of range")
+        if not self.horizons or self.horizons[-1].days is not None:
+            raise ValueError("the last horizon must be open-ended (days: null)")
+        ends = [h.days for h in self.horizons[:-1]]
+        if any(d is None or d <= 0 for d in ends) or ends != sorted(set(ends)):  # type: ignore[type-var]
+            raise ValueError("horizon days must be positive and increasing, with only the last one null")
+        if any(cost <= 0 for cost in self.effort_cost.values()):
+            raise ValueError("effort costs must be positive")
         self.prerequisites()  # raises on a cycle
         return self
 
@@ -135,6 +158,8 @@ class QuestionWork:
 
 @dataclass
 class Action:
+    """One roadmap action; :func:`rank` and :func:`schedule` fill the fields after ``depends_on``."""
+
     id: str
     kind: str  # "finding" or "checklist"
     title: str
@@ -142,49 +167,48 @@ class Action:
     topic: str
     effort: Effort
     risk_reduction: float
-    cost: float
+    cost: float  # effort points
     owner: str
-    horizon: int
     findings: list[FindingRef] = field(default_factory=list)
     questions: list[dict[str, Any]] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
+    depth: int = 0  # how many topics this action's topic waits on, directly or not
+    pinned: bool = False
+    ranked_priority: float = 0.0
+    ranked_for: str | None = None  # the dependent whose priority this prerequisite ranks at
+    cumulative_effort: float = 0.0  # effort points of this action and every action ranked before it
+    horizon: int = 0
 
     @property
     def priority(self) -> float:
+        """Risk points removed per effort point: the ranking's measure of value for work."""
         return round(self.risk_reduction / self.cost, 2)
 
 
-def _due_horizon(policy: RoadmapPolicy, due: str | None, today: date) -> int | None:
-    if not due:
-        return None
-    days = (date.fromisoformat(due) - today).days
-    for index, h in enumerate(policy.horizons):
-        if days <= h.days:
-            return index
-    return len(policy.horizons) - 1
+def plan(checks: list[CheckWork], questions: list[QuestionWork], policy: RoadmapPolicy,
+         topic_owner: dict[str, str], capacity: float | None = None) -> list[Action]:
+    """Turn work items into ranked, scheduled actions. Pure: the worked example in docs/roadmap.md runs here.
 
-
-def plan(checks: list[CheckWork], questions: list[QuestionWork], policy: RoadmapPolicy, today: date,
-         topic_owner: dict[str, str]) -> list[Action]:
-    """Turn work items into ordered actions. Pure: the worked example in docs/roadmap.md runs here."""
+    :param checks: open findings grouped by check.
+    :param questions: the assessment's questions with their answers and targets.
+    :param policy: costs, horizons, pins and the topic graph (roadmap.yaml).
+    :param topic_owner: the usual owner of each topic, for checks whose assets name none.
+    :param capacity: effort points the team completes per 30 days (default: the policy's).
+    """
     actions: list[Action] = []
     challenged: dict[str, list[QuestionWork]] = {}
     for qw in questions:
         for check_id in qw.challenged_by:
             challenged.setdefault(check_id, []).append(qw)
-    severity_rank = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
     for cw in checks:
         if not cw.findings:
             continue
-        due_h = [h for f in cw.findings if (h := _due_horizon(policy, f.due, today)) is not None]
-        worst = max(cw.findings, key=lambda f: severity_rank.get(f.severity, 0)).severity
-        horizon = min(due_h) if due_h else policy.severity_horizon.get(worst, len(policy.horizons) - 1)
         owners = Counter(f.asset_owner for f in cw.findings if f.asset_owner)
         actions.append(Action(
             id=cw.check_id, kind="finding", title=cw.title, what=cw.remediation, topic=cw.topic, effort=cw.effort,
             risk_reduction=float(sum(f.risk_score for f in cw.findings)), cost=policy.effort_cost[cw.effort],
             owner=owners.most_common(1)[0][0] if owners else topic_owner.get(cw.topic, "Security lead"),
-            horizon=horizon, findings=cw.findings,
+            findings=cw.findings,
             questions=[{"id": qw.question.id, "text": qw.question.text, "claimed": qw.claimed,
                         "target": qw.target, "challenged": True} for qw in challenged.get(cw.check_id, [])],
         ))
@@ -196,51 +220,104 @@ def plan(checks: list[CheckWork], questions: list[QuestionWork], policy: Roadmap
         actions.append(Action(
             id=q.id, kind="checklist", title=q.text, what=q.action, topic=qw.topic, effort=q.effort,
             risk_reduction=round(q.weight * gap * policy.points_per_level, 2), cost=policy.effort_cost[q.effort],
-            owner=qw.owner, horizon=policy.effort_horizon[q.effort],
+            owner=qw.owner,
             questions=[{"id": q.id, "text": q.text, "claimed": qw.claimed, "target": qw.target,
                         "challenged": bool(qw.challenged_by)}],
         ))
-    return order(actions, policy)
+    ranked = rank(actions, policy)
+    schedule(ranked, policy, policy.capacity_per_30_days if capacity is None else capacity)
+    return ranked
 
 
-def order(actions: list[Action], policy: RoadmapPolicy) -> list[Action]:
-    """Set dependencies, pull prerequisites forward, then sort topologically by (horizon, priority)."""
+def rank_key(a: Action) -> tuple[int, float, int, float, float, str]:
+    """The roadmap's ranking, smallest first: the one order every output of the roadmap shows.
+
+    1. pinned actions first (critical known-exploited findings: patched now, not in turn);
+    2. higher ranked priority: the action's own priority (risk reduction ÷ effort points), or,
+       for a prerequisite, the priority of the most urgent unpinned action that waits on it;
+    3. fewer prerequisite topics (a prerequisite ties with what needs it and must come first);
+    4. higher own priority; 5. higher risk reduction; 6. ID, so equal actions keep one order.
+    """
+    return (0 if a.pinned else 1, -a.ranked_priority, a.depth, -a.priority, -a.risk_reduction, a.id)
+
+
+def is_pinned(a: Action, policy: RoadmapPolicy) -> bool:
+    """Whether the policy's ``pin_first`` rule puts this action ahead of the queue."""
+    rule = policy.pin_first
+    return a.kind == "finding" and a.id in rule.checks and any(f.severity in rule.severities for f in a.findings)
+
+
+def rank(actions: list[Action], policy: RoadmapPolicy) -> list[Action]:
+    """Set dependencies, pins and ranked priorities, then sort by :func:`rank_key`.
+
+    A prerequisite inherits the priority of the most urgent unpinned action waiting on it (its
+    dependencies are transitive, so one pass over its dependents is enough). That is why sorting
+    by the key never puts an action before one it depends on: the prerequisite's ranked priority
+    is at least its dependent's, and on a tie it has fewer prerequisite topics. Pinned actions do
+    not lift their prerequisites: they are done first whatever else is pending.
+    """
     prereq_topics = policy.prerequisites()
     by_topic: dict[str, list[Action]] = {}
     for a in actions:
         by_topic.setdefault(a.topic, []).append(a)
+    dependents: dict[str, list[Action]] = {}
     for a in actions:
         a.depends_on = sorted(b.id for t in sorted(prereq_topics.get(a.topic, set())) for b in by_topic.get(t, []))
-    index = {a.id: a for a in actions}
-    # Pull prerequisites into their dependents' horizons; repeat until nothing moves (the graph is acyclic).
-    changed = True
-    while changed:
-        changed = False
-        for a in actions:
-            for dep in a.depends_on:
-                if index[dep].horizon > a.horizon:
-                    index[dep].horizon = a.horizon
-                    changed = True
-    waiting = {a.id: len(a.depends_on) for a in actions}
-    dependents: dict[str, list[str]] = {}
-    for a in actions:
+        a.depth = len(prereq_topics.get(a.topic, set()))
+        a.pinned = is_pinned(a, policy)
         for dep in a.depends_on:
-            dependents.setdefault(dep, []).append(a.id)
+            dependents.setdefault(dep, []).append(a)
+    for a in actions:
+        a.ranked_priority, a.ranked_for = a.priority, None
+        waiting = [d for d in dependents.get(a.id, []) if not d.pinned and d.priority > a.priority]
+        if waiting:
+            lead = min(waiting, key=lambda d: (-d.priority, d.id))
+            a.ranked_priority, a.ranked_for = lead.priority, lead.id
+    return sorted(actions, key=rank_key)
 
-    def key(a: Action) -> tuple[int, float, str]:
-        return (a.horizon, -a.priority, a.id)
 
-    ready = [key(a) for a in actions if waiting[a.id] == 0]
-    heapq.heapify(ready)
-    out: list[Action] = []
-    while ready:
-        a = index[heapq.heappop(ready)[2]]
-        out.append(a)
-        for nxt in dependents.get(a.id, []):
-            waiting[nxt] -= 1
-            if waiting[nxt] == 0:
-                heapq.heappush(ready, key(index[nxt]))
-    return out
+def horizon_limits(policy: RoadmapPolicy, capacity: float) -> list[float]:
+    """The running total of effort points each horizon can hold: capacity × its days ÷ 30."""
+    return [capacity * h.days / 30 if h.days is not None else math.inf for h in policy.horizons]
+
+
+def schedule(ranked: list[Action], policy: RoadmapPolicy, capacity: float) -> None:
+    """Give each ranked action its running effort total and the horizon that total finishes in.
+
+    The team works down the list: an action is finished once every action before it and itself
+    are, at ``capacity`` effort points per 30 days. A pinned action is in the first horizon
+    whatever the total (its effort still counts, so it pushes the rest later).
+    """
+    if not capacity > 0 or math.isinf(capacity):
+        raise ConfigError(f"the roadmap capacity must be a positive number of effort points, not {capacity}")
+    limits = horizon_limits(policy, capacity)
+    total = 0.0
+    for a in ranked:
+        total += a.cost
+        a.cumulative_effort = round(total, 2)
+        a.horizon = 0 if a.pinned else next(i for i, limit in enumerate(limits) if total <= limit + 1e-9)
+
+
+def resolve_capacity(policy: RoadmapPolicy, explicit: float | None = None) -> float:
+    """The team's capacity: ``explicit``, else $RADGUARD_ROADMAP_CAPACITY, else roadmap.yaml's default.
+
+    :param policy: the roadmap policy holding the default.
+    :param explicit: a value given on the command line, if any.
+    """
+    if explicit is not None:
+        value, where = float(explicit), "--capacity"
+    elif (env := os.environ.get(ENV_CAPACITY, "").strip()):
+        where = f"environment variable {ENV_CAPACITY}"
+        try:
+            value = float(env)
+        except ValueError:
+            raise ConfigError(f"{where}: {env!r} is not a number of effort points per 30 days") from None
+    else:
+        return policy.capacity_per_30_days
+    if not value > 0 or math.isinf(value):
+        raise ConfigError(f"{where}: the capacity must be a positive number of effort points per 30 days, "
+                          f"not {value:g}")
+    return value
 
 
 def _check_specs() -> dict[str, Any]:
@@ -281,10 +358,18 @@ def gather(session: Session, catalog: ChecklistCatalog, policy: RoadmapPolicy,
     return checks, questions
 
 
-def build_roadmap(session: Session, assessment_id: int | None = None, today: date | None = None) -> dict[str, Any]:
-    """The roadmap document (what `radguard roadmap --json` prints)."""
+def build_roadmap(session: Session, assessment_id: int | None = None, today: date | None = None,
+                  capacity: float | None = None) -> dict[str, Any]:
+    """The roadmap document (what `radguard roadmap --json` prints); every roadmap output is cut from it.
+
+    :param session: a read session.
+    :param assessment_id: the checklist assessment to take gaps from (default: the newest).
+    :param today: the roadmap's date (default: today).
+    :param capacity: effort points per 30 days (default: :func:`resolve_capacity`).
+    """
     today = today or date.today()
     catalog, policy = load_catalog(), load_policy()
+    capacity = resolve_capacity(policy, capacity)
     try:
         assessment: ChecklistAssessment | None = get_assessment(session, assessment_id)
     except NotFoundError:
@@ -293,12 +378,12 @@ def build_roadmap(session: Session, assessment_id: int | None = None, today: dat
         assessment = None
     topic_owner = {d.topic: d.owner for d in catalog.domains}
     checks, questions = gather(session, catalog, policy, assessment)
-    actions = plan(checks, questions, policy, today, topic_owner)
-    return document(actions, policy, session, assessment, today)
+    actions = plan(checks, questions, policy, topic_owner, capacity)
+    return document(actions, policy, session, assessment, today, capacity)
 
 
 def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
-             assessment: ChecklistAssessment | None, today: date) -> dict[str, Any]:
+             assessment: ChecklistAssessment | None, today: date, capacity: float) -> dict[str, Any]:
     since = datetime.combine(today - timedelta(days=90), time.min, tzinfo=UTC)
     closed = session.execute(
         select(func.count(), func.coalesce(func.sum(Finding.risk_score), 0))
@@ -319,7 +404,12 @@ def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
             "risk_points": round(sum(a.risk_reduction for a in actions), 2),
             "open_findings": sum(len(a.findings) for a in actions if a.kind == "finding"),
             "questions_below_target": sum(1 for a in actions if a.kind == "checklist"),
+            "capacity_per_30_days": capacity,
+            # The running effort total each horizon holds (None: the open-ended last one).
+            "horizon_limits": {h.label: (None if math.isinf(limit) else round(limit, 2))
+                               for h, limit in zip(policy.horizons, horizon_limits(policy, capacity), strict=True)},
             "by_horizon": {h.label: sum(1 for a in actions if a.horizon == i) for i, h in enumerate(policy.horizons)},
+            "pinned": sum(1 for a in actions if a.pinned),
             "progress": {"findings_mitigated_last_90_days": int(closed[0]),
                          "risk_points_removed_last_90_days": int(closed[1]),
                          "answers_improved_since_previous_assessment": improved},
@@ -327,11 +417,58 @@ def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
         "actions": [
             {"rank": rank, "id": a.id, "kind": a.kind, "title": a.title, "what": a.what,
              "why": {"findings": [f.as_dict() for f in a.findings], "questions": a.questions},
-             "risk_reduction": a.risk_reduction, "effort": a.effort, "priority": a.priority, "owner": a.owner,
+             "risk_reduction": a.risk_reduction, "effort": a.effort, "effort_points": a.cost,
+             "priority": a.priority, "ranked_priority": a.ranked_priority, "ranked_for": a.ranked_for,
+             "pinned": a.pinned, "cumulative_effort": a.cumulative_effort, "owner": a.owner,
              "horizon": policy.horizons[a.horizon].label, "topic": a.topic, "depends_on": a.depends_on}
             for rank, a in enumerate(actions, start=1)
         ],
     }
+
+
+@dataclass
+class TopOfRoadmap:
+    """The head of one ranking: what the executive report, the dashboard and the demo show.
+
+    ``actions`` are the first actions of the roadmap; ``risks`` the first actions that fix open
+    findings (a checklist gap is work, not a risk), in the same order, so a top risk is never
+    missing from the top actions unless checklist work outranks it.
+    """
+
+    actions: list[dict[str, Any]]
+    risks: list[dict[str, Any]]
+
+
+def top_of_roadmap(doc: dict[str, Any], limit: int = TOP, finding_ids: set[int] | None = None) -> TopOfRoadmap:
+    """Cut the top actions and top risks from one roadmap document.
+
+    :param doc: what :func:`build_roadmap` returned.
+    :param limit: how many of each.
+    :param finding_ids: for a report limited to one site, the open findings in its scope: a risk
+        then lists only those, and a check with none of them is not one of the site's risks.
+    """
+    risks: list[dict[str, Any]] = []
+    for a in doc["actions"]:
+        if len(risks) >= limit:
+            break
+        if a["kind"] != "finding":
+            continue
+        findings = a["why"]["findings"]
+        if finding_ids is not None:
+            findings = [f for f in findings if f["id"] in finding_ids]
+            if not findings:
+                continue
+        risks.append({**a, "why": {**a["why"], "findings": findings}})
+    return TopOfRoadmap(actions=list(doc["actions"][:limit]), risks=risks)
+
+
+def priority_label(action: dict[str, Any]) -> str:
+    """The ranking column in words: the ranked priority, and why it differs from the action's own."""
+    if action["pinned"]:
+        return f"pinned ({action['priority']:g})"
+    if action["ranked_for"]:
+        return f"{action['ranked_priority']:g} for {action['ranked_for']} (own {action['priority']:g})"
+    return f"{action['priority']:g}"
 
 
 def _why(action: dict[str, Any]) -> str:
@@ -345,33 +482,49 @@ def _why(action: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def capacity_line(doc: dict[str, Any]) -> str:
+    """How the horizons were filled, in one sentence (terminal, Markdown)."""
+    s = doc["summary"]
+    ends = ", ".join(f"{label} up to {limit:g}" for label, limit in s["horizon_limits"].items() if limit is not None)
+    pinned = s["pinned"]
+    return (f"Ranked by priority (risk reduction per effort point); at {s['capacity_per_30_days']:g} effort points "
+            f"per 30 days the running effort fills {ends}, the rest later"
+            + (f"; {pinned} pinned action{'s' if pinned != 1 else ''} first" if pinned else "") + ".")
+
+
 def to_csv(doc: dict[str, Any]) -> str:
+    """One row per action, in rank order, for a project tracker."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rank", "horizon", "id", "kind", "action", "why", "risk_reduction", "effort", "priority",
-                     "owner", "depends_on"])
+    writer = CsvWriter(buffer, lineterminator="\n")
+    writer.writerow(["rank", "horizon", "id", "kind", "action", "why", "risk_reduction", "effort", "effort_points",
+                     "priority", "ranked_priority", "ranked_for", "pinned", "cumulative_effort", "owner",
+                     "depends_on"])
     for a in doc["actions"]:
         writer.writerow([a["rank"], a["horizon"], a["id"], a["kind"], a["what"], _why(a), a["risk_reduction"],
-                         a["effort"], a["priority"], a["owner"], " ".join(a["depends_on"])])
+                         a["effort"], a["effort_points"], a["priority"], a["ranked_priority"], a["ranked_for"] or "",
+                         "yes" if a["pinned"] else "", a["cumulative_effort"], a["owner"], " ".join(a["depends_on"])])
     return buffer.getvalue()
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
+    """The roadmap for a leadership pack: one table per horizon, in rank order."""
     s = doc["summary"]
     lines = [f"# Readiness roadmap ({doc['as_of']})", ""]
     if doc["assessment"]:
         a = doc["assessment"]
         lines.append(f"{a['organization']}, {a['size']} profile, assessment {a['id']} v{a['version']}.")
     lines += [f"{s['actions']} actions worth {s['risk_points']} risk points: {s['open_findings']} open findings, "
-              f"{s['questions_below_target']} checklist questions below target.", ""]
+              f"{s['questions_below_target']} checklist questions below target.", "", capacity_line(doc), ""]
     for label in s["by_horizon"]:
         rows = [a for a in doc["actions"] if a["horizon"] == label]
         if not rows:
             continue
-        lines += [f"## {label}", "", "| # | Action | Why | Risk reduction | Effort | Owner | After |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [f"## {label}", "",
+                  "| # | Action | Why | Risk reduction | Effort (points) | Priority | Running effort | Owner | After |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for a in rows:
-            cells = [str(a["rank"]), f"**{a['id']}** {a['what']}", _why(a), str(a["risk_reduction"]), a["effort"],
+            cells = [str(a["rank"]), f"**{a['id']}** {a['what']}", _why(a), str(a["risk_reduction"]),
+                     f"{a['effort']} ({a['effort_points']:g})", priority_label(a), f"{a['cumulative_effort']:g}",
                      a["owner"], ", ".join(a["depends_on"]) or "–"]
             lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
         lines.append("")

@@ -2,7 +2,8 @@
 
 Why it is built this way: radguard holds a map of a hospital's weaknesses, so the web layer
 is a target. Passwords are argon2id hashes; session and API tokens are random 256-bit values
-of which only a SHA-256 hash is stored; five failed logins lock an account for 15 minutes.
+of which only a SHA-256 hash is stored; repeated failed sign-ins are slowed down
+(``radguard.web.security.LoginThrottle``), never locked out.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import re
 import secrets
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,9 +27,9 @@ from radguard.db.base import utcnow
 from radguard.db.models.web import ROLES, ApiToken, User, WebSession
 from radguard.errors import InputError, NotFoundError, RadguardError
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
+TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=366)
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
 
@@ -48,9 +52,44 @@ def role_at_least(role: str, minimum: str) -> bool:
     return ROLES.index(role) >= ROLES.index(minimum)
 
 
-def check_password_strength(password: str) -> None:
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
+_AROUND = string.digits + string.punctuation + string.whitespace
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the 10,000 most common passwords (lower case)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def check_password_strength(password: str, username: str | None = None, full_name: str | None = None) -> None:
+    """Refuse passwords an attacker tries first. Length alone let ``password1234`` through for an admin.
+
+    Refused: fewer than 12 characters; a common password (the shipped top-10,000 list), also
+    with digits, symbols or spaces added around it (``Password1234!``); nothing but digits and
+    symbols; fewer than five different characters; the user's own name or a part of the full
+    name of four letters or more.
+
+    :param password: the candidate password.
+    :param username: the account's sign-in name.
+    :param full_name: the account's full name.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError("password", None, None, f"use at least {MIN_PASSWORD_LENGTH} characters")
+    lowered = password.casefold()
+    core = lowered.strip(_AROUND)
+    common = common_passwords()
+    if not core or lowered in common or core in common or lowered.replace(" ", "") in common:
+        raise InputError("password", None, None, "this is one of the most common passwords (or one with digits "
+                                                 "added); choose a passphrase of several unrelated words")
+    if len(set(password)) < 5:
+        raise InputError("password", None, None, "use more than a few different characters")
+    names = [username or ""] + [part for part in re.split(r"[\W_]+", full_name or "") if len(part) >= 4]
+    for name in names:
+        folded = name.casefold()
+        if len(folded) >= 3 and (folded in lowered or lowered in folded):
+            raise InputError("password", None, None, "the password must not contain the user's own name")
 
 
 def create_user(session: Session, username: str, password: str, role: str, full_name: str | None = None) -> User:
@@ -60,7 +99,7 @@ def create_user(session: Session, username: str, password: str, role: str, full_
         raise InputError("username", None, "username", "use letters, digits, '.', '-' or '_' (at most 100)")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise InputError("username", None, "username", f"user {username!r} already exists")
-    check_password_strength(password)
+    check_password_strength(password, username, full_name)
     user = User(username=username, full_name=full_name, role=role, password_hash=_hasher.hash(password),
                 active=True, failed_logins=0)
     session.add(user)
@@ -75,37 +114,128 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    check_password_strength(password)
+def _end_sessions(session: Session, user: User) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def revoke_tokens(session: Session, user: User, now: datetime | None = None) -> int:
+    """Revoke every live API token of ``user``; returns how many were revoked.
+
+    :param session: the database session.
+    :param user: whose tokens.
+    :param now: the revocation time (default: now).
+    """
+    now = now or utcnow()
+    count = 0
+    for row in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+        row.revoked_at = now
+        count += 1
+    return count
+
+
+def set_password(session: Session, user: User, password: str, *, keep_tokens: bool = False) -> int:
+    """Set a new password, end the user's sessions and — unless ``keep_tokens`` — revoke the API tokens.
+
+    A reset usually follows a suspected compromise; a token made by whoever knew the old password
+    must not outlive it. It never re-enables a disabled account (that is :func:`enable_user`).
+    Returns the number of tokens revoked.
+
+    :param session: the database session.
+    :param user: the account.
+    :param password: the new password (checked by :func:`check_password_strength`).
+    :param keep_tokens: keep the API tokens working (say so explicitly).
+    """
+    check_password_strength(password, user.username, user.full_name)
     user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    _end_sessions(session, user)
+    return 0 if keep_tokens else revoke_tokens(session, user)
+
+
+def disable_user(session: Session, user: User) -> int:
+    """Disable an account: its sessions end and its API tokens are revoked (not merely suspended),
+    so enabling it again later does not bring old tokens back. Returns the tokens revoked.
+
+    :param session: the database session.
+    :param user: the account.
+    """
+    if user.role == "admin" and user.active and admin_count(session) <= 1:
+        raise InputError("user", None, user.username, "refusing to disable the last administrator; "
+                                                      "add another admin first")
+    user.active = False
+    _end_sessions(session, user)
+    return revoke_tokens(session, user)
+
+
+def enable_user(session: Session, user: User) -> None:
+    """Enable a disabled account again (its old API tokens stay revoked).
+
+    :param session: the database session.
+    :param user: the account.
+    """
+    if user.active:
+        raise InputError("user", None, user.username, "the account is already enabled")
+    user.active = True
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def set_role(session: Session, user: User, role: str) -> str:
+    """Change an account's role; returns the previous one. Takes effect on the user's next request.
+
+    :param session: the database session.
+    :param user: the account.
+    :param role: the new role.
+    """
+    if role not in ROLES:
+        raise InputError("role", None, "role", f"{role!r} is not a role; use one of {', '.join(ROLES)}")
+    previous = user.role
+    if previous == role:
+        raise InputError("role", None, "role", f"{user.username} already has the {role} role")
+    if previous == "admin" and user.active and admin_count(session) <= 1:
+        raise InputError("role", None, user.username, "refusing to demote the last administrator; "
+                                                      "make another admin first")
+    user.role = role
+    return previous
 
 
 def admin_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active)) or 0
 
 
+SIGN_IN_FAILED = ("Sign-in failed: wrong user name or password, or too many recent attempts. "
+                  "Wait a minute and try again; an administrator can reset a forgotten password.")
+
+
+def verify_nothing(password: str) -> None:
+    """Spend the time (and work) of a password check that cannot succeed.
+
+    Used for unknown and disabled accounts, so a failure takes as long whether or not the
+    name exists.
+
+    :param password: the password typed, hashed against a fixed dummy hash.
+    """
+    with contextlib.suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_dummy_hash(), password)
+
+
 def authenticate(session: Session, username: str, password: str, now: datetime | None = None) -> User:
-    """Check a password, counting failures and locking the account after too many."""
+    """Check a password. Every failure raises the same :class:`AuthError` after the same work.
+
+    There is no lockout: throttling is the web layer's :class:`~radguard.web.security.LoginThrottle`,
+    which delays by account name and client address without ever refusing the right password
+    forever, and without telling an attacker which names exist.
+    """
     now = now or utcnow()
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_dummy_hash(), password)
-        raise AuthError("wrong user name or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise AuthError("this account is locked after too many failed sign-ins; try again later "
-                        "or ask an administrator to reset the password")
+        verify_nothing(password)
+        raise AuthError(SIGN_IN_FAILED)
     try:
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        raise AuthError("wrong user name or password") from None
+        raise AuthError(SIGN_IN_FAILED) from None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
@@ -142,20 +272,35 @@ def close_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
 
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """Returns the stored row and the token itself, which is shown once and never again."""
+def create_api_token(session: Session, user: User, name: str, lifetime: timedelta = TOKEN_LIFETIME,
+                     now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Returns the stored row and the token itself, which is shown once and never again.
+
+    :param session: the database session.
+    :param user: whose token.
+    :param name: what it is for.
+    :param lifetime: how long it works (default 90 days; at most ``MAX_TOKEN_LIFETIME``).
+    :param now: the creation time (default: now).
+    """
+    if lifetime <= timedelta(0) or lifetime > MAX_TOKEN_LIFETIME:
+        raise InputError("--days", None, None, f"a token lasts between 1 and {MAX_TOKEN_LIFETIME.days} days")
+    now = now or utcnow()
     secret = "rgt_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=token_hash(secret))
+    row = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=token_hash(secret), created_at=now,
+                   expires_at=now + lifetime)
     session.add(row)
     session.flush()
     return row, secret
 
 
 def lookup_api_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
+    now = now or utcnow()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used = now or utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    row.last_used = now
     return row.user
 
 

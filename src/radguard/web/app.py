@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,22 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 import radguard
+from radguard.checks.engine import AssessSettings
 from radguard.db.session import Database
-from radguard.web.security import LoginRequired, LoginThrottle, SecurityHeaders
+from radguard.links import http_url
+from radguard.web.security import (
+    MAX_BODY,
+    LoginRequired,
+    LoginThrottle,
+    RequestGuard,
+    SecurityHeaders,
+    parse_trusted_proxies,
+)
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = radguard.__version__
+templates.env.filters["http_url"] = http_url
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
@@ -51,7 +61,18 @@ def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
     yield from walk(app.router.routes, "")
 
 
-def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
+def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxies: Sequence[str] = (),
+               settings: AssessSettings | None = None, max_body: int = MAX_BODY) -> FastAPI:
+    """The application over ``database``.
+
+    :param database: where accounts, sessions and every stage's data live.
+    :param secure_cookies: mark cookies ``Secure`` (off only for plain-HTTP tests).
+    :param trusted_proxies: addresses or networks of reverse proxies whose ``X-Forwarded-For``
+        and ``X-Forwarded-Proto`` are believed; from anyone else they are ignored.
+    :param settings: the organisation's settings (``radguard serve --settings``), e.g. the
+        longest risk acceptance the findings stage allows.
+    :param max_body: the largest request body accepted, in bytes.
+    """
     app = FastAPI(
         title="radguard",
         version=radguard.__version__,
@@ -64,7 +85,11 @@ def create_app(database: Database, *, secure_cookies: bool = True) -> FastAPI:
     app.state.db = database
     app.state.secure_cookies = secure_cookies
     app.state.login_throttle = LoginThrottle()
-    app.add_middleware(SecurityHeaders)
+    app.state.sign_in_seconds = 0.3  # running mean of a failed password check, to pace throttled answers
+    app.state.trusted_proxies = parse_trusted_proxies(list(trusted_proxies))
+    app.state.settings = settings or AssessSettings()
+    app.add_middleware(RequestGuard, max_body=max_body)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: refusals above carry the headers too
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.exception_handler(LoginRequired)

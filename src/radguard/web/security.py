@@ -9,16 +9,21 @@ does not apply to them.
 
 from __future__ import annotations
 
+import html
+import ipaddress
+import logging
+import re
 import secrets
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from radguard.db.models.web import ROLES, User, WebSession
 from radguard.web.accounts import lookup_api_token, lookup_session, role_at_least
@@ -31,17 +36,156 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+PERMISSIONS_POLICY = ("camera=(), microphone=(), geolocation=(), usb=(), serial=(), bluetooth=(), payment=(), "
+                      "display-capture=(), interest-cohort=()")
+HSTS = "max-age=31536000; includeSubDomains"
+MAX_BODY = 1024 * 1024  # the largest body any route takes (a checklist answer, a drill record) is a few KiB
+MAX_LOGIN_BODY = 16 * 1024
+_MAX_DB_INT = 2**63 - 1
+_NUMBER = re.compile(r"-?[0-9]+")
+_log = logging.getLogger(__name__)
+
+
+def _is_html(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    accept = Headers(scope=scope).get("accept", "")
+    return not path.startswith("/api/") and "text/html" in accept
+
+
+def error_response(scope: Scope, status: int, detail: str) -> Response:
+    """A bare error answer for refusals made before routing (no template: nothing may fail here)."""
+    if _is_html(scope):
+        body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error {status}</title>"
+                f"</head><body><h1>{status}</h1><p>{html.escape(detail)}</p><p><a href=\"/\">Back to the "
+                "dashboard</a></p></body></html>")
+        return HTMLResponse(body, status_code=status)
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+class SecurityHeaders:
+    """Security headers on every answer — errors, refusals and unhandled failures included.
+
+    A pure ASGI middleware rather than ``BaseHTTPMiddleware``: an exception escaping a route
+    used to reach Starlette's outermost error handler, whose 500 carried none of these headers.
+    Here such an exception is logged and answered with a plain 500 that does. HSTS is sent
+    when the request arrived over TLS (``radguard serve --tls-cert``, or a trusted proxy's
+    ``X-Forwarded-Proto: https``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        secure = scope.get("scheme") == "https" or _forwarded_https(scope)
+        static = scope.get("path", "").startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                headers["Permissions-Policy"] = PERMISSIONS_POLICY
+                if secure:
+                    headers["Strict-Transport-Security"] = HSTS
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if started:
+                raise
+            _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            await error_response(scope, 500, "internal error; the server log has the details")(
+                scope, receive, send_with_headers)
+
+
+class RequestGuard:
+    """Refusals made before any route, form parser or database sees the request.
+
+    - Bodies are capped (``MAX_LOGIN_BODY`` for the anonymous sign-in form, ``MAX_BODY``
+      elsewhere): a ``Content-Length`` over the cap is refused with 413 without reading a byte,
+      and a body sent without one (chunked) is counted as it arrives and cut off at the cap. A
+      200 MB form part posted to /login used to be parsed into memory before authentication.
+    - ``multipart/form-data`` is refused with 415: no page or API operation takes an upload,
+      so a file part can never stand in for a text field.
+    - A path segment that is a number beyond a database integer (``/findings/99999999999999999999``)
+      is a 404 here; it used to overflow the database driver and answer 500.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, max_login_body: int = MAX_LOGIN_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_login_body = max_login_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        for segment in path.split("/"):
+            if _NUMBER.fullmatch(segment) and abs(int(segment)) > _MAX_DB_INT:
+                await error_response(scope, 404, "not found")(scope, receive, send)
+                return
+        headers = Headers(scope=scope)
+        if headers.get("content-type", "").lower().startswith("multipart/"):
+            await error_response(scope, 415, "this application takes no file uploads; send the form "
+                                             "as application/x-www-form-urlencoded or JSON")(scope, receive, send)
+            return
+        limit = self.max_login_body if path.rstrip("/") == "/login" else self.max_body
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                await error_response(scope, 400, "malformed Content-Length")(scope, receive, send)
+                return
+            if int(declared) > limit:
+                await error_response(scope, 413, f"request body over {limit} bytes")(scope, receive, send)
+                return
+        received = 0
+        refused = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    if not refused:
+                        refused = True
+                        await error_response(scope, 413, f"request body over {limit} bytes")(
+                            scope, receive, send)
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not refused:  # once 413 went out, whatever the route answers is dropped
+                await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except BodyTooLarge:
+            pass
+        except Exception:
+            if refused:
+                return  # the form parser failed on the cut-off body; the 413 has been sent
+            raise
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the cap while it was being read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body over {limit} bytes")
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -84,8 +228,60 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/")
 
 
+def _trusted(scope: Scope) -> bool:
+    app = scope.get("app")
+    proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = \
+        getattr(getattr(app, "state", None), "trusted_proxies", ())
+    client = scope.get("client")
+    if not proxies or not client:
+        return False
+    try:
+        peer = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    return any(peer in net for net in proxies)
+
+
+def _forwarded_https(scope: Scope) -> bool:
+    return _trusted(scope) and Headers(scope=scope).get("x-forwarded-proto", "").strip().lower() == "https"
+
+
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The real client address: the peer, or — only when the peer is a configured trusted proxy —
+    the nearest address in ``X-Forwarded-For`` that is not itself a trusted proxy.
+
+    Anyone can send ``X-Forwarded-For``; honouring it from any peer would let an attacker pick
+    the address the sign-in throttle counts against (and write any address into the audit log).
+    """
+    peer = request.client.host if request.client else None
+    if peer is None or not _trusted(request.scope):
+        return peer
+    proxies = request.app.state.trusted_proxies
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed chain: count the proxy itself rather than trust a forged name
+        if not any(address in net for net in proxies):
+            return str(address)
+    return peer
+
+
+def parse_trusted_proxies(values: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``--trusted-proxy`` values (addresses or networks) as networks; a bad one is an InputError.
+
+    :param values: addresses like ``127.0.0.1`` or networks like ``10.0.0.0/24``.
+    """
+    from radguard.errors import InputError
+
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise InputError("--trusted-proxy", None, None, f"{value!r} is not an IP address or network") from None
+    return tuple(out)
 
 
 async def _check_csrf(request: Request, principal: Principal) -> None:
@@ -113,7 +309,7 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
         if auth.lower().startswith("bearer "):
             user = lookup_api_token(session, auth[7:].strip())
             if user is None:
-                raise HTTPException(status_code=401, detail="invalid or revoked API token",
+                raise HTTPException(status_code=401, detail="invalid, expired or revoked API token",
                                     headers={"WWW-Authenticate": "Bearer"})
             session.commit()  # records last_used
             principal = Principal.of(user, "token")
@@ -135,21 +331,104 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+@dataclass
+class _Strikes:
+    failures: int = 0
+    not_before: float = 0.0  # monotonic time before which this key may not try again
+    last: float = 0.0
+    audited: bool = False  # whether the current throttled period was written to the audit log
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the throttle says about one sign-in attempt."""
+
+    wait: float  # seconds until this attempt would have been allowed; 0 when it may go ahead
+    key: str | None = None  # "account" or "address": which limit held it back
+    audit: bool = False  # the first throttled attempt of a period: write it to the audit log
+
+
 class LoginThrottle:
-    """At most ``limit`` sign-in attempts per client address per ``window`` seconds."""
+    """Progressive delays per account name and per client address, with no lockout.
 
-    def __init__(self, limit: int = 20, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
+    Why not a lockout: "five failures lock the account for 15 minutes" let anyone lock any
+    account — administrators included — and answering a locked account differently from an
+    unknown one told an attacker which names exist. Here every name typed is tracked the
+    same way whether or not the account exists, the answer never changes, and the delay
+    after the free attempts doubles per failure up to a cap (a minute per account, so a
+    stranger can slow an account's sign-in but never shut it out; 15 minutes per address).
 
-    def allow(self, ip: str | None) -> bool:
-        key = ip or "?"
-        now = time.monotonic()
-        hits = self._hits[key]
-        while hits and now - hits[0] > self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+    Attempts are counted when they start, before the password is checked, so a burst of
+    concurrent requests cannot all pass the check before the first failure is recorded; a
+    successful sign-in clears the account's strikes and refunds the address's attempt.
+    State is per server process and bounded (least recently used keys are forgotten).
+    """
+
+    def __init__(self, *, free_per_account: int = 5, free_per_address: int = 20, base_delay: float = 1.0,
+                 account_cap: float = 60.0, address_cap: float = 900.0, forget_after: float = 3600.0,
+                 max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.free = {"account": free_per_account, "address": free_per_address}
+        self.cap = {"account": account_cap, "address": address_cap}
+        self.base_delay = base_delay
+        self.forget_after = forget_after
+        self.max_keys = max_keys
+        self.clock = clock
+        self._strikes: OrderedDict[tuple[str, str], _Strikes] = OrderedDict()
+
+    @staticmethod
+    def _keys(username: str, ip: str | None) -> list[tuple[str, str]]:
+        return [("account", username.strip().casefold()[:100]), ("address", ip or "?")]
+
+    def _entry(self, key: tuple[str, str], now: float) -> _Strikes:
+        entry = self._strikes.get(key)
+        if entry is None or now - entry.last > self.forget_after:
+            entry = _Strikes()
+            self._strikes[key] = entry
+        self._strikes.move_to_end(key)
+        while len(self._strikes) > self.max_keys:
+            self._strikes.popitem(last=False)
+        return entry
+
+    def delay(self, kind: str, failures: int) -> float:
+        """Seconds a key must wait after ``failures`` failures (0 while within the free attempts).
+
+        :param kind: ``account`` or ``address``.
+        :param failures: failures counted so far for the key.
+        """
+        over = failures - self.free[kind]
+        if over < 0:
+            return 0.0
+        return float(min(self.cap[kind], self.base_delay * 2 ** min(over, 30)))
+
+    def attempt(self, username: str, ip: str | None) -> Verdict:
+        """Decide on one attempt and, when it may go ahead, count it as a failure in advance.
+
+        :param username: the name typed, whether or not such an account exists.
+        :param ip: the real client address (:func:`client_ip`).
+        """
+        now = self.clock()
+        entries = [(kind, self._entry((kind, name), now)) for kind, name in self._keys(username, ip)]
+        for kind, entry in entries:
+            if entry.not_before > now:
+                first = not entry.audited
+                entry.audited = True
+                return Verdict(entry.not_before - now, kind, first)
+        for kind, entry in entries:
+            entry.failures += 1
+            entry.last = now
+            entry.not_before = now + self.delay(kind, entry.failures)
+            entry.audited = False
+        return Verdict(0.0)
+
+    def succeeded(self, username: str, ip: str | None) -> None:
+        """The attempt counted by :meth:`attempt` signed in: clear the account, refund the address.
+
+        :param username: the account's name.
+        :param ip: the client address.
+        """
+        (_, name), (_, address) = self._keys(username, ip)
+        self._strikes.pop(("account", name), None)
+        entry = self._strikes.get(("address", address))
+        if entry is not None:
+            entry.failures = max(0, entry.failures - 1)
+            entry.not_before = entry.last + self.delay("address", entry.failures)

@@ -62,9 +62,17 @@ def _matches(ctx: CheckContext) -> list[AssetAdvisoryMatch]:
     return ctx.memo("feeds.asset_advisory_matches", lambda: match_assets(ctx.session, assets=ctx.assets()))
 
 
+def _epss(ctx: CheckContext) -> dict[str, Any]:
+    """The imported EPSS score of every CVE of a matched advisory (read once per assessment)."""
+    from radguard.feeds.epss import lookup
+
+    return ctx.memo("feeds.epss", lambda: lookup(ctx.session, {c.id for am in _matches(ctx) for c in am.match.cves}))
+
+
 def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]:
     include_review = bool(_parameter(ctx, "advisories_include_needs_review", False))
     exposures = _exposures(ctx)
+    epss = _epss(ctx)
     # Thousands of assets share a component version, hence the same AdvisoryMatch object and
     # the same exposure basis: build each distinct evidence document and summary once. The
     # shared documents are never mutated (observations are read-only).
@@ -98,7 +106,11 @@ def _observations(ctx: CheckContext, *, kev_only: bool) -> Iterator[Observation]
             summary = (f"{am.component} is affected by {m.advisory_id}"
                        + (f"; KEV-listed: {', '.join(kev_ids)}" if kev_ids else "")
                        + ("; used in ransomware campaigns" if m.ransomware else ""))
-            built = shared[key] = (evidence, summary, {"kev": m.kev, "ransomware": m.ransomware})
+            top = max((epss[c.id].epss for c in m.cves if c.id in epss), default=None)
+            signal: dict[str, Any] = {"kev": m.kev, "ransomware": m.ransomware}
+            if top is not None:
+                signal["epss"] = top
+            built = shared[key] = (evidence, summary, signal)
         evidence, summary, exploit = built
         yield Observation(asset_id=am.asset_id, key=m.advisory_id, evidence=evidence, exposure=level,
                           exploit=exploit, summary=summary)

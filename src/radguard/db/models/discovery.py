@@ -32,3 +32,5 @@ class Scan(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     # endpoints, open, closed, filtered, per service, skipped, errors, assets created/matched.
     counts: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    # The enrolled sensor that ran it (None: this box).
+    sensor_id: Mapped[str | None] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -18,6 +18,7 @@ from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
 
 class Evidence(Base):
     __tablename__ = "evidence"
+    __table_args__ = (Index("uq_evidence_job_endpoint", "job_id", "host", "port", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # e.g. "probe.dicom", "probe.tls", "probe.http", "probe.tcp", "doc.mds2", "doc.sbom"
@@ -34,6 +35,10 @@ class Evidence(Base):
     received: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     source: Mapped[str | None] = mapped_column(Text)  # file name, tool, or person
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Which enrolled sensor collected it (None: this box) and the job it answered; a job's
+    # result is ingested once per endpoint (unique job_id, host, port), however often redelivered.
+    sensor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attestation(Base):

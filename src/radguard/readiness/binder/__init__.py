@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from radguard.db.models.inventory import Site
 from radguard.db.models.response import ResponsePerson
 from radguard.errors import RadguardError
+from radguard.links import http_url
+from radguard.outfiles import write_file
 from radguard.readiness.continuity import continuity
 from radguard.response.drills import demonstrated_recovery, drill_report, load_drills
 from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, Playbook, load_catalog
@@ -118,6 +120,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["hours"] = _hours
+    env.filters["http_url"] = http_url
     env.filters["minutes"] = _minutes
     return env
 
@@ -146,17 +149,24 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def write_pdf(html: str, target: Path) -> None:
-    """Lay out the binder with WeasyPrint; any attempt to fetch a URL is an error."""
+    """Lay out the binder with WeasyPrint; any attempt to fetch a URL is an error.
+
+    WeasyPrint renders to bytes and :func:`radguard.outfiles.write_file` writes them, so a full
+    disk leaves no half-written binder.
+    """
     from weasyprint import HTML
 
-    HTML(string=html, url_fetcher=_refuse).write_pdf(str(target))
+    pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
+    if pdf is None:  # pragma: no cover - write_pdf returns bytes when no target is given
+        raise BinderError("WeasyPrint produced no PDF")
+    write_file(target, pdf)
 
 
 def export_binder(session: Session, options: BinderOptions, fmt: str, target: Path) -> dict[str, Any]:
     context = binder_context(session, options)
     html = render_html(context)
     if fmt == "html":
-        target.write_text(html, encoding="utf-8")
+        write_file(target, html)
     elif fmt == "pdf":
         write_pdf(html, target)
     else:

@@ -7,8 +7,6 @@ reordered or removed without a major version. Multi-valued cells are joined with
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from radguard.checks.findings import finding_model, list_findings
 from radguard.checks.loader import default_catalog
 from radguard.checks.spec import SEVERITY_ORDER
+from radguard.csvcells import to_csv as csv_document
 from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
 from radguard.reports.scope import Scope
@@ -213,25 +212,8 @@ EXPORTS: dict[str, tuple[tuple[str, ...], Callable[[Scope], list[dict[str, Any]]
 }
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    text = str(value)
-    # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def to_csv(columns: tuple[str, ...], records: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(columns)
-    for rec in records:
-        writer.writerow([_cell(rec.get(c)) for c in columns])
-    return buf.getvalue()
+    return csv_document(columns, ([rec.get(c) for c in columns] for rec in records), lineterminator="\r\n")
 
 
 def to_json(kind: str, columns: tuple[str, ...], records: list[dict[str, Any]], scope: Scope) -> str:

@@ -1,15 +1,21 @@
 """The five risks that matter most, in words a board understands.
 
-Ranked by the findings register's risk score; for each, what could happen (the check's
-rationale), which imaging services depend on the affected asset, and what it takes to fix.
+Which five, and in what order, is the roadmap's ranking (``readiness.roadmap.top_of_roadmap``):
+the highest-ranked roadmap actions that fix open findings, one per check, so the report's
+"risks that matter most" and its "top of the roadmap" come from one list and cannot disagree.
+This section only adds the words: what could happen (the check's rationale), which imaging
+services depend on the affected assets, and what it takes to fix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
+from radguard.checks.spec import SEVERITY_ORDER
+from radguard.readiness.roadmap import TOP, top_of_roadmap
 from radguard.reports.scope import Scope
 from radguard.reports.sections.findings import FindingRow
 
@@ -25,6 +31,11 @@ class Risk:
     fix: str
     effort: str | None
     count: int = 1
+    rank: int | None = None  # the action's rank on the roadmap
+    horizon: str | None = None
+    check_id: str = ""
+    ranked_for: str | None = None  # the action that needs this one first, whose priority it ranks at
+    finding_ids: list[int] = field(default_factory=list)
 
 
 def services_by_asset(scope: Scope) -> dict[int, list[str]]:
@@ -40,29 +51,43 @@ def services_by_asset(scope: Scope) -> dict[int, list[str]]:
     return out
 
 
-def top_risks(scope: Scope, rows: list[FindingRow], limit: int = 5) -> list[Risk]:
-    """One risk per check (its worst finding leads), so five risks are five different problems."""
+def top_risks(scope: Scope, rows: list[FindingRow], roadmap: dict[str, Any], limit: int = TOP) -> list[Risk]:
+    """The roadmap's top risks, each told with its findings' rationale, services and fix.
+
+    :param scope: the report's scope (a site report keeps only the findings at that site).
+    :param rows: the open findings in scope, highest risk first (the findings section's rows).
+    :param roadmap: the roadmap document the report shows (``build_roadmap``).
+    :param limit: how many risks.
+    """
+    in_scope = {r.id for r in rows} if scope.site is not None else None
+    top = top_of_roadmap(roadmap, limit, finding_ids=in_scope)
     services = services_by_asset(scope)
-    by_check: dict[str, list[FindingRow]] = {}
-    for r in rows:  # rows come highest risk first
-        by_check.setdefault(r.check_id, []).append(r)
+    by_id = {r.id: r for r in rows}
     risks = []
-    for group in list(by_check.values())[:limit]:
-        lead = group[0]
-        subjects = [r.subject for r in group]
+    for action in top.risks:
+        refs = action["why"]["findings"]  # highest risk first
+        group = [by_id[f["id"]] for f in refs if f["id"] in by_id]
+        lead = group[0] if group else None
+        consequence = (lead.rationale or lead.summary) if lead else None
+        subjects = [f["subject"] for f in refs]
         shown = ", ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
         affected = sorted({s for r in group if r.asset_id is not None for s in services.get(r.asset_id, [])})
         risks.append(
             Risk(
-                title=lead.title,
+                title=action["title"],
                 subject=shown,
-                severity=lead.severity,
-                risk_score=lead.risk_score,
-                consequence=lead.rationale or lead.summary or "See the technical report for details.",
+                severity=max((f["severity"] for f in refs), key=lambda v: SEVERITY_ORDER.get(v, 0)),
+                risk_score=max(int(f["risk_score"]) for f in refs),
+                consequence=consequence or "See the technical report for details.",
                 services=affected,
-                fix=lead.remediation or "See the technical report.",
-                effort=lead.effort,
-                count=len(group),
+                fix=action["what"] or "See the technical report.",
+                effort=action["effort"],
+                count=len(refs),
+                rank=int(action["rank"]),
+                horizon=action["horizon"],
+                check_id=action["id"],
+                ranked_for=action["ranked_for"],
+                finding_ids=[int(f["id"]) for f in refs],
             )
         )
     return risks

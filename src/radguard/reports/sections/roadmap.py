@@ -1,16 +1,18 @@
-"""The top of the improvement roadmap, from the readiness stage's planner.
+"""The improvement roadmap, from the readiness stage's planner.
 
-The planner (``radguard.readiness.roadmap.build_roadmap``) orders open findings and checklist
-gaps into actions; the report shows its ranking unchanged so it matches ``radguard roadmap``.
-The roadmap covers the whole organization even when the report is for one site.
+The planner (``radguard.readiness.roadmap.build_roadmap``) ranks open findings and checklist
+gaps into actions; the report shows its ranking unchanged so it matches ``radguard roadmap``,
+and its "top of the roadmap" is ``top_of_roadmap``'s cut of that ranking, the same one the
+top risks come from. The roadmap covers the whole organization even when the report is for
+one site.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from radguard.readiness.roadmap import build_roadmap, priority_label, top_of_roadmap
 from radguard.reports.scope import Scope
 
 
@@ -26,36 +28,43 @@ class RoadmapItem:
     risk_reduction: float | None
     priority: float | None
     depends_on: list[str] = field(default_factory=list)
+    ranked_priority: float | None = None
+    ranking: str = ""  # the ranking column in words (priority_label)
+    cumulative_effort: float | None = None
 
 
 @dataclass
 class RoadmapSection:
     available: bool
     items: list[RoadmapItem] = field(default_factory=list)
+    top: list[RoadmapItem] = field(default_factory=list)  # the executive report's "top of the roadmap"
     note: str = ""
+    capacity: float | None = None
 
 
-def roadmap_items(scope: Scope) -> RoadmapSection:
-    try:
-        planner = importlib.import_module("radguard.readiness.roadmap")
-    except ImportError:
-        return RoadmapSection(False, note="No roadmap computed: the readiness planner is not installed.")
-    doc: dict[str, Any] = planner.build_roadmap(scope.session, today=scope.now.date())
-    items = [
-        RoadmapItem(
-            rank=int(a["rank"]),
-            action_id=str(a.get("id", "")),
-            kind=str(a.get("kind", "")),
-            title=str(a.get("what") or a.get("title") or ""),
-            owner=a.get("owner"),
-            effort=a.get("effort"),
-            horizon=a.get("horizon"),
-            risk_reduction=a.get("risk_reduction"),
-            priority=a.get("priority"),
-            depends_on=list(a.get("depends_on") or []),
-        )
-        for a in doc.get("actions", [])
-    ]
+def roadmap_document(scope: Scope) -> dict[str, Any]:
+    """The roadmap the report shows, computed once and shared by the roadmap and risks sections."""
+    return build_roadmap(scope.session, today=scope.now.date())
+
+
+def _item(a: dict[str, Any]) -> RoadmapItem:
+    return RoadmapItem(
+        rank=int(a["rank"]), action_id=str(a["id"]), kind=str(a["kind"]), title=str(a["what"] or a["title"]),
+        owner=a["owner"], effort=a["effort"], horizon=a["horizon"], risk_reduction=a["risk_reduction"],
+        priority=a["priority"], depends_on=list(a["depends_on"]), ranked_priority=a["ranked_priority"],
+        ranking=priority_label(a), cumulative_effort=a["cumulative_effort"],
+    )
+
+
+def roadmap_items(scope: Scope, doc: dict[str, Any] | None = None) -> RoadmapSection:
+    """The roadmap section: every action in rank order, and the top of it.
+
+    :param scope: the report's scope (the roadmap itself is organization-wide).
+    :param doc: the roadmap document, if the caller has already built it.
+    """
+    doc = doc if doc is not None else roadmap_document(scope)
+    items = [_item(a) for a in doc["actions"]]
     if not items:
         return RoadmapSection(False, note="No roadmap action: no open finding and no checklist gap recorded.")
-    return RoadmapSection(True, items=items)
+    return RoadmapSection(True, items=items, top=[_item(a) for a in top_of_roadmap(doc).actions],
+                          capacity=doc["summary"]["capacity_per_30_days"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.db.models.web import ROLES, User
 from radguard.errors import RadguardError
-from radguard.web.accounts import admin_count, create_user
+from radguard.web.accounts import create_user, disable_user, enable_user, set_role
 from radguard.web.app import render
 from radguard.web.audit import export_csv, recent, record
 from radguard.web.security import Principal, client_ip, db_session, require
@@ -38,30 +38,70 @@ async def add_user(request: Request, username: str = Form(...), password: str = 
     return RedirectResponse("/admin/users", status_code=303)
 
 
-@router.post("/admin/users/{user_id}/disable")
-async def disable_user(request: Request, user_id: int, principal: Principal = Depends(require("admin")),
-                       session: Session = Depends(db_session)) -> Response:
+def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(status_code=404, detail="no such user")
-    if user.role == "admin" and user.active and admin_count(session) <= 1:
-        raise HTTPException(status_code=400, detail="refusing to disable the last administrator")
-    user.active = False
-    record(session, principal.name, "user.disable", target=user.username, ip=client_ip(request))
+    return user
+
+
+@router.post("/admin/users/{user_id}/disable")
+async def disable_user_route(request: Request, user_id: int, principal: Principal = Depends(require("admin")),
+                             session: Session = Depends(db_session)) -> Response:
+    user = _user(session, user_id)
+    try:
+        revoked = disable_user(session, user)
+    except RadguardError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "user.disable", target=user.username, detail={"tokens_revoked": revoked},
+           ip=client_ip(request))
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/enable")
+async def enable_user_route(request: Request, user_id: int, principal: Principal = Depends(require("admin")),
+                            session: Session = Depends(db_session)) -> Response:
+    user = _user(session, user_id)
+    try:
+        enable_user(session, user)
+    except RadguardError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "user.enable", target=user.username, ip=client_ip(request))
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/role")
+async def role_route(request: Request, user_id: int, role: str = Form(...),
+                     principal: Principal = Depends(require("admin")),
+                     session: Session = Depends(db_session)) -> Response:
+    user = _user(session, user_id)
+    try:
+        previous = set_role(session, user, role)
+    except RadguardError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "user.role", target=user.username, detail={"from": previous, "to": role},
+           ip=client_ip(request))
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/admin/audit")
-async def audit_page(request: Request, page: int = 1, principal: Principal = Depends(require("admin")),
+async def audit_page(request: Request, page: int = Query(1, ge=1, le=1_000_000),
+                     principal: Principal = Depends(require("admin")),
                      session: Session = Depends(db_session)) -> Response:
-    page = max(page, 1)
     events = recent(session, limit=100, offset=(page - 1) * 100)
+    # Reading the audit log is itself audited: it shows who works when and from where.
+    record(session, principal.name, "audit.view", detail={"page": page}, ip=client_ip(request))
+    session.commit()
     return render(request, "audit.html", {"events": events, "page": page})
 
 
 @router.get("/admin/audit.csv")
-async def audit_export(principal: Principal = Depends(require("admin")),
+async def audit_export(request: Request, principal: Principal = Depends(require("admin")),
                        session: Session = Depends(db_session)) -> Response:
+    record(session, principal.name, "audit.export", detail={"format": "csv"}, ip=client_ip(request))
+    session.commit()
     return Response(export_csv(session), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="radguard-audit.csv"'})

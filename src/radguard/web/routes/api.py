@@ -149,11 +149,15 @@ def endpoints(principal: Principal = Depends(require("viewer")),
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
+def audit(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
           principal: Principal = Depends(require("admin")),
           session: Session = Depends(db_session)) -> list[AuditOut]:
-    return [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, via=e.via, ip=e.ip)
-            for e in recent(session, limit, offset)]
+    out = [AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, via=e.via, ip=e.ip)
+           for e in recent(session, limit, offset)]
+    record(session, principal.name, "audit.view", detail={"limit": limit, "offset": offset}, ip=client_ip(request),
+           via="api")
+    session.commit()
+    return out
 
 
 # --- dashboard ----------------------------------------------------------------------------------
@@ -200,8 +204,10 @@ class VerificationOut(BaseModel):
     counts: dict[str, int]
     projected_restore_hours: float | None
     rto_hours: float | None
-    rto_met: bool | None
+    rto_met: bool | None  # True only for a complete copy restored in time (radguard.backup.timing.rto_verdict)
+    rto_verdict: str | None  # met, missed, incomplete (the copy lacks data: never met) or unknown
     rpo_achieved_hours: float | None
+    ransom_notes: list[dict[str, Any]]  # names of the ransom notes found: the copy is compromised
 
 
 class DrillSummary(BaseModel):
@@ -222,7 +228,12 @@ class RoadmapActionOut(BaseModel):
     what: str
     risk_reduction: float
     effort: str
+    effort_points: float
     priority: float
+    ranked_priority: float
+    ranked_for: str | None
+    pinned: bool
+    cumulative_effort: float
     owner: str
     horizon: str
     topic: str

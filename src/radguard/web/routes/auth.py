@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from radguard.web.accounts import AuthError, authenticate, close_session, open_session
+from radguard.web.accounts import SIGN_IN_FAILED, AuthError, authenticate, close_session, open_session
 from radguard.web.app import render
 from radguard.web.audit import record
-from radguard.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Principal, client_ip, db_session, require
+from radguard.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    LoginThrottle,
+    Principal,
+    client_ip,
+    db_session,
+    require,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,14 +61,29 @@ async def login(
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         return _login_page(request, "Your sign-in form expired; please try again.", status=403)
     ip = client_ip(request)
-    if not request.app.state.login_throttle.allow(ip):
-        return _login_page(request, "Too many sign-in attempts from this address; wait a few minutes.", status=429)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    # The name typed is not an identity: failures are recorded as "anonymous", the name in detail.
+    typed = {"username": username[:100]}
+    verdict = throttle.attempt(username, ip)
+    if verdict.wait > 0:
+        # Same answer and about the same time as a wrong password, without the hash's CPU and
+        # memory: a throttled flood must not become a way to exhaust the server.
+        await asyncio.sleep(request.app.state.sign_in_seconds)
+        if verdict.audit:
+            record(session, "anonymous", "login.throttled",
+                   detail={**typed, "limit": verdict.key, "wait_seconds": round(verdict.wait, 1)}, ip=ip)
+            session.commit()
+        return _login_page(request, SIGN_IN_FAILED, status=401)
+    started = time.perf_counter()
     try:
         user = authenticate(session, username, password)
-    except AuthError as exc:
-        record(session, username[:100] or "?", "login.failed", detail={"reason": str(exc)}, ip=ip)
+    except AuthError:
+        took = time.perf_counter() - started
+        request.app.state.sign_in_seconds = 0.8 * request.app.state.sign_in_seconds + 0.2 * took
+        record(session, "anonymous", "login.failed", detail=typed, ip=ip)
         session.commit()
-        return _login_page(request, str(exc), status=401)
+        return _login_page(request, SIGN_IN_FAILED, status=401)
+    throttle.succeeded(username, ip)
     new = open_session(session, user, ip)
     record(session, user.username, "login", ip=ip)
     session.commit()

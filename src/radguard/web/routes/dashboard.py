@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from radguard.backup.sets import verification_record
 from radguard.checks.findings import finding_counts
 from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
@@ -29,7 +30,7 @@ from radguard.db.models.response import Drill
 from radguard.readiness.checklists.assessments import assessment_versions, current_assessment
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
-from radguard.readiness.roadmap import build_roadmap
+from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
 from radguard.response.drills import demonstrated_recovery, load_drills
 from radguard.response.services import load_services
 from radguard.web.app import render
@@ -37,7 +38,7 @@ from radguard.web.routes._cards import CardCache, CardValue
 from radguard.web.security import Principal, require
 
 router = APIRouter(include_in_schema=False)
-TOP_ACTIONS = 5
+TOP_ACTIONS = TOP  # the same top five as the executive report and the demo
 NEXT_DRILLS = 5
 # The outage the RTO card imagines; only the RTO status (demonstrated or not) is shown, which
 # does not depend on the outage length.
@@ -141,10 +142,7 @@ def last_verification(session: Session) -> dict[str, Any] | None:
     if row is None:
         return None
     run, name = row
-    return {"set": name, "finished_at": run.finished_at, "all_ok": run.all_ok, "complete": run.complete,
-            "files_checked": run.files_checked, "expected_instances": run.expected_instances,
-            "counts": dict(run.counts or {}), "projected_restore_hours": run.projected_restore_hours,
-            "rto_hours": run.rto_hours, "rto_met": run.rto_met, "rpo_achieved_hours": run.rpo_achieved_hours}
+    return {"set": name, **verification_record(run)}
 
 
 def next_drills(session: Session) -> list[dict[str, Any]]:
@@ -174,7 +172,7 @@ def backup_card(session: Session) -> dict[str, Any]:
 
 def roadmap_card(session: Session) -> dict[str, Any]:
     doc = build_roadmap(session, today=utcnow().date())
-    return {"actions": doc["actions"][:TOP_ACTIONS], "total": doc["summary"]["actions"]}
+    return {"actions": top_of_roadmap(doc, TOP_ACTIONS).actions, "total": doc["summary"]["actions"]}
 
 
 # Card name → the function computing it. Order is the order on the page.

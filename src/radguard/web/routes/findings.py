@@ -73,7 +73,8 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
         raise HTTPException(status_code=400, detail="select at least one finding")
     try:
         for fid in ids:
-            f = transition(session, fid, action, by=principal.name, reason=reason, until=_until(until))
+            f = transition(session, fid, action, by=principal.name, reason=reason, until=_until(until),
+                           sla=request.app.state.settings.sla)
             record(session, principal.name, f"finding.{action}", target=f"finding:{fid}",
                    detail={"check": f.check_id, "reason": reason, "until": until or None, "to": f.state},
                    ip=client_ip(request))

@@ -1,0 +1,120 @@
+"""``radguard schedule``: recurring discovery and assessment, with state and history in the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from radguard.cli.common import console, db, print_json
+from radguard.discovery.targets import parse_ports
+from radguard.validate import site_code
+
+schedule_app = typer.Typer(help="Recurring discovery and assessment; runs are recorded with their result.",
+                           no_args_is_help=True)
+_BROKER_HELP = "Broker URL for discover schedules (or env RADGUARD_BROKER_URL)."
+
+
+def _sender(broker: str | None, broker_ca: Path | None) -> Any:
+    if not broker:
+        return None
+    from radguard.distributed.broker import make_app
+    from radguard.distributed.central import send_job
+
+    app = make_app(broker, broker_ca)
+    return lambda job: send_job(app, job)
+
+
+@schedule_app.command("add")
+def add_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A unique name, e.g. north-weekly."),
+    kind: str = typer.Option(..., "--kind", help="discover or assess."),
+    every_hours: int = typer.Option(..., "--every-hours", help="Hours between runs (168 = weekly)."),
+    site: str | None = typer.Option(None, "--site", help="Site whose sensors run a discover schedule."),
+    targets: list[str] = typer.Option([], "--target", help="Discover: host, CIDR or host:port (repeatable)."),
+    ports: str = typer.Option("104,11112", "--ports", help="Discover: ports to probe."),
+    level: int = typer.Option(2, "--level", help="Discover: safety level (the sensor's scope may refuse it)."),
+) -> None:
+    """Create a schedule; its first run is due now."""
+    from radguard.distributed.schedules import add_schedule
+
+    params = {"targets": targets, "ports": list(parse_ports(ports)), "level": level} if kind == "discover" else {}
+    add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params)
+    console.print(f"schedule {name} added")
+
+
+@schedule_app.command("pause")
+def pause_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="The schedule.")) -> None:
+    """Stop a schedule from running until resumed."""
+    from radguard.distributed.schedules import set_paused
+
+    set_paused(db(ctx), name, True)
+    console.print(f"schedule {name} paused")
+
+
+@schedule_app.command("resume")
+def resume_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="The schedule.")) -> None:
+    """Let a paused schedule run again."""
+    from radguard.distributed.schedules import set_paused
+
+    set_paused(db(ctx), name, False)
+    console.print(f"schedule {name} resumed")
+
+
+@schedule_app.command("run-now")
+def run_now_cmd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The schedule."),
+    broker: str | None = typer.Option(None, "--broker", envvar="RADGUARD_BROKER_URL", help=_BROKER_HELP),
+    broker_ca: Path | None = typer.Option(None, "--broker-ca", help="CA certificate of the broker's TLS."),
+) -> None:
+    """Run a schedule once now (paused or not) and record the run."""
+    from radguard.distributed.schedules import run_schedule
+
+    result = run_schedule(db(ctx), name, _sender(broker, broker_ca))
+    print_json(result)
+    if result and result["status"] != "ok":
+        raise typer.Exit(1)
+
+
+@schedule_app.command("tick")
+def tick_cmd(
+    ctx: typer.Context,
+    broker: str | None = typer.Option(None, "--broker", envvar="RADGUARD_BROKER_URL", help=_BROKER_HELP),
+    broker_ca: Path | None = typer.Option(None, "--broker-ca", help="CA certificate of the broker's TLS."),
+) -> None:
+    """Run every due schedule once (call it from a systemd timer)."""
+    from radguard.distributed.schedules import tick
+
+    print_json(tick(db(ctx), _sender(broker, broker_ca)))
+
+
+@schedule_app.command("list")
+def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Schedules, when each runs next, and how its last run ended."""
+    from radguard.distributed.schedules import list_schedules
+
+    rows = list_schedules(db(ctx))
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("schedule", "kind", "site", "every (h)", "next run", "paused", "last run", "error")
+    for r in rows:
+        table.add_row(r["name"], r["kind"], r["site"] or "", str(r["every_hours"]), str(r["next_run"]),
+                      "yes" if r["paused"] else "", r["last_status"] or "", r["last_error"] or "")
+    console.print(table)
+
+
+@schedule_app.command("history")
+def history_cmd(ctx: typer.Context, name: str = typer.Argument(..., help="The schedule.")) -> None:
+    """A schedule's runs: started, finished, counts, error."""
+    from radguard.distributed.schedules import history
+
+    print_json(history(db(ctx), name))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")

@@ -1,0 +1,229 @@
+"""The central side: enrol and revoke sensors, send jobs, verify and ingest results once.
+
+Ingest is idempotent: a job's result is stored the first time it verifies; a redelivered or
+replayed copy finds the job already ``ingested`` (and the unique evidence key job/host/port
+would refuse a second copy anyway), so evidence and findings are never duplicated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from radguard.checks.engine import assess
+from radguard.db.base import utcnow
+from radguard.db.models.discovery import Scan
+from radguard.db.models.evidence import Evidence
+from radguard.db.models.sensors import Sensor, SensorJob
+from radguard.db.session import Database
+from radguard.discovery.engine import Probed
+from radguard.discovery.merge import store_scan
+from radguard.discovery.results import EndpointDoc
+from radguard.discovery.scope import covered
+from radguard.discovery.targets import Resolver, parse_target, parse_targets
+from radguard.distributed.broker import DISCOVER_TASK, INGEST_TASK, make_app, site_queue
+from radguard.distributed.signing import ForgedResultError, SensorCredentials, new_credentials, verify
+from radguard.errors import DatabaseError, NotFoundError
+
+log = logging.getLogger("radguard.central")
+
+
+def enroll(database: Database, site: str) -> SensorCredentials:
+    """Create a sensor for ``site``; central stores its public key, the caller hands out the rest."""
+    creds = new_credentials(site)
+    with database.transaction() as session:
+        session.add(Sensor(id=creds.sensor_id, site=site, public_key=creds.public_key(), enrolled_at=utcnow()))
+    return creds
+
+
+def revoke_sensor(session: Session, sensor_id: str) -> None:
+    """Revoke a sensor inside the caller's transaction: every later result it signs is refused."""
+    sensor = session.get(Sensor, sensor_id)
+    if sensor is None:
+        raise NotFoundError(f"no sensor {sensor_id!r}; `radguard sensor list` shows them")
+    if sensor.revoked_at is None:
+        sensor.revoked_at = utcnow()
+
+
+def revoke(database: Database, sensor_id: str) -> None:
+    """Revoke a sensor (its own transaction)."""
+    with database.transaction() as session:
+        revoke_sensor(session, sensor_id)
+
+
+def sensor_rows(session: Session) -> list[dict[str, Any]]:
+    """Every sensor with what the fleet page shows; ``waiting`` is its site's jobs not yet answered."""
+    waiting = dict(session.execute(select(SensorJob.site, func.count()).where(SensorJob.status == "queued")
+                                   .group_by(SensorJob.site)).all())
+    rows = session.scalars(select(Sensor).order_by(Sensor.site, Sensor.id)).all()
+    return [{"id": s.id, "site": s.site, "enrolled_at": s.enrolled_at, "revoked_at": s.revoked_at,
+             "last_seen": s.last_seen, "version": s.version, "clock_skew": s.clock_skew,
+             "last_job": s.last_job, "last_status": s.last_status, "waiting": int(waiting.get(s.site, 0))}
+            for s in rows]
+
+
+def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest jobs, newest first."""
+    rows = session.scalars(select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)).all()
+    return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
+             "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
+             "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
+
+
+def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str, Any]]:
+    """Unrevoked sensors with no result for ``hours`` (those never heard from count from enrolment)."""
+    limit = now - timedelta(hours=hours)
+    return [r for r in sensor_rows(session)
+            if r["revoked_at"] is None and (r["last_seen"] or r["enrolled_at"]) < limit]
+
+
+def list_sensors(database: Database) -> list[dict[str, Any]]:
+    """:func:`sensor_rows` in a read session."""
+    with database.read() as session:
+        return sensor_rows(session)
+
+
+def list_jobs(database: Database, limit: int = 200) -> list[dict[str, Any]]:
+    """:func:`job_rows` in a read session."""
+    with database.read() as session:
+        return job_rows(session, limit)
+
+
+def create_job(database: Database, site: str, targets: list[str], ports: list[int], level: int,
+               rate: float = 20.0) -> dict[str, Any]:
+    """Record a discovery job for ``site``; returns the job document a sensor receives."""
+    parse_targets(targets)  # a bad target is the caller's error, before anything is queued
+    job = {"job_id": "job-" + uuid.uuid4().hex, "site": site, "kind": "discover", "targets": list(targets),
+           "ports": [int(p) for p in ports], "level": int(level), "rate": float(rate)}
+    with database.transaction() as session:
+        session.add(SensorJob(id=job["job_id"], site=site, kind="discover", request=job, status="queued",
+                              attempts=0, created=utcnow(), counts={}))
+    return job
+
+
+def send_job(app: Celery, job: dict[str, Any]) -> None:
+    """Put ``job`` on its site's queue."""
+    app.send_task(DISCOVER_TASK, args=[job], queue=site_queue(str(job["site"])))
+
+
+def _record(database: Database, job_id: str, status: str, reason: str | None, sensor_id: str | None) -> None:
+    with database.transaction() as session:
+        job = session.get(SensorJob, job_id)
+        if job is not None and job.status != "ingested":
+            job.status, job.reason, job.finished = status, reason, utcnow()
+            job.sensor_id = sensor_id or job.sensor_id
+
+
+def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> dict[str, Any]:
+    """Verify one signed result and store it exactly once; returns what happened.
+
+    Refused (ForgedResultError, nothing stored but the refusal on the job): an unknown or revoked
+    sensor, a bad signature, a body naming another sensor, a job of another site, an endpoint
+    outside the job's targets.
+    """
+    sensor_id = envelope.get("sensor_id") if isinstance(envelope, dict) else None
+    with database.read() as session:
+        sensor = session.get(Sensor, str(sensor_id)) if sensor_id else None
+        key, revoked, site = (sensor.public_key, sensor.revoked_at, sensor.site) if sensor else (None, None, None)
+    if key is None:
+        raise ForgedResultError(f"result from unknown sensor {sensor_id!r}; nothing was ingested")
+    body = verify(envelope, key)  # before anything in the body is trusted
+    if revoked is not None:
+        raise ForgedResultError(f"sensor {sensor_id} was revoked at {revoked.isoformat()}; its result was refused")
+    job_id = str(body.get("job_id"))
+    if body.get("sensor_id") != sensor_id:
+        raise ForgedResultError(f"result signed by {sensor_id} claims sensor {body.get('sensor_id')!r}; refused")
+    with database.read() as session:
+        job = session.get(SensorJob, job_id)
+        if job is None:
+            raise ForgedResultError(f"result for unknown job {job_id!r}; refused")
+        job_site, job_status, request = job.site, job.status, dict(job.request)
+    if job_site != site or body.get("site") != site:
+        _record(database, job_id, "failed", f"sensor {sensor_id} of site {site} answered a job of site {job_site}",
+                None)
+        raise ForgedResultError(f"sensor {sensor_id} serves site {site}; job {job_id} is for site {job_site}")
+    if job_status == "ingested":
+        return {"job_id": job_id, "status": "duplicate"}
+    allowed = parse_targets([str(t) for t in request.get("targets", [])])
+    resolver = Resolver()
+    endpoints = body.get("endpoints") or []
+    probed: list[Probed] = []
+    for item in endpoints:
+        doc = EndpointDoc.model_validate(item["doc"])
+        if not covered(parse_target(f"{doc.host}:{doc.port}" if ":" not in doc.host else f"[{doc.host}]:{doc.port}",
+                                    "result"), allowed, resolver):
+            _record(database, job_id, "failed", f"result names {doc.host}:{doc.port}, outside the job", sensor_id)
+            raise ForgedResultError(f"sensor {sensor_id} sent {doc.host}:{doc.port}, outside job {job_id}'s targets")
+        probed.append(Probed(doc, dict(item.get("sent") or {})))
+    now = utcnow()
+    skew = float(body["sent_at"]) - time.time() if isinstance(body.get("sent_at"), int | float) else None
+    status = str(body.get("status"))
+    with database.transaction() as session:
+        job = session.get(SensorJob, job_id, with_for_update=True)
+        assert job is not None
+        if job.status == "ingested":
+            return {"job_id": job_id, "status": "duplicate"}
+        if status == "refused":
+            job.status, job.reason = "refused", str(body.get("reason"))
+            counts: dict[str, Any] = {}
+        else:
+            scan = Scan(started=datetime.fromisoformat(body["started"]),
+                        finished=datetime.fromisoformat(body["finished"]),
+                        level=int(body.get("level") or request.get("level", 1)), targets=list(request["targets"]),
+                        authorized_by=(body.get("scope") or {}).get("authorized_by"),
+                        reason=(body.get("scope") or {}).get("reason"),
+                        options={"ports": list(request.get("ports", [])), "rate": request.get("rate"),
+                                 "site": site, "job_id": job_id},
+                        sensor_id=sensor_id)
+            store_scan(session, scan, probed, site, len(body.get("skipped") or []))
+            session.execute(update(Evidence).where(Evidence.scan_id == scan.id)
+                            .values(sensor_id=sensor_id, job_id=job_id))
+            job.status, job.reason, job.scan_id = "ingested", None, scan.id
+            counts = dict(scan.counts)
+        job.sensor_id, job.finished, job.counts = sensor_id, now, counts
+        job.attempts = (job.attempts or 0) + 1
+        if status == "refused":
+            job.status = "refused"
+        sensor = session.get(Sensor, str(sensor_id))
+        assert sensor is not None
+        sensor.last_seen, sensor.version, sensor.clock_skew = now, str(body.get("version")), skew
+        sensor.last_job, sensor.last_status = job_id, job.status
+        if run_assessment and status != "refused":
+            assess(session, now=now)
+    return {"job_id": job_id, "status": job.status, "counts": counts}
+
+
+def central_app(broker_url: str, database: Database, ca_file: Path | None = None,
+                assess_after: bool = True) -> Celery:
+    """The central worker's app: ingests results (retried with backoff while the database is away)."""
+    app = make_app(broker_url, ca_file, name="radguard-central")
+
+    @app.task(name=INGEST_TASK, bind=True, acks_late=True, reject_on_worker_lost=True,
+              autoretry_for=(DatabaseError, SQLAlchemyError, OSError), retry_backoff=1, retry_backoff_max=30,
+              retry_jitter=False, max_retries=8)
+    def ingest_task(self: Any, envelope: dict[str, Any]) -> str:
+        try:
+            return str(ingest(database, envelope, run_assessment=assess_after)["status"])
+        except ForgedResultError as exc:
+            log.warning("refused result: %s", exc)
+            return "forged"
+        except (DatabaseError, SQLAlchemyError, OSError) as exc:
+            if self.request.retries >= self.max_retries:
+                job_id = str((envelope.get("body") or {}).get("job_id"))
+                log.error("ingest of job %s failed for good: %s", job_id, exc)
+                with contextlib.suppress(DatabaseError, SQLAlchemyError):
+                    _record(database, job_id, "failed", f"ingest failed after {self.request.retries} retries: {exc}",
+                            None)
+            raise
+
+    return app

@@ -1,0 +1,155 @@
+"""The sensor side: check a job against the LOCAL scope, run discovery, sign and send the result.
+
+The local scope file is the final authority. Whatever central asks, a job is run only when its
+site is this sensor's site, the scope's window is open, its level is at or below the scope's
+max_level, every target is covered by the scope's targets, and its rate is within the sensor's
+cap; the scope's exclusions (the segment's do-not-scan list) are never contacted. Anything else
+is refused before a packet is sent, written to the local refusal log, and reported to central as
+``refused`` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+
+import radguard
+from radguard.db.base import utcnow
+from radguard.discovery.engine import ScanOptions, run_scan
+from radguard.discovery.merge import sort_results
+from radguard.discovery.run import DiscoveryRequest, Plan, _refuse_unresolved
+from radguard.discovery.scope import Scope, authorize
+from radguard.discovery.targets import Exclusions, Resolver, parse_targets
+from radguard.distributed.broker import CENTRAL_QUEUE, DISCOVER_TASK, INGEST_TASK, make_app
+from radguard.distributed.signing import SensorCredentials
+from radguard.distributed.spool import Spool
+from radguard.errors import RadguardError, SafetyError
+
+log = logging.getLogger("radguard.sensor")
+
+
+@dataclass
+class SensorRuntime:
+    credentials: SensorCredentials
+    scope: Scope
+    spool: Spool
+    max_rate: float = 50.0
+    timeout: float = 2.0
+
+    @property
+    def refusal_log(self) -> Path:
+        return self.spool.directory.parent / "refused.jsonl"
+
+
+def check_job(runtime: SensorRuntime, job: dict[str, Any], now: datetime | None = None) -> Plan:
+    """Authorize ``job`` against the local scope; raise SafetyError (nothing sent) when it asks more."""
+    creds, scope = runtime.credentials, runtime.scope
+    if job.get("site") != creds.site:
+        raise SafetyError(f"job {job.get('job_id')!r} is for site {job.get('site')!r}; this sensor serves "
+                          f"{creds.site!r}")
+    if job.get("kind") != "discover":
+        raise SafetyError(f"job kind {job.get('kind')!r} is not one this sensor runs")
+    level, rate = int(job.get("level", 2)), float(job.get("rate", runtime.max_rate))
+    if rate > runtime.max_rate:
+        raise SafetyError(f"job rate {rate:g}/s is above this sensor's cap {runtime.max_rate:g}/s")
+    targets = parse_targets([str(t) for t in job.get("targets", [])])
+    if not targets:
+        raise SafetyError("the job names no targets")
+    resolver = Resolver()
+    authorize(scope, level, targets, now or utcnow(), resolver)
+    exclusions = Exclusions(resolver)
+    for t in scope.exclude:
+        exclusions.add(t, f"excluded by the sensor's local scope ({t.spec})")
+    ports = tuple(int(p) for p in job.get("ports", []))
+    if not ports or any(not 0 < p < 65536 for p in ports):
+        raise SafetyError("the job's ports must be 1-65535")
+    _refuse_unresolved(exclusions, targets, ports)
+    options = ScanOptions(level=level, rate=rate, timeout=runtime.timeout, concurrency=32)
+    request = DiscoveryRequest(targets=[t.spec for t in targets], ports=ports, level=level, options=options,
+                               site=creds.site)
+    total = sum(t.size * (1 if t.port is not None else len(ports)) for t in targets)
+    return Plan(request, targets, scope, exclusions, total)
+
+
+def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job (or refuse it) and return the signed envelope for central."""
+    started = utcnow()
+    body: dict[str, Any] = {"job_id": str(job.get("job_id")), "site": runtime.credentials.site,
+                            "sensor_id": runtime.credentials.sensor_id, "version": radguard.__version__,
+                            "started": started.isoformat()}
+    log.info("job %s received", body["job_id"])
+    try:
+        scan_plan = check_job(runtime, job, started)
+    except RadguardError as exc:
+        reason = str(exc)
+        log.warning("refused job %s: %s", body["job_id"], reason)
+        with runtime.refusal_log.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"at": started.isoformat(), "job_id": body["job_id"], "reason": reason}) + "\n")
+        body.update(status="refused", reason=reason, endpoints=[], skipped=[], level=None)
+    else:
+        options = scan_plan.request.options
+        options.pinned = scan_plan.pinned
+        results = sort_results(run_scan(scan_plan.endpoints(), options))
+        log.info("job %s: %d endpoint(s) probed", body["job_id"], len(results))
+        body.update(status="done", reason=None, level=scan_plan.request.level,
+                    targets=list(scan_plan.request.targets), ports=list(scan_plan.request.ports),
+                    scope={"authorized_by": runtime.scope.doc.authorized_by, "reason": runtime.scope.doc.reason},
+                    endpoints=[{"doc": p.doc.document(), "sent": p.sent} for p in results],
+                    skipped=scan_plan.skipped)
+    body["finished"] = utcnow().isoformat()
+    body["sent_at"] = time.time()
+    return runtime.credentials.sign(body)
+
+
+def deliver(app: Celery, runtime: SensorRuntime, envelope: dict[str, Any]) -> bool:
+    """Send ``envelope`` to central, or spool it when the broker cannot take it; True when sent.
+
+    Whatever was spooled before is sent first, so results arrive in the order they were made.
+    """
+    def send(env: dict[str, Any]) -> None:
+        app.send_task(INGEST_TASK, args=[env], queue=CENTRAL_QUEUE, retry=False)
+
+    try:
+        runtime.spool.flush(send)
+        send(envelope)
+        return True
+    except Exception as exc:
+        log.warning("broker unreachable (%s); result of job %s spooled", exc, envelope["body"].get("job_id"))
+        runtime.spool.put(str(envelope["body"].get("job_id")), envelope)
+        return False
+
+
+def sensor_app(broker_url: str, runtime: SensorRuntime, ca_file: Path | None = None) -> Celery:
+    """The sensor's Celery app: one task, consuming its site's queue."""
+    app = make_app(broker_url, ca_file, name=f"radguard-sensor-{runtime.credentials.sensor_id}")
+    app.conf.broker_connection_timeout = 3
+
+    @app.task(name=DISCOVER_TASK, acks_late=True, reject_on_worker_lost=True)
+    def discover(job: dict[str, Any]) -> str:
+        envelope = run_job(runtime, job)
+        deliver(app, runtime, envelope)
+        return str(envelope["body"]["status"])
+
+    return app
+
+
+def flush_loop(app: Celery, runtime: SensorRuntime, interval: float = 5.0) -> None:
+    """Keep trying to send spooled results (a background thread of ``sensor run``)."""
+    def send(env: dict[str, Any]) -> None:
+        app.send_task(INGEST_TASK, args=[env], queue=CENTRAL_QUEUE, retry=False)
+
+    while True:
+        time.sleep(interval)
+        if runtime.spool.pending():
+            try:
+                sent = runtime.spool.flush(send)
+                log.info("sent %d spooled result(s)", sent)
+            except Exception as exc:
+                log.info("spool not sent yet: %s", exc)

@@ -1,0 +1,296 @@
+"""Notifications on what changed, never on what was already known.
+
+``radguard notify run --rules rules.yaml`` (from cron or a timer) collects the current *events* —
+a new open KEV finding with ransomware use, a new open critical finding, an open finding past its
+SLA date, a new unconfirmed discovered device — and sends each event a rule selects that the
+notification log has not recorded as sent for that rule. Rules choose sites and a minimum
+severity, a channel, ``immediate`` or ``digest`` (one message a day with everything new), and
+quiet hours (immediate events are deferred, then sent on the first run after them).
+
+Channels: SMTP (STARTTLS, then AUTH when a user is configured; the password comes from the
+environment variable the rule names, never the rules file), generic webhook (JSON signed with
+HMAC-SHA256 in ``X-Radguard-Signature: sha256=HEX``, retried with exponential backoff), and
+Microsoft Teams / Slack incoming webhooks (their payload formats). Every attempt is a
+``notification_log`` row. Findings are read through :mod:`radguard.checks.findings` and devices
+through :mod:`radguard.inventory.queries`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from radguard.db.base import utcnow
+from radguard.db.models.integrations import NotificationLog
+from radguard.errors import InputError, RadguardError
+from radguard.textfiles import load_yaml
+
+EVENTS = ("kev_ransomware", "new_critical", "sla_passed", "new_unconfirmed_device")
+SEVERITY_ORDER = ["info", "low", "medium", "high", "critical"]
+
+
+class NotifyError(RadguardError):
+    """A channel could not deliver (logged as failed; the next run tries again)."""
+
+    exit_code = 5
+
+
+class Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["smtp", "webhook", "teams", "slack"]
+    # smtp
+    host: str | None = None
+    port: int = 587
+    starttls: bool = True
+    user: str | None = None
+    password_env: str | None = None
+    ca_file: str | None = None
+    sender: str | None = None
+    to: list[str] = Field(default_factory=list)
+    # webhook / teams / slack
+    url: str | None = None
+    secret_env: str | None = None
+    retries: int = 3
+    backoff_s: float = 1.0
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    events: list[str] = Field(default_factory=lambda: list(EVENTS))
+    sites: list[str] = Field(default_factory=list)  # empty: every site
+    min_severity: str = "info"
+    mode: Literal["immediate", "digest"] = "immediate"
+    quiet_hours: str | None = None  # "22:00-07:00", UTC
+    channel: Channel
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        bad = [e for e in value if e not in EVENTS]
+        if bad:
+            raise ValueError(f"unknown events {bad}; use {', '.join(EVENTS)}")
+        return value
+
+    @field_validator("min_severity")
+    @classmethod
+    def _severity(cls, value: str) -> str:
+        if value not in SEVERITY_ORDER:
+            raise ValueError(f"use one of {', '.join(SEVERITY_ORDER)}")
+        return value
+
+    def quiet(self, now: datetime) -> bool:
+        if not self.quiet_hours:
+            return False
+        start_s, _, end_s = self.quiet_hours.partition("-")
+        start, end, t = dtime.fromisoformat(start_s), dtime.fromisoformat(end_s), now.astimezone(UTC).time()
+        return start <= t < end if start <= end else (t >= start or t < end)
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: list[Rule]
+
+
+def load_rules(path: Path) -> Rules:
+    """The rules file, validated; errors name the file and the rule field."""
+    doc = load_yaml(path)
+    try:
+        rules = Rules.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(str(path), ".".join(str(x) for x in err["loc"]), None, err["msg"]) from None
+    for rule in rules.rules:
+        if rule.quiet_hours:
+            try:
+                rule.quiet(utcnow())
+            except ValueError:
+                raise InputError(str(path), f"rule {rule.name}", "quiet_hours",
+                                 f"{rule.quiet_hours!r}: use HH:MM-HH:MM") from None
+    return rules
+
+
+@dataclass(frozen=True)
+class Event:
+    key: str
+    kind: str
+    severity: str
+    site: str | None
+    title: str
+    detail: dict[str, Any]
+
+
+def collect_events(session: Session, today: date) -> list[Event]:
+    """Every event true now (sending only the new ones is :func:`run`'s job)."""
+    from radguard.checks.findings import list_findings
+    from radguard.inventory.queries import list_assets
+
+    out: list[Event] = []
+    for f in list_findings(session, states=["open"]):
+        site = f.asset.site.code if f.asset is not None else None
+        info = {"finding_id": f.id, "check_id": f.check_id, "asset": f.asset.name if f.asset else None,
+                "risk_score": f.risk_score, "summary": f.summary}
+        if f.check_id == "RG-KEV" and (f.evidence or {}).get("ransomware"):
+            out.append(Event(f"kev_ransomware:{f.id}", "kev_ransomware", f.severity, site,
+                             f"KEV-listed, ransomware-used: {f.title}", info))
+        if f.severity == "critical":
+            out.append(Event(f"new_critical:{f.id}", "new_critical", f.severity, site,
+                             f"New critical: {f.title}", info))
+        if f.due is not None and f.due < today:
+            out.append(Event(f"sla_passed:{f.id}:{f.due.isoformat()}", "sla_passed", f.severity, site,
+                             f"SLA passed ({f.due.isoformat()}): {f.title}", info))
+    for asset in list_assets(session):
+        if not asset.confirmed:
+            out.append(Event(f"new_unconfirmed_device:{asset.id}", "new_unconfirmed_device", "medium",
+                             asset.site.code if asset.site else None, f"New unconfirmed device: {asset.name}",
+                             {"asset_id": asset.id, "asset": asset.name, "source": asset.source}))
+    return out
+
+
+def _selected(rule: Rule, event: Event) -> bool:
+    return (event.kind in rule.events and (not rule.sites or event.site in rule.sites)
+            and SEVERITY_ORDER.index(event.severity) >= SEVERITY_ORDER.index(rule.min_severity))
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The webhook signature header value for ``body``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def payload(channel: Channel, subject: str, events: list[Event]) -> dict[str, Any]:
+    """The JSON body for a webhook, Teams or Slack channel."""
+    lines = [e.title for e in events]
+    if channel.type == "slack":
+        return {"text": subject, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text":
+                f"*{subject}*\n" + "\n".join(f"• {line}" for line in lines)}}]}
+    if channel.type == "teams":
+        return {"type": "message", "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive", "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
+                "version": "1.4", "body": [{"type": "TextBlock", "weight": "Bolder", "text": subject, "wrap": True}]
+                + [{"type": "TextBlock", "text": line, "wrap": True} for line in lines]}}]}
+    return {"source": "radguard", "subject": subject,
+            "events": [{"key": e.key, "event": e.kind, "severity": e.severity, "site": e.site, "title": e.title,
+                        **e.detail} for e in events]}
+
+
+def _post(channel: Channel, body: dict[str, Any], sleep: Callable[[float], None]) -> int:
+    assert channel.url
+    data = json.dumps(body, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json"}
+    if channel.secret_env:
+        secret = os.environ.get(channel.secret_env)
+        if not secret:
+            raise NotifyError(f"the webhook secret variable {channel.secret_env} is not set")
+        headers["X-Radguard-Signature"] = sign(secret.encode(), data)
+    verify: Any = ssl.create_default_context(cafile=channel.ca_file) if channel.ca_file else True
+    last = ""
+    for attempt in range(1, channel.retries + 1):
+        try:
+            response = httpx.post(channel.url, content=data, headers=headers, timeout=10, verify=verify)
+            if response.status_code < 300:
+                return attempt
+            last = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code != 429:
+                break  # the receiver refused this message; retrying will not change that
+        except httpx.HTTPError as exc:
+            last = str(exc) or type(exc).__name__
+        if attempt < channel.retries:
+            sleep(channel.backoff_s * 2 ** (attempt - 1))
+    raise NotifyError(f"{channel.url}: {last} after {attempt} attempts")
+
+
+def _mail(channel: Channel, subject: str, events: list[Event]) -> int:
+    if not channel.host or not channel.to or not channel.sender:
+        raise NotifyError("an smtp channel needs host, sender and to")
+    msg = EmailMessage()
+    msg["Subject"], msg["From"], msg["To"] = subject, channel.sender, ", ".join(channel.to)
+    msg.set_content("\n".join(f"- {e.title}" for e in events) + "\n\nradguard notification (change only)\n")
+    try:
+        with smtplib.SMTP(channel.host, channel.port, timeout=20) as smtp:
+            if channel.starttls:
+                smtp.starttls(context=ssl.create_default_context(cafile=channel.ca_file))
+            if channel.user:
+                password = os.environ.get(channel.password_env or "")
+                if not password:
+                    raise NotifyError(f"the SMTP password variable {channel.password_env} is not set")
+                smtp.login(channel.user, password)
+            smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        raise NotifyError(f"SMTP {channel.host}:{channel.port}: {exc}") from None
+    return 1
+
+
+def deliver(channel: Channel, subject: str, events: list[Event],
+            sleep: Callable[[float], None] = time.sleep) -> int:
+    """Send one message; returns the number of attempts it took."""
+    if channel.type == "smtp":
+        return _mail(channel, subject, events)
+    return _post(channel, payload(channel, subject, events), sleep)
+
+
+def run(session: Session, rules: Rules, now: datetime | None = None,
+        sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
+    """Send what is new for each rule and log every attempt (inside the caller's transaction)."""
+    now = now or utcnow()
+    events = collect_events(session, now.date())
+    counts = {"sent": 0, "failed": 0, "deferred": 0}
+    for rule in rules.rules:
+        done = set(session.scalars(select(NotificationLog.event_key).where(
+            NotificationLog.rule == rule.name, NotificationLog.status == "sent")))
+        new = [e for e in events if _selected(rule, e) and e.key not in done]
+        if not new:
+            continue
+        if rule.mode == "digest":
+            last = session.scalar(select(NotificationLog.at).where(
+                NotificationLog.rule == rule.name, NotificationLog.status == "sent")
+                .order_by(NotificationLog.at.desc()))
+            if last is not None and now - last < timedelta(days=1):
+                continue
+            batches = [(f"radguard daily digest: {len(new)} changes", new)]
+        else:
+            if rule.quiet(now):
+                for e in new:
+                    session.add(NotificationLog(at=now, rule=rule.name, event_key=e.key, event=e.kind,
+                                                channel=rule.channel.type, status="deferred", attempts=0,
+                                                detail="quiet hours"))
+                counts["deferred"] += len(new)
+                continue
+            batches = [(f"radguard: {e.title}", [e]) for e in new]
+        for subject, batch in batches:
+            try:
+                attempts, status, detail = deliver(rule.channel, subject, batch, sleep), "sent", None
+            except NotifyError as exc:
+                attempts, status, detail = rule.channel.retries, "failed", str(exc)[:1000]
+            for e in batch:
+                session.add(NotificationLog(at=now, rule=rule.name, event_key=e.key, event=e.kind,
+                                            channel=rule.channel.type, status=status, attempts=attempts,
+                                            detail=detail))
+            counts[status] += len(batch)
+    session.flush()
+    return counts
+
+
+def log(session: Session, limit: int = 500) -> list[dict[str, Any]]:
+    """The notification log, newest first (for the CLI and the web page)."""
+    rows = session.scalars(select(NotificationLog).order_by(NotificationLog.at.desc(), NotificationLog.id.desc())
+                           .limit(limit))
+    return [{"at": r.at, "rule": r.rule, "event": r.event, "event_key": r.event_key, "channel": r.channel,
+             "status": r.status, "attempts": r.attempts, "detail": r.detail} for r in rows]

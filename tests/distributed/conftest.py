@@ -1,0 +1,46 @@
+"""Shared parts for the multi-site tests: a real TLS+password Redis and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from radguard.db.migrate import upgrade
+from radguard.db.models.inventory import Site
+from radguard.db.session import Database, open_database
+from tests.support.postgres import create_database
+from tests.support.redis import RedisBroker
+
+
+@pytest.fixture
+def pg_db(pg_server: str) -> Iterator[Database]:
+    """A migrated PostgreSQL database with sites NORTH and SOUTH."""
+    url = create_database(pg_server)
+    db = open_database(url)
+    upgrade(db)
+    with db.transaction() as session:
+        session.add_all([Site(code="NORTH", name="North hospital"), Site(code="SOUTH", name="South clinic")])
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def broker() -> Iterator[RedisBroker]:
+    b = RedisBroker()
+    b.start()
+    yield b
+    b.cleanup()
+
+
+def write_scope(path: Path, targets: list[str], max_level: int = 2, exclude: list[str] | None = None) -> Path:
+    """A local scope file open for the next hour."""
+    now = datetime.now(UTC)
+    path.write_text(yaml.safe_dump({
+        "authorized_by": "Dana Whitfield, CISO", "reason": "CHG-1 sensor discovery",
+        "window": {"start": (now - timedelta(hours=1)).isoformat(), "end": (now + timedelta(hours=1)).isoformat()},
+        "targets": targets, "exclude": exclude or [], "max_level": max_level}))
+    return path

@@ -1,0 +1,202 @@
+"""Notifications: a real SMTP server (aiosmtpd, STARTTLS + AUTH) and an HTTPS webhook receiver
+that checks HMAC signatures and fails on purpose; change-only sending, quiet hours, digest, log."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import hmac
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from radguard.db.session import Database
+from radguard.errors import InputError
+from radguard.integrations.notify import collect_events, load_rules, log, payload, run
+from tests.support.ports import free_port
+
+NOON = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.logins: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        assert session.ssl is not None, "mail arrived without STARTTLS"
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def auth(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"rg" and auth_data.password == b"s3cret"
+        if ok:
+            self.logins.append(mechanism)
+        return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp(cert: tuple[Path, Path]) -> Iterator[tuple[int, Mailbox]]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert)
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            authenticator=box.auth, auth_require_tls=True)
+    controller.start()
+    yield port, box
+    controller.stop()
+
+
+@pytest.fixture
+def webhook(cert: tuple[Path, Path]) -> Iterator[tuple[str, list[dict[str, Any]], list[int]]]:
+    """HTTPS receiver: answers 503 to the first ``fail[0]`` requests, 401 to a bad signature."""
+    received: list[dict[str, Any]] = []
+    fail = [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            good = "sha256=" + hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+            if fail[0] > 0:
+                fail[0] -= 1
+                code = 503
+            elif not hmac.compare_digest(self.headers.get("X-Radguard-Signature", ""), good):
+                code = 401
+            else:
+                received.append(json.loads(body))
+                code = 204
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/hook", received, fail
+    server.shutdown()
+    server.server_close()
+
+
+def _rules(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_smtp_starttls_auth_change_only_and_quiet_hours(
+        findings_db: Database, smtp: tuple[int, Mailbox], cert: tuple[Path, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    port, box = smtp
+    monkeypatch.setenv("RG_SMTP_PASSWORD", "s3cret")
+    rules = load_rules(_rules(tmp_path, f"""
+rules:
+  - name: security-mail
+    events: [kev_ransomware, new_critical]
+    min_severity: high
+    quiet_hours: "22:00-07:00"
+    channel: {{type: smtp, host: 127.0.0.1, port: {port}, user: rg, password_env: RG_SMTP_PASSWORD,
+              ca_file: "{cert[0]}", sender: radguard@example.test, to: [soc@example.test]}}
+"""))
+    with findings_db.read() as s:
+        expected = [e for e in collect_events(s, NOON.date()) if e.kind in ("kev_ransomware", "new_critical")]
+    n = len(expected)
+    assert n >= 2 and any(e.kind == "kev_ransomware" for e in expected)
+    with findings_db.transaction() as s:
+        night = run(s, rules, now=NOON.replace(hour=23))
+    assert night == {"sent": 0, "failed": 0, "deferred": n} and box.messages == []
+    with findings_db.transaction() as s:
+        first = run(s, rules, now=NOON)
+    assert first["sent"] == n and len(box.messages) == n and box.logins
+    subjects = sorted(m["Subject"] for m in box.messages)
+    assert any(x.startswith("radguard: KEV-listed, ransomware-used:") for x in subjects)
+    assert any(x.startswith("radguard: New critical:") for x in subjects)
+    assert all(m["To"] == "soc@example.test" for m in box.messages)
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON)["sent"] == 0  # nothing changed: nothing sent
+    assert len(box.messages) == n
+    with findings_db.read() as s:
+        statuses = [r["status"] for r in log(s)]
+    assert statuses.count("sent") == n and statuses.count("deferred") == n
+
+
+def test_wrong_password_is_logged_as_failed(findings_db: Database, smtp: tuple[int, Mailbox],
+                                            cert: tuple[Path, Path], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    port, box = smtp
+    monkeypatch.setenv("RG_SMTP_PASSWORD", "wrong")
+    rules = load_rules(_rules(tmp_path, f"""
+rules:
+  - name: m
+    events: [new_critical]
+    channel: {{type: smtp, host: 127.0.0.1, port: {port}, user: rg, password_env: RG_SMTP_PASSWORD,
+              ca_file: "{cert[0]}", sender: a@example.test, to: [b@example.test]}}
+"""))
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON)["failed"] >= 1
+        assert "535" in (log(s)[0]["detail"] or "")
+    assert box.messages == []
+
+
+def test_signed_webhook_retries_with_backoff(findings_db: Database, cert: tuple[Path, Path], tmp_path: Path,
+                                             webhook: tuple[str, list[dict[str, Any]], list[int]],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    url, received, fail = webhook
+    monkeypatch.setenv("RG_HOOK_SECRET", "hook-secret")
+    rules = load_rules(_rules(tmp_path, f"""
+rules:
+  - name: hook
+    mode: digest
+    channel: {{type: webhook, url: "{url}", secret_env: RG_HOOK_SECRET, ca_file: "{cert[0]}", retries: 4,
+              backoff_s: 0.5}}
+"""))
+    fail[0] = 2
+    sleeps: list[float] = []
+    with findings_db.transaction() as s:
+        counts = run(s, rules, now=NOON, sleep=sleeps.append)
+        entries = log(s)
+    assert sleeps == [0.5, 1.0] and counts["sent"] >= 3 and len(received) == 1  # one digest
+    events = {e["event"] for e in received[0]["events"]}
+    assert {"kev_ransomware", "new_critical"} <= events
+    assert all(e["attempts"] == 3 for e in entries)
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON.replace(hour=13), sleep=sleeps.append)["sent"] == 0
+
+    monkeypatch.setenv("RG_HOOK_SECRET", "not-the-secret")  # the receiver rejects the signature: no retry
+    rules.rules[0].name = "hook2"
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON, sleep=sleeps.append)["failed"] >= 3
+        assert "HTTP 401 after 1 attempts" in (log(s)[0]["detail"] or "")
+
+
+def test_teams_and_slack_payloads() -> None:
+    from radguard.integrations.notify import Channel, Event
+
+    ev = [Event("new_critical:1", "new_critical", "critical", "S", "New critical: X", {})]
+    slack = payload(Channel(type="slack", url="https://x"), "subject", ev)
+    assert slack["text"] == "subject" and "New critical: X" in slack["blocks"][0]["text"]["text"]
+    teams = payload(Channel(type="teams", url="https://x"), "subject", ev)
+    card = teams["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert [b["text"] for b in card["content"]["body"]] == ["subject", "New critical: X"]
+
+
+def test_bad_rules_file_is_located(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"rules.yaml, rules.0.events"):
+        load_rules(_rules(tmp_path, "rules:\n  - name: x\n    events: [nope]\n    channel: {type: slack, url: u}\n"))
