@@ -12,7 +12,7 @@ from playwright.sync_api import Request, Route, sync_playwright
 from radguard.db.session import Database
 from radguard.readiness.binder import BinderError, BinderOptions, binder_context, export_binder
 from tests.conftest import EXAMPLES
-from tests.readiness.test_services import seed
+from tests.response.test_services import seed
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

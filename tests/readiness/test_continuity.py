@@ -8,10 +8,10 @@ import pytest
 
 from radguard.db.session import Database
 from radguard.readiness.continuity import BufferFacts, continuity, parse_policy, runway
-from radguard.readiness.drills import demonstrated_recovery, load_drills
-from radguard.readiness.services import load_services
+from radguard.response.drills import demonstrated_recovery, load_drills
+from radguard.response.services import load_services
 from tests.conftest import EXAMPLES
-from tests.readiness.test_services import seed
+from tests.response.test_services import seed
 
 
 def facts(hours: float | None = None, studies: int | None = None, rate: float | None = None,

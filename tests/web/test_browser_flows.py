@@ -20,9 +20,9 @@ from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
 from radguard.readiness.checklists.loader import load_catalog
-from radguard.readiness.drills import DrillDoc, plan_drill
-from radguard.readiness.services import import_services
-from radguard.readiness.team import import_team
+from radguard.response.drills import DrillDoc, plan_drill
+from radguard.response.services import import_services
+from radguard.response.team import import_team
 from radguard.web.app import create_app
 from tests.conftest import EXAMPLES
 from tests.support.browser import chromium, live_server

@@ -14,9 +14,9 @@ from radguard.db.models.response import Drill, DrillEvent
 from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
-from radguard.readiness.drills import import_drills
-from radguard.readiness.services import import_services
-from radguard.readiness.team import import_team
+from radguard.response.drills import import_drills
+from radguard.response.services import import_services
+from radguard.response.team import import_team
 from tests.conftest import EXAMPLES
 from tests.web.conftest import csrf_of
 
@@ -84,6 +84,8 @@ def test_plan_and_record_a_drill_live(northwind: Database, client_for: Callable[
     r = c.post("/readiness/drills/2027-02-tabletop/events", data={"milestone": "detected",
                "role": "imaging_informatics"}, headers={**HX, "X-CSRF-Token": token})
     assert r.status_code == 200 and "Saved." in r.text and 'data-milestone="detected"' in r.text
+    # A first milestone starts the drill; it is not over until someone says so (or back_to_normal).
+    assert 'data-status="in_progress"' in r.text and "in progress" in r.text and "The drill is over" in r.text
     r = c.post("/readiness/drills/2027-02-tabletop/events",
                data={"milestone": "declared", "at": "2000-01-01T00:00", "role": "incident_commander"},
                headers={**HX, "X-CSRF-Token": token})
@@ -96,6 +98,12 @@ def test_plan_and_record_a_drill_live(northwind: Database, client_for: Callable[
                      "lesson": "Downtime forms were in a locked room", "action_title": "Move the forms to the desk"},
                headers={**HX, "X-CSRF-Token": token})
     assert "Downtime forms were in a locked room" in r.text and "Move the forms to the desk" in r.text
+    assert 'data-status="in_progress"' in r.text
+    r = c.post("/readiness/drills/2027-02-tabletop/record", data={"complete": "1"},
+               headers={**HX, "X-CSRF-Token": token})
+    assert 'data-status="completed"' in r.text and "The drill is over" not in r.text
+    listing = c.get("/readiness/drills").text
+    assert 'data-status="completed"' in listing
     with northwind.read() as s:
         drill = s.scalar(select(Drill).where(Drill.key == "2027-02-tabletop"))
         assert drill is not None
@@ -104,7 +112,8 @@ def test_plan_and_record_a_drill_live(northwind: Database, client_for: Callable[
         assert abs(events[0].at - datetime.now(UTC)) < timedelta(minutes=5)
         assert [a.title for a in drill.actions] == ["Move the forms to the desk"]
         audited = s.scalars(select(AuditEvent.action).where(AuditEvent.target == "drill:2027-02-tabletop")).all()
-        assert sorted(audited) == ["drill.event", "drill.plan", "drill.record"]
+        assert sorted(audited) == ["drill.event", "drill.plan", "drill.record", "drill.record"]
+        assert drill.status == "completed" and drill.ended_at is not None
 
 
 def test_drill_forms_refuse_viewers_and_missing_csrf(northwind: Database,

@@ -25,9 +25,9 @@ from radguard.db.models.web import User
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
-from radguard.readiness.drills import import_drills
-from radguard.readiness.services import import_services
-from radguard.readiness.team import import_team
+from radguard.response.drills import import_drills
+from radguard.response.services import import_services
+from radguard.response.team import import_team
 from radguard.web.accounts import create_api_token
 from radguard.web.app import create_app
 from tests.conftest import EXAMPLES

@@ -8,20 +8,29 @@ Decisions are state transitions recorded with who, when and why (a :class:`Findi
   reopens it if the condition is still observed;
 * ``false_positive`` — any state except false_positive → ``false_positive``; stays closed;
 * ``reopen`` — mitigated/risk_accepted/false_positive → ``reopened``.
+
+This module is also the findings register's read side: :func:`list_findings` (filters and
+paging), :func:`finding_counts` (open findings by severity and state) and the one serialised
+shape :class:`FindingRecord` (docs/findings.md). The CLI, the web pages, the API, the CSV/JSON
+exports and the reports all read findings through them, so ``state=open`` means ``open`` and
+``reopened`` everywhere and a finding has the same facts wherever it is shown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.risk import explain
-from radguard.checks.sla import SlaPolicy
+from radguard.checks.sla import SEVERITIES, SlaPolicy
+from radguard.checks.spec import FrameworkRefs
 from radguard.db.base import utcnow
 from radguard.db.models.findings import (
     ALL_STATES,
@@ -32,7 +41,7 @@ from radguard.db.models.findings import (
     Finding,
     FindingEvent,
 )
-from radguard.db.models.inventory import Asset
+from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError, RadguardError
 from radguard.inventory.queries import find_asset
 
@@ -106,17 +115,39 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
     return finding
 
 
-def list_findings(session: Session, *, states: Sequence[str] = (), severities: Sequence[str] = (),
-                  asset_ref: str | None = None, check_ids: Sequence[str] = (),
-                  limit: int | None = None) -> Sequence[Finding]:
-    """Findings, highest risk first. ``open`` also matches ``reopened`` (both count as open)."""
-    stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site))
+def _site_id(session: Session, site: str) -> int:
+    sid = session.scalar(select(Site.id).where(Site.code == site))
+    if sid is None:
+        raise NotFoundError(f"no site with code {site!r}; see `radguard inventory sites`")
+    return sid
+
+
+def _wanted_states(states: Sequence[str]) -> set[str]:
     wanted: set[str] = set()
     for state in states:
         state = state.replace("-", "_")
         if state not in ALL_STATES:
             raise InputError("findings", None, "state", f"{state!r} is not one of {', '.join(ALL_STATES)}")
         wanted |= set(OPEN_STATES) if state == "open" else {state}
+    return wanted
+
+
+def list_findings(session: Session, *, states: Sequence[str] = (), severities: Sequence[str] = (),
+                  asset_ref: str | None = None, check_ids: Sequence[str] = (), site: str | None = None,
+                  limit: int | None = None, offset: int = 0) -> Sequence[Finding]:
+    """Findings, highest risk first (then by ID) — the one findings query every surface uses.
+
+    :param states: ``open`` also matches ``reopened`` (both count as open); repeatable.
+    :param severities: critical, high, medium, low, info.
+    :param asset_ref: asset ID, ``SITE/NAME`` or a unique name.
+    :param check_ids: check IDs (any case).
+    :param site: a site code: that site's assets' findings plus the non-asset findings
+        (organisation-wide ones count for every site).
+    :param limit: at most this many (paging with ``offset``).
+    :param offset: skip this many first.
+    """
+    stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site))
+    wanted = _wanted_states(states)
     if wanted:
         stmt = stmt.where(Finding.state.in_(sorted(wanted)))
     if severities:
@@ -125,36 +156,149 @@ def list_findings(session: Session, *, states: Sequence[str] = (), severities: S
         stmt = stmt.where(Finding.asset_id == find_asset(session, asset_ref).id)
     if check_ids:
         stmt = stmt.where(Finding.check_id.in_([c.upper() for c in check_ids]))
+    if site:
+        sid = _site_id(session, site)
+        stmt = stmt.outerjoin(Asset, Finding.asset_id == Asset.id).where(
+            Finding.asset_id.is_(None) | (Asset.site_id == sid))
     stmt = stmt.order_by(Finding.risk_score.desc(), Finding.id)
+    if offset:
+        stmt = stmt.offset(offset)
     if limit:
         stmt = stmt.limit(limit)
     return session.scalars(stmt).all()
 
 
-def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: bool = False) -> dict[str, Any]:
-    """The JSON shape integrations rely on (docs/findings.md)."""
+@dataclass(frozen=True)
+class FindingCounts:
+    """How many findings there are per (check, state, severity); the views below are derived."""
+
+    rows: tuple[tuple[str, str, str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(n for *_, n in self.rows)
+
+    @property
+    def open(self) -> int:
+        return sum(n for _, state, _, n in self.rows if state in OPEN_STATES)
+
+    @property
+    def by_state(self) -> dict[str, int]:
+        """Every state (zero included), in :data:`ALL_STATES` order."""
+        return {st: sum(n for _, state, _, n in self.rows if state == st) for st in ALL_STATES}
+
+    @property
+    def open_by_severity(self) -> dict[str, int]:
+        """Open (incl. reopened) findings per severity, most severe first, zero included."""
+        return {sv: sum(n for _, state, sev, n in self.rows if state in OPEN_STATES and sev == sv)
+                for sv in SEVERITIES}
+
+    @property
+    def open_by_check(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for check_id, state, _, n in self.rows:
+            if state in OPEN_STATES:
+                out[check_id] = out.get(check_id, 0) + n
+        return out
+
+
+def finding_counts(session: Session, *, site: str | None = None) -> FindingCounts:
+    """Findings counted in SQL (one grouped query), for the dashboard, reports and API.
+
+    :param site: a site code, with the same rule as :func:`list_findings`.
+    """
+    stmt = select(Finding.check_id, Finding.state, Finding.severity, func.count())
+    if site:
+        sid = _site_id(session, site)
+        stmt = stmt.outerjoin(Asset, Finding.asset_id == Asset.id).where(
+            Finding.asset_id.is_(None) | (Asset.site_id == sid))
+    rows = session.execute(stmt.group_by(Finding.check_id, Finding.state, Finding.severity)
+                           .order_by(Finding.check_id, Finding.state, Finding.severity)).all()
+    return FindingCounts(tuple((c, st, sv, int(n)) for c, st, sv, n in rows))
+
+
+class FindingAsset(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    name: str
+    site: str
+    asset_class: str = Field(alias="class")
+
+
+class FindingRecord(BaseModel):
+    """A finding's one serialised shape: CLI ``--json``, the API and the exports (docs/findings.md)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    fingerprint: str
+    check_id: str
+    title: str
+    summary: str | None
+    asset: FindingAsset | None
+    subject: str | None
+    key: str
+    state: str
+    severity: str
+    risk_score: int
+    risk_explanation: dict[str, Any]
+    due: date | None
+    first_seen: datetime
+    last_seen: datetime
+    closed_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+    accepted_until: datetime | None
+    evidence: dict[str, Any]
+    known_exploited: bool
+    safeguard_type: str | None
+    defense_layer: str | None
+    frameworks: FrameworkRefs
+    remediation: str | None
+
+
+class FindingDetail(FindingRecord):
+    """``findings show``: the record plus its history and, for advisory checks, the advisory."""
+
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    advisory: dict[str, Any] | None = None
+
+
+def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: bool = False) -> FindingRecord:
+    """The finding as :class:`FindingRecord` (or :class:`FindingDetail` with ``events``)."""
     spec = (catalog if catalog is not None else default_catalog()).spec(finding.check_id)
     asset = finding.asset
-    record: dict[str, Any] = {
-        "id": finding.id, "check_id": finding.check_id, "title": finding.title, "summary": finding.summary,
-        "asset": {"id": asset.id, "name": asset.name, "site": asset.site.code, "class": asset.asset_class}
+    fields: dict[str, Any] = {
+        "id": finding.id, "fingerprint": finding.fingerprint, "check_id": finding.check_id, "title": finding.title,
+        "summary": finding.summary,
+        "asset": FindingAsset(id=asset.id, name=asset.name, site=asset.site.code, asset_class=asset.asset_class)
         if asset is not None else None,
         "subject": finding.subject, "key": finding.key, "state": finding.state, "severity": finding.severity,
         "risk_score": finding.risk_score, "risk_explanation": explain(finding.risk_explanation), "due": finding.due,
         "first_seen": finding.first_seen, "last_seen": finding.last_seen, "closed_at": finding.closed_at,
         "decided_by": finding.decided_by, "decision_reason": finding.decision_reason,
-        "accepted_until": finding.accepted_until, "evidence": finding.evidence,
+        "accepted_until": finding.accepted_until, "evidence": dict(finding.evidence or {}),
+        "known_exploited": bool((finding.evidence or {}).get("kev")),
         "safeguard_type": spec.safeguard_type if spec else None,
         "defense_layer": spec.defense_layer if spec else None,
-        "frameworks": spec.frameworks.model_dump() if spec else {},
+        # a finding of a check no longer in the catalog keeps its place, mapped to nothing
+        "frameworks": spec.frameworks.model_copy() if spec
+        else FrameworkRefs.model_construct(csf2=[], hicp=[], hph_cpg=[], hipaa=[]),
         "remediation": spec.remediation if spec else None,
     }
-    if events:
-        record["history"] = history(finding)
-        if finding.check_id in ADVISORY_CHECKS:
-            session = object_session(finding)
-            record["advisory"] = advisory_detail(session, finding.evidence) if session is not None else None
-    return record
+    if not events:
+        return FindingRecord(**fields)
+    advisory = None
+    if finding.check_id in ADVISORY_CHECKS:
+        session = object_session(finding)
+        advisory = advisory_detail(session, finding.evidence) if session is not None else None
+    return FindingDetail(**fields, history=history(finding), advisory=advisory)
+
+
+def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: bool = False) -> dict[str, Any]:
+    """:func:`finding_model` as a plain dict (values not yet JSON-encoded), aliases applied."""
+    return finding_model(finding, catalog, events=events).model_dump(by_alias=True)
 
 
 ADVISORY_CHECKS = ("RG-ADVISORY", "RG-KEV")

@@ -154,6 +154,16 @@ def load_catalog(directory: Path = CATALOG_DIR, evaluators: dict[str, Evaluator]
 
 
 @lru_cache(maxsize=1)
+def catalog_specs() -> dict[str, CheckSpec]:
+    """Check ID → validated spec of the packaged catalog, read once per process, no evaluators.
+
+    With :func:`default_catalog` (which adds the evaluators) the one reader of the check
+    catalog: framework coverage, the reports and the roadmap use it instead of parsing the YAML.
+    """
+    return {spec.id: spec for spec, _ in read_specs()}
+
+
+@lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
     """The packaged catalog, loaded once per process."""
     return load_catalog()

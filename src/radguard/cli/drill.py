@@ -12,7 +12,7 @@ from rich.table import Table
 from radguard.cli.common import console, db, print_json
 from radguard.db.base import utcnow
 from radguard.errors import InputError
-from radguard.readiness.drills import (
+from radguard.response.drills import (
     ActionDoc,
     DrillDoc,
     EventDoc,
@@ -102,7 +102,8 @@ def record_cmd(
     done: list[int] = typer.Option([], "--done", help="Mark action number N done (repeatable)."),
     started: str | None = typer.Option(None, "--started", help="When the drill started (ISO date-time)."),
     ended: str | None = typer.Option(None, "--ended", help="When the drill ended (ISO date-time)."),
-    complete: bool = typer.Option(False, "--complete", help="Mark the drill completed."),
+    complete: bool = typer.Option(False, "--complete", help="The drill is over: mark it completed (recording "
+                                                            "back_to_normal or --ended also completes it)."),
 ) -> None:
     """Add timeline events, participants, lessons and actions to a drill; close actions."""
     rec = Recording(
@@ -114,7 +115,7 @@ def record_cmd(
     with db(ctx).transaction() as session:
         drill = record_drill(session, key, rec, utcnow().date())
         console.print(f"recorded drill {drill.key}: {len(drill.events)} milestones, {len(drill.actions)} actions, "
-                      f"status {drill.status}")
+                      f"status {drill.status.replace('_', ' ')}")
 
 
 @drill_app.command("import")
@@ -149,8 +150,8 @@ def list_cmd(
         return
     table = Table("Key", "Date", "Kind", "Playbook", "Status", "Open actions")
     for r in rows:
-        table.add_row(str(r["key"]), str(r["date"]), str(r["kind"]), str(r["playbook"]), str(r["status"]),
-                      str(r["open_actions"]))
+        table.add_row(str(r["key"]), str(r["date"]), str(r["kind"]), str(r["playbook"]),
+                      str(r["status"]).replace("_", " "), str(r["open_actions"]))
     console.print(table)
 
 

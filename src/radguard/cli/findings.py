@@ -46,13 +46,15 @@ def list_cmd(
     severity: list[str] = typer.Option([], "--severity", help="critical, high, medium, low, info; repeatable."),
     asset: str | None = typer.Option(None, "--asset", help="Asset ID, SITE/NAME or unique name."),
     check: list[str] = typer.Option([], "--check", help="Check ID; repeatable."),
+    site: str | None = typer.Option(None, "--site", help="Site code: its assets' findings and the non-asset ones."),
     limit: int | None = typer.Option(None, "--limit", help="At most this many, highest risk first."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first (paging with --limit)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Findings, highest risk first."""
     with db(ctx).read() as session:
         rows = list_findings(session, states=state, severities=severity, asset_ref=asset, check_ids=check,
-                             limit=limit)
+                             site=site, limit=limit, offset=offset)
         if json_out:
             print_json([finding_record(f) for f in rows])
             return

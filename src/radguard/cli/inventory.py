@@ -65,6 +65,31 @@ def list_cmd(
         console.print(f"{len(assets)} assets")
 
 
+@inventory_app.command("endpoints")
+def endpoints_cmd(
+    ctx: typer.Context,
+    asset: str | None = typer.Option(None, "--asset", help="Only this asset (ID, SITE/NAME or unique name)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Each probed endpoint's state (open, closed, filtered) at its newest discovery probe."""
+    from radguard.discovery.probes import endpoint_states
+
+    with db(ctx).read() as session:
+        asset_id = find_asset(session, asset).id if asset else None
+        states = endpoint_states(session, asset_id=asset_id)
+        names = {a.id: f"{a.site.code}/{a.name}" for a in list_assets(session)}
+    if json_out:
+        print_json([s.model_dump(mode="json") for s in states])
+        return
+    table = Table("Endpoint", "State", "Service", "Asset", "Probed (UTC)")
+    for s in states:
+        table.add_row(f"{s.host}:{s.port}", s.state, s.service or "",
+                      names.get(s.asset_id, "") if s.asset_id is not None else "",
+                      s.collected_at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+    console.print(f"{len(states)} endpoints probed")
+
+
 @inventory_app.command("show")
 def show_cmd(
     ctx: typer.Context,

@@ -10,7 +10,7 @@ from rich.table import Table
 from radguard.cli.common import console, db, err_console, print_json
 from radguard.db.base import utcnow
 from radguard.readiness.binder import DEFAULT_OUTAGE_HOURS, BinderOptions, export_binder
-from radguard.readiness.playbooks import MILESTONE_LABELS, get_playbook, load_catalog
+from radguard.response.playbooks import MILESTONE_LABELS, get_playbook, load_catalog
 
 playbook_app = typer.Typer(help="Imaging incident playbooks and the offline binder.", no_args_is_help=True)
 

@@ -10,8 +10,8 @@ from rich.table import Table
 from radguard.cli.common import console, db, print_json
 from radguard.errors import NotFoundError
 from radguard.readiness.continuity import continuity
-from radguard.readiness.drills import demonstrated_recovery, load_drills
-from radguard.readiness.services import import_services, load_services, service_record, site_codes
+from radguard.response.drills import demonstrated_recovery, load_drills
+from radguard.response.services import import_services, load_services, service_record, site_codes
 
 services_app = typer.Typer(help="Imaging services, their recovery targets and downtime procedures.",
                            no_args_is_help=True)

@@ -10,7 +10,7 @@ from rich.table import Table
 from radguard.cli.common import console, db, print_json
 from radguard.db.base import utcnow
 from radguard.errors import NotFoundError
-from radguard.readiness.team import (
+from radguard.response.team import (
     DEFAULT_MAX_ROLES,
     DEFAULT_VERIFY_DAYS,
     export_team,

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from radguard.cli.common import console, db, print_json
-from radguard.readiness.workforce import (
+from radguard.response.workforce import (
     PHISHING_FIELDS,
     TRAINING_FIELDS,
     import_phishing,

@@ -274,9 +274,9 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoResult:
 
         stage("vendors and response")
         from radguard.inventory.vendors import import_vendors
-        from radguard.readiness.drills import import_drills
-        from radguard.readiness.services import import_services
-        from radguard.readiness.team import import_team
+        from radguard.response.drills import import_drills
+        from radguard.response.services import import_services
+        from radguard.response.team import import_team
 
         with db.transaction() as session:
             import_vendors(session, DATA / "northwind-vendors.yaml")

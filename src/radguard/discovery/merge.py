@@ -23,10 +23,11 @@ from radguard.db.models.discovery import Scan
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset, Endpoint, Site
 from radguard.discovery.engine import Probed
+from radguard.discovery.probes import PROBE_KIND
 from radguard.inventory.vocab import DO_NOT_SCAN_TAG, AssetClass, Protocol
 
 DISCOVERED_SITE = "DISCOVERED"
-EVIDENCE_KIND = "probe.endpoint"
+EVIDENCE_KIND = PROBE_KIND  # defined once, in the read side (discovery.probes)
 _PROTOCOLS = {p.value for p in Protocol}
 
 

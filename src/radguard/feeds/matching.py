@@ -19,7 +19,6 @@ from typing import Any, Literal
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from radguard.db.models.evidence import Evidence
 from radguard.db.models.feeds import (
     Advisory,
     AdvisoryProduct,
@@ -29,6 +28,7 @@ from radguard.db.models.feeds import (
     KevEntry,
 )
 from radguard.db.models.inventory import Asset, SoftwareComponent
+from radguard.discovery.probes import latest_probes
 from radguard.feeds.normalize import product_name, vendor_for_product, vendor_keys
 from radguard.feeds.versions import Interval, Outcome, VersionSpec, parse_version
 
@@ -311,22 +311,21 @@ Fingerprint = tuple[int, str, str | None, str, str | None]
 
 
 def _fingerprints(session: Session, asset_ids: list[int] | None) -> Iterable[Fingerprint]:
-    """(asset, endpoint, vendor, product, version) from the newest probe of each endpoint."""
-    stmt = (select(Evidence.asset_id, Evidence.host, Evidence.port, Evidence.received)
-            .where(Evidence.kind == "probe.endpoint", Evidence.asset_id.is_not(None))
-            .order_by(Evidence.collected_at, Evidence.id))
-    if asset_ids is not None:
-        stmt = stmt.where(Evidence.asset_id.in_(asset_ids))
-    latest: dict[tuple[int, str | None, int | None], dict[str, Any]] = {}
-    for asset_id, host, port, received in session.execute(stmt):
-        latest[(asset_id, host, port)] = received or {}
-    for (asset_id, host, port), received in latest.items():
+    """(asset, endpoint, vendor, product, version) from the newest probe of each endpoint.
+
+    The newest probe comes from discovery's read side, so a port whose newest probe found it
+    closed contributes no fingerprint, exactly as the checks see it.
+    """
+    wanted = set(asset_ids) if asset_ids is not None else None
+    for probe in latest_probes(session):
+        if probe.asset_id is None or (wanted is not None and probe.asset_id not in wanted):
+            continue
         for proto in ("dicom", "http"):
-            facts = received.get(proto)
-            if isinstance(facts, dict) and isinstance(facts.get("product"), str) and facts["product"].strip():
+            facts = probe.section(proto)
+            if isinstance(facts.get("product"), str) and facts["product"].strip():
                 vendor = facts.get("vendor") if isinstance(facts.get("vendor"), str) else None
                 version = facts.get("version") if isinstance(facts.get("version"), str) else None
-                yield asset_id, f"{host}:{port}", vendor, facts["product"], version
+                yield probe.asset_id, probe.where, vendor, facts["product"], version
 
 
 def match_assets(session: Session, asset_ids: Iterable[int] | None = None,

@@ -1,7 +1,8 @@
 """What maps to a framework requirement: checks from the check catalog, questions from the checklist.
 
-Both catalogs are written by other stages and read here as they exist on disk, so coverage (and
-the reference test) follow whatever content ships, without importing evaluators. Each mapping
+Checks come from the check catalog's one reader (``checks.loader.catalog_specs``, which imports
+no evaluators); checklist questions are read from the checklist YAML as it exists on disk, so
+coverage (and the reference test) follow whatever content ships. Each mapping
 names the framework key, the requirement ID as cited, and the check or question that cites it.
 """
 
@@ -15,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
+from radguard.checks.loader import catalog_specs
 from radguard.checks.spec import CheckSpec
 
 FRAMEWORK_FIELDS = ("csf2", "hicp", "hph_cpg", "hipaa")
@@ -60,21 +61,11 @@ def _refs_of(frameworks: Any) -> tuple[tuple[str, str], ...]:
     return tuple(refs)
 
 
-def _entries(doc: Any, key: str) -> list[dict[str, Any]]:
-    if isinstance(doc, dict):
-        doc = doc.get(key)
-    return [e for e in doc or [] if isinstance(e, dict)] if isinstance(doc, list) else []
-
-
 @cache
 def check_sources() -> tuple[Source, ...]:
-    """Every check of ``radguard/checks/catalog/*.yaml`` with its framework references."""
-    out = []
-    for path in _yaml_files(_package_dir("checks", "catalog")):
-        for e in _entries(_load(path), "checks"):
-            if "id" in e:
-                out.append(Source("check", str(e["id"]), str(e.get("title", e["id"])), _refs_of(e.get("frameworks"))))
-    return tuple(out)
+    """Every check of the check catalog (read by ``checks.loader``) with its framework references."""
+    return tuple(Source("check", spec.id, spec.title, _refs_of(spec.frameworks.model_dump()))
+                 for spec in check_specs().values())
 
 
 @cache
@@ -120,18 +111,9 @@ def all_refs_in(directory: Path) -> Iterator[tuple[Path, str, str]]:
             yield path, key, ident
 
 
-@cache
 def check_specs() -> dict[str, CheckSpec]:
-    """Check ID → validated metadata, for entries that validate (the check loader reports the rest)."""
-    out: dict[str, CheckSpec] = {}
-    for path in _yaml_files(_package_dir("checks", "catalog")):
-        for e in _entries(_load(path), "checks"):
-            try:
-                spec = CheckSpec.model_validate(e)
-            except ValidationError:
-                continue
-            out[spec.id] = spec
-    return out
+    """Check ID → validated metadata: the check catalog's one reader, ``checks.loader.catalog_specs``."""
+    return catalog_specs()
 
 
 @cache

@@ -1,10 +1,14 @@
-"""Looking assets up by the names people use."""
+"""The inventory's read side: looking assets up by the names people use, and the paged search.
+
+The web pages, the API, the CLI and the reports read assets through these functions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from radguard.db.models.inventory import Asset, Site
@@ -46,3 +50,61 @@ def find_asset(session: Session, ref: str) -> Asset:
         names = ", ".join(f"{a.site.code}/{a.name}" for a in matches)
         raise NotFoundError(f"{ref!r} names more than one asset ({names}); use SITE/NAME or the ID")
     raise NotFoundError(f"no asset {ref!r}; see `radguard inventory list`")
+
+
+def find_asset_by_id(session: Session, asset_id: int) -> Asset:
+    """The asset with this ID (site, endpoints, AE titles and components loaded)."""
+    asset = session.scalar(select(Asset).where(Asset.id == asset_id).options(
+        selectinload(Asset.site), selectinload(Asset.endpoints), selectinload(Asset.ae_titles),
+        selectinload(Asset.components)))
+    if asset is None:
+        raise NotFoundError(f"no asset {asset_id}; see `radguard inventory list`")
+    return asset
+
+
+def count_assets(session: Session, site: str | None = None) -> int:
+    """How many assets (at one site, by code); an unknown site has none."""
+    stmt = select(func.count(Asset.id))
+    if site:
+        stmt = stmt.join(Site).where(Site.code == site)
+    return int(session.scalar(stmt) or 0)
+
+
+@dataclass
+class AssetPage:
+    rows: list[Asset]
+    total: int
+    page: int
+    pages: int
+
+
+def query_assets(session: Session, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
+                 per_page: int = 50) -> AssetPage:
+    """Filter and page in the database (one COUNT and one page query), never in Python.
+
+    Written for 100,000 assets: no join in the count, the site filter resolved to its ID first,
+    and the page ordered by (site_id, name) — the unique index, so no sort — which lists sites
+    in the order they were added and assets by name within each site.
+    """
+    conditions = []
+    if q:
+        like = f"%{q}%"
+        # SQLite's LIKE already ignores ASCII case; ILIKE would wrap every row in lower().
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        cols = (Asset.name, Asset.vendor, Asset.product)
+        conditions.append(or_(*(c.like(like) if sqlite else c.ilike(like) for c in cols)))
+    if site:
+        site_id = session.scalar(select(Site.id).where(Site.code == site))
+        if site_id is None:
+            return AssetPage([], 0, 1, 1)
+        conditions.append(Asset.site_id == site_id)
+    if asset_class:
+        conditions.append(Asset.asset_class == asset_class)
+    total = session.scalar(select(func.count(Asset.id)).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = list(session.scalars(
+        select(Asset).where(*conditions).options(selectinload(Asset.site))
+        .order_by(Asset.site_id, Asset.name).limit(per_page).offset((page - 1) * per_page)
+    ))
+    return AssetPage(rows, total, page, pages)

@@ -8,6 +8,7 @@ from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
 from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
 from radguard.frameworks.coverage import Answer, Observed
+from radguard.readiness.checklists.assessments import current_assessment
 from radguard.reports.scope import Scope
 
 
@@ -44,14 +45,10 @@ def observe(scope: Scope) -> Observed:
 
 
 def latest_checklist(scope: Scope) -> tuple[ChecklistAssessment, list[ChecklistAnswer]] | None:
-    """The newest checklist assessment for the scope (site-specific first, then organization-wide)."""
+    """The current checklist assessment for the scope (``checklists.assessments.current_assessment``)."""
     if not scope.has_table("checklist_assessment"):
         return None
-    q = select(ChecklistAssessment).order_by(ChecklistAssessment.assessed_on.desc(), ChecklistAssessment.version.desc())
-    candidates = list(scope.session.scalars(q))
-    if scope.site is not None:
-        site_specific = [a for a in candidates if a.site_code == scope.site]
-        candidates = site_specific or [a for a in candidates if a.site_code == ""]
-    if not candidates:
+    current = current_assessment(scope.session, site=scope.site)
+    if current is None:
         return None
-    return candidates[0], list(candidates[0].answers)
+    return current, list(current.answers)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +17,8 @@ from sqlalchemy import select
 from radguard.checks.registry import CheckContext
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset
+from radguard.discovery.probes import Probe, latest_probes_by_vantage
+from radguard.discovery.probes import latest_probes as discovery_probes
 from radguard.discovery.vantage import vantage_zones
 from radguard.inventory.mds2 import EVIDENCE_KIND as MDS2_KIND
 from radguard.inventory.mds2 import FORM as MDS2_FORM
@@ -73,43 +74,6 @@ def is_imaging(asset: Asset) -> bool:
     return asset.asset_class in IMAGING_CLASSES
 
 
-@dataclass(frozen=True)
-class Probe:
-    """The newest ``probe.endpoint`` observation of one host:port."""
-
-    evidence_id: int
-    asset_id: int | None
-    host: str
-    port: int
-    collected_at: datetime
-    received: dict[str, Any]
-    scan_id: int | None = None
-    vantage_zone: str | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.received.get("state", "open") == "open"
-
-    @property
-    def service(self) -> str | None:
-        value = self.received.get("service")
-        return value if isinstance(value, str) else None
-
-    def section(self, name: str) -> dict[str, Any]:
-        value = self.received.get(name)
-        return value if isinstance(value, dict) else {}
-
-    def cite(self) -> dict[str, Any]:
-        cited = {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
-        if self.vantage_zone is not None:
-            cited.update(scan_id=self.scan_id, vantage_zone=self.vantage_zone)
-        return cited
-
-
 def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
     """Inventory endpoint host → asset, to attach probes that discovery left unattached."""
 
@@ -124,28 +88,9 @@ def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
 
 
 def latest_probes(ctx: CheckContext) -> list[Probe]:
-    """Newest ``probe.endpoint`` evidence per (host, port), with its asset resolved."""
-
-    def load() -> list[Probe]:
-        hosts = asset_ids_by_host(ctx)
-        rows = ctx.session.execute(
-            select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
-                   Evidence.received)
-            .where(Evidence.kind == "probe.endpoint", Evidence.collected_at <= ctx.now)
-            .order_by(Evidence.collected_at, Evidence.id)
-        )
-        newest: dict[tuple[str, int], Probe] = {}
-        for eid, asset_id, host, port, at, received in rows:
-            doc = received if isinstance(received, dict) else {}
-            host = host or doc.get("host")
-            port = port if port is not None else doc.get("port")
-            if not host or port is None:
-                continue
-            newest[(host, int(port))] = Probe(eid, asset_id if asset_id is not None else hosts.get(host),
-                                              host, int(port), at, doc)
-        return list(newest.values())
-
-    return ctx.memo("latest_probes", load)
+    """Newest probe per (host, port) as of the assessment time (discovery's read side)."""
+    return ctx.memo("latest_probes", lambda: discovery_probes(ctx.session, now=ctx.now,
+                                                              hosts=asset_ids_by_host(ctx)))
 
 
 def probes_by_vantage(ctx: CheckContext) -> dict[str, list[Probe]]:
@@ -154,32 +99,8 @@ def probes_by_vantage(ctx: CheckContext) -> dict[str, list[Probe]]:
     reachability means something only when it is known where the scan started."""
 
     def load() -> dict[str, list[Probe]]:
-        zones = vantage_zones(ctx.session)
-        if not zones:
-            return {}
-        hosts = asset_ids_by_host(ctx)
-        rows = ctx.session.execute(
-            select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
-                   Evidence.received, Evidence.scan_id)
-            .where(Evidence.kind == "probe.endpoint", Evidence.collected_at <= ctx.now,
-                   Evidence.scan_id.in_(sorted(zones)))
-            .order_by(Evidence.collected_at, Evidence.id)
-        )
-        newest: dict[tuple[str, str, int], Probe] = {}
-        for eid, asset_id, host, port, at, received, scan_id in rows:
-            doc = received if isinstance(received, dict) else {}
-            host = host or doc.get("host")
-            port = port if port is not None else doc.get("port")
-            if not host or port is None:
-                continue
-            zone = zones[int(scan_id)]
-            newest[(zone.lower(), host, int(port))] = Probe(
-                eid, asset_id if asset_id is not None else hosts.get(host), host, int(port), at, doc,
-                scan_id=int(scan_id), vantage_zone=zone)
-        out: dict[str, list[Probe]] = defaultdict(list)
-        for probe in newest.values():
-            out[probe.vantage_zone or ""].append(probe)
-        return dict(out)
+        return latest_probes_by_vantage(ctx.session, vantage_zones(ctx.session), now=ctx.now,
+                                        hosts=asset_ids_by_host(ctx))
 
     return ctx.memo("probes_by_vantage", load)
 

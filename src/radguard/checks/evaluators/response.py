@@ -14,10 +14,10 @@ from typing import Any
 
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.response import Drill, ImagingService
-from radguard.readiness.drills import demonstrated_recovery, load_drills
-from radguard.readiness.playbooks import load_catalog
-from radguard.readiness.services import load_services
-from radguard.readiness.team import DEFAULT_MAX_ROLES, DEFAULT_VERIFY_DAYS, load_people, load_roles, team_gaps
+from radguard.response.drills import demonstrated_recovery, load_drills
+from radguard.response.playbooks import load_catalog
+from radguard.response.services import load_services
+from radguard.response.team import DEFAULT_MAX_ROLES, DEFAULT_VERIFY_DAYS, load_people, load_roles, team_gaps
 
 DEFAULTS: dict[str, Any] = {
     "drill_interval_days": 365,

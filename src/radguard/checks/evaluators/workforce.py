@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.workforce import TrainingRecord
-from radguard.readiness.workforce import phishing_series, training_groups
+from radguard.response.workforce import phishing_series, training_groups
 
 DEFAULTS: dict[str, float] = {
     "training_completion_min": 0.90,

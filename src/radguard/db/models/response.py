@@ -123,7 +123,8 @@ class Drill(Base):
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # tabletop, functional, full-scale
     playbook: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned, completed
+    # planned, in_progress, completed: derived by response.drills.lifecycle_status
+    status: Mapped[str] = mapped_column(String(16), default="planned")
     scheduled_on: Mapped[date] = mapped_column(Date)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

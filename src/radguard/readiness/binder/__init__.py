@@ -27,10 +27,10 @@ from radguard.errors import RadguardError
 from radguard.links import http_url
 from radguard.outfiles import write_file
 from radguard.readiness.continuity import continuity
-from radguard.readiness.drills import demonstrated_recovery, drill_report, load_drills
-from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, Playbook, load_catalog
-from radguard.readiness.services import PROCEDURE_LABELS, load_services
-from radguard.readiness.team import holders, load_people, load_roles, person_record, team_gaps
+from radguard.response.drills import demonstrated_recovery, drill_report, load_drills
+from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, Playbook, load_catalog
+from radguard.response.services import PROCEDURE_LABELS, load_services
+from radguard.response.team import holders, load_people, load_roles, person_record, team_gaps
 
 TEMPLATES = Path(__file__).resolve().parent
 DEFAULT_OUTAGE_HOURS = 72.0

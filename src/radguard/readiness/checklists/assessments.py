@@ -125,14 +125,50 @@ def create_assessment(session: Session, organization: str, size: str, *, site_co
     return assessment
 
 
+def current_assessment(session: Session, *, site: str | None = None,
+                       organization: str | None = None) -> ChecklistAssessment | None:
+    """The current checklist assessment — the one rule every page, report, API call and command uses.
+
+    Newest ``assessed_on`` first, then highest version, then highest ID. For a site (``site``,
+    a site code) the site's own assessments are preferred, else the organization-wide ones
+    (``site_code == ""``) stand for it; without a site the organization-wide ones are
+    preferred, else any site's. Open and closed assessments both count: an open one is the
+    assessment in progress, and what the dashboard, the reports and the roadmap show.
+
+    :param session: the database session.
+    :param site: a site code, or None for the organization.
+    :param organization: only this organization's assessments (None: any).
+    :returns: the assessment, or None when there is none.
+    """
+    stmt = select(ChecklistAssessment).order_by(
+        ChecklistAssessment.assessed_on.desc(), ChecklistAssessment.version.desc(), ChecklistAssessment.id.desc())
+    if organization is not None:
+        stmt = stmt.where(ChecklistAssessment.organization == organization)
+    candidates = list(session.scalars(stmt))
+    preferred = [a for a in candidates if a.site_code == (site or "")]
+    if site is not None:
+        candidates = preferred or [a for a in candidates if a.site_code == ""]
+    else:
+        candidates = preferred or candidates
+    return candidates[0] if candidates else None
+
+
+def assessment_versions(session: Session, assessment: ChecklistAssessment) -> list[ChecklistAssessment]:
+    """Every version of this assessment's organization and site, oldest first (the trend)."""
+    return list(session.scalars(
+        select(ChecklistAssessment).where(ChecklistAssessment.organization == assessment.organization,
+                                          ChecklistAssessment.site_code == assessment.site_code)
+        .order_by(ChecklistAssessment.version)))
+
+
 def get_assessment(session: Session, assessment_id: int | None = None) -> ChecklistAssessment:
-    """The assessment with this ID, or the most recently created one."""
+    """The assessment with this ID, or the current one (:func:`current_assessment`)."""
     if assessment_id is not None:
         found = session.get(ChecklistAssessment, assessment_id)
         if found is None:
             raise NotFoundError(f"no checklist assessment {assessment_id}; `radguard checklist assessment list`")
         return found
-    latest = session.scalar(select(ChecklistAssessment).order_by(ChecklistAssessment.id.desc()).limit(1))
+    latest = current_assessment(session)
     if latest is None:
         raise NotFoundError("no checklist assessment yet; start one with "
                             "`radguard checklist assessment create --org NAME --size medium`")

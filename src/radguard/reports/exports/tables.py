@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from radguard.checks.findings import finding_model, list_findings
+from radguard.checks.loader import default_catalog
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.csvcells import to_csv as csv_document
 from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
-from radguard.frameworks.sources import check_specs
 from radguard.reports.scope import Scope
 from radguard.reports.sections.roadmap import roadmap_items
 
@@ -96,43 +97,44 @@ def _iso(value: Any) -> str | None:
 
 
 def finding_records(scope: Scope) -> list[dict[str, Any]]:
-    specs = check_specs()
-    site_id = scope.site_id()
-    q = select(Finding, Asset).outerjoin(Asset, Finding.asset_id == Asset.id).options()
+    """Every finding in scope, oldest ID first, flattened from :class:`FindingRecord`.
+
+    The facts are the findings register's one record (``checks.findings.finding_model``, as in
+    ``findings list --json`` and the API); only the layout differs: one column per field, the
+    asset split into site/name/class, the framework lists as their own columns.
+    """
+    catalog = default_catalog()
     out = []
-    for f, asset in scope.session.execute(q.order_by(Finding.id)).all():
-        if site_id is not None and asset is not None and asset.site_id != site_id:
-            continue
-        spec = specs.get(f.check_id)
-        fw = spec.frameworks if spec else None
+    for f in sorted(list_findings(scope.session, site=scope.site), key=lambda f: f.id):
+        r = finding_model(f, catalog)
         out.append(
             {
-                "finding_id": f.id,
-                "fingerprint": f.fingerprint,
-                "check_id": f.check_id,
-                "title": f.title,
-                "severity": f.severity,
-                "risk_score": f.risk_score,
-                "state": f.state,
-                "site": asset.site.code if asset else None,
-                "asset": asset.name if asset else None,
-                "asset_class": asset.asset_class if asset else None,
-                "subject": f.subject,
-                "key": f.key,
-                "defense_layer": spec.defense_layer if spec else None,
-                "first_seen": _iso(f.first_seen),
-                "last_seen": _iso(f.last_seen),
-                "due": _iso(f.due),
-                "closed_at": _iso(f.closed_at),
-                "decided_by": f.decided_by,
-                "accepted_until": _iso(f.accepted_until),
-                "known_exploited": bool((f.evidence or {}).get("kev")),
-                "csf2": list(fw.csf2) if fw else [],
-                "hicp": list(fw.hicp) if fw else [],
-                "hph_cpg": list(fw.hph_cpg) if fw else [],
-                "hipaa": list(fw.hipaa) if fw else [],
-                "remediation": spec.remediation if spec else None,
-                "summary": f.summary,
+                "finding_id": r.id,
+                "fingerprint": r.fingerprint,
+                "check_id": r.check_id,
+                "title": r.title,
+                "severity": r.severity,
+                "risk_score": r.risk_score,
+                "state": r.state,
+                "site": r.asset.site if r.asset else None,
+                "asset": r.asset.name if r.asset else None,
+                "asset_class": r.asset.asset_class if r.asset else None,
+                "subject": r.subject,
+                "key": r.key,
+                "defense_layer": r.defense_layer,
+                "first_seen": _iso(r.first_seen),
+                "last_seen": _iso(r.last_seen),
+                "due": _iso(r.due),
+                "closed_at": _iso(r.closed_at),
+                "decided_by": r.decided_by,
+                "accepted_until": _iso(r.accepted_until),
+                "known_exploited": r.known_exploited,
+                "csf2": list(r.frameworks.csf2),
+                "hicp": list(r.frameworks.hicp),
+                "hph_cpg": list(r.frameworks.hph_cpg),
+                "hipaa": list(r.frameworks.hipaa),
+                "remediation": r.remediation,
+                "summary": r.summary,
             }
         )
     return out

@@ -1,6 +1,8 @@
 """Discovery results: which DICOM nodes accept anyone, which services lack TLS.
 
-Read from ``probe.endpoint`` evidence (the newest per host and port). Only the booleans and
+Read through discovery's read side (``radguard.discovery.probes.latest_probes``: the newest
+probe per host and port, whatever its state), so an endpoint whose newest probe found it
+closed is not listed as open here while the checks see it closed. Only the booleans and
 product names discovery stored are shown: probes never record patient data.
 """
 
@@ -10,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset
+from radguard.discovery.probes import Probe, latest_probes
 from radguard.reports.scope import Scope
 
 PLAIN_SERVICES = {"dicom", "http", "hl7-mllp"}
@@ -38,10 +41,11 @@ class DiscoverySection:
     without_tls: int = 0
     scanned_at: str | None = None
     note: str = ""
+    closed: list[str] = field(default_factory=list)  # host:port whose newest probe found it closed/filtered
 
 
-def _row(ev: Evidence, asset_name: str | None) -> EndpointRow:
-    doc: dict[str, Any] = ev.received or {}
+def _row(probe: Probe, asset_name: str | None) -> EndpointRow:
+    doc: dict[str, Any] = probe.received
     dicom = doc.get("dicom") or {}
     http = doc.get("http") or {}
     tls = doc.get("tls") or {}
@@ -63,8 +67,8 @@ def _row(ev: Evidence, asset_name: str | None) -> EndpointRow:
         str(x) for x in (dicom.get("product") or http.get("product"), dicom.get("version") or http.get("version")) if x
     )
     return EndpointRow(
-        str(doc.get("host") or ev.host),
-        int(doc.get("port") or ev.port or 0),
+        probe.host,
+        probe.port,
         asset_name,
         service,
         product,
@@ -75,34 +79,31 @@ def _row(ev: Evidence, asset_name: str | None) -> EndpointRow:
 
 
 def discovery_section(scope: Scope) -> DiscoverySection:
-    q = (
-        select(Evidence, Asset)
-        .outerjoin(Asset, Evidence.asset_id == Asset.id)
-        .where(Evidence.kind == "probe.endpoint")
-        .order_by(Evidence.collected_at.desc(), Evidence.id.desc())
-    )
+    probes = latest_probes(scope.session)
     site_id = scope.site_id()
-    newest: dict[tuple[str, int], EndpointRow] = {}
-    scanned_at = None
-    for ev, asset in scope.session.execute(q).all():
+    ids = {p.asset_id for p in probes if p.asset_id is not None}
+    assets = {a.id: a for a in scope.session.scalars(select(Asset).where(Asset.id.in_(sorted(ids)))
+                                                     .options(selectinload(Asset.site)))} if ids else {}
+    rows: list[EndpointRow] = []
+    closed: list[str] = []
+    newest_at = None
+    for probe in probes:
+        asset = assets.get(probe.asset_id) if probe.asset_id is not None else None
         if site_id is not None and (asset is None or asset.site_id != site_id):
             continue
-        key = (str(ev.host), int(ev.port or 0))
-        if key in newest:
+        newest_at = probe.collected_at if newest_at is None else max(newest_at, probe.collected_at)
+        if not probe.is_open:
+            closed.append(probe.where)
             continue
-        if scanned_at is None:
-            scanned_at = ev.collected_at.strftime("%Y-%m-%d %H:%M UTC")
-        doc_state = (ev.received or {}).get("state")
-        if doc_state not in (None, "open"):
-            continue
-        newest[key] = _row(ev, f"{asset.site.code}/{asset.name}" if asset else None)
-    if not newest:
+        rows.append(_row(probe, f"{asset.site.code}/{asset.name}" if asset else None))
+    if newest_at is None:
         return DiscoverySection(False, note="No discovery scan recorded (`radguard discover`).")
-    rows = sorted(newest.values(), key=lambda r: (-len(r.problems), r.host, r.port))
+    rows.sort(key=lambda r: (-len(r.problems), r.host, r.port))
     return DiscoverySection(
         True,
         rows=rows,
         open_dicom=sum(1 for r in rows if r.accepts_any_ae),
         without_tls=sum(1 for r in rows if "no TLS" in r.problems),
-        scanned_at=scanned_at,
+        scanned_at=newest_at.strftime("%Y-%m-%d %H:%M UTC"),
+        closed=sorted(closed),
     )

@@ -7,13 +7,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from radguard.checks.findings import ADVISORY_CHECKS
+from radguard.checks.findings import ADVISORY_CHECKS, list_findings
 from radguard.checks.sla import SEVERITIES
 from radguard.checks.spec import SEVERITY_ORDER
-from radguard.db.models.findings import OPEN_STATES, Finding
-from radguard.db.models.inventory import Asset
+from radguard.db.models.findings import OPEN_STATES
 from radguard.frameworks.sources import check_specs
 from radguard.reports.scope import Scope
 
@@ -76,16 +73,15 @@ TREND_DAYS = 90
 
 
 def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
-    """Findings in the scope, highest risk first. Non-asset findings count for every site."""
-    q = select(Finding, Asset).outerjoin(Asset, Finding.asset_id == Asset.id)
-    if open_only:
-        q = q.where(Finding.state.in_(OPEN_STATES))
-    site_id = scope.site_id()
+    """Findings in the scope, highest risk first. Non-asset findings count for every site.
+
+    Read through the findings register's own query (``checks.findings.list_findings``), so the
+    report, the CLI, the pages and the API select the same findings; the row adds presentation.
+    """
     specs = check_specs()
     rows = []
-    for f, asset in scope.session.execute(q.order_by(Finding.risk_score.desc(), Finding.id)).all():
-        if site_id is not None and asset is not None and asset.site_id != site_id:
-            continue
+    for f in list_findings(scope.session, states=["open"] if open_only else [], site=scope.site):
+        asset = f.asset
         spec = specs.get(f.check_id)
         rows.append(
             FindingRow(

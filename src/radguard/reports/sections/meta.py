@@ -1,16 +1,23 @@
-"""The report's header: date, scope, data sources and radguard version."""
+"""The report's header: date, scope, data sources and radguard version.
+
+Each data source is counted through the stage that owns it (the inventory's, the findings
+register's, the checklists', the response records', backup's and the findings section's
+advisory matches), never by counting a table here: a table the report guessed at once no
+longer existed and the header said "Advisory matches — not available" above a list of them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 
 import radguard
-from radguard.db.base import Base
+from radguard.checks.findings import finding_counts
 from radguard.db.models.evidence import Evidence
-from radguard.db.models.findings import Finding
-from radguard.db.models.inventory import Asset, Site
+from radguard.db.models.inventory import Site
+from radguard.inventory.queries import count_assets
 from radguard.reports.scope import Scope
 
 
@@ -25,10 +32,25 @@ class Meta:
     sources: list[tuple[str, str]] = field(default_factory=list)  # (source, what was used)
 
 
-def _count(scope: Scope, table: str, model: type) -> int:
-    if not scope.has_table(table):
-        return 0
-    return int(scope.session.scalar(select(func.count()).select_from(model)) or 0)
+def _recorded(scope: Scope) -> list[tuple[str, str, Callable[[], int]]]:
+    """(label, table that must exist, the owning stage's count) for each optional source."""
+    from radguard.backup.sets import list_sets
+    from radguard.readiness.checklists.assessments import list_assessments
+    from radguard.reports.sections.findings import advisory_rows, load_findings
+    from radguard.response.drills import load_drills
+    from radguard.response.services import load_services
+
+    session = scope.session
+    return [
+        ("Checklist assessments", "checklist_assessment", lambda: len(list_assessments(session))),
+        ("Drills", "drill", lambda: len(load_drills(session))),
+        ("Imaging services", "imaging_service", lambda: len(load_services(session))),
+        ("Backup verifications", "backup_verification",
+         lambda: sum(len(b.verifications) for b in list_sets(session))),
+        # The matches the findings section lists (open RG-ADVISORY / RG-KEV findings), so the
+        # header and the list count the same thing.
+        ("Advisory matches", "finding", lambda: len(advisory_rows(load_findings(scope)))),
+    ]
 
 
 def meta_section(scope: Scope, organization: str | None = None) -> Meta:
@@ -40,24 +62,18 @@ def meta_section(scope: Scope, organization: str | None = None) -> Meta:
     org = organization or _organization(scope) or (sites[0][1] if len(sites) == 1 else "All sites")
     scope_text = f"site {scope.site}" if scope.site else f"all {len(sites)} site(s)"
     sources: list[tuple[str, str]] = []
-    n_assets = _count(scope, "asset", Asset)
+    n_assets = count_assets(session, site=scope.site) if scope.has_table("asset") else 0
     sources.append(("Inventory", f"{n_assets} assets" if n_assets else "no assets imported"))
-    n_findings = _count(scope, "finding", Finding)
+    n_findings = finding_counts(session, site=scope.site).total if scope.has_table("finding") else 0
     sources.append(("Findings register", f"{n_findings} findings" if n_findings else "no assessment run yet"))
     kinds = dict(session.execute(select(Evidence.kind, func.count()).group_by(Evidence.kind)).all())
     if kinds:
         sources.append(("Evidence", ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))))
     else:
         sources.append(("Evidence", "no discovery scans or documents recorded"))
-    for label, table in (
-        ("Checklist assessments", "checklist_assessment"),
-        ("Drills", "drill"),
-        ("Imaging services", "imaging_service"),
-        ("Backup verifications", "backup_verification"),
-        ("Advisory matches", "advisory_match"),
-    ):
+    for label, table, count in _recorded(scope):
         if scope.has_table(table):
-            n = session.execute(select(func.count()).select_from(_table(scope, table))).scalar_one()
+            n = count()
             sources.append((label, f"{n} recorded" if n else "none recorded"))
         else:
             sources.append((label, "not available in this database"))
@@ -72,16 +88,10 @@ def meta_section(scope: Scope, organization: str | None = None) -> Meta:
     )
 
 
-def _table(scope: Scope, name: str) -> Table:
-    table = Base.metadata.tables.get(name)
-    return table if table is not None else Table(name, Base.metadata, autoload_with=scope.session.get_bind())
-
-
 def _organization(scope: Scope) -> str | None:
     if not scope.has_table("checklist_assessment"):
         return None
-    from radguard.db.models.checklists import ChecklistAssessment
+    from radguard.readiness.checklists.assessments import current_assessment
 
-    return scope.session.scalar(
-        select(ChecklistAssessment.organization).order_by(ChecklistAssessment.created_at.desc()).limit(1)
-    )
+    current = current_assessment(scope.session, site=scope.site)
+    return current.organization if current is not None else None

@@ -1,21 +1,22 @@
 """Backups and drills: recovery time demonstrated in drills against what each service requires.
 
-A drill's demonstrated recovery time for a service is the time from its first recorded milestone
-(detected or declared) to ``back_to_normal``. Backup verification comes from the backup stage's
-tables when they exist; until one is recorded the report says so rather than guess.
+Demonstrated recovery is the response stage's one definition
+(``radguard.response.drills.demonstrated_recovery``): the fastest detection → systems restored
+among completed functional and full-scale drills of the service — a tabletop restores nothing.
+The dashboard, the services page and ``radguard services`` call the same function, so the
+report cannot show another figure. Backup verification comes from the backup stage's tables
+when they exist; until one is recorded the report says so rather than guess.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from radguard.reports.scope import Scope
-
-RECOVERED = "back_to_normal"
+from radguard.response.drills import demonstrated_recovery, recovery_hours
 
 
 @dataclass
@@ -70,14 +71,6 @@ class ResilienceSection:
     drills_note: str = ""
 
 
-def _hours(events: list[Any]) -> float | None:
-    end = next((e.at for e in events if e.milestone == RECOVERED), None)
-    if end is None or not events:
-        return None
-    start = min(e.at for e in events)
-    return round((end - start).total_seconds() / 3600, 2)
-
-
 def resilience_section(scope: Scope) -> ResilienceSection:
     out = ResilienceSection(services_available=False)
     if scope.has_table("imaging_service"):
@@ -110,12 +103,10 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
             .order_by(Drill.scheduled_on.desc())
         )
     )
-    best: dict[int, tuple[float, Drill]] = {}
+    by_key = {d.key: d for d in drills}
+    best = {service: (round(hours, 2), by_key[key]) for service, (hours, key) in demonstrated_recovery(drills).items()}
     for d in drills:
-        hours = _hours(list(d.events)) if d.status == "completed" else None
-        for ds in d.services:
-            if hours is not None and ds.service_id not in best:  # newest completed drill wins
-                best[ds.service_id] = (hours, d)
+        hours = recovery_hours(d)
         out.drills.append(
             DrillRow(
                 d.key,
@@ -124,13 +115,13 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
                 d.status,
                 d.scheduled_on.isoformat(),
                 [ds.service.name for ds in d.services],
-                hours,
+                None if hours is None else round(hours, 2),
                 sum(1 for a in d.actions if a.status != "done"),
                 [lesson.text for lesson in d.lessons],
             )
         )
     for s in services:
-        hours_drill = best.get(s.id)
+        hours_drill = best.get(s.key)
         out.services.append(
             ServiceRecovery(
                 s.name,

@@ -13,17 +13,20 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.backup.sets import list_sets, set_record
+from radguard.checks.findings import FindingRecord, finding_model
+from radguard.checks.findings import list_findings as query_findings
+from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
 from radguard.db.models.checklists import ChecklistAssessment
-from radguard.db.models.findings import ALL_STATES, Finding
+from radguard.db.models.findings import ALL_STATES
 from radguard.db.models.response import Drill
+from radguard.discovery.probes import EndpointState, endpoint_states
 from radguard.errors import NotFoundError, RadguardError
 from radguard.inventory.exporter import asset_record
-from radguard.inventory.queries import find_asset
+from radguard.inventory.queries import find_asset, query_assets
 from radguard.readiness.checklists.assessments import (
     AnswerError,
     AnswerInput,
@@ -33,15 +36,14 @@ from radguard.readiness.checklists.assessments import (
 )
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import score_assessment
-from radguard.readiness.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
-from radguard.readiness.playbooks import MILESTONES
 from radguard.readiness.roadmap import build_roadmap
-from radguard.readiness.team import load_people, load_roles, role_record, team_gaps
+from radguard.response.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
+from radguard.response.playbooks import MILESTONES
+from radguard.response.team import load_people, load_roles, role_record, team_gaps
 from radguard.web.audit import recent, record
 from radguard.web.routes._forms import http_error
 from radguard.web.routes.checklists import QuestionView, assessment_or_404, question_views
 from radguard.web.routes.dashboard import CARDS, cache_of, first_wait, invalidate
-from radguard.web.routes.inventory import query_assets
 from radguard.web.routes.readiness import services_continuity
 from radguard.web.security import Principal, client_ip, db_session, require
 
@@ -85,20 +87,6 @@ class AssetList(BaseModel):
     items: list[AssetSummary]
 
 
-class FindingOut(BaseModel):
-    id: int
-    check_id: str
-    title: str
-    asset_id: int | None
-    subject: str | None
-    state: str
-    severity: str
-    risk_score: int
-    due: str | None
-    first_seen: datetime
-    last_seen: datetime
-
-
 class AuditOut(BaseModel):
     id: int
     at: datetime
@@ -135,22 +123,29 @@ def get_asset(asset_id: int = Path(..., ge=1, le=2**63 - 1), principal: Principa
     return {"id": asset.id, **asset_record(asset).model_dump(by_alias=True, mode="json")}
 
 
-@router.get("/findings", response_model=list[FindingOut])
-def list_findings(state: str | None = Query(None, pattern="^(" + "|".join(ALL_STATES) + ")$"),
-                  severity: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                  offset: int = Query(0, ge=0, le=10_000_000),
+@router.get("/findings", response_model=list[FindingRecord], responses=_errors(400, 404))
+def list_findings(state: str | None = Query(None, pattern="^(" + "|".join(ALL_STATES) + ")$",
+                                            description="open also matches reopened (both count as open)."),
+                  severity: str | None = None, check: str | None = Query(None, max_length=64),
+                  site: str | None = Query(None, max_length=64),
+                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
                   principal: Principal = Depends(require("viewer")),
-                  session: Session = Depends(db_session)) -> list[FindingOut]:
-    stmt = select(Finding)
-    if state:
-        stmt = stmt.where(Finding.state == state)
-    if severity:
-        stmt = stmt.where(Finding.severity == severity)
-    rows = session.scalars(stmt.order_by(Finding.risk_score.desc(), Finding.id).limit(limit).offset(offset))
-    return [FindingOut(id=f.id, check_id=f.check_id, title=f.title, asset_id=f.asset_id, subject=f.subject,
-                       state=f.state, severity=f.severity, risk_score=f.risk_score,
-                       due=f.due.isoformat() if f.due else None, first_seen=f.first_seen, last_seen=f.last_seen)
-            for f in rows]
+                  session: Session = Depends(db_session)) -> list[FindingRecord]:
+    """Findings, highest risk first: the same query and the same record as `radguard findings list --json`."""
+    try:
+        rows = query_findings(session, states=[state] if state else [], severities=[severity] if severity else [],
+                              check_ids=[check] if check else [], site=site or None, limit=limit, offset=offset)
+    except RadguardError as exc:
+        raise http_error(exc) from None
+    catalog = default_catalog()
+    return [finding_model(f, catalog) for f in rows]
+
+
+@router.get("/endpoints", response_model=list[EndpointState])
+def endpoints(principal: Principal = Depends(require("viewer")),
+              session: Session = Depends(db_session)) -> list[EndpointState]:
+    """Each probed endpoint's state at its newest probe: the same as `radguard inventory endpoints --json`."""
+    return endpoint_states(session)
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -251,6 +246,7 @@ class DashboardOut(BaseModel):
     unconfirmed: int
     findings_open: int
     findings_by_severity: list[Count]
+    findings_by_state: list[Count]
     findings_by_layer: list[Count]
     readiness: ReadinessOut
     services_total: int
@@ -285,6 +281,7 @@ def dashboard(request: Request, principal: Principal = Depends(require("viewer")
         computed_at=min(c.computed_at for c in cards.values()),
         assets_total=assets["total"], unconfirmed=assets["unconfirmed"], findings_open=f["open"],
         findings_by_severity=[Count(key=k, count=n) for k, n in f["by_severity"]],
+        findings_by_state=[Count(key=k, count=n) for k, n in f["by_state"].items()],
         findings_by_layer=[Count(key=k, count=n) for k, n in f["by_layer"]],
         readiness=ReadinessOut(assessment_id=r.assessment_id, label=r.label, score=r.score, percent=r.percent,
                                challenged=r.challenged, unanswered=r.unanswered,

@@ -21,19 +21,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from radguard.backup.sets import verification_record
+from radguard.checks.findings import finding_counts
 from radguard.checks.loader import default_catalog
-from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.models.backup import BackupSet, BackupVerification
-from radguard.db.models.checklists import ChecklistAssessment
-from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
 from radguard.db.models.response import Drill
+from radguard.readiness.checklists.assessments import assessment_versions, current_assessment
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
-from radguard.readiness.drills import demonstrated_recovery, load_drills
 from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
-from radguard.readiness.services import load_services
+from radguard.response.drills import demonstrated_recovery, load_drills
+from radguard.response.services import load_services
 from radguard.web.app import render
 from radguard.web.routes._cards import CardCache, CardValue
 from radguard.web.security import Principal, require
@@ -85,13 +84,10 @@ class Readiness:
 
 
 def readiness_card(session: Session) -> Readiness:
-    latest = session.scalar(select(ChecklistAssessment).order_by(ChecklistAssessment.id.desc()).limit(1))
+    latest = current_assessment(session)
     if latest is None:
         return Readiness()
-    versions = list(session.scalars(
-        select(ChecklistAssessment).where(ChecklistAssessment.organization == latest.organization,
-                                          ChecklistAssessment.site_code == latest.site_code)
-        .order_by(ChecklistAssessment.version)))
+    versions = assessment_versions(session, latest)
     trend = []
     current: dict[str, Any] = {}
     for a in versions:
@@ -108,22 +104,20 @@ def readiness_card(session: Session) -> Readiness:
 
 
 def findings_card(session: Session) -> dict[str, Any]:
-    """Open findings by severity and by defense layer, from one grouped query.
+    """Open findings by severity and by defense layer, from the register's grouped count.
 
-    The layer comes from each check's catalog entry, so it is grouped per check in SQL and
-    mapped here (a few dozen rows, whatever the number of findings).
+    The counts are ``checks.findings.finding_counts`` (one grouped query, whatever the number
+    of findings); the layer comes from each check's catalog entry, mapped here per check.
     """
     catalog = default_catalog()
-    by_sev: dict[str, int] = {}
+    counts = finding_counts(session)
     by_layer: dict[str, int] = {}
-    rows = session.execute(select(Finding.check_id, Finding.severity, func.count())
-                           .where(Finding.state.in_(OPEN_STATES)).group_by(Finding.check_id, Finding.severity)).all()
-    for check_id, severity, n in rows:
+    for check_id, n in counts.open_by_check.items():
         spec = catalog.spec(check_id)
         layer = spec.defense_layer if spec else "unmapped"
         by_layer[layer] = by_layer.get(layer, 0) + n
-        by_sev[severity] = by_sev.get(severity, 0) + n
-    return {"open": sum(by_sev.values()), "by_severity": [(sv, by_sev.get(sv, 0)) for sv in SEVERITIES],
+    return {"open": counts.open, "by_severity": list(counts.open_by_severity.items()),
+            "by_state": counts.by_state,
             "by_layer": sorted(by_layer.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 

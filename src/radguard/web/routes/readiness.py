@@ -26,7 +26,7 @@ from radguard.db.models.response import Drill, ImagingService, ResponsePerson, R
 from radguard.errors import InputError, RadguardError
 from radguard.readiness.binder import DEFAULT_OUTAGE_HOURS, BinderOptions, export_binder
 from radguard.readiness.continuity import ServiceContinuity, continuity
-from radguard.readiness.drills import (
+from radguard.response.drills import (
     ActionDoc,
     DrillDoc,
     EventDoc,
@@ -38,10 +38,10 @@ from radguard.readiness.drills import (
     plan_drill,
     record_drill,
 )
-from radguard.readiness.drills import demonstrated_recovery as demonstrated
-from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
-from radguard.readiness.services import load_services
-from radguard.readiness.team import holders, load_people, load_roles, role_keys, team_gaps
+from radguard.response.drills import demonstrated_recovery as demonstrated
+from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
+from radguard.response.services import load_services
+from radguard.response.team import holders, load_people, load_roles, role_keys, team_gaps
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.routes._forms import attachment, http_error, is_htmx

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from radguard.db.models.response import ResponseAssignment, ResponsePerson, ResponseRole
 from radguard.outfiles import write_file
-from radguard.readiness.playbooks.roles import STANDARD_ROLES
-from radguard.readiness.playbooks.yamldoc import YamlDoc
+from radguard.response.playbooks.roles import STANDARD_ROLES
+from radguard.response.playbooks.yamldoc import YamlDoc
 
 __all__ = ["STANDARD_ROLES", "import_team", "team_gaps"]
 

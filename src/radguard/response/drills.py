@@ -7,8 +7,14 @@ plausible — milestones in incident order, roles that exist, nothing after the 
 and anything that is not is refused with the field named, because a wrong timeline would
 make the department believe it recovers faster than it does.
 
-Only functional and full-scale drills that reached ``systems_restored`` demonstrate a
-recovery time; a tabletop's clock is imagined.
+A drill has a lifecycle, derived in one place (:func:`lifecycle_status`) and shown the same
+everywhere: ``planned`` (nothing recorded yet) → ``in_progress`` (a milestone or a start time
+is recorded) → ``completed`` (ended explicitly — an end time, ``--complete``, "the drill is
+over", ``status: completed`` in a file — or its final milestone, ``back_to_normal``, is
+recorded). Recording a first milestone no longer completes a drill.
+
+Only completed functional and full-scale drills that reached ``systems_restored`` demonstrate
+a recovery time; a tabletop's clock is imagined.
 """
 
 from __future__ import annotations
@@ -34,12 +40,15 @@ from radguard.db.models.response import (
     ImagingService,
 )
 from radguard.errors import InputError, NotFoundError
-from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
-from radguard.readiness.playbooks.yamldoc import YamlDoc, dotted
-from radguard.readiness.team import role_keys
+from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
+from radguard.response.playbooks.yamldoc import YamlDoc, dotted
+from radguard.response.team import role_keys
 
 DrillKind = Literal["tabletop", "functional", "full-scale"]
+DrillStatus = Literal["planned", "in_progress", "completed"]
+DRILL_STATUSES: tuple[DrillStatus, ...] = ("planned", "in_progress", "completed")
 DEMONSTRATING_KINDS = ("functional", "full-scale")
+FINAL_MILESTONE = MILESTONES[-1]  # back_to_normal: recording it ends the drill
 
 
 class EventDoc(BaseModel):
@@ -76,7 +85,9 @@ class DrillDoc(BaseModel):
     kind: DrillKind
     playbook: str
     date: date
-    status: Literal["planned", "completed"] | None = None
+    # Only "completed" is a claim (the drill was ended); otherwise the status is derived from
+    # what is recorded, and "planned" with recorded milestones is refused.
+    status: DrillStatus | None = None
     services: list[str] = Field(default_factory=list)
     facilitator: str | None = None
     started_at: datetime | None = None
@@ -125,6 +136,11 @@ class DrillValidator:
                 raise self.fail([*base, "services", i],
                                 f"no service {key!r}; import it with `radguard services import`")
         started, ended = _utc(rec.started_at), _utc(rec.ended_at)
+        if rec.status is not None and rec.status != "completed" and lifecycle_status(rec) != rec.status:
+            raise self.fail([*base, "status"],
+                            f"the drill is {lifecycle_status(rec)} by what is recorded, not {rec.status}: "
+                            "planned means nothing recorded yet, in_progress means milestones but no end "
+                            f"(give ended_at, or record {FINAL_MILESTONE!r}, to complete it)")
         if started and ended and ended < started:
             raise self.fail([*base, "ended_at"], f"the drill ends ({ended.isoformat()}) before it starts "
                                                  f"({started.isoformat()})")
@@ -162,6 +178,16 @@ class DrillValidator:
                 raise self.fail([*base, seen[later], "at"],
                                 f"{later!r} ({t_later.isoformat()}) is before {earlier!r} ({t_earlier.isoformat()}); "
                                 f"milestones happen in this order: {', '.join(MILESTONES)}")
+
+
+def lifecycle_status(rec: DrillDoc) -> DrillStatus:
+    """planned → in_progress → completed, from what the drill records (the one rule)."""
+    milestones = {e.milestone for e in rec.timeline}
+    if rec.status == "completed" or rec.ended_at is not None or FINAL_MILESTONE in milestones:
+        return "completed"
+    if milestones or rec.started_at is not None:
+        return "in_progress"
+    return "planned"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -217,7 +243,7 @@ def _apply(session: Session, drill: Drill, rec: DrillDoc, validator: DrillValida
     playbook = validator.playbooks[rec.playbook]
     drill.title = rec.title or f"{playbook.title} ({rec.kind})"
     drill.kind, drill.playbook, drill.scheduled_on = rec.kind, rec.playbook, rec.date
-    drill.status = rec.status or ("completed" if rec.timeline else "planned")
+    drill.status = lifecycle_status(rec)
     drill.facilitator, drill.notes = rec.facilitator, rec.notes
     drill.started_at, drill.ended_at = _utc(rec.started_at), _utc(rec.ended_at)
     drill.services = [DrillService(service_id=validator.services[k].id) for k in rec.services]
@@ -292,7 +318,8 @@ def record_drill(session: Session, key: str, rec: Recording, today: date) -> Dri
         "timeline": list(events.values()), "participants": list(names.values()),
         "lessons": doc.lessons + rec.lessons, "actions": actions,
         "started_at": rec.started_at or doc.started_at, "ended_at": rec.ended_at or doc.ended_at,
-        "status": "completed" if rec.complete or rec.events else doc.status,
+        # Completed stays completed; otherwise lifecycle_status derives it from the new record.
+        "status": "completed" if rec.complete or doc.status == "completed" else None,
     })
     validator = DrillValidator(session, _option_error)
     validator.check(updated, [])

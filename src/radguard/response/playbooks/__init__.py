@@ -16,8 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radguard.errors import NotFoundError
-from radguard.readiness.playbooks.roles import STANDARD_ROLES
-from radguard.readiness.playbooks.yamldoc import YamlDoc
+from radguard.response.playbooks.roles import STANDARD_ROLES
+from radguard.response.playbooks.yamldoc import YamlDoc
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,19 @@ from sqlalchemy import func, select
 from radguard.db.models.response import Drill, DrillAction, DrillEvent
 from radguard.db.session import Database
 from radguard.errors import InputError
-from radguard.readiness.drills import drill_report, import_drills, load_drill, recovery_hours
+from radguard.response.drills import (
+    DrillDoc,
+    EventDoc,
+    Recording,
+    drill_report,
+    import_drills,
+    load_drill,
+    plan_drill,
+    record_drill,
+    recovery_hours,
+)
 from tests.conftest import EXAMPLES
-from tests.readiness.test_services import seed
+from tests.response.test_services import seed
 
 GOOD = {
     "key": "t1", "kind": "functional", "playbook": "ransomware-pacs", "date": "2026-05-01",
@@ -63,6 +74,45 @@ def test_tabletop_demonstrates_no_recovery(sqlite_db: Database, tmp_path: Path) 
         assert recovery_hours(load_drill(session, "t2")) is None
 
 
+@pytest.mark.parametrize(("change", "status"), [
+    ({"timeline": [], "started_at": None, "ended_at": None}, "planned"),
+    ({"ended_at": None}, "in_progress"),  # milestones but no end: not completed by its first milestone
+    ({"ended_at": None, "status": "in_progress"}, "in_progress"),
+    ({"ended_at": None, "status": "completed"}, "completed"),  # a file may say the drill was ended
+    ({"ended_at": None, "timeline": [*GOOD["timeline"], {"milestone": "back_to_normal",  # type: ignore[list-item]
+                                                          "at": "2026-05-01T14:00:00Z"}]}, "completed"),
+    ({}, "completed"),  # ended_at given
+])
+def test_drill_lifecycle(sqlite_db: Database, tmp_path: Path, change: dict, status: str) -> None:  # type: ignore[type-arg]
+    with sqlite_db.transaction() as session:
+        seed(session, drills=False)
+        import_drills(session, _file(tmp_path, {k: v for k, v in {**GOOD, **change}.items() if v is not None}))
+    with sqlite_db.read() as session:
+        drill = load_drill(session, "t1")
+        assert drill.status == status
+        # Only a completed functional drill demonstrates its recovery.
+        assert (recovery_hours(drill) is not None) == (status == "completed")
+
+
+def test_recording_moves_a_planned_drill_through_its_lifecycle(sqlite_db: Database) -> None:
+    with sqlite_db.transaction() as session:
+        seed(session, drills=False)
+        plan_drill(session, DrillDoc(key="p1", kind="functional", playbook="ransomware-pacs", date=date(2026, 5, 1),
+                                     services=["ct-main"]))
+        assert load_drill(session, "p1").status == "planned"
+        at = datetime(2026, 5, 1, 9, tzinfo=UTC)
+        record_drill(session, "p1", Recording(events=[EventDoc(milestone="detected", at=at)]), at.date())
+        assert load_drill(session, "p1").status == "in_progress"
+        record_drill(session, "p1", Recording(events=[EventDoc(milestone="systems_restored",
+                                                               at=at + timedelta(hours=2))]), at.date())
+        assert load_drill(session, "p1").status == "in_progress"
+        record_drill(session, "p1", Recording(complete=True), at.date())
+        assert load_drill(session, "p1").status == "completed"
+        assert recovery_hours(load_drill(session, "p1")) == 2.0
+        record_drill(session, "p1", Recording(lessons=["Completed stays completed"]), at.date())
+        assert load_drill(session, "p1").status == "completed"
+
+
 def test_reimport_replaces_the_drill(sqlite_db: Database, tmp_path: Path) -> None:
     with sqlite_db.transaction() as session:
         seed(session, drills=False)
@@ -97,6 +147,8 @@ def test_reimport_replaces_the_drill(sqlite_db: Database, tmp_path: Path) -> Non
     ({"services": ["ct-main", "bowling"]}, "drills[1].services[1]", "no service 'bowling'"),
     ({"kind": "rehearsal"}, "drills[1].kind", "'rehearsal' is not allowed"),
     ({"timeline": [{"milestone": "detected", "at": "yesterday"}]}, "drills[1].timeline[0].at", "datetime"),
+    ({"status": "planned"}, "drills[1].status", "the drill is completed by what is recorded, not planned"),
+    ({"status": "planned", "ended_at": None}, "drills[1].status", "is in_progress by what is recorded, not planned"),
 ])
 def test_invalid_drills_are_refused_naming_the_field(sqlite_db: Database, tmp_path: Path, change: dict,  # type: ignore[type-arg]
                                                      field: str, problem: str) -> None:
@@ -138,6 +190,12 @@ def test_plan_record_and_close_from_the_command_line(rg, sqlite_url: str) -> Non
     assert r.code == 2 and "not an ISO date-time" in r.err
     r = rg(*db, "drill", "record", "iso-1", "--event", "systems_restored=2026-10-05T13:40:00+02:00", "--done", "1")
     assert r.code == 0, r.err
+    # Milestones alone leave the drill in progress (no demonstrated recovery yet) until it is ended.
+    assert "status in progress" in r.out
+    rep = json.loads(rg(*db, "drill", "report", "iso-1", "--json").out)
+    assert rep["status"] == "in_progress" and rep["recovery_hours"] is None
+    r = rg(*db, "drill", "record", "iso-1", "--complete")
+    assert r.code == 0 and "status completed" in r.out, r.err
     assert rg(*db, "drill", "record", "iso-1", "--done", "7").code == 2
     rep = json.loads(rg(*db, "drill", "report", "iso-1", "--json").out)
     assert rep["status"] == "completed" and rep["recovery_hours"] == 3.67

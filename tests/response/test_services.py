@@ -16,9 +16,9 @@ from radguard.db.models.response import DowntimeProcedure, ImagingService, Servi
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.inventory.importer import import_inventory
-from radguard.readiness.drills import import_drills
-from radguard.readiness.services import import_services, load_services
-from radguard.readiness.team import import_team
+from radguard.response.drills import import_drills
+from radguard.response.services import import_services, load_services
+from radguard.response.team import import_team
 from tests.conftest import EXAMPLES
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from radguard.checks.registry import CheckContext
 from radguard.db.session import Database
-from radguard.readiness.workforce import import_phishing, import_training, parse_mapping, training_metrics
+from radguard.response.workforce import import_phishing, import_training, parse_mapping, training_metrics
 from tests.conftest import FIXTURES
 
 DATA = FIXTURES / "readiness"

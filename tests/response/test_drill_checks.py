@@ -13,8 +13,8 @@ from radguard.checks.registry import CheckContext, load_evaluators
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
-from radguard.readiness.drills import Recording, import_drills, record_drill
-from tests.readiness.test_services import seed
+from radguard.response.drills import Recording, import_drills, record_drill
+from tests.response.test_services import seed
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 RESPONSE_CHECKS = ("RG-DRILL-OVERDUE", "RG-RTO-UNPROVEN", "RG-DRILL-ACTION-OPEN", "RG-TEAM-GAP")
@@ -67,6 +67,7 @@ drills:
   playbook: ransomware-pacs
   date: 2026-09-01
   services: [oic-imaging]
+  ended_at: 2026-09-01T20:00:00Z
   timeline:
   - {milestone: detected, at: 2026-09-01T07:00:00Z}
   - {milestone: systems_restored, at: 2026-09-01T19:00:00Z}

@@ -14,7 +14,7 @@ from radguard.checks.registry import CheckContext, load_evaluators
 from radguard.db.models.response import ResponsePerson
 from radguard.db.session import Database
 from radguard.errors import InputError
-from radguard.readiness.team import export_team, import_team, load_people, load_roles, team_gaps
+from radguard.response.team import export_team, import_team, load_people, load_roles, team_gaps
 from tests.conftest import EXAMPLES
 
 TODAY = date(2026, 11, 21)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from radguard.errors import InputError, NotFoundError
-from radguard.readiness.playbooks import MILESTONES, get_playbook, load_catalog
-from radguard.readiness.playbooks.roles import STANDARD_ROLES
+from radguard.response.playbooks import MILESTONES, get_playbook, load_catalog
+from radguard.response.playbooks.roles import STANDARD_ROLES
 
 REQUIRED = {"ransomware-pacs", "compromised-modality", "vendor-outage", "reporting-outage", "network-isolation",
             "image-exfiltration"}

@@ -21,8 +21,8 @@ from radguard.db.models.inventory import Asset, Site
 from radguard.db.models.response import DowntimeProcedure, ImagingService, ServiceDependency
 from radguard.errors import NotFoundError
 from radguard.inventory.queries import find_asset
-from radguard.readiness.playbooks.yamldoc import YamlDoc
-from radguard.readiness.team import role_keys
+from radguard.response.playbooks.yamldoc import YamlDoc
+from radguard.response.team import role_keys
 
 Function = Literal[
     "acquisition", "routing", "storage", "archive", "reading", "reporting", "ordering", "ai",
