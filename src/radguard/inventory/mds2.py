@@ -308,11 +308,16 @@ def _read_workbook(path: Path) -> Iterator[_Table]:
         for ws in wb.worksheets:
             rows: list[list[str | None]] = []
             try:
-                for values in ws.iter_rows(min_row=1, max_col=_MAX_COLUMNS, values_only=True):
+                # One column past the limit is read so a sheet wider than it is refused, not cut.
+                for values in ws.iter_rows(min_row=1, max_col=lim.sheet_columns + 1, values_only=True):
                     if len(rows) >= lim.sheet_rows:
                         raise InputError(str(path), f"sheet '{ws.title}'", None,
                                          f"more than {lim.sheet_rows:,} rows; an MDS2 has a few hundred")
-                    rows.append([_cell_text(v) for v in values])
+                    cells = [_cell_text(v) for v in values]
+                    if any(c is not None for c in cells[lim.sheet_columns:]):
+                        raise InputError(str(path), f"sheet '{ws.title}', row {len(rows) + 1}", None,
+                                         f"more than {lim.sheet_columns:,} columns; an MDS2 has a few")
+                    rows.append(cells[:_MAX_COLUMNS])
             except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError, EOFError) as exc:
                 raise InputError(str(path), f"sheet '{ws.title}'", None,
                                  f"the sheet is damaged or refused ({type(exc).__name__}: {exc}); "
