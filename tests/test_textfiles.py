@@ -96,3 +96,12 @@ def test_json_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_decode_text_names_the_source_given() -> None:
     with pytest.raises(InputError, match=r"^upload: vendors\.yaml, line 2: not UTF-8"):
         decode_text(b"ok\n\xff\n", "upload: vendors.yaml")
+
+
+def test_control_character_in_yaml_is_a_located_input_error() -> None:
+    """PyYAML's reader refuses control characters when the loader is built, before parsing: that
+    ReaderError escaped as a traceback (found by the hardening corpus's hypothesis property)."""
+    from radguard.textfiles import parse_yaml
+
+    with pytest.raises(InputError, match=r"f.yaml, line 2: not valid YAML: special characters"):
+        parse_yaml("a: 1\nb: x\x01y\n", "f.yaml")

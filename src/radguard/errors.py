@@ -48,3 +48,27 @@ class SafetyError(RadguardError):
     """A request was refused because it would break the clinical safety rules."""
 
     exit_code = 4
+
+
+class OutputError(RadguardError):
+    """A file radguard was writing could not be written (disk full, permission, missing folder).
+
+    Nothing is left under the requested name or beside it: see :mod:`radguard.outfiles`.
+    """
+
+    exit_code = 7
+
+
+class DatabaseError(RadguardError):
+    """The database refused or could not do its part: read-only, disk full, cannot be opened.
+
+    The message never contains SQL text or parameters; the command's transaction was rolled back.
+    """
+
+    exit_code = 6
+
+
+class DatabaseBusyError(DatabaseError):
+    """Another radguard process held the database's write lock for longer than radguard waits."""
+
+    exit_code = 75  # EX_TEMPFAIL: the same command succeeds once the other one has finished

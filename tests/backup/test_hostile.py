@@ -6,6 +6,7 @@ import random
 import struct
 from pathlib import Path
 
+import pytest
 from pydicom.data import get_testdata_file
 
 from radguard.backup.inspect import inspect_file
@@ -51,8 +52,51 @@ def test_plain_text_without_dicom_is_corrupt_not_encrypted(tmp_path: Path) -> No
 
 
 def test_ransom_note_even_when_empty(tmp_path: Path) -> None:
-    assert inspect_file(str(tmp_path), _write(tmp_path, "HOW_TO_RECOVER_FILES.txt", b"")).kind == "encrypted"
+    note = inspect_file(str(tmp_path), _write(tmp_path, "HOW_TO_RECOVER_FILES.txt", b""))
+    assert note.kind == "ransom_note" and note.name == "HOW_TO_RECOVER_FILES.txt"
     assert inspect_file(str(tmp_path), _write(tmp_path, "IM0002", b"")).kind == "empty"
+
+
+NOTE_TEXT = ("Your network has been breached and all files are encrypted. To get your files back, buy the "
+             "decryptor for 2 BTC. Download the Tor Browser and open our site (an .onion address).\n")
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("README_FOR_DECRYPT.txt", b"whatever it says"),  # a known name
+    ("DECRYPT-FILES.html", b"<html><body>hello</body></html>"),
+    ("info.hta", b"<hta:application>"),
+    ("README.txt", NOTE_TEXT.encode()),  # a suspect name with ransom text
+    ("!!!.txt", NOTE_TEXT.encode()),  # any name, by its text
+    ("restore.html", f"<html><body><p>{NOTE_TEXT}</p></body></html>".encode()),
+    ("LIESMICH.txt", NOTE_TEXT.encode("utf-16")),  # Windows notes are often UTF-16
+    ("note", "Vos fichiers sont chiffrés (encrypted). Payez en bitcoin via Tor.".encode("latin-1")),
+])
+def test_ransom_notes_by_name_and_by_text(tmp_path: Path, name: str, data: bytes) -> None:
+    r = inspect_file(str(tmp_path), _write(tmp_path, name, data))
+    assert r.kind == "ransom_note" and r.name == name
+    assert r.reason.startswith("ransom note")
+    assert "BTC" not in r.reason and "breached" not in r.reason  # never the file's contents
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("README.TXT", b"Insert this disc and run VIEWER.EXE to view the images.\n"),  # a DICOM CD's readme
+    ("notes.txt", b"Backups are encrypted at rest; to restore a study, call the PACS team.\n"),
+    ("IM0003", b"\x00\x01\x02 payment bitcoin tor" * 4 + bytes(range(32)) * 64),  # binary, not text
+])
+def test_innocent_files_are_not_notes(tmp_path: Path, name: str, data: bytes) -> None:
+    assert inspect_file(str(tmp_path), _write(tmp_path, name, data)).kind == "corrupt"
+
+
+@pytest.mark.parametrize(("magic", "what"), [(b"MZ\x90\x00\x03", "Windows PE"), (b"\x7fELF\x02\x01", "ELF")])
+def test_executable_in_preamble_is_polyglot(tmp_path: Path, magic: bytes, what: str) -> None:
+    """CVE-2019-11687: the file is a valid image and a program at once."""
+    data = magic + CT[len(magic):]
+    r = inspect_file(str(tmp_path), _write(tmp_path, "IM0004", data))
+    assert r.kind == "polyglot" and what in r.reason and "CVE-2019-11687" in r.reason
+    assert r.sop.startswith("1.3.6.1.4.1.5962")  # still attributed to its instance
+    cut = inspect_file(str(tmp_path), _write(tmp_path, "IM0005", data[:-100]))  # damaged too: polyglot wins
+    assert cut.kind == "polyglot"
+    assert inspect_file(str(tmp_path), _write(tmp_path, "IM0006", b"II*\x00" + CT[4:])).kind == "dicom"  # TIFF dual
 
 
 def test_big_file_is_memory_mapped_and_hashed_in_slices(tmp_path: Path) -> None:
@@ -72,3 +116,21 @@ def test_big_file_is_memory_mapped_and_hashed_in_slices(tmp_path: Path) -> None:
 def test_deep_mode_agrees_on_a_sound_file(tmp_path: Path) -> None:
     r = inspect_file(str(tmp_path), _write(tmp_path, "ct", CT), deep=True)
     assert r.kind == "dicom" and r.sop.startswith("1.3.6.1.4.1.5962")
+
+
+def test_indicators_are_validated_data(tmp_path: Path) -> None:
+    """indicators.yaml is content: a mistake in it is a ConfigError naming the file, not a wrong verdict."""
+    import yaml
+
+    from radguard.backup.indicators import INDICATORS_FILE, load_indicators
+    from radguard.errors import ConfigError
+
+    doc = yaml.safe_load(INDICATORS_FILE.read_text(encoding="utf-8"))
+    assert load_indicators(INDICATORS_FILE).preamble_executable(b"MZ") is not None
+    for mistake in ({"note_text": {**doc["note_text"], "required_groups": ["nope"]}},
+                    {"preamble_executables": [{"magic": "zz", "what": "x"}]},
+                    {"notes": []}):
+        bad = tmp_path / "indicators.yaml"
+        bad.write_text(yaml.safe_dump({**doc, **mistake}), encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"indicators\.yaml: cannot load ransomware indicators"):
+            load_indicators(bad)

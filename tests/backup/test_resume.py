@@ -97,3 +97,65 @@ def test_kill_9_then_resume(tmp_path: Path, rg) -> None:  # type: ignore[no-unty
     assert doc["instances"] == len(made)
     lines = out.read_text().splitlines()
     assert len(lines) == len(made) + 2  # header, one line per instance, totals
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has stopped; only its parent's reaping is left
+
+
+@pytest.mark.parametrize("command", ["verify", "manifest"])
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path: Path, command: str) -> None:
+    """#23: workers outlived a `kill -9` of radguard and kept reading the archive."""
+    import time
+
+    src = tmp_path / "src"
+    made = make_archive(src, studies=1, series_per_study=1, per_series=1, seed=6)
+    manifest = tmp_path / "m.jsonl"
+    build_manifest(src, manifest, ScanOptions(workers=1))
+    big = tmp_path / "big"  # 12,000 files (hard links: no disk space), read with --deep: a long run
+    for d in range(24):
+        folder = big / f"d{d:02d}"
+        folder.mkdir(parents=True)
+        for i in range(500):
+            os.link(src / made[0].rel, folder / f"IM{i:04d}")
+    args = (["backup", "verify", str(big), "--manifest", str(manifest)] if command == "verify"
+            else ["backup", "manifest", str(big), "-o", str(tmp_path / "big.jsonl")])
+    proc = subprocess.Popen([sys.executable, "-m", "radguard.cli.main", *args, "--workers", "2", "--deep"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            workers = _children(proc.pid)
+        assert len(workers) == 2, "the workers never started"
+        time.sleep(0.5)  # busy reading
+        assert proc.poll() is None, "the run ended before it could be killed: make the archive bigger"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [w for w in workers if _alive(w)] == []
+    finally:  # never leave a process of this test behind, whatever failed
+        for pid in [proc.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -92,6 +92,9 @@ def test_unverified_and_errors(database: Database) -> None:
         run(NOW - timedelta(days=20), {"ok": 8, "encrypted": 2, "missing": 0})
         found = observe(s, "RG-BACKUP-ERRORS")["backup_set:nas"]
         assert found.evidence["counts"] == {"encrypted": 2} and found.exposure == 0.9
+        run(NOW - timedelta(days=19), {"ok": 8, "missing": 1, "polyglot": 1, "ransom_note": 3})
+        found = observe(s, "RG-BACKUP-ERRORS")["backup_set:nas"]
+        assert found.exposure == 1.0 and found.summary == "3 ransom note, 1 polyglot, 1 missing"
         run(NOW - timedelta(days=2), {"ok": 10, "missing": 0})
         assert observe(s, "RG-BACKUP-ERRORS") == {}  # only the newest run counts
 
@@ -119,16 +122,32 @@ def test_set_cli_add_import_list_and_verify_records_run(rg, sqlite_url: str, tmp
     (backup / made[0].rel).unlink()
     manifest = tmp_path / "m.jsonl"
     rg("backup", "manifest", src, "-o", manifest, "--workers", "1")
-    r = rg("--db", sqlite_url, "backup", "verify", backup, "--manifest", manifest, "--set", "nas", "--rto", "0.0000001",
+    r = rg("--db", sqlite_url, "backup", "verify", src, "--manifest", manifest, "--set", "nas", "--rto", "0.0000001",
+           "--workers", "1")
+    assert r.code == 0 and "misses the RTO" in " ".join(r.out.split())  # a complete copy, too slow
+    # A copy with an instance missing: fast enough, but a restore from it cannot meet any RTO.
+    r = rg("--db", sqlite_url, "backup", "verify", backup, "--manifest", manifest, "--set", "nas", "--rto", "1000",
            "--workers", "1")
     assert r.code == 1
-    assert "misses the RTO" in r.out and "1 " in r.out
+    words = " ".join(r.out.split())
+    assert "does not meet the RTO of 1000 h: the copy is incomplete (1 missing)" in words
+    assert "meets the RTO" not in words
     r = rg("--db", sqlite_url, "backup", "set", "list", "--json")
     sets = {s["name"]: s for s in json.loads(r.out)}
     assert sets["cloud"]["media"] == "object" and sets["cloud"]["offsite"] is True
     assert sets["tape"]["media"] == "tape" and sets["tape"]["offline"] is True
     last = sets["nas"]["last_verification"]
     assert last["all_ok"] is False and last["counts"]["missing"] == 1 and last["rto_met"] is False
+    assert last["rto_verdict"] == "incomplete" and last["rto_label"] == "not met: copy incomplete"
+    from radguard.db.models.backup import BackupVerification
+    from radguard.db.session import open_database
+
+    db = open_database(sqlite_url)
+    with db.read() as session:
+        stored = [(v.rto_met, v.ransom_notes) for v in
+                  session.query(BackupVerification).order_by(BackupVerification.id)]
+    db.dispose()
+    assert stored == [(False, []), (False, [])]
     assert sets["nas"]["last_verified_at"] is not None
     r = rg("--db", sqlite_url, "backup", "verify", backup, "--manifest", manifest, "--set", "nope")
     assert r.code == 3 and "no backup set named 'nope'" in r.err
@@ -176,3 +195,28 @@ def test_set_import_refuses_non_utf8_yaml_by_line(rg, sqlite_url: str, tmp_path:
     r = rg("--db", sqlite_url, "backup", "set", "import", broken)
     assert r.code == 2 and "broken.yaml, line 3, column 1: not valid YAML" in r.err, r.err
     assert json.loads(rg("--db", sqlite_url, "backup", "set", "list", "--json").out) == []
+
+
+def test_report_names_ransom_notes_first_and_never_says_rto_met_for_an_incomplete_copy(database: Database) -> None:
+    """The resilience section of the reports reads the same verdict as the CLI (rto_verdict)."""
+    from radguard.reports.scope import Scope
+    from radguard.reports.sections.resilience import resilience_section
+
+    with database.transaction() as s:
+        pacs = _site_with_pacs(s)
+        for name, counts, notes in (("compromised", {"ok": 10, "missing": 1, "ransom_note": 4},
+                                     [{"name": "README_FOR_DECRYPT.txt", "files": 4}]),
+                                    ("sound", {"ok": 11}, [])):
+            bs = _set(s, name, pacs)
+            s.add(BackupVerification(
+                backup_set_id=bs.id, started_at=NOW, finished_at=NOW, complete=True, expected_instances=11,
+                files_checked=11, counts=counts, ransom_notes=notes, not_checked={}, bytes_read=10**9,
+                elapsed_seconds=10, throughput_bytes_per_s=1e8, archive_bytes=10**9, projected_restore_hours=0.003,
+                rto_hours=4.0, rto_met=True, rpo_achieved_hours=None, rpo_hours=None, all_ok=not notes))
+    with database.read() as s:
+        rows = {b.name: b for b in resilience_section(Scope(s, now=NOW)).backups}
+    bad = rows["compromised"]
+    assert bad.result == "RANSOM NOTE found (README_FOR_DECRYPT.txt (4 copies)): copy compromised"
+    assert bad.detail.index("4 ransom note") < bad.detail.index("1 missing")
+    assert "(not met: copy incomplete)" in bad.detail and "(met)" not in bad.detail
+    assert rows["sound"].result == "all checks passed" and "vs RTO 4.0 h (met)" in rows["sound"].detail

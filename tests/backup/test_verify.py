@@ -29,7 +29,7 @@ def _pick(made: list[Instance], study_index: int, exclude: set[str]) -> Instance
 def _damage(backup: Path, made: list[Instance], tmp_path: Path) -> dict[str, Instance]:
     used: set[str] = set()
     victims = {name: _pick(made, i % 3, used) for i, name in
-               enumerate(["deleted", "truncated", "flipped", "rewritten", "locked", "zeroed"])}
+               enumerate(["deleted", "truncated", "flipped", "rewritten", "locked", "zeroed", "polyglot"])}
     (backup / victims["deleted"].rel).unlink()
     path = backup / victims["truncated"].rel
     data = path.read_bytes()
@@ -46,7 +46,11 @@ def _damage(backup: Path, made: list[Instance], tmp_path: Path) -> dict[str, Ins
     path.unlink()
     path.with_name(path.name + ".locked").write_bytes(random.Random(7).randbytes(len(data)))
     (backup / victims["zeroed"].rel).write_bytes(b"")
+    path = backup / victims["polyglot"].rel  # CVE-2019-11687: a PE header in the preamble
+    path.write_bytes(b"MZ\x90\x00" + path.read_bytes()[4:])
     (backup / "PT00000000" / "README_FOR_DECRYPT.txt").write_text(
+        "All your files are encrypted. Pay to get them back.\n")
+    (backup / "PT00000001" / "README_FOR_DECRYPT.txt").write_text(
         "All your files are encrypted. Pay to get them back.\n")
     # Move a whole patient folder elsewhere: found by UID, so still ok.
     (backup / "moved").mkdir()
@@ -70,8 +74,12 @@ def test_every_status_from_real_damage(rg, archive, tmp_path: Path) -> None:  # 
     r = rg("backup", "verify", backup, "--manifest", manifest, "--json", "--workers", "2", "--rto", "8")
     assert r.code == 1, r.err  # problems found
     report = json.loads(r.out)
-    assert report["counts"] == {"ok": 18, "missing": 1, "extra": 1, "altered": 2, "corrupt": 1,
-                                "encrypted": 2, "empty": 1, "unreadable": 0}
+    assert report["counts"] == {"ransom_note": 2, "polyglot": 1, "ok": 17, "missing": 1, "extra": 1, "altered": 2,
+                                "corrupt": 1, "encrypted": 1, "empty": 1, "unreadable": 0}
+    assert next(iter(report)) == "ransom_notes" and next(iter(report["counts"])) == "ransom_note"  # named first
+    assert report["ransom_notes"] == [{"name": "README_FOR_DECRYPT.txt", "files": 2}]
+    assert [i["status"] for i in report["items"][:3]] == ["ransom_note", "ransom_note", "polyglot"]
+    assert report["restore"]["rto_met"] is False and report["restore"]["rto_verdict"] == "incomplete"
     by_sop = {i["sop"]: i for i in report["items"] if i.get("sop")}
     assert by_sop[victims["deleted"].sop]["status"] == "missing"
     assert by_sop[victims["truncated"].sop]["status"] == "corrupt"
@@ -82,8 +90,18 @@ def test_every_status_from_real_damage(rg, archive, tmp_path: Path) -> None:  # 
     assert ".locked" in by_sop[victims["locked"].sop]["reason"]
     assert by_sop[victims["zeroed"].sop]["status"] == "empty"
     assert by_sop[victims["extra"].sop]["status"] == "extra"
-    notes = [i for i in report["items"] if i["status"] == "encrypted" and i["reason"] == "ransom note"]
-    assert len(notes) == 1
+    assert by_sop[victims["polyglot"].sop]["status"] == "polyglot"
+    assert "CVE-2019-11687" in by_sop[victims["polyglot"].sop]["reason"]
+    notes = [i for i in report["items"] if i["status"] == "ransom_note"]
+    assert [n["name"] for n in notes] == ["README_FOR_DECRYPT.txt"] * 2 and all(n["sop"] is None for n in notes)
+
+    human = rg("backup", "verify", backup, "--manifest", manifest, "--workers", "2", "--rto", "8")
+    assert human.code == 1
+    first = human.out.strip().splitlines()[0]
+    assert "RANSOM NOTE in the backup: README_FOR_DECRYPT.txt (2 copies)" in first
+    assert "meets the RTO" not in human.out and "every instance is ok" not in human.out
+    assert "does not meet the RTO of 8 h: the copy is incomplete (2 ransom note, 1 polyglot, 1 missing" in \
+        " ".join(human.out.split())
     moved = [i for i in made if i.rel.startswith("PT00000003/")]
     assert moved and all(i.sop not in by_sop for i in moved)
     assert report["all_ok"] is False
@@ -208,3 +226,20 @@ def test_unreadable_directory_and_file_are_reported(archive, tmp_path: Path) -> 
     assert any("Permission denied" in r for r in report["not_checked"]["directory_reasons"])
     items = [i for i in report["items"] if i["status"] == "unreadable"]
     assert items[0]["sop"] == made[0].sop and "Permission denied" in items[0]["reason"]
+
+
+def test_hostile_ransom_note_names_are_shown_safely(rg, archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A note's name is the attacker's: bytes that are not UTF-8, console markup and control characters."""
+    src, _ = archive
+    manifest = tmp_path / "m.jsonl"
+    assert rg("backup", "manifest", src, "-o", manifest, "--workers", "1").code == 0
+    backup = tmp_path / "backup"
+    shutil.copytree(src, backup)
+    name = b"[red]HOW_TO_DECRYPT_\xff\x1b[2J.txt"
+    with open(os.path.join(os.fsencode(backup), name), "wb") as fh:
+        fh.write(b"pay in bitcoin")
+    r = rg("backup", "verify", backup, "--manifest", manifest, "--workers", "1", "--paths")
+    assert r.code == 1 and "Traceback" not in r.err
+    assert "RANSOM NOTE in the backup: [red]HOW_TO_DECRYPT_\ufffd?[2J.txt" in r.out and "\x1b" not in r.out
+    report = json.loads(rg("backup", "verify", backup, "--manifest", manifest, "--workers", "1", "--json").out)
+    assert report["ransom_notes"] == [{"name": "[red]HOW_TO_DECRYPT_\ufffd?[2J.txt", "files": 1}]

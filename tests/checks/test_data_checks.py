@@ -21,7 +21,7 @@ def test_phi_unencrypted_from_mds2_and_attestation(s: Session) -> None:
                       attested_by="IT security", attested_at=NOW))
     found = observe(s, "RG-PHI-UNENCRYPTED-AT-REST")
     assert set(found) == {"NWH-MAIN/PACS-CORE", "NWH-MAIN/DICTATION"}
-    assert found["NWH-MAIN/PACS-CORE"].evidence["STCF-1"] == "no"
+    assert found["NWH-MAIN/PACS-CORE"].evidence["answers"] == {"STCF-1": "No"}
 
 
 def test_phi_unencrypted_attestation_overrides_mds2(s: Session) -> None:

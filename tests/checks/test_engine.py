@@ -144,7 +144,7 @@ def test_sla_from_settings(northwind_db: Database, tmp_path: Path, own_catalog: 
 def test_bad_settings_file_names_file_and_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("sla:\n  internal: {critical: -3}\n")
-    with pytest.raises(InputError, match=r"bad.yaml, field 'sla.internal.critical'"):
+    with pytest.raises(InputError, match=r"bad.yaml, line 2, field 'sla.internal.critical'"):
         load_settings(path)
     assert AssessSettings().sla.internal.low is None  # HICP: discretionary
 

@@ -75,7 +75,7 @@ GOOD = """checks:
   defense_layer: monitoring
   evidence_kind: [inventory]
   remediation: fix it
-  frameworks: {csf2: [PR.DS-02]}
+  frameworks: {csf2: [PR.DS-02], hicp: [4.M.C]}
 """
 
 

@@ -209,6 +209,9 @@ def test_summary_matches_the_database(demo_run: DemoRun) -> None:
     backup = s["backup"]["counts"]
     assert (backup["missing"], backup["altered"], backup["corrupt"]) == (1, 1, 1)
     assert backup["ok"] == s["backup"]["instances"] - 3
+    # The damaged copy restores fast, but it is incomplete: the RTO is never "met" (issue #22).
+    assert s["backup"]["rto"] == {"hours": 2.0, "verdict": "incomplete", "words": "not met: copy incomplete"}
+    assert s["backup"]["ransom_notes"] == []
 
 
 def test_reports_are_written(demo_run: DemoRun) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from radguard.db.session import Database
 from radguard.discovery.engine import Probed, ScanOptions, run_scan
 from radguard.discovery.results import EndpointDoc
 from tests.support.peers import OrthancConfig, Peer, orthanc, self_signed_certificate
@@ -45,3 +46,22 @@ def orthanc_tls(certificate: tuple[Path, Path]) -> Iterator[Peer]:
     """Orthanc whose DICOM port speaks TLS only (no client certificate required)."""
     with orthanc(OrthancConfig(dicom_tls=certificate, dicomweb=False)) as peer:
         yield peer
+
+
+def observations(docs: list[EndpointDoc], database: Database) -> dict[str, list[str]]:
+    """Run every check evaluator on these endpoint documents stored as discovery evidence
+    (as ``radguard discover`` stores them); return check ID → the endpoints it flagged."""
+    from radguard.checks.registry import CheckContext, load_evaluators
+    from radguard.db.models.evidence import Evidence
+
+    found: dict[str, list[str]] = {}
+    with database.transaction() as session:
+        for doc in docs:
+            session.add(Evidence(kind="probe.endpoint", host=doc.host, port=doc.port, received=doc.document(),
+                                 sent={}, source="test"))
+        session.flush()
+        ctx = CheckContext(session)
+        for check_id, evaluate in sorted(load_evaluators().items()):
+            for obs in evaluate(ctx):
+                found.setdefault(check_id, []).append(obs.key or str(obs.subject))
+    return found

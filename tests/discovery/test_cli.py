@@ -52,12 +52,12 @@ def test_discover_stores_evidence_and_merges_inventory(rg, database: Database, t
         assert r.code == 0, r.err
         assert fragile_bytes == []
     doc = json.loads(r.out)
-    assert set(doc["scan"]) == {"id", "started", "finished", "level", "targets", "authorized_by"}
-    assert doc["scan"]["level"] == 2 and doc["scan"]["authorized_by"] is None
+    assert set(doc["scan"]) == {"id", "started", "finished", "level", "targets", "authorized_by", "vantage_zone"}
+    assert doc["scan"]["level"] == 2 and doc["scan"]["authorized_by"] is None and doc["scan"]["vantage_zone"] is None
     endpoints = {(e["host"], e["port"]): e for e in doc["endpoints"]}
     assert set(endpoints) == {("127.0.0.1", pacs.dicom_port), ("127.0.0.1", closed), ("127.0.0.62", pacs.dicom_port)}
     known = endpoints[("127.0.0.1", pacs.dicom_port)]
-    assert set(known) == {"host", "port", "state", "service", "dicom", "tls", "http", "errors"}
+    assert set(known) == {"host", "port", "state", "service", "dicom", "tls", "http", "banner", "errors"}
     assert known["service"] == "dicom" and known["dicom"]["accepts_unknown_calling_ae"] is True
     assert endpoints[("127.0.0.1", closed)]["state"] == "closed"
     assert doc["skipped"] == [{"host": FRAGILE_HOST, "port": None,

@@ -13,7 +13,7 @@ import pytest
 from radguard.db.session import Database
 from radguard.discovery.engine import HL7_PORTS, PortHints, ScanOptions
 from radguard.discovery.run import DiscoveryRequest, execute, plan
-from tests.discovery.conftest import probe
+from tests.discovery.conftest import observations, probe
 from tests.support.peers import Peer, hostile_peer, pynetdicom_scp, storescp
 from tests.support.ports import free_port
 
@@ -25,12 +25,14 @@ def test_garbage_answer_is_reported_not_dicom() -> None:
     assert any("not DICOM" in e for e in doc.errors)
 
 
-def test_pdu_announcing_4_gb_is_refused_unread() -> None:
+def test_pdu_announcing_4_gb_is_refused_unread(sqlite_db: Database) -> None:
+    """A malformed answer is not evidence of a DICOM service, and produces no DICOM finding."""
     with hostile_peer("huge-pdu") as peer:
         [doc] = probe([(peer.host, peer.dicom_port)])
-    assert doc.service == "dicom" and doc.dicom is not None
-    assert doc.dicom.accepts_unknown_calling_ae is None  # nothing was decided from a bogus answer
-    assert any("4294967295 bytes" in e for e in doc.errors)
+    assert doc.state == "open" and doc.service == "unknown" and doc.dicom is None
+    assert any("4294967295 bytes" in e and "not counted as DICOM" in e for e in doc.errors), doc.errors
+    found = observations([doc], sqlite_db)
+    assert not [check for check in found if check.startswith("RG-DICOM")], found
 
 
 def test_silent_peer_times_out_once() -> None:

@@ -30,22 +30,35 @@ def _qido(requests: list[str]) -> list[str]:
     return [r for r in requests if "/studies?" in r]
 
 
-def _answer(status: str) -> bytes:
-    return f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+def _answer(status: str, content_type: str | None = None, body: bytes = b"") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    return (head + "\r\n").encode() + body
 
 
-@pytest.mark.parametrize("status, qido, anonymous", [
-    ("404 Not Found", len(QIDO_ROOTS), None),   # nothing at any root: every root tried once
-    ("405 Method Not Allowed", len(QIDO_ROOTS), None),
-    ("500 Internal Server Error", 1, None),     # a definite answer at the first root: stop
-    ("400 Bad Request", 1, None),
-    ("401 Unauthorized", 1, False),
-    ("403 Forbidden", 1, False),
-    ("200 OK", 1, True),
-    ("204 No Content", 1, True),
+DATASET = b'[{"0020000D": {"vr": "UI", "Value": ["1.2.3"]}}]'
+
+
+@pytest.mark.parametrize("status, content_type, body, qido, anonymous", [
+    ("404 Not Found", None, b"", len(QIDO_ROOTS), None),   # nothing at any root: every root tried once
+    ("405 Method Not Allowed", None, b"", len(QIDO_ROOTS), None),
+    ("500 Internal Server Error", None, b"", 1, None),     # a definite answer at the first root: stop
+    ("400 Bad Request", None, b"", 1, None),
+    ("401 Unauthorized", None, b"", 1, False),
+    ("403 Forbidden", None, b"", 1, False),
+    ("200 OK", "application/dicom+json", b"[]", 1, True),
+    ("200 OK", "application/json; charset=utf-8", DATASET, 1, True),  # DICOM JSON by its shape
+    # 200 that is not DICOM JSON (a single-page app answers every path): not DICOMweb, next root.
+    ("200 OK", "text/html", b"<html><title>Viewer</title></html>", len(QIDO_ROOTS), None),
+    ("200 OK", "application/json", b'{"status": "ok"}', len(QIDO_ROOTS), None),
+    ("200 OK", "application/json", b"[]", len(QIDO_ROOTS), None),
+    ("200 OK", None, b"", len(QIDO_ROOTS), None),
+    ("204 No Content", None, b"", 1, None),
 ])
-def test_qido_stops_at_the_first_definite_answer(status: str, qido: int, anonymous: bool | None) -> None:
-    with recording_listener(answer=_answer(status)) as server:
+def test_qido_stops_at_the_first_definite_answer(status: str, content_type: str | None, body: bytes, qido: int,
+                                                 anonymous: bool | None) -> None:
+    with recording_listener(answer=_answer(status, content_type, body)) as server:
         probed = _scan(server.host, server.port, level=3, port_hints=_web(server.port))
     seen = _requests(bytes(server.received))
     assert seen[:2] == ["GET /", "GET /system"]  # no /plugins: not Orthanc

@@ -64,7 +64,8 @@ def _edit_questions(directory: Path, change) -> None:  # type: ignore[no-untyped
     [
         (lambda qs: qs.append(dict(qs[0])), "question ID GOV-01 is used twice"),
         (lambda qs: qs[1].update(domain="astrology"), "unknown domain 'astrology'"),
-        (lambda qs: qs[2].update(frameworks={"csf2": ["PR.AC-1"]}), "question GOV-03, field 'frameworks'"),
+        (lambda qs: qs[2].update(frameworks={"csf2": ["PR.AC-1"], "hicp": ["10.M.A"]}),
+         "question GOV-03, field 'frameworks'"),
         (lambda qs: qs[3].update(sizes=["tiny"]), "question GOV-04, field 'sizes.0'"),
         (lambda qs: qs[4].update(checks=["dicom-open"]), "not in the RG-"),
     ],

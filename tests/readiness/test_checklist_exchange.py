@@ -26,9 +26,9 @@ def test_yaml_template_round_trip(rg, sqlite_url: str, tmp_path: Path) -> None: 
     _start(rg, sqlite_url)
     out = tmp_path / "t.yaml"
     r = rg("--db", sqlite_url, "checklist", "template", "-o", out)
-    assert r.code == 0 and "wrote 48 questions" in r.out
+    assert r.code == 0 and "wrote 51 questions" in r.out
     doc = yaml.safe_load(out.read_text())
-    assert doc["assessment"] == 1 and len(doc["answers"]) == 48
+    assert doc["assessment"] == 1 and len(doc["answers"]) == 51
     first, second, third = doc["answers"][:3]
     first.update(answer=3, owner="CISO", notes="named in policy", evidence=["https://intranet/policy/7"])
     second.update(answer="na", na_reason="no legacy modalities")
@@ -36,7 +36,7 @@ def test_yaml_template_round_trip(rg, sqlite_url: str, tmp_path: Path) -> None: 
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     r = rg("--db", sqlite_url, "checklist", "import", out, "--json")
     assert r.code == 0, r.err
-    assert json.loads(r.out) == {"assessment": 1, "answered": 2, "not_applicable": 1, "blank": 45}
+    assert json.loads(r.out) == {"assessment": 1, "answered": 2, "not_applicable": 1, "blank": 48}
     again = tmp_path / "again.yaml"
     rg("--db", sqlite_url, "checklist", "template", "-o", again)
     assert yaml.safe_load(again.read_text()) == doc
@@ -47,7 +47,7 @@ def test_csv_template_round_trip(rg, sqlite_url: str, tmp_path: Path) -> None:  
     out = tmp_path / "t.csv"
     assert rg("--db", sqlite_url, "checklist", "template", "-o", out).code == 0
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 78 and list(rows[0]) == ["question", "domain", "text", "answer", "na_reason", "owner",
+    assert len(rows) == 81 and list(rows[0]) == ["question", "domain", "text", "answer", "na_reason", "owner",
                                                  "notes", "evidence"]
     rows[0].update(answer="2", owner="CISO", evidence="https://a/1; https://a/2")
     rows[5].update(answer="NA", na_reason="no vendors")
@@ -56,7 +56,7 @@ def test_csv_template_round_trip(rg, sqlite_url: str, tmp_path: Path) -> None:  
         w.writeheader()
         w.writerows(rows)
     r = rg("--db", sqlite_url, "checklist", "import", out)
-    assert r.code == 0 and "1 answered, 1 not applicable, 76 left blank" in r.out
+    assert r.code == 0 and "1 answered, 1 not applicable, 79 left blank" in r.out
     again = tmp_path / "again.csv"
     rg("--db", sqlite_url, "checklist", "template", "-o", again)
     back = list(csv.DictReader(again.open()))

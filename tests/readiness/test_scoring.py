@@ -18,7 +18,7 @@ from radguard.readiness.checklists.scoring import score_answers
 
 def tiny_catalog() -> ChecklistCatalog:
     q = {"guidance": "What good looks like here.", "action": "Do the thing properly.",
-         "frameworks": {"csf2": ["PR.AA-05"]}}
+         "frameworks": {"csf2": ["PR.AA-05"], "hicp": ["3.M.C"]}}
     return ChecklistCatalog.model_validate({
         "version": "t",
         "domains": [{"key": "a", "title": "A", "description": "d", "topic": "access", "owner": "o"},
@@ -29,7 +29,8 @@ def tiny_catalog() -> ChecklistCatalog:
             {**q, "id": "AAA-02", "domain": "a", "text": "Second question of domain A.", "weight": 1,
              "sizes": ["small", "large"]},
             {**q, "id": "BBB-01", "domain": "b", "text": "Only question of domain B.", "weight": 1,
-             "sizes": ["small", "large"], "frameworks": {"csf2": ["GV.OC-01", "GV.RR-01", "RS.MA-01"]}},
+             "sizes": ["small", "large"], "frameworks": {"csf2": ["GV.OC-01", "GV.RR-01", "RS.MA-01"],
+                                                                    "hicp": ["10.M.A"]}},
             {**q, "id": "BBB-02", "domain": "b", "text": "Large organizations only here.", "weight": 3,
              "sizes": ["large"]},
         ],

@@ -166,6 +166,25 @@ def dcmqrscp(aet: str = "QRSCP", allowed_peers: tuple[str, ...] = ("KNOWNSCU",),
                        extra={"allowed_peers": ",".join(allowed_peers)})
 
 
+@contextmanager
+def stunnel(target_port: int, certificate: tuple[Path, Path], *, verify: int = 0,
+            host: str = LOOPBACK) -> Iterator[Peer]:
+    """stunnel4 terminating TLS in front of ``host:target_port`` (e.g. a storescp), on a free
+    port. ``verify=2`` requires a client certificate signed by ``certificate`` itself, which
+    radguard never has: DICOM TLS locked to known peers."""
+    with _tempdir("rg-stunnel-") as work:
+        port = free_port(host)
+        cert, key = certificate
+        lines = ["foreground = yes", "pid =", "debug = 4", f"output = {work / 'stunnel.log'}", "",
+                 "[dicom-tls]", f"accept = {host}:{port}", f"connect = {host}:{target_port}",
+                 f"cert = {cert}", f"key = {key}", f"verify = {verify}"]
+        if verify:
+            lines.append(f"CAfile = {cert}")
+        (work / "stunnel.conf").write_text("\n".join(lines) + "\n")
+        with _running(["/usr/bin/stunnel4", str(work / "stunnel.conf")], work, [port], host=host) as process:
+            yield Peer(host, port, "ANY", process, workdir=work)
+
+
 # -- Orthanc -------------------------------------------------------------------------------
 
 @dataclass
@@ -364,6 +383,7 @@ class Recording:
     port: int
     connections: int = 0
     received: bytearray = field(default_factory=bytearray)
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each accept
 
     @property
     def touched(self) -> bool:
@@ -386,14 +406,14 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
     srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, record.port))
-    srv.listen(16)
+    srv.listen(64)
     srv.settimeout(0.1)
     stop = threading.Event()
     lock = threading.Lock()
 
     def serve(conn: socket.socket) -> None:
         with conn:
-            conn.settimeout(1.0)
+            conn.settimeout(3.0)  # longer than radguard's banner read on a port not known as DICOM
             try:
                 while data := conn.recv(4096):
                     with lock:
@@ -412,6 +432,7 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
                 continue
             with lock:
                 record.connections += 1
+                record.accepted_at.append(time.monotonic())
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)

@@ -29,7 +29,7 @@ WEAK_DEVICE: dict[str, Any] = {
     "MLDP-1": "Yes", "MLDP-2": "No", "MLDP-3": "No", "MLDP-4": "No",
     "AUDT-1": "No", "AUDT-2": "No", "AUDT-5.2": "No",
     "SAHD-11": "No", "CONN-1.2.2": "Yes", "CONN-1.2.3": "Yes",
-    "SBOM-1": "No", "STCF-1": "No",
+    "SBOM-1": "No", "STCF-1": "No", "AUDT-4.1.1": "No",
 }
 
 # A device that attests every safeguard those checks look for.
@@ -40,7 +40,7 @@ STRONG_DEVICE: dict[str, Any] = {
     "TXCF-2": "Yes", "CONN-7": "Yes",
     "MLDP-1": "Yes", "MLDP-2": "Yes", "MLDP-4": "Yes",
     "AUDT-1": "Yes", "AUDT-2": "Yes", "AUDT-5.2": "Yes",
-    "SAHD-11": "Yes", "SBOM-1": "Yes", "STCF-1": "Yes",
+    "SAHD-11": "Yes", "SBOM-1": "Yes", "STCF-1": "Yes", "AUDT-4.1.1": "Yes",
 }
 
 

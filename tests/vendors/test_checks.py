@@ -253,3 +253,102 @@ def test_newest_statement_wins_and_future_evidence_is_ignored(observe: Observe, 
     with nw.transaction() as s:  # the strong statement is dated after the assessment: the old one counts
         s.execute(update(Evidence).where(Evidence.source == "new.csv").values(collected_at=datetime(2027, 1, 1)))
     assert [o.asset_id for o in observe("RG-MDS2-DEFAULT-ACCOUNTS")] == [asset]
+
+
+# --- MDS2 answers that feed the other checks -----------------------------------------------------
+
+def _set(db: Database, ref: str, **values: Any) -> None:
+    with db.transaction() as s:
+        asset = find_asset(s, ref)
+        for name, value in values.items():
+            setattr(asset, name, value)
+
+
+def _on(observations: list[Observation], asset_id: int) -> list[Observation]:
+    return [o for o in observations if o.asset_id == asset_id]
+
+
+def test_paut_8_feeds_remote_mfa(observe: Observe, nw: Database, tmp_path: Path) -> None:
+    ct = _mds2(nw, tmp_path, "NWH-MAIN/CT-ED-1", {"RMOT-1": "Yes", "PAUT-8": "No"})  # always-on, MFA false
+    (obs,) = _on(observe("RG-REMOTE-NO-MFA"), ct)
+    assert obs.evidence["mds2"]["answers"] == {"RMOT-1": "yes", "PAUT-8": "no"}
+    assert "the device itself has no MFA (MDS2 PAUT-8)" in (obs.summary or "")
+    # The inventory does not say whether US-2 has a remote path: the manufacturer's form decides.
+    us2 = _mds2(nw, tmp_path, "NWH-MAIN/US-2", {"RMOT-1": "Yes", "PAUT-8": "No"})
+    assert _on(observe("RG-REMOTE-NO-MFA"), us2) == []  # recorded as remote_access none
+    _set(nw, "NWH-MAIN/US-2", remote_access=None)
+    (obs,) = _on(observe("RG-REMOTE-NO-MFA"), us2)
+    assert obs.evidence["remote_access"] is None and obs.evidence["mds2"]["answers"]["PAUT-8"] == "no"
+    _mds2(nw, tmp_path, "NWH-MAIN/US-2", {"RMOT-1": "Yes", "PAUT-8": "Yes"}, "us2-b.csv")
+    assert _on(observe("RG-REMOTE-NO-MFA"), us2) == []
+    # MFA recorded on the path: the device's own lack of MFA is not a finding.
+    _set(nw, "NWH-MAIN/US-2", remote_access="on-demand", remote_access_mfa=True)
+    _mds2(nw, tmp_path, "NWH-MAIN/US-2", {"RMOT-1": "Yes", "PAUT-8": "No"}, "us2-c.csv")
+    assert _on(observe("RG-REMOTE-NO-MFA"), us2) == []
+
+
+def test_conn_4_feeds_phi_cleartext_offsite(observe: Observe, nw: Database, tmp_path: Path) -> None:
+    weak = {"MPII-1": "Yes", "CONN-4": "Yes", "CONN-7": "No"}
+    ct = _mds2(nw, tmp_path, "NWH-MAIN/CT-ED-1", weak)
+    (obs,) = [o for o in observe("RG-PHI-CLEARTEXT-OFFSITE") if o.key == "mds2:CONN-4"]
+    assert obs.asset_id == ct and obs.evidence["answers"] == {"CONN-4": "yes", "MPII-1": "yes", "CONN-7": "no"}
+    assert "CONN-4" in (obs.summary or "") and "no TLS (CONN-7)" in (obs.summary or "")
+    for other in ({**weak, "CONN-4": "No"}, {**weak, "MPII-1": "No"}, {**weak, "CONN-7": "Yes"},
+                  {**weak, "CONN-4": "See note 3"}):
+        _mds2(nw, tmp_path, "NWH-MAIN/CT-ED-1", other, "again.csv")
+        assert [o for o in observe("RG-PHI-CLEARTEXT-OFFSITE") if o.key == "mds2:CONN-4"] == [], other
+
+
+def test_csup_2_4_weighs_on_missing_patch_terms(observe: Observe, nw: Database, tmp_path: Path) -> None:
+    def ge() -> Observation:
+        found = {(o.subject, o.key): o for o in observe("RG-VENDOR-TERMS")}
+        return found[("vendor:GE Healthcare", "NWH-SVC-GEHC-2022")]
+
+    before = ge()
+    assert "vendor_patched_devices" not in before.evidence
+    _mds2(nw, tmp_path, "NWH-MAIN/MR-2", {"CSUP-2": "Yes", "CSUP-2.4": "No"})  # a GE device
+    _mds2(nw, tmp_path, "NWH-MAIN/US-1", {"CSUP-2": "Yes", "CSUP-2.4": "Yes", "CSUP-2.2": "No"})
+    after = ge()
+    assert after.evidence["vendor_patched_devices"] == ["NWH-MAIN/MR-2"]
+    assert after.exposure > before.exposure
+    assert "1 of its devices take OS updates only through it" in (after.summary or "")
+    # Philips's contract has every term: a vendor-patched Philips device changes nothing.
+    _mds2(nw, tmp_path, "NWH-MAIN/CT-ED-1", {"CSUP-2.2": "Yes"})
+    assert not [o for o in observe("RG-VENDOR-TERMS") if o.subject == "vendor:Philips"]
+
+
+def test_rdmp_3_feeds_eos_unknown(observe: Observe, nw: Database, tmp_path: Path) -> None:
+    triage, cad = _asset_id(nw, "NWH-MAIN/AI-TRIAGE"), _asset_id(nw, "NWH-MAIN/AI-MAMMO-CAD")
+    plain = {o.asset_id: o for o in observe("RG-EOS-UNKNOWN")}
+    assert {triage, cad} <= set(plain) and "mds2" not in plain[triage].evidence
+    _mds2(nw, tmp_path, "NWH-MAIN/AI-TRIAGE", {"RDMP-3": "No"})
+    _mds2(nw, tmp_path, "NWH-MAIN/AI-MAMMO-CAD", {"RDMP-3": "Yes"})
+    found = {o.asset_id: o for o in observe("RG-EOS-UNKNOWN")}
+    assert found[triage].evidence["mds2"]["answers"] == {"RDMP-3": "no"}
+    assert found[triage].exposure > plain[triage].exposure == found[cad].exposure
+    assert "publishes no support dates" in (found[triage].summary or "")
+    assert "publishes support dates (MDS2 RDMP-3)" in (found[cad].summary or "")
+
+
+def test_didt_1_1_names_senders_that_can_deidentify(observe: Observe, nw: Database, tmp_path: Path) -> None:
+    triage = _asset_id(nw, "NWH-MAIN/AI-TRIAGE")
+    (before,) = _on(observe("RG-AI-NO-BAA"), triage)
+    assert "deidentifying_senders" not in before.evidence
+    _mds2(nw, tmp_path, "NWH-MAIN/PACS-CORE", {"DIDT-1": "Yes", "DIDT-1.1": "Yes"})  # sends studies to AI-TRIAGE
+    _mds2(nw, tmp_path, "NWH-MAIN/CT-ED-1", {"DIDT-1.1": "Yes"})  # sends to the PACS, not the AI tool
+    (after,) = _on(observe("RG-AI-NO-BAA"), triage)
+    assert after.evidence["deidentifying_senders"] == ["NWH-MAIN/PACS-CORE"]
+    assert "NWH-MAIN/PACS-CORE can de-identify before sending (MDS2 DIDT-1.1)" in (after.summary or "")
+
+
+def test_audt_4_1_1_no_is_excused_by_a_recorded_time_source(observe: Observe, nw: Database, tmp_path: Path) -> None:
+    assert observe("RG-TIME-NOT-SYNCED") == []  # no MDS2, no probe, no record: nothing to go on
+    _mds2(nw, tmp_path, "NWH-MAIN/CT-2", STRONG_DEVICE)  # AUDT-4.1.1 yes
+    _mds2(nw, tmp_path, "NWH-MAIN/MR-1", {"AUDT-4.1.1": "Depends on the software release"})
+    ct = _mds2(nw, tmp_path, "NWH-MAIN/CT-ED-1", {"AUDT-4.1": "Yes", "AUDT-4.1.1": "No"})
+    (obs,) = observe("RG-TIME-NOT-SYNCED")
+    assert obs.asset_id == ct and obs.evidence["mds2"]["answers"] == {"AUDT-4.1": "yes", "AUDT-4.1.1": "no"}
+    with nw.transaction() as s:
+        asset = find_asset(s, "NWH-MAIN/CT-ED-1")
+        asset.attributes = {**(asset.attributes or {}), "time_source": "manual check against the PACS, weekly"}
+    assert observe("RG-TIME-NOT-SYNCED") == []

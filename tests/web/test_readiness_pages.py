@@ -140,6 +140,39 @@ def test_backup_sets_and_verification_runs(web_db: Database, client_for: Callabl
                                  projected_restore_hours=30.5, rto_hours=24.0, rto_met=False, all_ok=False))
     c = client_for("viewer")
     page = c.get("/readiness/backup").text
-    assert "nas-replica" in page and "corrupt 1" in page and "24.0 h missed" in page and "30.5 h" in page
+    assert "nas-replica" in page and "corrupt 1" in page and "24.0 h not met: copy incomplete" in page
+    assert "30.5 h" in page
     dash = c.get("/").text
-    assert "problems" in dash and "nas-replica" in dash and "misses the 24.0 h RTO" in dash
+    assert "problems" in dash and "nas-replica" in dash and "RTO 24.0 h: not met: copy incomplete" in dash
+
+
+def test_backup_ransom_note_named_first_and_rto_never_met(web_db: Database,
+                                                          client_for: Callable[[str], TestClient]) -> None:
+    """A fast run that found a ransom note, stored by an older radguard with rto_met from speed alone:
+    the note is named first everywhere, and the RTO is never "met"."""
+    now = datetime.now(UTC)
+    with web_db.transaction() as s:
+        bs = BackupSet(name="nas-replica", protects="PACS archive", location="NAS in building B", kind="local",
+                       media="disk", immutable=False)
+        s.add(bs)
+        s.flush()
+        s.add(BackupVerification(backup_set_id=bs.id, started_at=now, finished_at=now + timedelta(minutes=5),
+                                 expected_instances=1000, files_checked=1002,
+                                 counts={"ok": 999, "corrupt": 1, "ransom_note": 2},
+                                 ransom_notes=[{"name": "HOW_TO_DECRYPT.html", "files": 2}],
+                                 not_checked={}, bytes_read=10**9, elapsed_seconds=3600.0, archive_bytes=10**12,
+                                 projected_restore_hours=2.0, rto_hours=24.0, rto_met=True, all_ok=False))
+    c = client_for("viewer")
+    page = c.get("/readiness/backup").text
+    assert "ransom note: HOW_TO_DECRYPT.html (2 copies)" in page
+    assert page.index("HOW_TO_DECRYPT.html") < page.index("corrupt 1")
+    assert "h met" not in page and "24.0 h not met: copy incomplete" in page
+    dash = c.get("/").text
+    assert "ransom note found" in dash and "HOW_TO_DECRYPT.html (2 copies)" in dash
+    assert "not met: copy incomplete" in dash and "passed" not in dash.split("last-backup")[1][:400]
+    api = c.get("/api/v1/dashboard")
+    assert api.status_code == 200, api.text
+    last = api.json()["last_verification"]
+    assert last["rto_met"] is False and last["rto_verdict"] == "incomplete"
+    assert last["ransom_notes"] == [{"name": "HOW_TO_DECRYPT.html", "files": 2}]
+

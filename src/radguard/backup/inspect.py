@@ -23,7 +23,9 @@ CHUNK = 8 * 1024 * 1024
 ENTROPY_SAMPLE = 4096
 
 # What a file turned out to be. "dicom" and "dicomdir" are sound; the rest are problems.
-KINDS = ("dicom", "dicomdir", "corrupt", "encrypted", "empty", "unreadable")
+# "ransom_note" and "polyglot" (an executable in the preamble) are signs of an attack, not damage.
+KINDS = ("dicom", "dicomdir", "ransom_note", "polyglot", "corrupt", "encrypted", "empty", "unreadable")
+NOTE_TEXT_SAMPLE = 65536
 
 
 def path_key(rel: str) -> str:
@@ -58,6 +60,9 @@ class FileResult:
     # "YYYYMMDDHHMMSS" of the study, used only to keep the newest as an aggregate; never stored.
     study_dt: str = ""
     bytes_read: int = 0
+    # The file name, kept only for ransom notes: the attacker wrote it, it names no patient, and
+    # it is what a person searches for on the other copies.
+    name: str = ""
 
 
 def _open_noatime(path: str) -> int:
@@ -93,20 +98,37 @@ def _deep_parse(data: bytes | mmap.mmap) -> str:
     return ""
 
 
+def printable_name(name: str) -> str:
+    """A file name as text that can be stored and shown: undecodable bytes and control characters as '?'."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:255]
+
+
+def _ransom_note(result: FileResult, name: str, reason: str) -> None:
+    result.kind, result.reason, result.name = "ransom_note", reason, printable_name(name)
+
+
 def _classify_non_dicom(result: FileResult, head: bytes, name: str, reason: str) -> None:
+    """A file without DICOM structure: a ransom note, encrypted, or plain damage (in that order)."""
     ind = load_indicators()
+    if ind.is_ransom_note(name):
+        _ransom_note(result, name, "ransom note (a known ransom-note name)")
+        return
     ext = ind.ransomware_extension(name)
     if ext:
         result.kind, result.reason = "encrypted", f"ransomware extension {ext}"
-    elif ind.is_ransom_note(name):
-        result.kind, result.reason = "encrypted", "ransom note"
+        return
+    groups = ind.note_by_text(name, head)
+    if groups:
+        # The group names only: never the file's words, which may quote stolen data.
+        _ransom_note(result, name, f"ransom note (its text is about {', '.join(groups)})")
+        return
+    entropy = shannon_entropy(head[:ENTROPY_SAMPLE])
+    if entropy >= ind.entropy_threshold:
+        result.kind = "encrypted"
+        result.reason = f"no DICOM structure and {entropy:.2f} bits/byte of entropy (encrypted data)"
     else:
-        entropy = shannon_entropy(head[:ENTROPY_SAMPLE])
-        if entropy >= ind.entropy_threshold:
-            result.kind = "encrypted"
-            result.reason = f"no DICOM structure and {entropy:.2f} bits/byte of entropy (encrypted data)"
-        else:
-            result.kind, result.reason = "corrupt", reason
+        result.kind, result.reason = "corrupt", reason
 
 
 def inspect_file(root: str, rel: str, deep: bool = False) -> FileResult:
@@ -125,7 +147,7 @@ def inspect_file(root: str, rel: str, deep: bool = False) -> FileResult:
         if size == 0:
             result.kind, result.reason = "empty", "zero bytes"
             if load_indicators().is_ransom_note(name):
-                result.kind, result.reason = "encrypted", "ransom note"
+                _ransom_note(result, name, "ransom note (a known ransom-note name; empty)")
             return result
         data: bytes | mmap.mmap
         digest = hashlib.sha256()
@@ -157,16 +179,19 @@ def inspect_file(root: str, rel: str, deep: bool = False) -> FileResult:
 
 def _classify(result: FileResult, data: bytes | mmap.mmap, name: str, deep: bool) -> None:
     if not has_dicom_magic(data):
-        _classify_non_dicom(result, bytes(data[:ENTROPY_SAMPLE]), name, "no DICOM preamble ('DICM' at byte 128)")
+        _classify_non_dicom(result, bytes(data[:NOTE_TEXT_SAMPLE]), name, "no DICOM preamble ('DICM' at byte 128)")
         return
+    executable = load_indicators().preamble_executable(bytes(data[:128]))
     try:
         summary = walk(data)
     except DicomStructureError as exc:
         result.kind, result.reason = "corrupt", str(exc)
         _salvage_uid(result, data)
+        _polyglot(result, executable)
         return
     except (IndexError, ValueError, OverflowError, MemoryError, struct.error) as exc:  # defensive: hostile data
         result.kind, result.reason = "corrupt", f"unparseable structure: {type(exc).__name__}"
+        _polyglot(result, executable)
         return
     result.sop, result.study, result.series = summary.sop_instance, summary.study, summary.series
     result.sop_class, result.ts = summary.sop_class, summary.transfer_syntax
@@ -176,6 +201,14 @@ def _classify(result: FileResult, data: bytes | mmap.mmap, name: str, deep: bool
         problem = _deep_parse(data)
         if problem:
             result.kind, result.reason = "corrupt", problem
+    _polyglot(result, executable)
+
+
+def _polyglot(result: FileResult, executable: str | None) -> None:
+    """An executable in the preamble outranks any damage: the file is a way to run code (CVE-2019-11687)."""
+    if executable:
+        result.kind = "polyglot"
+        result.reason = f"{executable} in the 128-byte preamble (CVE-2019-11687)"
 
 
 def _salvage_uid(result: FileResult, data: bytes | mmap.mmap) -> None:

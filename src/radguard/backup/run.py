@@ -16,11 +16,26 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
-from radguard.backup.manifest import ManifestHeader, ManifestTotals, newest_plausible, read_manifest, write_manifest
-from radguard.backup.reconcile import counts, items, load_manifest_records, reconcile
+from radguard.backup.manifest import (
+    ManifestHeader,
+    ManifestTotals,
+    check_output,
+    newest_plausible,
+    read_manifest,
+    write_manifest,
+)
+from radguard.backup.reconcile import counts, items, load_manifest_records, ransom_notes, reconcile
 from radguard.backup.scan import ScanOptions, scan
-from radguard.backup.state import ScanState
-from radguard.backup.timing import RecoveryPoint, RestoreProjection, project_restore, recovery_point
+from radguard.backup.state import SCHEMA_VERSION, ScanState
+from radguard.backup.timing import (
+    RecoveryPoint,
+    RestoreProjection,
+    RtoVerdict,
+    check_hours,
+    project_restore,
+    recovery_point,
+)
+from radguard.errors import InputError
 
 Progress = Callable[[int, int], None]
 
@@ -31,7 +46,8 @@ def state_dir() -> Path:
 
 def state_path(job: str, *parts: str, directory: Path | None = None) -> Path:
     """A side file per (job, inputs); the same command finds the same file again."""
-    digest = hashlib.sha256("\0".join([job, *parts]).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    digest = hashlib.sha256("\0".join([job, f"schema{SCHEMA_VERSION}", *parts])
+                            .encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return (directory or state_dir()) / f"{job}-{digest}.radguard-state.sqlite"
 
 
@@ -51,6 +67,7 @@ class ManifestResult:
 
 def build_manifest(source: Path, out: Path, options: ScanOptions, *, restart: bool = False,
                    progress: Progress | None = None, state_directory: Path | None = None) -> ManifestResult:
+    check_output(out)  # before hashing a whole store for nothing
     path = state_path("manifest", str(source.resolve()), str(out.resolve()), directory=state_directory)
     state, resumed = _open_state(path, restart)
     try:
@@ -79,14 +96,22 @@ class VerifyReport:
     rpo: RecoveryPoint
     not_checked: dict[str, Any]
     source_problems: dict[str, int]
+    ransom_notes: list[dict[str, Any]]
     items: Iterator[dict[str, Any]] = field(repr=False)
 
     @property
     def all_ok(self) -> bool:
         return all(n == 0 for status, n in self.counts.items() if status != "ok")
 
+    @property
+    def rto(self) -> RtoVerdict | None:
+        """Whether a restore from this copy meets the RTO (never when the copy is incomplete)."""
+        return self.restore.verdict(self.counts)
+
     def summary(self) -> dict[str, Any]:
+        # Ransom notes first: the strongest sign that the copy is compromised.
         return {
+            "ransom_notes": self.ransom_notes,
             "backup": self.backup, "manifest": self.manifest, "manifest_created": self.manifest_created,
             "started": self.started.isoformat(timespec="seconds"),
             "finished": self.finished.isoformat(timespec="seconds"),
@@ -111,7 +136,12 @@ class VerifyRun:
 def verify_backup(backup: Path, manifest: Path, options: ScanOptions, *, rto_hours: float | None = None,
                   rto_source: str | None = None, rpo_hours: float | None = None, restart: bool = False,
                   progress: Progress | None = None, state_directory: Path | None = None) -> VerifyRun:
-    """Scan ``backup`` and reconcile it with ``manifest``. Close the returned run when done."""
+    """Scan ``backup`` and reconcile it with ``manifest``. Close the returned run when done.
+
+    ``rto_hours`` and ``rpo_hours`` must be finite and greater than zero (an InputError otherwise).
+    """
+    rto_hours = check_hours("--rto", rto_hours)
+    rpo_hours = check_hours("--rpo", rpo_hours)
     header, records, totals = read_manifest(manifest)
     stat = manifest.stat()
     key_parts = (str(backup.resolve()), str(manifest.resolve()), str(stat.st_size), str(stat.st_mtime_ns))
@@ -123,11 +153,14 @@ def verify_backup(backup: Path, manifest: Path, options: ScanOptions, *, rto_hou
             state.put("started", started.isoformat())
         already = state.count_files() if resumed else 0
         if not state.get("manifest_loaded"):
-            load_manifest_records(state, records, totals)
+            load_manifest_records(state, records, str(manifest))
         scan(backup, state, options, progress)
         reconcile(state)
         report = _report(backup, manifest, header, totals, state, started, already, rto_hours, rto_source, rpo_hours,
                          options.keep_paths)
+    except InputError:
+        state.discard()  # a bad manifest or folder: nothing worth resuming
+        raise
     except BaseException:
         state.close()
         raise
@@ -139,7 +172,7 @@ def _report(backup: Path, manifest: Path, header: ManifestHeader, totals: Manife
             rpo_hours: float | None, with_paths: bool) -> VerifyReport:
     status_counts = counts(state)
     restore = project_restore(totals.bytes, int(state.number("bytes_read")), state.number("elapsed"),
-                              rto_hours, rto_source)
+                              rto_hours, rto_source, counts=status_counts)
     backup_newest = newest_plausible(state.get("newest_study"), datetime.now(UTC))
     rpo = recovery_point(totals.newest_study, backup_newest, rpo_hours)
     bad_dirs = list(state.bad_dirs())
@@ -154,5 +187,6 @@ def _report(backup: Path, manifest: Path, header: ManifestHeader, totals: Manife
         backup=str(backup.resolve()), manifest=str(manifest.resolve()), manifest_created=header.created,
         started=started, finished=datetime.now(UTC), resumed_from=already, counts=status_counts,
         expected_instances=totals.instances, files_checked=state.count_files(), restore=restore, rpo=rpo,
-        not_checked=not_checked, source_problems=totals.problems, items=items(state, with_paths),
+        not_checked=not_checked, source_problems=totals.problems, ransom_notes=ransom_notes(state),
+        items=items(state, with_paths),
     )

@@ -8,8 +8,10 @@ the workers; the parent only walks and writes results to the side file.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -86,13 +88,35 @@ class _Inline(Executor):
         return future
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel kills this worker when the radguard that started it dies.
+
+    A parent stopped by ``kill -9`` cannot shut its pool down, and the workers would otherwise
+    keep reading the archive. SIGKILL is safe here: workers only read files and return results.
+    If the parent died before the request took effect, the worker has been re-parented: exit.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown is all there is
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _executor(workers: int) -> Executor:
     if workers <= 1:
         return _Inline()
     # fork: workers start in milliseconds without re-importing the command line. They only run
     # inspect_file, which touches no lock that the parent's progress-display thread could hold.
+    # With fork the pool starts every worker at once from this (the calling) thread, which is
+    # the thread whose exit PR_SET_PDEATHSIG watches.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
 def scan(root: Path, state: ScanState, options: ScanOptions,

@@ -15,11 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard.backup.reconcile import STATUSES
 from radguard.backup.run import VerifyReport
+from radguard.backup.timing import RtoVerdict, rto_verdict
 from radguard.db.models.backup import BACKUP_KINDS, BACKUP_MEDIA, BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError
 from radguard.textfiles import parse_json, parse_yaml, read_text
+from radguard.validate import implausible
 
 _DEFAULT_MEDIA = {"local": "disk", "offsite": "disk", "cloud": "object", "tape": "tape"}
 
@@ -38,9 +41,9 @@ class BackupSetSpec(BaseModel):
     immutable: bool = False
     offline: bool = False
     encrypted: bool = False
-    schedule: str | None = None
+    schedule: str | None = Field(default=None, max_length=200)
     last_success: datetime | None = None
-    notes: str | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
 
     @field_validator("kind")
     @classmethod
@@ -99,7 +102,7 @@ def import_sets(session: Session, path: Path) -> tuple[int, int]:
     doc = parse_json(text, src) if path.suffix.lower() == ".json" else parse_yaml(text, src)
     entries = doc.get("backup_sets") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
-        raise InputError(src, None, "backup_sets", "expected a top-level 'backup_sets' list")
+        raise InputError(src, "$", "backup_sets", "expected a top-level 'backup_sets' list")
     created = updated = 0
     for i, entry in enumerate(entries):
         try:
@@ -108,6 +111,9 @@ def import_sets(session: Session, path: Path) -> tuple[int, int]:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or None
             raise InputError(src, f"$.backup_sets[{i}]", field, err["msg"]) from exc
+        bad = implausible(spec)  # e.g. last_success: 9999-12-31
+        if bad is not None:
+            raise InputError(src, f"$.backup_sets[{i}]", ".".join(str(p) for p in bad[0]), bad[1])
         _, was_created = upsert_set(session, spec)
         created += was_created
         updated += not was_created
@@ -125,6 +131,39 @@ def get_set(session: Session, name: str) -> BackupSet:
     return row
 
 
+def verification_rto(run: BackupVerification) -> RtoVerdict | None:
+    """The RTO verdict of a stored run, as the CLI gave it: never "met" when the copy was incomplete.
+
+    Reports, web pages, the API and the demo read this, not ``rto_met`` (older runs stored
+    ``rto_met`` from the restore speed alone).
+    """
+    return rto_verdict(run.rto_hours, run.projected_restore_hours, run.counts or {})
+
+
+def verification_problems(run: BackupVerification) -> list[tuple[str, int]]:
+    """(status, count) of a stored run's problems in the order of STATUSES: ransom notes first."""
+    counts = run.counts or {}
+    known = [(s, int(counts[s])) for s in STATUSES if s != "ok" and counts.get(s)]
+    return known + [(s, int(n)) for s, n in counts.items() if s not in STATUSES and n]
+
+
+def verification_record(run: BackupVerification) -> dict[str, Any]:
+    """One stored run as every reader shows it (ransom notes first, the RTO verdict of rto_verdict)."""
+    verdict = verification_rto(run)
+    return {
+        "ransom_notes": list(run.ransom_notes or []),
+        "finished_at": run.finished_at, "all_ok": run.all_ok, "complete": run.complete,
+        "files_checked": run.files_checked, "expected_instances": run.expected_instances,
+        "counts": {**{s: int((run.counts or {}).get(s, 0)) for s in STATUSES}, **(run.counts or {})},
+        "problems": verification_problems(run),
+        "projected_restore_hours": run.projected_restore_hours, "rto_hours": run.rto_hours,
+        "rto_met": None if verdict is None or verdict.state == "unknown" else verdict.met,
+        "rto_verdict": None if verdict is None else verdict.state,
+        "rto_label": None if verdict is None else verdict.label(),
+        "rpo_achieved_hours": run.rpo_achieved_hours, "rpo_hours": run.rpo_hours,
+    }
+
+
 def set_record(row: BackupSet) -> dict[str, Any]:
     last = row.verifications[-1] if row.verifications else None
     return {
@@ -132,11 +171,7 @@ def set_record(row: BackupSet) -> dict[str, Any]:
         "kind": row.kind, "media": row.media, "offsite": row.offsite, "immutable": row.immutable,
         "offline": row.offline, "encrypted": row.encrypted, "schedule": row.schedule,
         "last_success_at": row.last_success_at, "last_verified_at": row.last_verified_at,
-        "last_verification": None if last is None else {
-            "finished_at": last.finished_at, "all_ok": last.all_ok, "counts": last.counts,
-            "projected_restore_hours": last.projected_restore_hours, "rto_met": last.rto_met,
-            "rpo_achieved_hours": last.rpo_achieved_hours,
-        },
+        "last_verification": None if last is None else verification_record(last),
     }
 
 
@@ -162,7 +197,8 @@ def record_verification(session: Session, row: BackupSet, report: VerifyReport) 
         backup_set_id=row.id, started_at=report.started, finished_at=report.finished,
         complete=report.not_checked["directories"] == 0 and report.not_checked["files"] == 0,
         expected_instances=report.expected_instances, files_checked=report.files_checked,
-        counts=dict(report.counts), not_checked={k: v for k, v in report.not_checked.items() if k != "directory_paths"},
+        counts=dict(report.counts), ransom_notes=list(report.ransom_notes),
+        not_checked={k: v for k, v in report.not_checked.items() if k != "directory_paths"},
         bytes_read=report.restore.bytes_read, elapsed_seconds=report.restore.elapsed_seconds,
         throughput_bytes_per_s=report.restore.throughput_bytes_per_s, archive_bytes=report.restore.archive_bytes,
         projected_restore_hours=report.restore.projected_hours, rto_hours=report.restore.rto_hours,

@@ -13,28 +13,37 @@ report (``--paths``), and no study dates: only the newest one, as an aggregate.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from radguard.backup.inspect import FileResult
 
+# Part of every side file's name: a side file left by a radguard with another schema is never resumed.
+SCHEMA_VERSION = 2
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS files (
     key TEXT PRIMARY KEY, base TEXT NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL,
     reason TEXT NOT NULL, sop TEXT NOT NULL, study TEXT NOT NULL, series TEXT NOT NULL,
-    sop_class TEXT NOT NULL, ts TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT
+    sop_class TEXT NOT NULL, ts TEXT NOT NULL, sha256 TEXT NOT NULL, path TEXT, name TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_files_sop ON files(sop);
 CREATE INDEX IF NOT EXISTS ix_files_base ON files(base);
 CREATE TABLE IF NOT EXISTS bad_dirs (key TEXT PRIMARY KEY, reason TEXT NOT NULL, path TEXT);
 CREATE TABLE IF NOT EXISTS manifest (
     sop TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    study TEXT NOT NULL, series TEXT NOT NULL, sop_class TEXT NOT NULL
+    study TEXT NOT NULL, series TEXT NOT NULL, sop_class TEXT NOT NULL, line INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_manifest_key ON manifest(key);
 """
+
+
+def _text(path: str) -> str:
+    """A path as SQLite can store it: bytes that are not UTF-8 (kept by the walk as surrogates) as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class ScanState:
@@ -43,12 +52,18 @@ class ScanState:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        # It describes clinical data: readable by its owner only. The file is made 0600 before
+        # SQLite opens it, because SQLite gives the -wal and -shm side files the mode the
+        # database file has when they are created (a chmod afterwards would miss them).
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        for side in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):  # a resumed run's side files too
+            with contextlib.suppress(OSError):
+                side.chmod(0o600)
         self.conn = sqlite3.connect(str(path), isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
-        with contextlib.suppress(OSError):
-            path.chmod(0o600)  # it describes clinical data: readable by its owner only
 
     def close(self) -> None:
         self.conn.close()
@@ -88,21 +103,22 @@ class ScanState:
         newest = self.get("newest_study")
         for r in results:
             rows.append((r.key, r.base, r.size, r.kind, r.reason, r.sop, r.study, r.series, r.sop_class, r.ts,
-                         r.sha256, r.rel if keep_paths else None))
+                         r.sha256, _text(r.rel) if keep_paths else None, r.name or None))
             bytes_read += r.bytes_read
             if r.kind == "dicom" and r.study_dt and r.study_dt > newest:
                 newest = r.study_dt
         with self.transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO files (key, base, size, kind, reason, sop, study, series, sop_class, ts, "
-                "sha256, path) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                "sha256, path, name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             self.put("bytes_read", int(self.number("bytes_read")) + bytes_read)
             self.put("elapsed", self.number("elapsed") + elapsed)
             if newest:
                 self.put("newest_study", newest)
 
     def add_bad_dir(self, key: str, reason: str, path: str | None) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO bad_dirs (key, reason, path) VALUES (?, ?, ?)", (key, reason, path))
+        self.conn.execute("INSERT OR REPLACE INTO bad_dirs (key, reason, path) VALUES (?, ?, ?)",
+                          (key, reason, _text(path) if path else None))
 
     def count_files(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM files").fetchone()[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -23,6 +23,7 @@ from radguard.db.models.evidence import Attestation
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.queries import find_asset
+from radguard.validate import plausible_time
 
 SUBJECT_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
@@ -64,7 +65,24 @@ def record_attestation(session: Session, *, subject: str, value: str, attested_b
         raise InputError("attestation", None, "asset/site", "give exactly one of an asset or a site")
     if not attested_by.strip():
         raise InputError("attestation", None, "by", "say who gives this answer")
-    at = attested_at or utcnow()
+    if subject not in KNOWN_SUBJECTS:
+        raise InputError("attestation", None, "subject",
+                         f"{subject!r} is not a subject any check reads; see `radguard attest subjects`")
+    if not normalise_value(value) or len(value) > 1000:
+        raise InputError("attestation", None, "value", "give yes, no or a short value (at most 1,000 characters)")
+    for name, text in (("by", attested_by), ("evidence", evidence_link), ("notes", notes)):
+        if text is not None and len(text) > 10_000:
+            raise InputError("attestation", None, name, "longer than 10,000 characters")
+    now = utcnow()
+    at = attested_at or now
+    for name, moment in (("at", at), ("expires", expires_at)):
+        if moment is not None:
+            try:
+                plausible_time(moment)
+            except ValueError as exc:
+                raise InputError("attestation", None, name, str(exc)) from None
+    if at > now + timedelta(days=1):
+        raise InputError("attestation", None, "at", "an answer cannot be dated in the future")
     if expires_at is not None and expires_at <= at:
         raise InputError("attestation", None, "expires", "the expiry must be after the attestation date")
     row = Attestation(subject=subject, value=normalise_value(value), attested_by=attested_by.strip(),

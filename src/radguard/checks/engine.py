@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 from sqlalchemy import JSON, Column, MetaData, Table, Text, TypeDecorator, bindparam, func, select, update
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects.postgresql import JSONB
@@ -54,6 +53,7 @@ from radguard.db.models.findings import (
 )
 from radguard.db.models.inventory import Asset
 from radguard.errors import InputError, RadguardError
+from radguard.textfiles import node_line, parse_yaml_nodes, read_text
 
 _CHUNK = 5000
 
@@ -62,31 +62,65 @@ class AssessmentError(RadguardError):
     """A check could not be evaluated; nothing was written."""
 
 
+class CheckParameters(BaseModel):
+    """The check parameters an organisation may tune (docs/findings.md), each with its bounds.
+
+    A misspelt name or a value of the wrong type or out of range is refused when the settings
+    file is read, with its line, rather than failing inside a check halfway through the run.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    stale_days: int | None = Field(default=None, ge=1, le=36500)
+    eos_near_years: float | None = Field(default=None, gt=0, le=50)
+    general_zones: list[str] | None = None
+    exposed_zones: list[str] | None = None
+    advisories_include_needs_review: StrictBool | None = None
+    drill_interval_days: int | None = Field(default=None, ge=1, le=3650)
+    team_max_roles: int | None = Field(default=None, ge=1, le=100)
+    contact_verify_days: int | None = Field(default=None, ge=1, le=3650)
+    backup_verify_days: int | None = Field(default=None, ge=1, le=3650)
+    training_completion_min: float | None = Field(default=None, ge=0, le=1)
+    phish_click_rate_max: float | None = Field(default=None, ge=0, le=1)
+    phish_report_drop: float | None = Field(default=None, ge=0, le=1)
+
+
 class AssessSettings(BaseModel):
     """What an organisation may tune: SLA days and check parameters (docs/findings.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
-    # Per-parameter overrides read by evaluators, e.g. {"stale_days": 180, "eos_near_years": 3}.
+    # Per-parameter overrides read by evaluators, e.g. {"stale_days": 180, "eos_near_years": 3};
+    # only the names the file gives (evaluators fall back to their defaults for the rest).
     parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("parameters")
+    @classmethod
+    def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return CheckParameters.model_validate(value).model_dump(exclude_none=True)
 
 
 def load_settings(path: Path | None) -> AssessSettings:
-    """Read a settings YAML file; errors name the file and the field."""
+    """Read a settings YAML file with the strict reader; errors name the file, line and field."""
     if path is None:
         return AssessSettings()
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise InputError(str(path), None, None, f"cannot read the settings file ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), None, None, f"not valid YAML ({exc})") from exc
+    source = str(path)
+    doc, node = parse_yaml_nodes(read_text(path), source)
+    if doc is None:
+        raise InputError(source, None, None, "the settings file holds only comments; give sla: or parameters:")
+    if not isinstance(doc, dict):
+        raise InputError(source, "line 1", None, "the settings file must be a mapping with sla: and parameters:")
     try:
         return AssessSettings.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError(str(path), None, ".".join(str(p) for p in err["loc"]), err["msg"]) from exc
+        loc = [p for p in err["loc"] if p != "[key]"]
+        line = node_line(node, loc)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown name; check the spelling against docs/findings.md"
+        raise InputError(source, f"line {line}" if line else None, ".".join(str(p) for p in loc), msg) from None
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from radguard.checks.registry import Evaluator, load_evaluators
 from radguard.checks.spec import CheckSpec
 from radguard.errors import ConfigError
+from radguard.frameworks.loader import validate_refs
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 
@@ -105,6 +106,12 @@ def _validate(raw: Any, path: Path, index: int) -> CheckSpec:
                     f"{path}, {label}: field 'frameworks.{framework}': {ref!r} is not a valid ID "
                     "(see docs/developing.md, Framework IDs)"
                 )
+        unknown = validate_refs(framework, getattr(spec.frameworks, framework))
+        if unknown:
+            raise CatalogError(
+                f"{path}, {label}: field 'frameworks.{framework}': {', '.join(map(repr, unknown))} "
+                f"is not in radguard's {framework} catalog (radguard/frameworks/catalog/)"
+            )
     return spec
 
 

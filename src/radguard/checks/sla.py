@@ -20,11 +20,11 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 class SlaDays(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    critical: int | None = Field(default=None, ge=0)
-    high: int | None = Field(default=None, ge=0)
-    medium: int | None = Field(default=None, ge=0)
-    low: int | None = Field(default=None, ge=0)
-    info: int | None = Field(default=None, ge=0)
+    critical: int | None = Field(default=None, ge=0, le=36500)
+    high: int | None = Field(default=None, ge=0, le=36500)
+    medium: int | None = Field(default=None, ge=0, le=36500)
+    low: int | None = Field(default=None, ge=0, le=36500)
+    info: int | None = Field(default=None, ge=0, le=36500)
 
     def days(self, severity: str) -> int | None:
         value: int | None = getattr(self, severity, None)

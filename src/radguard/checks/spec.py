@@ -36,7 +36,9 @@ class FrameworkRefs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     csf2: list[str] = Field(default_factory=list, description="NIST CSF 2.0 subcategories, e.g. PR.AA-05")
-    hicp: list[str] = Field(default_factory=list, description="HICP sub-practices, e.g. 9.M.A")
+    # At least one: HICP is the practice guide healthcare leaders plan against, so a check that
+    # maps to no practice cannot be placed on their roadmap.
+    hicp: list[str] = Field(min_length=1, description="HICP sub-practices, e.g. 9.M.A")
     hph_cpg: list[str] = Field(default_factory=list, description="HPH CPG goals, e.g. essential.mfa")
     hipaa: list[str] = Field(default_factory=list, description="45 CFR citations, e.g. 164.312(e)(1)")
 
@@ -56,4 +58,4 @@ class CheckSpec(BaseModel):
     remediation: str
     effort: Effort = "medium"
     references: list[str] = Field(default_factory=list)
-    frameworks: FrameworkRefs = Field(default_factory=FrameworkRefs)
+    frameworks: FrameworkRefs

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,6 +30,7 @@ from radguard.backup.sets import (
     set_record,
     upsert_set,
 )
+from radguard.backup.timing import check_hours
 from radguard.cli.common import _default, console, db, dumps, err_console, print_json, terminate_as_interrupt
 from radguard.errors import InputError
 
@@ -84,9 +86,11 @@ def manifest_cmd(
     if json_out:
         print_json({"manifest": str(output), **totals.as_dict(), "resumed_from_files": result.resumed_from})
         return
+    _print_attack_signs(totals.ransom_notes, totals.problems.get("ransom_note", 0),
+                        totals.problems.get("polyglot", 0), "source")
     if result.resumed_from:
         console.print(f"resumed: {result.resumed_from} files were already done")
-    problems = ", ".join(f"{n} {k}" for k, n in sorted(totals.problems.items())) or "none"
+    problems = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in totals.problems.items()) or "none"
     console.print(f"wrote {output}: {totals.instances} instances in {totals.studies} studies, "
                   f"{totals.bytes / 1e6:.1f} MB; problems in the source: {problems}", highlight=False)
     if totals.unlisted_directories:
@@ -113,6 +117,7 @@ def verify_cmd(
 ) -> None:
     """Check a backup instance by instance and project the restore time. Exit status 1 if anything is not ok."""
     options = _options(workers, deep, paths)
+    rto, rpo = check_hours("--rto", rto), check_hours("--rpo", rpo)
     if manifest is None and against is None:
         raise InputError("backup verify", None, "--manifest", "give --manifest MANIFEST, or --against SOURCE")
     if against is not None:
@@ -160,21 +165,36 @@ def _stream_json(report: VerifyReport) -> None:
     sys.stdout.write("\n  ]\n}\n" if not first else "]\n}\n")
 
 
+def _print_attack_signs(notes: list[dict[str, Any]], note_files: int, polyglots: int, where: str) -> None:
+    """Ransom notes by name, then polyglots: printed before anything else, because they mean an attack."""
+    if note_files:
+        names = ", ".join(escape(n["name"]) + (f" ({n['files']} copies)" if n["files"] > 1 else "") for n in notes)
+        console.print(f"[bold red]RANSOM NOTE in the {where}: {names}. The copy is compromised: treat this as an "
+                      "incident and do not restore from it before it is investigated.[/]", highlight=False)
+    if polyglots:
+        console.print(f"[bold red]{polyglots} DICOM file(s) in the {where} carry an executable in the preamble "
+                      "(CVE-2019-11687): they can run as programs.[/]", highlight=False)
+
+
 def _print_report(report: VerifyReport) -> None:
+    _print_attack_signs(report.ransom_notes, report.counts.get("ransom_note", 0), report.counts.get("polyglot", 0),
+                        "backup")
     table = Table("Status", "Count")
     for status in STATUSES:
-        table.add_row(status, str(report.counts.get(status, 0)))
+        table.add_row(status.replace("_", " "), str(report.counts.get(status, 0)))
     console.print(table)
     console.print(f"{report.expected_instances} instances expected, {report.files_checked} files checked"
                   + (f" (resumed after {report.resumed_from})" if report.resumed_from else ""))
-    r = report.restore
+    r, verdict = report.restore, report.rto
+    colour = "green" if verdict is not None and verdict.met else "bold red"
     if r.throughput_bytes_per_s:
         line = (f"read {r.bytes_read / 1e6:.1f} MB at {r.throughput_bytes_per_s / 1e6:.1f} MB/s; a full restore of "
                 f"{r.archive_bytes / 1e9:.2f} GB would take at least {_hours(r.projected_hours)}")
-        if r.rto_hours is not None:
-            verdict = "[green]meets[/]" if r.rto_met else "[bold red]misses[/]"
-            line += f", which {verdict} the RTO of {r.rto_hours:g} h ({r.rto_source})"
+        if verdict is not None:
+            line += f", which [{colour}]{verdict.sentence()}[/] ({r.rto_source})"
         console.print(line, highlight=False)
+    elif verdict is not None:
+        console.print(f"a restore from this copy [{colour}]{verdict.sentence()}[/] ({r.rto_source})", highlight=False)
     p = report.rpo
     if p.backup_newest_study:
         text = f"recovery point achieved: studies up to {p.backup_newest_study}"
@@ -191,8 +211,10 @@ def _print_report(report: VerifyReport) -> None:
         if shown == 20:
             console.print("… more in --json output")
             break
-        where = item.get("path") or item.get("sop") or item.get("file_key")
-        console.print(f"  {item['status']:<10} {where}  {item.get('reason', '')}", highlight=False)
+        where = item.get("path") or item.get("name") or item.get("sop") or item.get("file_key")
+        line = f"  {item['status']:<11} {where}  {item.get('reason', '')}"
+        # Names and paths come from the backup (an attacker's file names): no control characters.
+        console.print(escape("".join(ch if ch.isprintable() else "?" for ch in line)), highlight=False)
     console.print("[green]backup verified: every instance is ok[/]" if report.all_ok
                   else "[bold red]backup has problems[/]")
 
@@ -259,7 +281,8 @@ def set_list(
         last = r["last_verification"]
         table.add_row(r["name"], r["protects"], r["kind"], r["media"], _yn(r["offsite"]), _yn(r["immutable"]),
                       _yn(r["offline"]), r["last_verified_at"].date().isoformat() if r["last_verified_at"] else "never",
-                      "" if last is None else ("ok" if last["all_ok"] else "problems"))
+                      "" if last is None else "RANSOM NOTE" if last["ransom_notes"]
+                      else "ok" if last["all_ok"] else "problems")
     console.print(table)
 
 

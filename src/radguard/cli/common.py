@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from radguard.config import resolve_db_wait
 from radguard.db.session import Database, open_database
 from radguard.errors import ConfigError
 
@@ -25,11 +26,12 @@ err_console = Console(stderr=True)
 @dataclass
 class AppState:
     db_url: str | None = None
+    db_wait: float | None = None  # --db-wait; None for RADGUARD_DB_WAIT or the default
     _db: Database | None = None
 
     def database(self, *, require_schema: bool = True) -> Database:
         if self._db is None:
-            self._db = open_database(self.db_url)
+            self._db = open_database(self.db_url, wait=resolve_db_wait(self.db_wait))
         if require_schema:
             from radguard.db.migrate import is_up_to_date  # alembic is slow to import; only when needed
 

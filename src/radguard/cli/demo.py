@@ -34,8 +34,10 @@ def _print(result: DemoResult) -> None:
         console.print(f"Readiness (leadership checklist): {readiness['score']:.2f} of 4 ({readiness['percent']}%)"
                       f"{target}", highlight=False)
     backup = s["backup"]["counts"]
-    bad = ", ".join(f"{n} {k}" for k, n in backup.items() if n and k != "ok")
-    console.print(f"Backup copy: {backup.get('ok', 0)} instances ok, {bad or 'no damage'}", highlight=False)
+    bad = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in backup.items() if n and k != "ok")
+    rto = s["backup"].get("rto")
+    console.print(f"Backup copy: {backup.get('ok', 0)} instances ok, {bad or 'no damage'}"
+                  + (f"; RTO {rto['hours']:g} h {rto['words']}" if rto else ""), highlight=False)
     table = Table("#", "Top action", "Findings", "Horizon", "Owner", title="Top five actions (radguard roadmap)",
                   title_justify="left")
     for action in s["top_actions"]:

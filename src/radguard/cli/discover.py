@@ -13,7 +13,9 @@ from radguard.cli.common import console, db, err_console, print_json
 from radguard.discovery.engine import PortHints, Probed, ScanOptions
 from radguard.discovery.run import DiscoveryRequest, check_ae, execute, plan
 from radguard.discovery.targets import DEFAULT_PORTS, parse_ports
+from radguard.discovery.vantage import check_vantage_zone
 from radguard.errors import InputError
+from radguard.validate import site_code
 
 _DEFAULT_PORTS = ",".join(str(p) for p in DEFAULT_PORTS)
 
@@ -45,6 +47,14 @@ def _describe(endpoint: dict[str, Any]) -> str:
             parts.append("anonymous DICOMweb " + ("ALLOWED" if http["dicomweb_anonymous"] else "refused"))
     if tls:
         parts.append(f"{tls.get('version')} {tls.get('cipher')}")
+        if tls.get("versions"):
+            parts.append("accepts " + ", ".join(tls["versions"]))
+        if tls.get("weak_cipher_classes"):
+            parts.append("WEAK ciphers: " + ", ".join(tls["weak_cipher_classes"]))
+        if tls.get("client_certificate") == "required":
+            parts.append("client certificate required")
+    if endpoint.get("banner"):
+        parts.append(f"banner: {endpoint['banner']}")
     return "; ".join(parts)
 
 
@@ -69,6 +79,10 @@ def discover(
     called_ae: str | None = typer.Option(None, "--called-ae", help="The peers' own AE title, if known (to tell "
                                                                    "the calling-AE policy apart)."),
     site: str | None = typer.Option(None, "--site", help="Site code for newly found assets (default DISCOVERED)."),
+    vantage_zone: str | None = typer.Option(None, "--vantage-zone",
+                                            help="Network zone this scan runs from (as the inventory names "
+                                                 "zones, e.g. corporate-lan); a general-IT zone that reaches a "
+                                                 "modality is a segmentation finding."),
     hl7_ports: str | None = typer.Option(None, "--hl7-ports", help="Ports that run HL7 MLLP (default 2575): only "
                                                                    "connected to, never sent a message."),
     http_ports: str | None = typer.Option(None, "--http-ports", help="Ports that run plain HTTP (DICOMweb, viewers, "
@@ -85,6 +99,11 @@ def discover(
     stored as evidence and merged into the inventory (new assets are unconfirmed).
     """
     database = db(ctx)
+    if site is not None:
+        try:
+            site = site_code(site)  # the inventory's rule, so discovery never makes a site it refuses
+        except ValueError as exc:
+            raise InputError("--site", None, None, str(exc)) from None
     if not targets:
         raise InputError("TARGET", None, None, "name at least one target")
     named = {option: parse_ports(text, option) if text else ()
@@ -101,7 +120,8 @@ def discover(
     # A port named for a service is probed even when --ports leaves it out.
     probed = tuple(dict.fromkeys((*parse_ports(ports), *(p for group in named.values() for p in group))))
     request = DiscoveryRequest(targets=list(targets), ports=probed, level=level, scope_file=scope,
-                               exclude=list(exclude), options=options, site=site)
+                               exclude=list(exclude), options=options, site=site,
+                               vantage_zone=check_vantage_zone(vantage_zone))
     scan_plan = plan(database, request)
     if json_out:
         result = execute(database, scan_plan)

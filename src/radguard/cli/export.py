@@ -58,9 +58,9 @@ def _table_cmd(kind: str) -> None:
             scope = Scope(session, site)
             records = records_of(scope)
             body = to_csv(columns, records) if chosen == "csv" else to_json(kind, columns, records, scope)
-        tmp = output.with_name(f".{output.name}.tmp")
-        tmp.write_text(body, encoding="utf-8", newline="")
-        tmp.replace(output)
+        from radguard.outfiles import write_file
+
+        write_file(output, body, newline="")
         console.print(f"exported {len(records)} {kind} rows ({chosen}) to {output}", highlight=False)
 
     command.__doc__ = f"The {kind} as CSV or JSON with the stable columns of docs/exports.md."

@@ -10,6 +10,7 @@ from rich.table import Table
 from radguard.checks.findings import finding_record, get_finding, list_findings, transition
 from radguard.cli.common import console, db, print_json
 from radguard.errors import InputError
+from radguard.validate import plausible_day, plausible_time
 
 findings_app = typer.Typer(help="The findings register: triage and decisions.", no_args_is_help=True)
 
@@ -18,11 +19,13 @@ def parse_day_or_time(text: str, field: str, *, end_of_day: bool) -> datetime:
     """``YYYY-MM-DD`` (through that whole day if ``end_of_day``) or an ISO 8601 timestamp, UTC."""
     try:
         if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").date()
+            day = plausible_day(datetime.strptime(text, "%Y-%m-%d").date())
             start = datetime.combine(day, time(), tzinfo=UTC)
             return start + timedelta(days=1) if end_of_day else start
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = plausible_time(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError as exc:
+        if "plausible" in str(exc):
+            raise InputError(field, None, None, str(exc)) from None
         raise InputError(field, None, None, f"{text!r} is not a date (YYYY-MM-DD) or ISO 8601 timestamp") from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

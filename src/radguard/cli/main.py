@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from typer import _click as click  # Typer >= 0.29 vendors click; its classes are these
 from typer.core import TyperGroup
 
 import radguard
 from radguard.cli.common import AppState, err_console
-from radguard.config import ENV_DB, default_db_path
+from radguard.config import DEFAULT_DB_WAIT, ENV_DB, ENV_DB_WAIT, default_db_path
 from radguard.errors import RadguardError
 
 _DEFAULT_DB = str(default_db_path()).replace(str(Path.home()), "~", 1)
@@ -120,10 +121,35 @@ def main(
     db: str | None = typer.Option(
         None, "--db", help=f"Database URL or SQLite file path (default: ${ENV_DB} or {_DEFAULT_DB})."
     ),
+    db_wait: float | None = typer.Option(
+        None, "--db-wait", metavar="SECONDS",
+        help=f"How long a command that writes waits for another radguard's write to finish "
+             f"(default: ${ENV_DB_WAIT} or {DEFAULT_DB_WAIT:.0f})."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
 ) -> None:
-    ctx.obj = AppState(db_url=db)
+    global _current
+    ctx.obj = _current = AppState(db_url=db, db_wait=db_wait)
+
+
+# The state of the command being run, so run() can name its database in an error message.
+_current: AppState | None = None
+
+
+def _database_error(exc: SQLAlchemyError) -> RadguardError:
+    """The one place a database error escaping a command becomes a message: never SQL or parameters."""
+    from radguard.db.session import database_error
+
+    opened = _current._db if _current is not None else None
+    if opened is None:
+        return database_error(exc)
+    return database_error(exc, opened.safe_url, opened.wait)
+
+
+def _os_error(exc: OSError) -> RadguardError:
+    """An operating-system error no command turned into its own message: name the file and why."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return RadguardError(f"{where}{exc.strerror or exc}")
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -135,8 +161,9 @@ def run(argv: list[str] | None = None) -> None:
         if isinstance(result, int) and result:
             sys.exit(result)
     except RadguardError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        _fail(exc)
+    except SQLAlchemyError as exc:
+        _fail(_database_error(exc))
     except KeyboardInterrupt:
         err_console.print("interrupted; the command's transaction was rolled back")
         sys.exit(130)
@@ -149,7 +176,14 @@ def run(argv: list[str] | None = None) -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
+        if isinstance(exc, OSError):  # a full disk, a permission: an operational fault, not a bug
+            _fail(_os_error(exc))
         raise
+
+
+def _fail(exc: RadguardError) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

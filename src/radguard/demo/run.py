@@ -30,6 +30,7 @@ from radguard.db.session import Database, open_database
 from radguard.demo.archive import build_archive
 from radguard.demo.network import NetworkError, SimulatedNetwork
 from radguard.demo.scenario import DATA, PROBE_CHECKS, SCANNER_AE, Scenario, build_scenario
+from radguard.outfiles import write_file
 
 ORGANIZATION = "Northwind Health"
 STAGES = ("network", "database", "inventory", "advisories", "vendors and response", "checklist",
@@ -80,7 +81,7 @@ def _scope_file(out: Path, scenario: Scenario) -> Path:
         "max_level": 3,
     }
     path = out / "demo-scope.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    write_file(path, yaml.safe_dump(doc, sort_keys=False))
     return path
 
 
@@ -138,8 +139,11 @@ def _backup(db: Database, out: Path) -> dict[str, Any]:
         report = run.report
         with db.transaction() as session:
             record_verification(session, get_set(session, "pacs-nas-replica"), report)
+        verdict = report.rto  # the one RTO verdict: never "met" for a damaged copy
         return {"instances": archive.instances, "counts": dict(report.counts), "all_ok": report.all_ok,
-                "damage": archive.damaged}
+                "ransom_notes": report.ransom_notes, "damage": archive.damaged,
+                "rto": None if verdict is None else {"hours": verdict.rto_hours, "verdict": verdict.state,
+                                                     "words": verdict.label()}}
     finally:
         run.close()
 
@@ -252,7 +256,7 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoResult:
         upgrade(db)
         result = DemoResult(out=out, database=location)
         inventory_path = out / "demo-inventory.yaml"
-        inventory_path.write_text(scenario.inventory_yaml(), encoding="utf-8")
+        write_file(inventory_path, scenario.inventory_yaml())
 
         stage("inventory")
         from radguard.inventory.importer import import_inventory

@@ -83,7 +83,7 @@ class Attempt:
 @dataclass
 class DicomOutcome:
     doc: DicomDoc | None = None
-    looks_like: str | None = None  # when not DICOM: "http", "tls", "closed", "unknown"
+    looks_like: str | None = None  # when not DICOM: "http", "tls", "closed", "silent", "malformed", "unknown"
     sent: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     failed: bool = False
@@ -260,9 +260,11 @@ class DicomProbe:
             return out
         if p1.answer is None:
             out.failed = True
-            if p1.error_kind == "violation":  # it speaks DICOM, badly or hostilely
-                out.errors.append(f"DICOM association: {p1.error}")
-                out.doc = DicomDoc()
+            if p1.error_kind == "violation":
+                # A malformed answer (a PDU announcing 4 GB, undecodable items) is not evidence of
+                # a DICOM service: say what was seen, and leave no DICOM document for checks to read.
+                out.errors.append(f"DICOM association: {p1.error}; a malformed answer, not counted as DICOM")
+                out.looks_like = "malformed"
             elif p1.error_kind == "lost":
                 out.looks_like = "closed"
             else:

@@ -86,11 +86,21 @@ class NotDicom(ProtocolViolation):
     @property
     def looks_like(self) -> str:
         b = self.first_bytes
-        if b.startswith(b"HTTP/"):
-            return "http"
+        if b.startswith(b"HTTP/") or looks_like_html(b):
+            return "http"  # a status line, or an HTML page without one (an HTTP/0.9-style error)
+        if b[:1] == b"\x0b" and b[1:4] == b"MSH":
+            return "hl7"  # an MLLP frame: an HL7 engine answering (ACK/NAK) what it took for a message
         if len(b) >= 2 and b[0] == 0x15 and b[1] == 0x03:
             return "tls"
         return "unknown"
+
+
+def looks_like_html(first_bytes: bytes) -> bool:
+    """True when a peer's first bytes open an HTML (or XML) document: ``<!DOCTYPE``, ``<html>``,
+    ``<?xml`` … Python's http.server, for one, answers a request it cannot parse with a bare
+    HTML error page and no status line."""
+    text = first_bytes.lstrip()
+    return len(text) >= 2 and text[:1] == b"<" and (text[1:2].isalpha() or text[1:2] in (b"!", b"?"))
 
 
 @dataclass

@@ -21,12 +21,21 @@ from radguard.discovery.http import HttpProbe
 from radguard.discovery.limits import Limits
 from radguard.discovery.net import Conn, ConnectFailed, Net
 from radguard.discovery.results import EndpointDoc
+from radguard.discovery.targets import LEGACY_SERVICES
 from radguard.discovery.tls import describe
+from radguard.discovery.tls_scan import inspect_tls
 
 HL7_PORTS = frozenset({2575})
 HTTP_PORTS = frozenset({80, 8000, 8042, 8080, 8081, 8088, 3000})
 TLS_PORTS = frozenset({443, 2762, 8443})
 HTTPS_FIRST = frozenset({443, 8443})
+# Ports where DICOM is expected: the association request is sent at once. Any other port first
+# gets a banner read, so a service that talks first (SSH, FTP, SMTP…) is never sent DICOM bytes.
+DICOM_PORTS = frozenset({104, 11112, 4242, 2761})
+# Services modalities are found with in the wild (FTP, Telnet, SMB, RDP, VNC): connect only at
+# every level — at level 2 and 3 radguard reads a banner if the service sends one, and sends nothing.
+LEGACY_PORTS = frozenset(LEGACY_SERVICES)
+BANNER_WAIT = 1.0  # seconds a port not known as DICOM is given to speak first
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class PortHints:
     http: frozenset[int] = HTTP_PORTS
     tls: frozenset[int] = TLS_PORTS
     https_first: frozenset[int] = HTTPS_FIRST  # TLS ports where HTTPS is tried before DICOM-TLS
+    dicom: frozenset[int] = DICOM_PORTS  # association request at once, no banner read first
+    legacy: frozenset[int] = LEGACY_PORTS  # connect (and banner read) only, at every level
 
     def assign(self, *, hl7: Iterable[int] = (), http: Iterable[int] = (), https: Iterable[int] = (),
                dicom_tls: Iterable[int] = ()) -> PortHints:
@@ -62,7 +73,8 @@ class PortHints:
         return PortHints(hl7=frozenset((self.hl7 - moved) | named["hl7"]),
                          http=frozenset((self.http - moved) | named["http"]),
                          tls=frozenset(tls),
-                         https_first=frozenset((self.https_first - moved) | named["https"]))
+                         https_first=frozenset((self.https_first - moved) | named["https"]),
+                         dicom=frozenset(self.dicom - moved), legacy=frozenset(self.legacy - moved))
 
 
 @dataclass
@@ -127,16 +139,50 @@ class EndpointScan:
     async def _classify(self, conn: Conn) -> None:
         if self.options.level == 1:
             self.doc.service = "hl7-mllp" if self.port in self.hints.hl7 else "unknown"
+            if self.port in self.hints.legacy:
+                self.sent["legacy"] = "connect only, nothing sent"
             return
         if self.port in self.hints.hl7:
             await self._hl7(conn)
+        elif self.port in self.hints.legacy:
+            await self._legacy(conn)
         elif self.port in self.hints.tls:
             await self._tls_path(conn)
         elif self.port in self.hints.http:
             if not await self._http(conn, tls=False):
                 await self._dicom_path(None)
-        else:
+        elif self.port in self.hints.dicom or not await self._banner(conn):
             await self._dicom_path(conn)
+        else:
+            self.doc.service = "unknown"
+            self.doc.errors.append("sent a banner before any request: not DICOM, so no DICOM bytes were sent")
+
+    async def _read_banner(self, conn: Conn) -> bytes | None:
+        """Wait briefly for the peer to speak first; what it said (b"" if it closed), or None."""
+        try:
+            return await asyncio.wait_for(conn.reader.read(256), min(BANNER_WAIT, self.net.timeout))
+        except TimeoutError:
+            return None
+        except (ConnectionError, OSError):
+            return b""
+
+    async def _banner(self, conn: Conn) -> bool:
+        """On a port not known as DICOM: True when the peer talked (or hung up) before being
+        sent anything, which rules DICOM out — a DICOM acceptor always waits for the request."""
+        self.sent["banner_read"] = True
+        data = await self._read_banner(conn)
+        if data is None:
+            return False
+        self.doc.banner = describe_banner(data)
+        return True
+
+    async def _legacy(self, conn: Conn) -> None:
+        """FTP, Telnet, SMB, RDP, VNC: connect and note a banner if one comes; nothing is sent."""
+        self.sent["legacy"] = "connect only, nothing sent"
+        data = await self._read_banner(conn)
+        if data:
+            self.doc.banner = describe_banner(data)
+        self.doc.service = "unknown"
 
     async def _hl7(self, conn: Conn) -> None:
         """Connect only. An MLLP listener waits silently for a message; if something talks
@@ -185,38 +231,56 @@ class EndpointScan:
             await self._http(None, tls=False)
         elif looks_like in ("tls", "closed"):
             await self._tls_path(None)
-        elif looks_like == "silent":
-            self.doc.service = "unknown"
+        elif looks_like in ("silent", "malformed"):
+            self.doc.service = "unknown"  # the probe's error says what was seen
+        elif looks_like == "hl7":
+            self.doc.service = "hl7-mllp"
+            self.doc.errors.append("answered the DICOM association request with an HL7 (MLLP) message: "
+                                   "declare this port with --hl7-ports so it is only connected to")
         else:
             self.doc.service = "unknown"
             self.doc.errors.append("answered the DICOM association request with something that is not DICOM")
 
     async def _tls_path(self, conn: Conn | None) -> None:
         self.sent["tls_handshake"] = True
+        if conn is not None:
+            await conn.close()  # the first connection, nothing sent: free its slot for the handshakes
+        inspection = await inspect_tls(self.net, self.host, self.port)
+        self.sent["tls_enumeration"] = inspection.sent
+        tls = self.doc.tls = inspection.doc
+        if tls is not None and tls.client_certificate == "required":
+            # Strangers cannot even start a session: the best configuration there is. Nothing
+            # more can be learnt without a certificate the device trusts, and no DICOM or HTTP
+            # policy is inferred from a refusal.
+            self.doc.service = "https" if self.port in self.hints.https_first else "dicom-tls"
+            return
         try:
-            if conn is None:
-                conn = await self.net.open(self.host, self.port, tls=True)
-            else:
-                await conn.start_tls(self.net.tls_context, self.net.timeout)
+            conn = await self.net.open(self.host, self.port, tls=True)
         except ConnectFailed as exc:
-            if conn is not None:
-                await conn.close()
-            self.doc.errors.append(exc.detail)
+            if tls is None:
+                self.doc.errors.extend(inspection.errors or [exc.detail])
+            else:
+                self.doc.errors.append(f"{exc.detail} (with radguard's own client; see tls for what it accepts)")
             self.sent["tls_handshake_failed"] = True
-            if self.port in self.hints.tls and self.port not in self.hints.https_first \
+            if tls is None and self.port in self.hints.tls and self.port not in self.hints.https_first \
                     and "a_associate_rq" not in self.sent:
                 # Plain DICOM on the DICOM-TLS port is worth one look (and is a finding of its own).
                 await self._dicom_path_plain_only()
             return
-        self.doc.tls = describe(conn.ssl_object)
+        if self.doc.tls is None:
+            self.doc.tls = describe(conn.ssl_object)
         if self.port in self.hints.https_first:
             if await self._http(conn, tls=True):
                 return
             conn = None
         looks_like = await self._dicom(conn, tls=True)
-        if looks_like == "http":
-            await self._http(None, tls=True)
-        elif looks_like is not None and self.doc.service is None:
+        if looks_like is None:
+            return
+        # Not DICOM over TLS: HTTPS is what most TLS ports serve (a viewer on 9443 with no
+        # hint), so a port that answered, stayed silent or closed is asked for ``/`` once.
+        if looks_like in ("http", "silent", "closed", "unknown") and await self._http(None, tls=True):
+            return
+        if self.doc.service is None:
             self.doc.service = "unknown"
 
     async def _dicom_path_plain_only(self) -> None:
@@ -245,6 +309,18 @@ class EndpointScan:
         else:
             self.doc.service = "https" if tls else "http"
         return True
+
+
+def describe_banner(data: bytes) -> str:
+    """A banner in printable words for the report (``SSH-2.0-OpenSSH_9.2``, ``RFB 003.008``):
+    the first line, at most 80 characters, other bytes as ``\\xNN``; Telnet option negotiation
+    and empty answers are named."""
+    if not data:
+        return "(closed the connection without a word)"
+    if data[0] == 0xFF:
+        return "(Telnet option negotiation)"
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")[:80]
+    return "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in line)
 
 
 ProgressCallback = Callable[[Probed], None]

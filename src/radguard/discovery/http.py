@@ -3,8 +3,9 @@ level 3 — whether DICOMweb (QIDO-RS) answers a stranger.
 
 A deliberately tiny HTTP/1.1 client over the scan's own connections: every request is a GET
 with ``Connection: close``, every response is read up to a fixed size and time, and bodies are
-only looked at for a page title or Orthanc's ``/system`` document. QIDO-RS bodies are never
-parsed: only the status code is kept.
+only looked at for a page title or Orthanc's ``/system`` document. A QIDO-RS body is only
+checked for the shape of DICOM JSON (no value is read) and then dropped: only whether it
+answered is kept.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
+from radguard.discovery.dicom_wire import looks_like_html
 from radguard.discovery.fingerprints import http_product
 from radguard.discovery.net import Conn, ConnectFailed, Net
 from radguard.discovery.results import HttpDoc
@@ -33,7 +37,7 @@ class NotHttp(Exception):
 
 @dataclass
 class Response:
-    status: int
+    status: int | None  # None: an HTML answer without a status line
     headers: dict[str, str]
     body: bytes  # at most MAX_RESPONSE bytes; discarded after the probe
 
@@ -49,10 +53,14 @@ class HttpOutcome:
 
 
 def parse_response(raw: bytes) -> Response:
+    """A response's status, headers and (bounded) body. An HTML page without a status line —
+    what HTTP/0.9-style servers and some embedded web servers send — is HTTP with no status."""
     head, _sep, body = raw.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     match = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", lines[0])
     if not match:
+        if looks_like_html(raw[:16]):
+            return Response(None, {}, raw)
         raise NotHttp(raw[:16])
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -94,7 +102,7 @@ class HttpProbe:
                 if not chunk:
                     break
                 raw += chunk
-                if len(raw) >= 5 and not raw.startswith(b"HTTP/"[: len(raw)]):
+                if len(raw) >= 5 and not raw.startswith(b"HTTP/"[: len(raw)]) and not looks_like_html(bytes(raw[:16])):
                     break
                 if _complete(raw):
                     break
@@ -116,7 +124,8 @@ class HttpProbe:
             out.errors.append(f"HTTP GET /: {exc}")
             out.failed = True
             return out
-        doc = out.doc = HttpDoc(status=root.status, server=root.headers.get("server"))
+        doc = out.doc = HttpDoc(status=root.status, server=root.headers.get("server"),
+                                clock_offset_s=clock_offset(root.headers.get("date"), datetime.now(UTC)))
         realm = root.headers.get("www-authenticate")
         title = _title(root.body)
         system: dict[str, Any] | None = None
@@ -171,8 +180,9 @@ class HttpProbe:
             except (NotHttp, ConnectFailed, ConnectionError, TimeoutError, OSError) as exc:
                 self.outcome.errors.append(f"QIDO-RS at {root}: {exc}")
                 return
-            answer.body = b""  # never kept, never parsed
-            if answer.status in (200, 204):
+            dicom_json = answer.status == 200 and is_dicom_json(answer)
+            answer.body = b""  # never kept; only its shape was looked at
+            if dicom_json:
                 doc.dicomweb_anonymous = True
                 self.outcome.dicomweb = True
                 if doc.auth_required is None:
@@ -182,8 +192,51 @@ class HttpProbe:
                 doc.dicomweb_anonymous = False
                 doc.auth_required = True
                 return
+            if answer.status == 200:
+                continue  # 200 but not DICOM JSON (a single-page app answers every path): not here
             if answer.status not in NOT_HERE:
-                return  # a definite answer that says nothing about access (e.g. 400, 500): stop
+                return  # a definite answer that says nothing about access (e.g. 204, 400, 500): stop
+
+
+def is_dicom_json(answer: Response) -> bool:
+    """True when a QIDO-RS answer is DICOM JSON (PS3.18 F.2): ``application/dicom+json``, or a
+    JSON array of data sets — objects keyed by 8-hex-digit tags whose values carry a ``vr``.
+
+    A web server that answers every path with 200 (a single-page viewer's ``index.html``) is
+    not DICOMweb. Only the shape is checked: no value is read or kept.
+    """
+    media = answer.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/dicom+json":
+        return True
+    if media not in ("application/json", "text/json"):
+        return False
+    try:
+        parsed = json.loads(answer.body)
+    except ValueError:
+        return False
+    if not isinstance(parsed, list) or not parsed:
+        return False
+    return all(isinstance(item, dict) and item and all(
+        isinstance(key, str) and _TAG.fullmatch(key) and isinstance(value, dict) and "vr" in value
+        for key, value in item.items()) for item in parsed)
+
+
+_TAG = re.compile(r"[0-9A-Fa-f]{8}")
+
+
+def clock_offset(date_header: str | None, now: datetime) -> int | None:
+    """Whole seconds the server's clock (its ``Date`` header) is ahead of ours, negative when
+    behind; None without a valid header. An audit trail is only as good as the clock that
+    stamps it, and this is the one clock reading a scan gets for free."""
+    if not date_header or len(date_header) > 64:
+        return None
+    try:
+        when = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": no zone given, so no comparison possible
+        return None
+    return round((when - now).total_seconds())
 
 
 def _title(body: bytes) -> str | None:

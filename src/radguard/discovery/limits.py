@@ -9,31 +9,43 @@ is approached more slowly afterwards instead of being retried.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 
 class RateLimiter:
-    """At most ``rate`` new connections per second across the scan (token bucket, burst 1s)."""
+    """At most ``rate`` new connections in *every* one-second window of the scan, the first included.
+
+    A token bucket that starts full lets ``rate`` connections through at once and refills
+    while they are made, so ``--rate 5`` opened 10 connections in the first second. This keeps
+    the start times of the last ``n = floor(rate)`` connections instead and lets a new one start
+    only when the oldest of them is a whole window old: never more than ``n`` in any window.
+    Below one per second (``rate`` 0.5) the window is ``1/rate`` seconds with one connection
+    in it. ``MARGIN`` covers the jitter between radguard's start and the peer's accept, so the
+    cap also holds as the peer measures it.
+    """
+
+    MARGIN = 0.05
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self._tokens = rate
-        self._stamp = time.monotonic()
+        self.burst = max(1, math.floor(rate)) if rate > 0 else 0
+        self.window = (max(1.0, self.burst / rate) if rate > 0 else 0.0) + self.MARGIN
+        self._starts: deque[float] = deque(maxlen=self.burst or None)
         self._lock = asyncio.Lock()
 
     async def take(self) -> None:
+        """Wait until one more connection may start without breaking the cap, and count it."""
         if self.rate <= 0:
             return
         async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+            if len(self._starts) == self.burst:
+                wait = self._starts[0] + self.window - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            self._starts.append(time.monotonic())
 
 
 @dataclass

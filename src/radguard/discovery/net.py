@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import ipaddress
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from radguard.discovery.limits import Limits
 from radguard.discovery.tls import client_context
+
+T = TypeVar("T")
 
 
 class ConnectFailed(Exception):
@@ -111,6 +114,17 @@ class Net:
             yield conn
         finally:
             await conn.close()
+
+    async def in_thread(self, host: str, fn: Callable[[str, str | None], T]) -> T:
+        """Run a blocking one-connection probe ``fn(address, server_name)`` under the scan's
+        limits (a rate token and a host slot), off the event loop. For TLS handshakes that must
+        be read step by step (see :mod:`radguard.discovery.tls_scan`)."""
+        await self.limits.acquire(host)
+        try:
+            address = (self.pinned.get(host) or (host,))[0]
+            return await asyncio.to_thread(fn, address, _sni(host))
+        finally:
+            self.limits.release(host)
 
     async def _open(self, host: str, port: int, tls: bool) -> Conn:
         """Connect to ``host``, or for a pinned host name to its planned addresses in order

@@ -40,12 +40,22 @@ class CertificateDoc(BaseModel):
     issuer: str | None = None
     not_after: str | None = None
     self_signed: bool | None = None
+    key_type: str | None = None  # "RSA", "EC", "DSA", "Ed25519"…
+    key_bits: int | None = None
 
 
 class TlsDoc(BaseModel):
-    version: str | None = None
+    """One TLS port as ssl-enum-ciphers would describe it: the negotiated handshake, and (level
+    2 and up) every protocol version and weak cipher class the server accepts."""
+
+    version: str | None = None  # what radguard's default client negotiated
     cipher: str | None = None
+    cipher_bits: int | None = None
     certificate: CertificateDoc | None = None
+    versions: list[str] | None = None  # accepted: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3 (None: not enumerated)
+    weak_cipher_classes: list[str] | None = None  # accepted: "NULL", "export", "RC4", "DES", "3DES", "anonymous"
+    weak_ciphers: list[str] | None = None  # the suites the server chose when offered only those classes
+    client_certificate: Literal["required", "optional", "not requested"] | None = None
 
 
 class HttpDoc(BaseModel):
@@ -55,6 +65,8 @@ class HttpDoc(BaseModel):
     version: str | None = None
     auth_required: bool | None = None
     dicomweb_anonymous: bool | None = None
+    # The server's Date header minus radguard's clock when the answer arrived, in seconds.
+    clock_offset_s: int | None = None
 
 
 class EndpointDoc(BaseModel):
@@ -65,6 +77,7 @@ class EndpointDoc(BaseModel):
     dicom: DicomDoc | None = None
     tls: TlsDoc | None = None
     http: HttpDoc | None = None
+    banner: str | None = None  # what the peer said before being sent anything (first line, printable)
     errors: list[str] = Field(default_factory=list)
 
     def document(self) -> dict[str, Any]:

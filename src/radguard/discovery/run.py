@@ -28,6 +28,7 @@ from radguard.discovery.targets import (
     parse_target,
     parse_targets,
 )
+from radguard.discovery.vantage import OPTION_KEY as VANTAGE_KEY
 from radguard.errors import InputError, SafetyError
 
 _AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # printable ASCII without backslash
@@ -50,6 +51,8 @@ class DiscoveryRequest:
     exclude: list[str] = field(default_factory=list)
     options: ScanOptions = field(default_factory=ScanOptions)
     site: str | None = None
+    # The network zone the scan runs from (radguard.discovery.vantage), kept with the scan.
+    vantage_zone: str | None = None
 
 
 @dataclass
@@ -162,6 +165,7 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
         options={"ports": list(request.ports), "rate": options.rate, "concurrency": options.concurrency,
                  "per_host": options.per_host, "timeout": options.timeout, "calling_ae": options.calling_ae,
                  "called_ae": options.called_ae, "exclude": list(request.exclude), "site": request.site,
+                 **({VANTAGE_KEY: request.vantage_zone} if request.vantage_zone else {}),
                  **({"port_hints": {k: sorted(v) for k, v in asdict(options.port_hints).items()}}
                     if options.port_hints != PortHints() else {})},
     )
@@ -171,7 +175,8 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
     return {
         "scan": {"id": scan_id, "started": started.isoformat(), "finished": finished.isoformat(),
                  "level": request.level, "targets": list(request.targets),
-                 "authorized_by": scope.doc.authorized_by if scope else None},
+                 "authorized_by": scope.doc.authorized_by if scope else None,
+                 "vantage_zone": request.vantage_zone},
         "endpoints": [p.doc.document() for p in results],
         "skipped": scan_plan.skipped,
         "counts": counts,

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from radguard.discovery.targets import Resolver, Target, parse_target
 from radguard.errors import InputError, SafetyError
+from radguard.textfiles import parse_yaml_nodes, read_text
 
 LEVELS = {1: "TCP connect only", 2: "association, C-ECHO, TLS and HTTP banners",
           3: "count-only queries (C-FIND, QIDO-RS)"}
@@ -73,11 +74,7 @@ class Scope:
         return self.doc.model_dump(mode="json")
 
 
-def _key_lines(text: str) -> dict[str, int]:
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
+def _key_lines(node: yaml.Node | None) -> dict[str, int]:
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {str(k.value): k.start_mark.line + 1 for k, _v in node.value}
@@ -86,20 +83,11 @@ def _key_lines(text: str) -> dict[str, int]:
 def load_scope(path: Path) -> Scope:
     """Read and validate a scope file; errors name the file, the line and the field."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(source, None, None, f"cannot read the scope file: {exc.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(source, f"line {mark.line + 1}" if mark else None, None,
-                         f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw, node = parse_yaml_nodes(read_text(path), source)  # the strict reader every input uses
     if not isinstance(raw, dict):
         raise InputError(source, None, None, "a scope file is a YAML mapping with authorized_by, reason, "
                                              "window, targets, max_level")
-    lines = _key_lines(text)
+    lines = _key_lines(node)
     try:
         doc = ScopeFile.model_validate(raw)
     except ValidationError as exc:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from radguard.errors import InputError
 
-DEFAULT_PORTS = (104, 11112, 4242, 2761, 2762, 8042, 80, 443, 2575)
+# Services modalities are found with in the wild; connect only (see docs/safety.md).
+LEGACY_SERVICES = {21: "FTP", 23: "Telnet", 445: "SMB", 3389: "RDP", 5900: "VNC"}
+DEFAULT_PORTS = (104, 11112, 4242, 2761, 2762, 8042, 80, 443, 2575, *LEGACY_SERVICES)
 MAX_HOSTS_PER_TARGET = 65536
 
 IPv4 = ipaddress.IPv4Address

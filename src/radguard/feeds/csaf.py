@@ -11,7 +11,6 @@ Statuses are reduced to what matching needs: ``known_affected`` (also ``first_af
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from radguard.feeds.records import ParsedAdvisory, ParsedProduct, ParsedVulnerability, Reader
@@ -93,7 +92,7 @@ def _score(r: Reader, vuln: Any, path: str) -> tuple[float | None, str | None]:
             cvss = r.get(score, key, spath, dict, required=False)
             if cvss is None:
                 continue
-            base = r.get(cvss, "baseScore", f"{spath}.{key}", float, required=False)
+            base = r.cvss(cvss, "baseScore", f"{spath}.{key}")
             vector = r.get(cvss, "vectorString", f"{spath}.{key}", str, required=False)
             if base is not None and (best[0] is None or base > best[0]):
                 best = (base, vector)
@@ -171,11 +170,9 @@ def parse_csaf(doc: Any, source: str, sha256: str) -> ParsedAdvisory:
             })
         cwe = r.get(vuln, "cwe", vpath, dict, required=False) or {}
         score, vector = _score(r, vuln, vpath)
-        cve = r.get(vuln, "cve", vpath, str, required=False)
-        if cve is not None and not re.fullmatch(r"CVE-\d{4}-\d{4,}", cve.strip()):
-            raise r.fail(f"{vpath}.cve", f"{cve!r} is not a CVE ID")
+        cve = r.cve(vuln, "cve", vpath, required=False)
         vulns.append(ParsedVulnerability(
-            cve_id=cve.strip() if cve else None,
+            cve_id=cve,
             title=r.get(vuln, "title", vpath, str, required=False),
             cwe=cwe.get("id") if isinstance(cwe.get("id"), str) else None,
             cvss_score=score, cvss_vector=vector, product_status=status, remediations=remediations,

@@ -17,7 +17,7 @@ from radguard.feeds.csaf import is_csaf, parse_csaf
 from radguard.feeds.kev import is_kev, parse_kev
 from radguard.feeds.nvd import is_nvd, parse_nvd
 from radguard.feeds.records import ParsedFeed
-from radguard.textfiles import decode_text, parse_json
+from radguard.textfiles import decode_text, parse_json, read_bytes
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
@@ -54,10 +54,7 @@ def read_feeds(files: list[Path], progress: Callable[[Path], None] | None = None
     """Parse every file; raise on the first malformed one (nothing has been written yet)."""
     feeds: list[ParsedFeed] = []
     for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(str(path), None, None, f"cannot be read: {exc.strerror}") from exc
+        data = read_bytes(path)  # size-bounded; a missing, unreadable or empty file is an InputError
         feeds.append(parse_bytes(data, str(path)))
         if progress:
             progress(path)

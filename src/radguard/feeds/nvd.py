@@ -44,18 +44,21 @@ def parse_nvd(doc: Any, source: str, sha256: str) -> ParsedFeed:
     for path, item in r.items(doc, "vulnerabilities", "$", required=True):
         cve = r.req(item, "cve", path, dict)
         cpath = f"{path}.cve"
-        cve_id = r.req(cve, "id", cpath, str)
+        cve_id = r.cve(cve, "id", cpath)
+        assert cve_id is not None
         description = next((d.get("value") for _, d in r.items(cve, "descriptions", cpath)
                             if isinstance(d, dict) and d.get("lang") == "en"), None)
         score = vector = severity = None
         metrics = r.get(cve, "metrics", cpath, dict, required=False) or {}
         for key in _METRICS:
             entries = metrics.get(key) or []
+            if not isinstance(entries, list):
+                raise r.fail(f"{cpath}.metrics.{key}", "expected a list")
             primary = next((m for m in entries if isinstance(m, dict) and m.get("type") == "Primary"),
                            entries[0] if entries else None)
             if isinstance(primary, dict) and isinstance(primary.get("cvssData"), dict):
                 data = primary["cvssData"]
-                score = float(data["baseScore"]) if isinstance(data.get("baseScore"), int | float) else None
+                score = r.cvss(data, "baseScore", f"{cpath}.metrics.{key}[0].cvssData")
                 vector = data.get("vectorString")
                 severity = data.get("baseSeverity") or primary.get("baseSeverity")
                 break

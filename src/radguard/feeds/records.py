@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from radguard.errors import InputError
 from radguard.feeds.normalize import product_name, vendor_keys
 from radguard.feeds.versions import VersionSpec
+from radguard.validate import cve_id, cvss_score, plausible_day, plausible_time
 
 T = TypeVar("T")
 
@@ -142,10 +143,29 @@ class Reader:
         return [(f"{path}.{key}[{i}]", item) for i, item in enumerate(seq)]
 
     def timestamp(self, obj: Any, key: str, path: str) -> datetime | None:
-        return self._parse(obj, key, path, _parse_datetime)
+        return self._parse(obj, key, path, lambda text: plausible_time(_parse_datetime(text)))
 
     def day(self, obj: Any, key: str, path: str) -> date | None:
-        return self._parse(obj, key, path, date.fromisoformat)
+        return self._parse(obj, key, path, lambda text: plausible_day(date.fromisoformat(text)))
+
+    def cvss(self, obj: Any, key: str, path: str) -> float | None:
+        """A CVSS base score (0.0–10.0), or None when absent."""
+        if not isinstance(obj, dict) or obj.get(key) is None:
+            return None
+        try:
+            return cvss_score(obj[key])
+        except ValueError as exc:
+            raise self.fail(f"{path}.{key}", str(exc)) from None
+
+    def cve(self, obj: Any, key: str, path: str, *, required: bool = True) -> str | None:
+        """A CVE ID (``CVE-YYYY-NNNN``), the same rule for KEV, CSAF and NVD."""
+        value = self.get(obj, key, path, str, required=required)
+        if value is None:
+            return None
+        try:
+            return cve_id(value)
+        except ValueError as exc:
+            raise self.fail(f"{path}.{key}", str(exc)) from None
 
     def _parse(self, obj: Any, key: str, path: str, fn: Callable[[str], T]) -> T | None:
         text = self.get(obj, key, path, str, required=False)
@@ -154,7 +174,7 @@ class Reader:
         try:
             return fn(text)
         except ValueError as exc:
-            raise self.fail(f"{path}.{key}", f"{text!r} is not a valid date ({exc})") from exc
+            raise self.fail(f"{path}.{key}", f"{text!r} is not a valid date ({exc})") from None
 
 
 def _parse_datetime(text: str) -> datetime:

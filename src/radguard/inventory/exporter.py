@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 import yaml
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from radguard.db.models.inventory import Asset, DataFlow, Site
 from radguard.inventory.csvcodec import encode_row
 from radguard.inventory.readers import detect_format
 from radguard.inventory.schema import CSV_COLUMNS, AssetRecord, DataFlowRecord, SiteRecord
+from radguard.outfiles import open_output
 
 
 def asset_record(asset: Asset) -> AssetRecord:
@@ -99,7 +100,7 @@ def _asset_dict(asset: Asset) -> dict[str, Any]:
     return asset_record(asset).model_dump(by_alias=True, mode="json")
 
 
-def _write_json(session: Session, fh: TextIO) -> int:
+def _write_json(session: Session, fh: IO[str]) -> int:
     count = 0
     fh.write('{"format": "radguard-inventory", "version": 1,\n "sites": ')
     fh.write(json.dumps(_sites(session), sort_keys=False))
@@ -116,13 +117,13 @@ def _write_json(session: Session, fh: TextIO) -> int:
 def export_inventory(session: Session, path: Path, fmt: str | None = None) -> int:
     """Write the whole inventory to ``path``; returns the number of assets written.
 
-    The file is written beside the target and renamed into place, so an interrupted export
-    never leaves a half-written file under the requested name.
+    The file is written beside the target and renamed into place (:mod:`radguard.outfiles`), so
+    an interrupted export or a full disk never leaves a half-written file under the requested
+    name, nor a temporary one beside it.
     """
     resolved = detect_format(path, fmt)
-    tmp = path.with_name(path.name + ".partial")
     count = 0
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
+    with open_output(path, newline="") as fh:
         if resolved == "csv":
             # Sites travel in the site_name column so a CSV export can be imported alone.
             names = {s["code"]: s["name"] for s in _sites(session)}
@@ -143,5 +144,4 @@ def export_inventory(session: Session, path: Path, fmt: str | None = None) -> in
                  "assets": assets, "data_flows": _flows(session)},
                 fh, sort_keys=False, allow_unicode=True,
             )
-    tmp.replace(path)
     return count

@@ -15,14 +15,13 @@ manufacturer's free text, so checks can turn an attested "no" into a finding.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,8 @@ from sqlalchemy.orm import Session
 from radguard.db.models.evidence import Evidence
 from radguard.errors import InputError
 from radguard.inventory.queries import find_asset
-from radguard.textfiles import decode_text, read_bytes
+from radguard.textfiles import csv_records, decode_text, limits, read_bytes, sniff_dialect
+from radguard.validate import plausible_day
 
 FORM = "MDS2-2019"
 EVIDENCE_KIND = "doc.mds2"
@@ -170,6 +170,7 @@ class _Table:
 
     name: str | None  # sheet name; None for CSV
     rows: list[list[str | None]]  # rows[i] is spreadsheet row i + 1 / CSV line i + 1
+    widths: list[int] | None = None  # CSV only: how many cells each line really had
 
     def where(self, row: int, col: int | None = None) -> str:
         if self.name is None:
@@ -244,20 +245,78 @@ def read_mds2(path: Path) -> Mds2Document:
     return doc
 
 
+def check_zip_bounds(path: Path) -> None:
+    """Refuse a zip (xlsx) file whose members would inflate past the limits, before parsing it.
+
+    The member sizes in the zip directory bind: Python's zipfile stops at the declared size
+    and fails the CRC check if a member holds more, so checking them here bounds the work and
+    memory of everything that reads the file afterwards (docs/input-limits.md).
+    """
+    name = str(path)
+    lim = limits()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(name, None, None, f"not a readable Excel workbook ({exc}); save it again as .xlsx") from None
+    if len(infos) > lim.zip_entries:
+        raise InputError(name, None, None, f"the workbook holds {len(infos):,} parts, more than the "
+                                           f"{lim.zip_entries:,} radguard reads")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > 1024 * 1024 and info.file_size > lim.zip_ratio * max(info.compress_size, 1):
+            raise InputError(name, None, info.filename,
+                             f"inflates {info.file_size // max(info.compress_size, 1):,} times "
+                             f"(to {info.file_size:,} bytes); more than {lim.zip_ratio}:1 is taken for a zip bomb")
+    if total > lim.zip_bytes:
+        raise InputError(name, None, None, f"the workbook inflates to {total:,} bytes, more than the "
+                                           f"{lim.zip_bytes:,} radguard reads (see docs/input-limits.md)")
+    _refuse_dtds(path, infos)
+
+
+def _refuse_dtds(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """No part of a workbook needs a DOCTYPE; one declaring entities is an XXE or entity-expansion
+    attempt. Checked on the raw parts (sizes already bounded), whatever parser reads them later."""
+    with zipfile.ZipFile(path) as zf:
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            tail = b""
+            with zf.open(info) as member:
+                while chunk := member.read(1024 * 1024):
+                    window = tail + chunk
+                    if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                        raise InputError(str(path), None, info.filename,
+                                         "declares a DOCTYPE or entities, which no workbook needs; refused")
+                    tail = window[-16:]
+
+
 def _read_workbook(path: Path) -> Iterator[_Table]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_zip_bounds(path)
+    lim = limits()
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
+        # ValueError covers defusedxml's refusals (external entities); SyntaxError, XML ParseError.
         raise InputError(str(path), None, None, f"not a readable Excel workbook ({exc}); "
                                                 "save it again as .xlsx") from None
     try:
         for ws in wb.worksheets:
             rows: list[list[str | None]] = []
-            for values in ws.iter_rows(min_row=1, max_col=_MAX_COLUMNS, values_only=True):
-                rows.append([_cell_text(v) for v in values])
+            try:
+                for values in ws.iter_rows(min_row=1, max_col=_MAX_COLUMNS, values_only=True):
+                    if len(rows) >= lim.sheet_rows:
+                        raise InputError(str(path), f"sheet '{ws.title}'", None,
+                                         f"more than {lim.sheet_rows:,} rows; an MDS2 has a few hundred")
+                    rows.append([_cell_text(v) for v in values])
+            except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError, EOFError) as exc:
+                raise InputError(str(path), f"sheet '{ws.title}'", None,
+                                 f"the sheet is damaged or refused ({type(exc).__name__}: {exc}); "
+                                 "save the workbook again as .xlsx") from None
             yield _Table(ws.title, rows)
     finally:
         wb.close()
@@ -265,16 +324,15 @@ def _read_workbook(path: Path) -> Iterator[_Table]:
 
 def _read_csv(path: Path, data: bytes) -> _Table:
     text = decode_text(data, str(path))
-    try:
-        sample = text[:4096]
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        rows = [[(c.strip() or None) for c in r[:_MAX_COLUMNS]] for r in csv.reader(text.splitlines(), dialect)]
-    except csv.Error as exc:
-        raise InputError(str(path), None, None, f"malformed CSV: {exc}") from None
-    return _Table(None, rows)
+    rows: list[list[str | None]] = []
+    widths: list[int] = []
+    for line, cells in csv_records(text.splitlines(keepends=True), str(path), sniff_dialect(text)):
+        gap = line - 1 - len(rows)  # keep rows[i] == line i + 1
+        rows.extend([] for _ in range(gap))
+        widths.extend(0 for _ in range(gap))
+        rows.append([(c.strip() or None) for c in cells[:_MAX_COLUMNS]])
+        widths.append(len(cells))
+    return _Table(None, rows, widths)
 
 
 def _choose_table(source: str, tables: Sequence[_Table]) -> tuple[_Table, _Layout]:
@@ -370,10 +428,60 @@ def _answer_column_by_content(table: _Table, id_col: int, start: int, exclude: s
     return ranked[0][0]
 
 
+_EXCEL_ERRORS = {"#VALUE!", "#REF!", "#N/A", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
+_DATE_QUESTIONS = {"DOC-7"}  # release date of the statement
+# A typed date (2024-13-45, 5/2/2024) or an Excel serial day; free text ("see note") is kept as given.
+_LOOKS_LIKE_DATE = re.compile(r"^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(T[\d:]+)?|\d{5})$")
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%B %d, %Y", "%d %B %Y",
+                 "%b %d, %Y", "%d %b %Y", "%B %Y")
+
+
+def _answer_date(text: str) -> str:
+    """A date answer as ISO 8601, from the forms manufacturers type or Excel stores (a serial day)."""
+    value = text.strip()
+    if value.isdigit() and 20000 <= int(value) <= 80000:  # an Excel serial day shown as a number
+        return plausible_day(date(1899, 12, 30) + timedelta(days=int(value))).isoformat()
+    for fmt in _DATE_FORMATS:
+        try:
+            day = datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        return plausible_day(day).isoformat()
+    raise ValueError(f"{text!r} is not a date (such as 2024-03-15)")
+
+
+def _check_csv_rows(source: str, table: _Table, header_row: int) -> None:
+    """A CSV's header names each column once, and every line below it has as many cells."""
+    assert table.widths is not None
+    seen: set[str] = set()
+    for cell in table.rows[header_row]:
+        name = _norm_header(cell)
+        if name and name in seen:
+            raise InputError(source, table.where(header_row), cell, "the header names this column twice")
+        seen.add(name)
+    expected = table.widths[header_row]
+    for r in range(header_row + 1, len(table.rows)):
+        if table.widths[r] and table.widths[r] != expected:
+            raise InputError(source, table.where(r), None,
+                             f"the line has {table.widths[r]} cells, the header {expected} "
+                             "(a line cut short or a stray separator?); nothing was imported")
+
+
 def _read_answers(source: str, table: _Table, layout: _Layout, doc: Mds2Document) -> None:
     catalog = load_catalog()
     seen_at: dict[str, int] = {}
+    width = None
+    if layout.header_row is not None:
+        named = [c for c, h in enumerate(table.rows[layout.header_row]) if h]
+        width = max(named) + 1 if named else None
+    if table.widths is not None and layout.header_row is not None:
+        _check_csv_rows(source, table, layout.header_row)
     for r in range(layout.first_row, len(table.rows)):
+        if width is not None and any(table.rows[r][width:]) and _id_of(table.cell(r, layout.id_col)):
+            beyond = next(c for c, v in enumerate(table.rows[r]) if c >= width and v)
+            raise InputError(source, table.where(r, beyond), None,
+                             "a value beyond the last column of the header; "
+                             "give it a header or remove it (a stray separator?)")
         raw_id = table.cell(r, layout.id_col)
         answer_text = table.cell(r, layout.answer_col)
         qid = _id_of(raw_id)
@@ -397,7 +505,16 @@ def _read_answers(source: str, table: _Table, layout: _Layout, doc: Mds2Document
             if qid not in doc.answers and qid not in doc.unanswered:
                 doc.unanswered.append(qid)
             continue
+        if answer_text.upper() in _EXCEL_ERRORS:
+            raise InputError(source, table.where(r, layout.answer_col), None,
+                             f"the cell holds the spreadsheet error {answer_text}, not an answer; "
+                             "fix the formula or type the answer")
         answer, extra = normalize_answer(answer_text)
+        if qid in _DATE_QUESTIONS and _LOOKS_LIKE_DATE.match(answer_text.strip()):
+            try:
+                answer, extra = _answer_date(answer_text), None
+            except ValueError as exc:
+                raise InputError(source, table.where(r, layout.answer_col), None, f"{qid}: {exc}") from None
         if qid in doc.answers:
             if doc.answers[qid] != answer:
                 raise InputError(source, table.where(r, layout.answer_col), None,

@@ -7,7 +7,6 @@ location (``row 12`` or ``$.assets[11]``) for error messages.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +16,7 @@ import ijson
 from radguard.errors import InputError
 from radguard.inventory.csvcodec import CellError, decode_row
 from radguard.inventory.schema import CSV_COLUMNS, CSV_OPTIONAL_EXTRA, CSV_REQUIRED
-from radguard.textfiles import load_yaml, sniff_encoding
+from radguard.textfiles import JsonEvents, load_yaml, read_csv, stream_lines
 
 Kind = Literal["site", "asset", "flow"]
 Item = tuple[str, Kind, dict[str, Any]]
@@ -57,54 +56,33 @@ def read_items(path: Path, fmt: str) -> Iterator[Item]:
 
 def _read_csv(path: Path) -> Iterator[Item]:
     name = str(path)
-    with path.open("rb") as raw:
-        encoding = sniff_encoding(raw.read(4))
-    with path.open("r", encoding=encoding, newline="") as fh:
-        reader = csv.DictReader(fh)
+    table = read_csv(stream_lines(path), name)
+    header = table.header
+    known = set(CSV_COLUMNS) | set(CSV_OPTIONAL_EXTRA)
+    where = f"line {table.header_line}"
+    for col in header:
+        if col not in known:
+            raise InputError(name, where, col, f"unknown column; expected some of: {', '.join(CSV_COLUMNS)}")
+    for col in CSV_REQUIRED:
+        if col not in header:
+            raise InputError(name, where, col, "required column is missing")
+    sites_named: set[str] = set()
+    rows = 0
+    for record in table.rows:
+        rows += 1
+        loc, row = record.location, record.cells
+        site_name = (row.get("site_name") or "").strip()
+        code = (row.get("site") or "").strip()
+        if site_name and code and code not in sites_named:
+            sites_named.add(code)
+            yield loc, "site", {"code": code, "name": site_name}
         try:
-            header = reader.fieldnames
-        except UnicodeDecodeError as exc:
-            raise InputError(name, "line 1", None,
-                             f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
-        if not header:
-            raise InputError(name, None, None, "the file has no header row")
-        header = [h.strip() for h in header]
-        reader.fieldnames = header
-        known = set(CSV_COLUMNS) | set(CSV_OPTIONAL_EXTRA)
-        for col in header:
-            if col not in known:
-                raise InputError(name, "line 1", col, f"unknown column; expected some of: {', '.join(CSV_COLUMNS)}")
-        for col in CSV_REQUIRED:
-            if col not in header:
-                raise InputError(name, "line 1", col, "required column is missing")
-        sites_named: set[str] = set()
-        rows = 0
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except UnicodeDecodeError:
-                raise InputError(name, f"line {reader.line_num + 1}", None,
-                                 "not UTF-8 text; save the file as UTF-8") from None
-            except csv.Error as exc:
-                raise InputError(name, f"line {reader.line_num}", None, f"malformed CSV: {exc}") from None
-            rows += 1
-            loc = f"row {rows} (line {reader.line_num})"
-            if None in row:
-                raise InputError(name, loc, None, "the row has more cells than the header")
-            site_name = (row.get("site_name") or "").strip()
-            code = (row.get("site") or "").strip()
-            if site_name and code and code not in sites_named:
-                sites_named.add(code)
-                yield loc, "site", {"code": code, "name": site_name}
-            try:
-                data = decode_row(row)
-            except CellError as exc:
-                raise InputError(name, loc, exc.column, str(exc)) from None
-            yield loc, "asset", data
-        if rows == 0:
-            raise InputError(name, None, None, "the file has a header but no rows")
+            data = decode_row(row)
+        except CellError as exc:
+            raise InputError(name, loc, exc.column, str(exc)) from None
+        yield loc, "asset", data
+    if rows == 0:
+        raise InputError(name, None, None, "the file has a header but no rows")
 
 
 def _read_json(path: Path) -> Iterator[Item]:
@@ -120,58 +98,50 @@ def _read_json(path: Path) -> Iterator[Item]:
 def _stream_json(path: Path, wanted: set[str]) -> Iterator[Item]:
     name = str(path)
     counters = dict.fromkeys(_SECTIONS, -1)
-    with path.open("rb") as fh:
-        parser = ijson.parse(fh, use_float=True)
-        builder: ijson.ObjectBuilder | None = None
-        current: str | None = None
-        seen_top = False
-        try:
-            for prefix, event, value in parser:
-                if builder is not None:
-                    builder.event(event, value)
-                    if current is not None and prefix == current and event in ("end_map", "end_array"):
-                        section = current.split(".")[0]
-                        loc = f"$.{section}[{counters[section]}]"
-                        if not isinstance(builder.value, dict):
-                            raise InputError(name, loc, None, "each entry must be an object")
-                        yield loc, _SECTIONS[section], builder.value
-                        builder, current = None, None
-                    continue
-                if prefix == "" and event == "start_map":
-                    seen_top = True
-                elif prefix == "" and event in ("start_array", "string", "number", "boolean", "null"):
-                    raise InputError(name, "$", None,
-                                     "the document must be an object with sites, assets and data_flows")
-                elif prefix == "" and event == "map_key" and value not in _TOP_LEVEL:
-                    raise InputError(name, f"$.{value}", None,
-                                     f"unknown section; expected {', '.join(sorted(_TOP_LEVEL))}")
-                elif prefix in _SECTIONS and event == "start_array":
-                    continue
-                elif prefix in _SECTIONS and event not in ("end_array",):
-                    raise InputError(name, f"$.{prefix}", None, "must be a list")
-                elif (prefix.endswith(".item") and prefix[:-5] in _SECTIONS
-                      and event not in ("map_key", "end_map", "end_array")):
-                    section = prefix[:-5]
-                    counters[section] += 1
-                    if section not in wanted:
-                        continue
-                    if event != "start_map":
-                        raise InputError(name, f"$.{section}[{counters[section]}]", None,
-                                         "each entry must be an object")
-                    builder = ijson.ObjectBuilder()
-                    builder.event(event, value)
-                    current = prefix
-                elif prefix == "version" and event == "number" and value != 1:
-                    raise InputError(name, "$.version", "version",
-                                     f"unsupported inventory version {value}; this radguard reads version 1")
-        except ijson.IncompleteJSONError as exc:
-            raise InputError(name, None, None, f"the JSON is truncated or malformed: {exc}") from None
-        except ijson.JSONError as exc:
-            raise InputError(name, None, None, f"the JSON is malformed: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(name, f"byte {exc.start}", None, "not UTF-8 text; save the file as UTF-8") from None
-        if not seen_top:
-            raise InputError(name, None, None, "the file holds no JSON document")
+    stream = JsonEvents(path)
+    builder: ijson.ObjectBuilder | None = None
+    current: str | None = None
+    seen_top = False
+    for prefix, event, value in stream.events():
+        if builder is not None:
+            builder.event(event, value)
+            if current is not None and prefix == current and event in ("end_map", "end_array"):
+                section = current.split(".")[0]
+                loc = f"$.{section}[{counters[section]}]"
+                if not isinstance(builder.value, dict):
+                    raise InputError(name, loc, None, "each entry must be an object")
+                yield loc, _SECTIONS[section], builder.value
+                builder, current = None, None
+            continue
+        if prefix == "" and event == "start_map":
+            seen_top = True
+        elif prefix == "" and event in ("start_array", "string", "number", "boolean", "null"):
+            raise InputError(name, "$", None,
+                             "the document must be an object with sites, assets and data_flows")
+        elif prefix == "" and event == "map_key" and value not in _TOP_LEVEL:
+            raise InputError(name, f"$.{value}", None,
+                             f"unknown section; expected {', '.join(sorted(_TOP_LEVEL))}")
+        elif prefix in _SECTIONS and event == "start_array":
+            continue
+        elif prefix in _SECTIONS and event not in ("end_array",):
+            raise InputError(name, f"$.{prefix}", None, "must be a list")
+        elif (prefix.endswith(".item") and prefix[:-5] in _SECTIONS
+              and event not in ("map_key", "end_map", "end_array")):
+            section = prefix[:-5]
+            counters[section] += 1
+            if section not in wanted:
+                continue
+            if event != "start_map":
+                raise InputError(name, f"$.{section}[{counters[section]}]", None,
+                                 "each entry must be an object")
+            builder = ijson.ObjectBuilder()
+            builder.event(event, value)
+            current = prefix
+        elif prefix == "version" and event == "number" and value != 1:
+            raise InputError(name, "$.version", "version",
+                             f"unsupported inventory version {value}; this radguard reads version 1")
+    if not seen_top:
+        raise InputError(name, None, None, "the file holds no JSON document")
 
 
 def _read_yaml(path: Path) -> Iterator[Item]:

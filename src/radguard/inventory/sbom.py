@@ -241,6 +241,7 @@ def _read_cyclonedx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component as CdxComponent
 
+    _check_cdx_references(source, doc)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -264,11 +265,16 @@ def _read_cyclonedx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
 
 def _read_cyclonedx_xml(source: str, data: bytes) -> SbomDocument:
     from cyclonedx.model.bom import Bom
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
 
     if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data:
         raise InputError(source, None, None, "XML with a DOCTYPE or entities is refused; CycloneDX needs neither")
     try:
-        root = ET.fromstring(data)
+        root = fromstring(data, forbid_dtd=True)  # defusedxml: no DTD, entities or external references
+    except DefusedXmlException:
+        raise InputError(source, None, None,
+                         "XML with a DOCTYPE or entities is refused; CycloneDX needs neither") from None
     except ET.ParseError as exc:
         line, col = exc.position
         raise InputError(source, f"line {line}, column {col + 1}", None, f"invalid XML: {exc}") from None
@@ -276,6 +282,10 @@ def _read_cyclonedx_xml(source: str, data: bytes) -> SbomDocument:
         raise InputError(source, "line 1", None,
                          f"root element {root.tag!r} is not a CycloneDX <bom>; SPDX is read as JSON only")
     spec_version = root.tag[len(_CDX_NS) + 1:].split("}")[0]
+    if spec_version not in _CDX_XML_VERSIONS:
+        raise InputError(source, "line 1", None, f"CycloneDX {spec_version!r} is not a version radguard reads "
+                                                 f"({', '.join(_CDX_XML_VERSIONS)})")
+    _check_xml_references(source, root)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -285,18 +295,126 @@ def _read_cyclonedx_xml(source: str, data: bytes) -> SbomDocument:
     return _cdx_document(source, bom, bom.components, spec_version)
 
 
+_CDX_JSON_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6")
+_CDX_XML_VERSIONS = ("1.0", "1.1", *_CDX_JSON_VERSIONS)
+
+
+def _check_cdx_references(source: str, doc: dict[str, Any]) -> None:
+    """specVersion supported, every bom-ref defined once, every dependency naming a defined one."""
+    version = doc.get("specVersion")
+    if str(version) not in _CDX_JSON_VERSIONS:
+        raise InputError(source, "$.specVersion", None, f"CycloneDX {version!r} is not a version radguard reads "
+                                                        f"({', '.join(_CDX_JSON_VERSIONS)})")
+    defined: dict[str, str] = {}
+
+    def walk(items: Any, path: str) -> None:
+        if items is None:
+            return
+        if not isinstance(items, list):
+            raise InputError(source, path, None, "must be a list")
+        for i, c in enumerate(items):
+            if not isinstance(c, dict):
+                raise InputError(source, f"{path}[{i}]", None, "each component must be an object")
+            ref = c.get("bom-ref")
+            if ref is not None:
+                if not isinstance(ref, str) or not ref:
+                    raise InputError(source, f"{path}[{i}].bom-ref", None, "must be non-empty text")
+                if ref in defined:
+                    raise InputError(source, f"{path}[{i}].bom-ref", None,
+                                     f"bom-ref {ref!r} is already used by {defined[ref]}")
+                defined[ref] = f"{path}[{i}]"
+            walk(c.get("components"), f"{path}[{i}].components")
+
+    meta = doc.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("component"), dict):
+        walk([meta["component"]], "$.metadata.component")
+    walk(doc.get("components"), "$.components")
+    deps = doc.get("dependencies")
+    if deps is None:
+        return
+    if not isinstance(deps, list):
+        raise InputError(source, "$.dependencies", None, "must be a list")
+    for i, dep in enumerate(deps):
+        path = f"$.dependencies[{i}]"
+        if not isinstance(dep, dict):
+            raise InputError(source, path, None, "each dependency must be an object")
+        on = dep.get("dependsOn") or []
+        if not isinstance(on, list):
+            raise InputError(source, f"{path}.dependsOn", None, "must be a list")
+        for where, ref in [(f"{path}.ref", dep.get("ref")), *((f"{path}.dependsOn[{j}]", r) for j, r in enumerate(on))]:
+            if ref not in defined:
+                raise InputError(source, where, None, f"{ref!r} is not the bom-ref of any component in the file")
+
+
+def _check_xml_references(source: str, root: ET.Element) -> None:
+    """The XML form of :func:`_check_cdx_references` (bom-ref attributes, dependency refs)."""
+    defined: set[str] = set()
+    ns = root.tag.split("}")[0] + "}"
+    for element in root.iter(f"{ns}component"):
+        ref = element.get("bom-ref")
+        if ref is None:
+            continue
+        if ref in defined:
+            raise InputError(source, f"<component bom-ref={ref!r}>", None, "this bom-ref is used twice")
+        defined.add(ref)
+    for dep in root.iter(f"{ns}dependency"):
+        ref = dep.get("ref")
+        if ref not in defined:
+            raise InputError(source, f"<dependency ref={ref!r}>", None,
+                             "not the bom-ref of any component in the file")
+
+
 # --- SPDX ----------------------------------------------------------------------------------
+
+_SPDX_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
+_SPDX_LISTS = ("packages", "files", "snippets", "relationships", "annotations", "externalDocumentRefs",
+               "hasExtractedLicensingInfos", "documentDescribes")
+_SPDX_SPECIAL = {"NONE", "NOASSERTION"}
+
+
+def _check_spdx(source: str, doc: dict[str, Any]) -> None:
+    """Shapes the SPDX library assumes, the version, unique SPDX IDs and relationship targets."""
+    version = doc.get("spdxVersion")
+    if version not in _SPDX_VERSIONS:
+        raise InputError(source, "$.spdxVersion", None,
+                         f"{version!r} is not an SPDX version radguard reads ({', '.join(_SPDX_VERSIONS)})")
+    for key in _SPDX_LISTS:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, list):
+            raise InputError(source, f"$.{key}", None, f"must be a list, not {type(value).__name__}")
+    defined: dict[str, str] = {str(doc.get("SPDXID", "SPDXRef-DOCUMENT")): "$"}
+    for key in ("packages", "files", "snippets"):
+        for i, item in enumerate(doc.get(key) or []):
+            if not isinstance(item, dict):
+                raise InputError(source, f"$.{key}[{i}]", None, "must be an object")
+            ident = item.get("SPDXID")
+            if isinstance(ident, str) and ident in defined:
+                raise InputError(source, f"$.{key}[{i}].SPDXID", None, f"{ident!r} is already used by {defined[ident]}")
+            if isinstance(ident, str):
+                defined[ident] = f"$.{key}[{i}]"
+    for i, rel in enumerate(doc.get("relationships") or []):
+        if not isinstance(rel, dict):
+            raise InputError(source, f"$.relationships[{i}]", None, "must be an object")
+        for field_name in ("spdxElementId", "relatedSpdxElement"):
+            ref = rel.get(field_name)
+            if isinstance(ref, str) and (ref in defined or ref in _SPDX_SPECIAL or ref.startswith("DocumentRef-")):
+                continue
+            raise InputError(source, f"$.relationships[{i}].{field_name}", None,
+                             f"{ref!r} is not the SPDXID of any package, file or snippet in the document")
 
 def _read_spdx_json(source: str, doc: dict[str, Any]) -> SbomDocument:
     from spdx_tools.spdx.model import ActorType, RelationshipType
     from spdx_tools.spdx.parser.error import SPDXParsingError
     from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
 
+    _check_spdx(source, doc)
     try:
         parsed = JsonLikeDictParser().parse(doc)
     except SPDXParsingError as exc:
         messages = [str(m)[:300] for m in exc.get_messages()[:3]]
-        raise InputError(source, None, None, "not valid SPDX: " + " | ".join(messages)) from None
+        raise InputError(source, "$", None, "not valid SPDX: " + " | ".join(messages)) from None
+    except Exception as exc:  # the library assumes shapes it does not check (AttributeError, TypeError...)
+        raise InputError(source, "$", None, f"not valid SPDX ({type(exc).__name__}: {exc})") from None
     described = {r.related_spdx_element_id for r in parsed.relationships
                  if r.relationship_type == RelationshipType.DESCRIBES and r.spdx_element_id == "SPDXRef-DOCUMENT"}
     describes: dict[str, Any] | None = None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from radguard.inventory.vocab import AssetClass, ModalityType, Protocol, RemoteAccess
+from radguard.validate import PlausibleDate, SiteCode
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
 _LOOKS_NUMERIC = re.compile(r"^[0-9.]+$")
@@ -37,11 +37,14 @@ def validate_host(value: str) -> str:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+    # allow_inf_nan=False: "inf" in a CSV cell or .inf in YAML is not a number of hours (and
+    # would be exported as Infinity, which no JSON reader accepts back).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True,
+                              allow_inf_nan=False, str_max_length=10_000)
 
 
 class SiteRecord(_Record):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    code: SiteCode
     name: str = Field(min_length=1, max_length=200)
     kind: str | None = None
     address: str | None = None
@@ -68,7 +71,7 @@ class ComponentRecord(_Record):
 
 
 class AssetRecord(_Record):
-    site: str = Field(min_length=1, max_length=64)
+    site: SiteCode
     name: str = Field(min_length=1, max_length=200)
     asset_class: AssetClass = Field(alias="class")
     modality_type: ModalityType | None = None
@@ -82,13 +85,13 @@ class AssetRecord(_Record):
     criticality: int | None = Field(default=None, ge=1, le=5)
     network_zone: str | None = None
     stores_phi: bool | None = None
-    end_of_support: date | None = None
+    end_of_support: PlausibleDate | None = None
     remote_access: RemoteAccess | None = None
     remote_access_mfa: bool | None = None
-    buffer_hours: float | None = Field(default=None, ge=0)
-    buffer_studies: int | None = Field(default=None, ge=0)
+    buffer_hours: float | None = Field(default=None, ge=0, le=100_000)
+    buffer_studies: int | None = Field(default=None, ge=0, le=1_000_000_000)
     auto_delete_policy: str | None = None
-    last_reviewed: date | None = None
+    last_reviewed: PlausibleDate | None = None
     tags: list[str] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
     endpoints: list[EndpointRecord] = Field(default_factory=list)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,7 +25,9 @@ from radguard.db.models.inventory import Asset
 from radguard.db.models.vendors import Vendor, VendorContract, VendorProduct, VendorProductAsset, VendorReview
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.queries import find_asset
+from radguard.outfiles import write_file
 from radguard.textfiles import parse_json, parse_yaml, read_text
+from radguard.validate import PlausibleDate, ordered
 
 FORMAT = "radguard-vendors"
 
@@ -45,19 +47,20 @@ class RemoteAccessMethod(StrEnum):
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True,
+                              allow_inf_nan=False, str_max_length=10_000)
 
 
 class BaaRecord(_Record):
     signed: bool
-    date: dt.date | None = None
+    date: PlausibleDate | None = None
     scope: str | None = None
 
 
 class ContractRecord(_Record):
     reference: str = Field(min_length=1, max_length=200)
-    signed: dt.date | None = None
-    expires: dt.date | None = None
+    signed: PlausibleDate | None = None
+    expires: PlausibleDate | None = None
     patch_days: int | None = Field(default=None, ge=0, le=3650,
                                    description="days the vendor has to supply or validate security patches")
     eol_notice_months: int | None = Field(default=None, ge=0, le=240,
@@ -68,6 +71,11 @@ class ContractRecord(_Record):
     data_return_at_exit: bool | None = None
     notes: str | None = None
 
+    @model_validator(mode="after")
+    def _expires_after_signing(self) -> ContractRecord:
+        ordered(self.signed, self.expires, "signed", "expires")
+        return self
+
 
 class RemoteAccessRecord(_Record):
     method: RemoteAccessMethod
@@ -76,7 +84,7 @@ class RemoteAccessRecord(_Record):
 
 
 class ReviewRecord(_Record):
-    date: dt.date
+    date: PlausibleDate
     reviewer: str | None = Field(default=None, max_length=200)
     outcome: str | None = None
 
@@ -131,7 +139,7 @@ def _load(path: Path) -> VendorFile:
     except ValidationError as exc:
         err = exc.errors()[0]
         where, field_name = _location(tuple(err["loc"]))
-        raise InputError(name, where, field_name, err["msg"]) from None
+        raise InputError(name, where, field_name, str(err["msg"]).removeprefix("Value error, ")) from None
     seen: dict[str, int] = {}
     for i, v in enumerate(parsed.vendors):
         key = v.name.casefold()
@@ -302,5 +310,5 @@ def export_vendors(session: Session, path: Path) -> int:
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     else:
         raise InputError(str(path), None, None, "name the output .yaml or .json")
-    path.write_text(text, encoding="utf-8")
+    write_file(path, text)
     return len(vendors)

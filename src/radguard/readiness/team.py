@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from radguard.db.models.response import ResponseAssignment, ResponsePerson, ResponseRole
+from radguard.outfiles import write_file
 from radguard.readiness.playbooks.roles import STANDARD_ROLES
 from radguard.readiness.playbooks.yamldoc import YamlDoc
 
@@ -198,7 +199,7 @@ def export_team(session: Session, path: Path) -> int:
         "roles": [role_record(r) for r in roles],
         "people": [person_record(p) for p in load_people(session)],
     }
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    write_file(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     return len(roles)
 
 

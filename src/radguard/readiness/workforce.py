@@ -17,8 +17,6 @@ yes/no; radguard adds them up per campaign, audience and site.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,7 +30,8 @@ from sqlalchemy.orm import Session
 from radguard.db.base import utcnow
 from radguard.db.models.workforce import PhishingResult, TrainingRecord
 from radguard.errors import InputError
-from radguard.textfiles import read_text
+from radguard.textfiles import read_csv, read_text, sniff_dialect
+from radguard.validate import plausible_day
 
 TRAINING_FIELDS = ("person", "role", "course", "site", "required", "assigned", "due", "completed", "status")
 TRAINING_REQUIRED = ("person", "role", "course")
@@ -92,19 +91,10 @@ def _columns(path: Path, header: list[str], fields: tuple[str, ...], required: t
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     text = read_text(path)
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [h for h in reader.fieldnames or [] if h]
-    rows = []
-    for raw in reader:
-        if not any((v or "").strip() for v in raw.values() if isinstance(v, str)):
-            continue
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in raw.items() if k}))
-    return header, rows
+    table = read_csv(text.splitlines(keepends=True), str(path), sniff_dialect(text))
+    rows = [(r.line, {k: v.strip() for k, v in r.cells.items()}) for r in table.rows]
+    rows = [(line, cells) for line, cells in rows if any(cells.values())]
+    return table.header, rows
 
 
 def parse_date(raw: str, date_format: str | None) -> date | None:
@@ -134,6 +124,8 @@ class _Row:
         value = self.values.get(name, "").strip()
         if required and not value:
             raise self.fail(name, "is empty")
+        if len(value) > 1000:
+            raise self.fail(name, f"{len(value):,} characters; at most 1,000 are kept")
         return value
 
     def day(self, name: str, required: bool = False) -> date | None:
@@ -144,6 +136,11 @@ class _Row:
             raise self.fail(name, f"{self.values.get(name)!r} is not a date in {hint}") from exc
         if required and value is None:
             raise self.fail(name, "is empty")
+        if value is not None:
+            try:
+                plausible_day(value)
+            except ValueError as exc:
+                raise self.fail(name, str(exc)) from None
         return value
 
     def flag(self, name: str, default: bool) -> bool:
@@ -161,6 +158,8 @@ class _Row:
         value = self.values.get(name, "").strip()
         if not value.isdigit():
             raise self.fail(name, f"{value!r} is not a whole number")
+        if len(value) > 9:
+            raise self.fail(name, f"{value} is not a plausible count")
         return int(value)
 
 

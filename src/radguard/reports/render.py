@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from radguard.errors import RadguardError
+from radguard.outfiles import write_file
 from radguard.reports.build import Report
 
 Format = Literal["html", "pdf"]
@@ -73,9 +74,7 @@ def render_pdf(report: Report) -> bytes:
 
 
 def write_report(report: Report, path: Path, fmt: Format) -> int:
-    """Write the report; returns its size in bytes. Written to a temporary name first, then renamed."""
+    """Write the report; returns its size in bytes. Atomic (:mod:`radguard.outfiles`): a full disk
+    leaves neither a half report nor a temporary file."""
     data = render_pdf(report) if fmt == "pdf" else render_html(report).encode("utf-8")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return len(data)
+    return write_file(path, data)

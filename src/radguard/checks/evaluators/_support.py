@@ -18,6 +18,9 @@ from sqlalchemy import select
 from radguard.checks.registry import CheckContext
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset
+from radguard.discovery.vantage import vantage_zones
+from radguard.inventory.mds2 import EVIDENCE_KIND as MDS2_KIND
+from radguard.inventory.mds2 import FORM as MDS2_FORM
 from radguard.inventory.vocab import IMAGING_CLASSES
 
 DEFAULTS: dict[str, Any] = {
@@ -27,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     # Zone-name words that mean "reachable from the Internet or an untrusted network".
     "exposed_zones": ["dmz", "internet", "public", "perimeter", "edge"],
     "stale_days": 180,
+    # Largest clock offset (seconds) a probe may measure before RG-TIME-NOT-SYNCED fires; the
+    # HTTP Date header has one-second resolution, so a few seconds is measurement noise.
+    "clock_skew_max_seconds": 60,
     "eos_near_years": 3,
 }
 
@@ -77,6 +83,8 @@ class Probe:
     port: int
     collected_at: datetime
     received: dict[str, Any]
+    scan_id: int | None = None
+    vantage_zone: str | None = None
 
     @property
     def where(self) -> str:
@@ -96,7 +104,10 @@ class Probe:
         return value if isinstance(value, dict) else {}
 
     def cite(self) -> dict[str, Any]:
-        return {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+        cited = {"evidence_id": self.evidence_id, "endpoint": self.where, "collected_at": self.collected_at}
+        if self.vantage_zone is not None:
+            cited.update(scan_id=self.scan_id, vantage_zone=self.vantage_zone)
+        return cited
 
 
 def asset_ids_by_host(ctx: CheckContext) -> dict[str, int]:
@@ -137,6 +148,42 @@ def latest_probes(ctx: CheckContext) -> list[Probe]:
     return ctx.memo("latest_probes", load)
 
 
+def probes_by_vantage(ctx: CheckContext) -> dict[str, list[Probe]]:
+    """Newest ``probe.endpoint`` per (vantage zone, host, port), grouped by the zone the scan
+    ran from (``radguard discover --vantage-zone``). Scans without a vantage are left out:
+    reachability means something only when it is known where the scan started."""
+
+    def load() -> dict[str, list[Probe]]:
+        zones = vantage_zones(ctx.session)
+        if not zones:
+            return {}
+        hosts = asset_ids_by_host(ctx)
+        rows = ctx.session.execute(
+            select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
+                   Evidence.received, Evidence.scan_id)
+            .where(Evidence.kind == "probe.endpoint", Evidence.collected_at <= ctx.now,
+                   Evidence.scan_id.in_(sorted(zones)))
+            .order_by(Evidence.collected_at, Evidence.id)
+        )
+        newest: dict[tuple[str, str, int], Probe] = {}
+        for eid, asset_id, host, port, at, received, scan_id in rows:
+            doc = received if isinstance(received, dict) else {}
+            host = host or doc.get("host")
+            port = port if port is not None else doc.get("port")
+            if not host or port is None:
+                continue
+            zone = zones[int(scan_id)]
+            newest[(zone.lower(), host, int(port))] = Probe(
+                eid, asset_id if asset_id is not None else hosts.get(host), host, int(port), at, doc,
+                scan_id=int(scan_id), vantage_zone=zone)
+        out: dict[str, list[Probe]] = defaultdict(list)
+        for probe in newest.values():
+            out[probe.vantage_zone or ""].append(probe)
+        return dict(out)
+
+    return ctx.memo("probes_by_vantage", load)
+
+
 def probes_by_asset(ctx: CheckContext) -> dict[int, list[Probe]]:
     def build() -> dict[int, list[Probe]]:
         out: dict[int, list[Probe]] = defaultdict(list)
@@ -148,23 +195,58 @@ def probes_by_asset(ctx: CheckContext) -> dict[int, list[Probe]]:
     return ctx.memo("probes_by_asset", build)
 
 
-def mds2_answers(ctx: CheckContext) -> dict[int, dict[str, Any]]:
-    """Newest MDS2 answers per asset (``doc.mds2`` evidence)."""
+@dataclass(frozen=True)
+class Statement:
+    """The newest MDS2 answers on file for one asset (``doc.mds2`` evidence, 2019 form).
 
-    def load() -> dict[int, dict[str, Any]]:
+    Only explicit answers count: :meth:`get` gives the lower-cased answer ("yes", "no", "n/a" or
+    the manufacturer's free text), and a check treats anything but yes/no as unknown.
+    """
+
+    asset_id: int
+    evidence_id: int
+    answers: dict[str, str]
+
+    def get(self, qid: str) -> str | None:
+        value = self.answers.get(qid)
+        return value.strip().lower() if isinstance(value, str) else None
+
+    def quote(self, *qids: str) -> dict[str, Any]:
+        """The answers behind a finding, for its evidence."""
+        return {"mds2_evidence_id": self.evidence_id,
+                "answers": {q: self.answers[q] for q in qids if q in self.answers}}
+
+    def transmission_gaps(self) -> list[str]:
+        """Why PII the device handles may travel in clear text: no TLS (CONN-7 no), or no
+        encryption before sending that the customer could turn on (TXCF-2 no, TXCF-2.1 not
+        yes). Empty when the device handles no PII (MPII-1 no) or the form does not say."""
+        if self.get("MPII-1") == "no":
+            return []
+        gaps = []
+        if self.get("CONN-7") == "no":
+            gaps.append("no TLS (CONN-7)")
+        if self.get("TXCF-2") == "no" and self.get("TXCF-2.1") != "yes":
+            gaps.append("PII sent unencrypted (TXCF-2)")
+        return gaps
+
+
+def mds2_statements(ctx: CheckContext) -> dict[int, Statement]:
+    """Asset → its newest MDS2 statement collected up to the assessment time."""
+
+    def load() -> dict[int, Statement]:
+        newest: dict[int, Statement] = {}
         rows = ctx.session.execute(
             select(Evidence.id, Evidence.asset_id, Evidence.received)
-            .where(Evidence.kind == "doc.mds2", Evidence.asset_id.is_not(None), Evidence.collected_at <= ctx.now)
+            .where(Evidence.kind == MDS2_KIND, Evidence.asset_id.is_not(None), Evidence.collected_at <= ctx.now)
             .order_by(Evidence.collected_at, Evidence.id)
         )
-        out: dict[int, dict[str, Any]] = {}
         for eid, asset_id, received in rows:
-            answers = (received or {}).get("answers") if isinstance(received, dict) else None
-            if isinstance(answers, dict):
-                out[int(asset_id)] = {"evidence_id": eid, "answers": answers}
-        return out
+            answers = received.get("answers") if isinstance(received, dict) else None
+            if isinstance(answers, dict) and received.get("form") == MDS2_FORM:
+                newest[int(asset_id)] = Statement(int(asset_id), int(eid), dict(answers))
+        return dict(sorted(newest.items()))
 
-    return ctx.memo("mds2_answers", load)
+    return ctx.memo("mds2.statements", load)
 
 
 def answer(value: Any) -> str | None:

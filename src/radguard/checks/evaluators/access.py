@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from radguard.checks.attestations import attestation_index
-from radguard.checks.evaluators._support import answer
+from radguard.checks.evaluators._support import answer, mds2_statements
 from radguard.checks.registry import CheckContext, Observation, evaluator
 
 REMOTE_ON = frozenset({"on-demand", "always-on"})
@@ -21,14 +22,35 @@ def remote_always_on(ctx: CheckContext) -> Iterator[Observation]:
 
 @evaluator("RG-REMOTE-NO-MFA")
 def remote_without_mfa(ctx: CheckContext) -> Iterator[Observation]:
+    """Remote access recorded in the inventory without MFA on it; or, where the inventory does
+    not say, an MDS2 that allows remote service (RMOT-1 yes) on a device without MFA (PAUT-8 no).
+    PAUT-8 yes never excuses a path: the device supporting MFA does not mean the path uses it."""
+    mds2 = mds2_statements(ctx)
     for asset in ctx.assets():
-        if asset.remote_access in REMOTE_ON and asset.remote_access_mfa is not True:
+        if asset.remote_access_mfa is True:
+            continue
+        st = mds2.get(asset.id)
+        device_without_mfa = st is not None and st.get("PAUT-8") == "no"
+        if asset.remote_access in REMOTE_ON:
             recorded = "not recorded" if asset.remote_access_mfa is None else "no"
+            evidence: dict[str, Any] = {"remote_access": asset.remote_access,
+                                        "remote_access_mfa": asset.remote_access_mfa}
+            if st is not None and ("PAUT-8" in st.answers or "RMOT-1" in st.answers):
+                evidence["mds2"] = st.quote("RMOT-1", "PAUT-8")
             yield Observation(
-                asset_id=asset.id,
-                evidence={"remote_access": asset.remote_access, "remote_access_mfa": asset.remote_access_mfa},
+                asset_id=asset.id, evidence=evidence,
                 exposure=0.9 if asset.remote_access == "always-on" else 0.7,
-                summary=f"{asset.remote_access} remote access, MFA {recorded}",
+                summary=f"{asset.remote_access} remote access, MFA {recorded}"
+                + ("; the device itself has no MFA (MDS2 PAUT-8), so the gateway must provide it"
+                   if device_without_mfa else ""),
+            )
+        elif asset.remote_access is None and st is not None and device_without_mfa and st.get("RMOT-1") == "yes":
+            yield Observation(
+                asset_id=asset.id, exposure=0.7,
+                evidence={"remote_access": None, "remote_access_mfa": asset.remote_access_mfa,
+                          "mds2": st.quote("RMOT-1", "PAUT-8")},
+                summary="MDS2: remote service allowed (RMOT-1) on a device without MFA (PAUT-8); the inventory "
+                        "records no remote path and no MFA on one",
             )
 
 

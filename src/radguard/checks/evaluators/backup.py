@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from radguard.backup.sets import verification_problems
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.backup import BackupSet
 
@@ -92,9 +93,14 @@ def backup_errors(ctx: CheckContext) -> Iterator[Observation]:
         last = max(s.verifications, key=lambda v: (v.finished_at, v.id))
         if last.all_ok:
             continue
-        bad = {k: v for k, v in last.counts.items() if k != "ok" and v}
-        encrypted = bool(bad.get("encrypted"))
-        yield Observation(subject=f"backup_set:{s.name}", exposure=0.9 if encrypted else 0.6,
-                          evidence={"verified": last.finished_at.isoformat(timespec="seconds"), "counts": bad,
-                                    "expected_instances": last.expected_instances},
-                          summary=", ".join(f"{n} {k}" for k, n in sorted(bad.items())))
+        problems = verification_problems(last)  # ransom notes first
+        bad = dict(problems)
+        # A ransom note or an executable hidden in an image means an attacker reached the copy.
+        attacked = bool(bad.get("ransom_note") or bad.get("polyglot"))
+        exposure = 1.0 if attacked else 0.9 if bad.get("encrypted") else 0.6
+        evidence: dict[str, object] = {"verified": last.finished_at.isoformat(timespec="seconds"), "counts": bad,
+                                       "expected_instances": last.expected_instances}
+        if last.ransom_notes:
+            evidence["ransom_notes"] = [n["name"] for n in last.ransom_notes]
+        yield Observation(subject=f"backup_set:{s.name}", exposure=exposure, evidence=evidence,
+                          summary=", ".join(f"{n} {k.replace('_', ' ')}" for k, n in problems))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from radguard.checks.attestations import attestation_index
-from radguard.checks.evaluators._support import answer, is_exposed_zone, is_imaging, mds2_answers
+from radguard.checks.evaluators._support import answer, is_exposed_zone, is_imaging, mds2_statements
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.inventory import DataFlow
 from radguard.inventory.vocab import AssetClass
@@ -21,7 +21,7 @@ UNKNOWN_WORDS = frozenset({"", "unknown", "?", "n/a", "na", "tbd", "none", "not 
 @evaluator("RG-PHI-UNENCRYPTED-AT-REST")
 def phi_unencrypted(ctx: CheckContext) -> Iterator[Observation]:
     attested = attestation_index(ctx)
-    mds2 = mds2_answers(ctx)
+    mds2 = mds2_statements(ctx)
     for asset in ctx.assets():
         row = attested.get(asset, "encrypted_at_rest")
         if row is not None:
@@ -32,8 +32,8 @@ def phi_unencrypted(ctx: CheckContext) -> Iterator[Observation]:
                                   exposure=0.5, summary=f"attested unencrypted at rest by {row.attested_by}")
             continue
         form = mds2.get(asset.id)
-        if form is not None and answer(form["answers"].get("STCF-1")) == "no":
-            yield Observation(asset_id=asset.id, evidence={"mds2_evidence_id": form["evidence_id"], "STCF-1": "no"},
+        if form is not None and form.get("STCF-1") == "no":
+            yield Observation(asset_id=asset.id, evidence=form.quote("STCF-1"),
                               exposure=0.5, summary="MDS2 STCF-1: no encryption at rest")
 
 
@@ -60,6 +60,17 @@ def phi_cleartext_offsite(ctx: CheckContext) -> Iterator[Observation]:
             yield Observation(asset_id=source.id, key=f"{protocol}->{target_name}",
                               evidence={"protocol": protocol, "target": target_name, "reasons": reasons},
                               exposure=0.8, summary=f"{protocol} to {target_name} in cleartext ({'; '.join(reasons)})")
+    # The manufacturer's word: the device talks to systems outside the customer's network (a
+    # service host, a cloud; MDS2 CONN-4) and cannot protect the PII it sends.
+    for st in mds2_statements(ctx).values():
+        if st.asset_id not in assets or st.get("CONN-4") != "yes":
+            continue
+        gaps = st.transmission_gaps()
+        if gaps:
+            yield Observation(asset_id=st.asset_id, key="mds2:CONN-4", exposure=0.7,
+                              evidence=st.quote("CONN-4", "MPII-1", "CONN-7", "TXCF-2", "TXCF-2.1"),
+                              summary="MDS2: talks to systems outside the customer network (CONN-4) with "
+                                      + "; ".join(gaps))
 
 
 @evaluator("RG-BUFFER-UNKNOWN")

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from radguard.checks.evaluators._support import param
+from radguard.checks.evaluators._support import mds2_statements, param
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.inventory import Asset
 
@@ -102,10 +103,25 @@ def eos_near(ctx: CheckContext) -> Iterator[Observation]:
 
 @evaluator("RG-EOS-UNKNOWN")
 def eos_unknown(ctx: CheckContext) -> Iterator[Observation]:
+    """No date recorded. The MDS2's RDMP-3 says where to get one: a manufacturer that publishes
+    support dates (yes) has the answer on its web page; one that does not (no) leaves the
+    hospital with no way to plan, which weighs more in the risk score."""
+    mds2 = mds2_statements(ctx)
     for asset in ctx.assets():
-        if asset.asset_class in DEVICE_CLASSES and asset.end_of_support is None:
-            yield Observation(asset_id=asset.id, evidence={"end_of_support": None}, exposure=0.3,
-                              summary="no vendor end-of-support date recorded")
+        if asset.asset_class not in DEVICE_CLASSES or asset.end_of_support is not None:
+            continue
+        st = mds2.get(asset.id)
+        published = st.get("RDMP-3") if st is not None else None
+        evidence: dict[str, Any] = {"end_of_support": None}
+        summary, exposure = "no vendor end-of-support date recorded", 0.3
+        if st is not None and published in ("yes", "no"):
+            evidence["mds2"] = st.quote("RDMP-3", "RDMP-4")
+            if published == "yes":
+                summary += "; the manufacturer publishes support dates (MDS2 RDMP-3): copy it from there"
+            else:
+                summary += "; the manufacturer publishes no support dates (MDS2 RDMP-3 no)"
+                exposure = 0.5
+        yield Observation(asset_id=asset.id, evidence=evidence, exposure=exposure, summary=summary)
 
 
 def _has_os(asset: Asset) -> bool:

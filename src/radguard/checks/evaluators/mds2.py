@@ -8,51 +8,17 @@ never raise a finding on their own, because the reader of the form does not gues
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
+from radguard.checks.evaluators._support import Statement, mds2_statements
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.evidence import Evidence
-from radguard.inventory.mds2 import EVIDENCE_KIND as MDS2_KIND
-from radguard.inventory.mds2 import FORM
 from radguard.inventory.sbom import EVIDENCE_KIND as SBOM_KIND
 
 
-@dataclass(frozen=True)
-class Statement:
-    """The newest MDS2 answers on file for one asset."""
-
-    asset_id: int
-    evidence_id: int
-    answers: dict[str, str]
-
-    def get(self, qid: str) -> str | None:
-        value = self.answers.get(qid)
-        return value.strip().lower() if isinstance(value, str) else None
-
-    def quote(self, *qids: str) -> dict[str, Any]:
-        """The answers behind a finding, for its evidence."""
-        return {"mds2_evidence_id": self.evidence_id,
-                "answers": {q: self.answers[q] for q in qids if q in self.answers}}
-
-
 def statements(ctx: CheckContext) -> list[Statement]:
-    def load() -> list[Statement]:
-        newest: dict[int, Statement] = {}
-        rows = ctx.session.execute(
-            select(Evidence.id, Evidence.asset_id, Evidence.received)
-            .where(Evidence.kind == MDS2_KIND, Evidence.asset_id.is_not(None), Evidence.collected_at <= ctx.now)
-            .order_by(Evidence.collected_at, Evidence.id)
-        )
-        for eid, asset_id, received in rows:
-            answers = received.get("answers") if isinstance(received, dict) else None
-            if isinstance(answers, dict) and received.get("form") == FORM:
-                newest[int(asset_id)] = Statement(int(asset_id), int(eid), dict(answers))
-        return [newest[k] for k in sorted(newest)]
-
-    return ctx.memo("mds2.statements", load)
+    return list(mds2_statements(ctx).values())
 
 
 @evaluator("RG-MDS2-DEFAULT-ACCOUNTS")
@@ -69,7 +35,7 @@ def default_accounts(ctx: CheckContext) -> Iterator[Observation]:
 def remote_not_owner_controlled(ctx: CheckContext) -> Iterator[Observation]:
     for st in statements(ctx):
         if st.get("RMOT-1") != "no" and st.get("RMOT-1.1") == "no":
-            evidence = st.quote("RMOT-1", "RMOT-1.1", "RMOT-1.2", "RMOT-1.3", "CSUP-2.2")
+            evidence = st.quote("RMOT-1", "RMOT-1.1", "RMOT-1.2", "RMOT-1.3", "CSUP-2.2", "CONN-4")
             yield Observation(asset_id=st.asset_id, evidence=evidence, exposure=0.7,
                               summary="MDS2 RMOT-1.1: the owner cannot initiate remote service sessions")
 
@@ -77,15 +43,10 @@ def remote_not_owner_controlled(ctx: CheckContext) -> Iterator[Observation]:
 @evaluator("RG-MDS2-NO-TRANSMISSION-ENCRYPTION")
 def no_transmission_encryption(ctx: CheckContext) -> Iterator[Observation]:
     for st in statements(ctx):
-        if st.get("MPII-1") == "no":
-            continue
-        no_tls = st.get("CONN-7") == "no"
-        no_encryption = st.get("TXCF-2") == "no" and st.get("TXCF-2.1") != "yes"
-        if no_tls or no_encryption:
-            reasons = [text for flag, text in ((no_tls, "no TLS (CONN-7)"),
-                                               (no_encryption, "PII sent unencrypted (TXCF-2)")) if flag]
+        gaps = st.transmission_gaps()
+        if gaps:
             yield Observation(asset_id=st.asset_id, evidence=st.quote("MPII-1", "CONN-7", "TXCF-2", "TXCF-2.1"),
-                              exposure=0.6, summary="MDS2: " + "; ".join(reasons))
+                              exposure=0.6, summary="MDS2: " + "; ".join(gaps))
 
 
 @evaluator("RG-MDS2-NO-MALWARE-PROTECTION")

@@ -10,11 +10,15 @@ from typing import Any
 from radguard.checks.attestations import attestation_index
 from radguard.checks.evaluators._support import (
     Probe,
+    answer,
     is_exposed_zone,
     is_general_zone,
     is_imaging,
     latest_probes,
+    mds2_statements,
+    param,
     probes_by_asset,
+    probes_by_vantage,
     zone_words,
 )
 from radguard.checks.registry import CheckContext, Observation, evaluator
@@ -45,13 +49,35 @@ def parse_when(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+WEAK_CLASS_WORDS = {"NULL": "NULL (no encryption)", "export": "export-grade (40/56-bit)", "RC4": "RC4",
+                    "DES": "single DES", "3DES": "3DES", "anonymous": "anonymous (unauthenticated)"}
+MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 224}
+
+
 def tls_weaknesses(tls: dict[str, Any], now: datetime) -> list[str]:
+    """Why a TLS description is weak, in words: the versions and cipher classes the server
+    *accepts* (discovery enumerates them), else the one version negotiated; the certificate."""
     reasons: list[str] = []
-    version = str(tls.get("version") or "").replace(" ", "").lower()
-    if version in OLD_TLS:
-        reasons.append(f"protocol {tls.get('version')} is older than TLS 1.2")
+    accepted = tls.get("versions")
+    if isinstance(accepted, list) and accepted:
+        old = [str(v) for v in accepted if str(v).replace(" ", "").lower() in OLD_TLS]
+        if old:
+            reasons.append(f"accepts {', '.join(old)}, older than TLS 1.2")
+    else:
+        version = str(tls.get("version") or "").replace(" ", "").lower()
+        if version in OLD_TLS:
+            reasons.append(f"protocol {tls.get('version')} is older than TLS 1.2")
+    classes = tls.get("weak_cipher_classes")
+    if isinstance(classes, list) and classes:
+        words = [WEAK_CLASS_WORDS.get(str(c), str(c)) for c in classes]
+        ciphers = tls.get("weak_ciphers") if isinstance(tls.get("weak_ciphers"), list) else []
+        reasons.append(f"accepts {', '.join(words)} cipher suites" + (f" ({', '.join(map(str, ciphers))})"
+                                                                       if ciphers else ""))
     raw_cert = tls.get("certificate")
     cert: dict[str, Any] = raw_cert if isinstance(raw_cert, dict) else {}
+    bits, kind = cert.get("key_bits"), cert.get("key_type")
+    if isinstance(bits, int) and isinstance(kind, str) and bits < MIN_KEY_BITS.get(kind, 0):
+        reasons.append(f"certificate key is {kind} {bits} bits (under {MIN_KEY_BITS[kind]})")
     not_after = parse_when(cert.get("not_after"))
     if not_after is not None and not_after <= now:
         reasons.append(f"certificate expired on {not_after.date().isoformat()}")
@@ -69,7 +95,9 @@ def weak_tls(ctx: CheckContext) -> Iterator[Observation]:
         reasons = tls_weaknesses(tls, ctx.now)
         if reasons:
             yield Observation(**_subject(probe), key=probe.where,
-                              evidence={**probe.cite(), "tls_version": tls.get("version"), "reasons": reasons},
+                              evidence={**probe.cite(), "tls_version": tls.get("version"),
+                                        **({"tls_versions": tls["versions"]} if tls.get("versions") else {}),
+                                        "reasons": reasons},
                               exposure=0.6, summary=f"{probe.where}: {'; '.join(reasons)}")
 
 
@@ -105,11 +133,60 @@ def hl7_cleartext(ctx: CheckContext) -> Iterator[Observation]:
                               summary=f"HL7 MLLP in cleartext on {', '.join(sorted(found))}")
 
 
+# RG-NOT-SEGMENTED: the groups that must not share a zone with each other (NIST SP 1800-24 and
+# the NHS imaging pattern put archives, modalities and user workstations in separate zones).
+ARCHIVE_CLASSES = frozenset({"pacs", "vna"})
+SEPARATE_GROUPS: dict[str, str] = {"modality": "modalities", "pacs": "PACS/VNA", "vna": "PACS/VNA",
+                                   "workstation": "workstations"}
+# What each group must not share its zone with.
+MUST_NOT_SHARE: dict[str, tuple[str, ...]] = {"modalities": ("PACS/VNA", "workstations"),
+                                              "PACS/VNA": ("modalities", "workstations")}
+NAMES_SHOWN = 5  # names quoted per group in a finding; the count is always complete
+
+
+def _zone_groups(ctx: CheckContext) -> dict[tuple[int, str], dict[str, dict[str, Any]]]:
+    """(site, zone name ignoring case) → group → {count, first names}. Zone names are compared
+    within a site: two sites may both call a zone "imaging" and mean different VLANs."""
+    names: dict[tuple[int, str], dict[str, list[str]]] = {}
+    for asset in ctx.assets():
+        group = SEPARATE_GROUPS.get(asset.asset_class)
+        zone = (asset.network_zone or "").strip().lower()
+        if group is not None and zone:
+            names.setdefault((asset.site_id, zone), {}).setdefault(group, []).append(asset.name)
+    return {where: {g: {"count": len(n), "names": sorted(n)[:NAMES_SHOWN]} for g, n in members.items()}
+            for where, members in names.items()}
+
+
+def _reached_from_general_it(ctx: CheckContext) -> dict[int, dict[str, list[Probe]]]:
+    """Modality asset → general-IT vantage zone → open probes from a scan run in that zone."""
+    modalities = {a.id for a in ctx.assets() if a.asset_class == "modality"}
+    out: dict[int, dict[str, list[Probe]]] = {}
+    for zone, probes in probes_by_vantage(ctx).items():
+        if not is_general_zone(ctx, zone):
+            continue
+        for probe in probes:
+            if probe.is_open and probe.asset_id in modalities:
+                out.setdefault(probe.asset_id, {}).setdefault(zone, []).append(probe)
+    return out
+
+
 @evaluator("RG-NOT-SEGMENTED")
 def not_segmented(ctx: CheckContext) -> Iterator[Observation]:
     attested = attestation_index(ctx)
+    groups = _zone_groups(ctx)
+    reached = _reached_from_general_it(ctx)
     for asset in ctx.assets():
-        if not is_imaging(asset) or attested.value(asset, "segmented") == "yes":
+        if not is_imaging(asset):
+            continue
+        # What a scan saw is not excused by an attestation: the network let it through.
+        for zone, probes in sorted(reached.get(asset.id, {}).items()):
+            probes = sorted(probes, key=lambda p: (p.host, p.port))
+            yield Observation(
+                asset_id=asset.id, key=f"reachable-from:{zone}", exposure=0.8,
+                evidence={"vantage_zone": zone, "reached": [p.cite() for p in probes]},
+                summary=f"reachable from general-IT zone {zone} on {', '.join(p.where for p in probes)}",
+            )
+        if attested.value(asset, "segmented") == "yes":
             continue
         if asset.network_zone is None or not asset.network_zone.strip():
             yield Observation(asset_id=asset.id, evidence={"zone": None}, exposure=0.6,
@@ -117,6 +194,15 @@ def not_segmented(ctx: CheckContext) -> Iterator[Observation]:
         elif is_general_zone(ctx, asset.network_zone):
             yield Observation(asset_id=asset.id, evidence={"zone": asset.network_zone}, exposure=0.7,
                               summary=f"zone {asset.network_zone} is shared with general IT")
+        elif (own := SEPARATE_GROUPS.get(asset.asset_class)) in MUST_NOT_SHARE:
+            members = groups.get((asset.site_id, asset.network_zone.strip().lower()), {})
+            shared = {g: members[g] for g in MUST_NOT_SHARE[own] if g in members}
+            if shared:
+                yield Observation(
+                    asset_id=asset.id, exposure=0.6, evidence={"zone": asset.network_zone, "shared_with": shared},
+                    summary=f"zone {asset.network_zone} also holds {' and '.join(shared)}; {own} need a zone "
+                            "of their own",
+                )
 
 
 @evaluator("RG-RDP-EXPOSED")
@@ -130,6 +216,27 @@ def rdp_exposed(ctx: CheckContext) -> Iterator[Observation]:
         if found:
             yield Observation(asset_id=asset.id, evidence={"rdp": sorted(found)}, exposure=0.7,
                               summary=f"RDP open on {', '.join(sorted(found))}")
+
+
+# RDP (3389) has its own check, RG-RDP-EXPOSED.
+LEGACY_PORTS = {445: "SMB", 23: "Telnet", 21: "FTP", 5900: "VNC"}
+
+
+@evaluator("RG-LEGACY-SERVICE-OPEN")
+def legacy_service_open(ctx: CheckContext) -> Iterator[Observation]:
+    """SMB, Telnet, FTP or VNC on an imaging asset: discovery's connect-only probe of those
+    ports (open = it accepted a TCP connection), or an endpoint the inventory lists."""
+    by_asset = probes_by_asset(ctx)
+    for asset in ctx.assets():
+        if not is_imaging(asset):
+            continue
+        found = {f"{LEGACY_PORTS.get(e.port, 'SMB')} {e.host}:{e.port}" for e in asset.endpoints
+                 if e.protocol == "smb" or (e.port in LEGACY_PORTS and e.protocol == "other")}
+        found |= {f"{LEGACY_PORTS[p.port]} {p.where}" for p in by_asset.get(asset.id, [])
+                  if p.is_open and p.port in LEGACY_PORTS}
+        if found:
+            yield Observation(asset_id=asset.id, evidence={"legacy_services": sorted(found)}, exposure=0.7,
+                              summary=f"legacy services open: {', '.join(sorted(found))}")
 
 
 @evaluator("RG-REMOTE-GW-NOT-DMZ")
@@ -158,3 +265,59 @@ def netdev_cleartext_admin(ctx: CheckContext) -> Iterator[Observation]:
         if found:
             yield Observation(asset_id=asset.id, evidence={"cleartext_management": sorted(found)}, exposure=0.6,
                               summary=f"cleartext management on {', '.join(sorted(found))}")
+
+
+TIME_EXEMPT_CLASSES = frozenset({"cloud_service"})  # the provider keeps that clock
+
+
+def _is_offset(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clock_reading(probes: list[Probe]) -> Probe | None:
+    """The newest probe of an asset that read its clock (an HTTP Date header)."""
+    readings = [p for p in probes if _is_offset(p.section("http").get("clock_offset_s"))]
+    return max(readings, key=lambda p: (p.collected_at, p.evidence_id)) if readings else None
+
+
+@evaluator("RG-TIME-NOT-SYNCED")
+def time_not_synced(ctx: CheckContext) -> Iterator[Observation]:
+    """Evidence in order of weight: a measured offset (always reported), then a person's
+    attestation, then the inventory's time_source/ntp attribute, then the MDS2 (AUDT-4.1.1)."""
+    attested = attestation_index(ctx)
+    mds2 = mds2_statements(ctx)
+    by_asset = probes_by_asset(ctx)
+    max_skew = float(param(ctx, "clock_skew_max_seconds"))
+    for asset in ctx.assets():
+        if asset.asset_class in TIME_EXEMPT_CLASSES:
+            continue
+        reasons: list[str] = []
+        evidence: dict[str, Any] = {}
+        reading = _clock_reading(by_asset.get(asset.id, []))
+        if reading is not None:
+            offset = int(reading.section("http")["clock_offset_s"])
+            evidence["clock_offset_s"] = offset
+            evidence["probe"] = reading.cite()
+            if abs(offset) > max_skew:
+                ahead = "ahead" if offset > 0 else "behind"
+                reasons.append(f"clock {abs(offset)} s {ahead} (HTTP Date header on {reading.where})")
+        row = attested.get(asset, "time_synchronised")
+        attrs = asset.attributes or {}
+        source = attrs.get("time_source")
+        ntp = answer(attrs.get("ntp"))
+        st = mds2.get(asset.id)
+        if row is not None:
+            evidence["attestation"] = {"id": row.id, "value": row.value, "attested_by": row.attested_by}
+            if answer(row.value) == "no":
+                reasons.append(f"attested not synchronised by {row.attested_by}")
+        elif ntp == "no":
+            evidence["ntp"] = attrs.get("ntp")
+            reasons.append("inventory records ntp=false")
+        elif not (isinstance(source, str) and source.strip()) and ntp != "yes" \
+                and st is not None and st.get("AUDT-4.1.1") == "no":
+            evidence["mds2"] = st.quote("AUDT-4.1", "AUDT-4.1.1")
+            reasons.append("the MDS2 says the clock cannot follow NTP (AUDT-4.1.1) and no other time source is "
+                           "recorded")
+        if reasons:
+            yield Observation(asset_id=asset.id, evidence={**evidence, "reasons": reasons}, exposure=0.4,
+                              summary="; ".join(reasons))

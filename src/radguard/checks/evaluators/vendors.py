@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from radguard.checks.evaluators._support import mds2_statements
 from radguard.checks.registry import CheckContext, Observation, evaluator
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.vendors import Vendor
@@ -61,17 +62,34 @@ def vendor_without_cvd(ctx: CheckContext) -> Iterator[Observation]:
                               summary=f"no security contact or disclosure policy recorded for {vendor.name}")
 
 
+def _vendor_patched(ctx: CheckContext, vendor: Vendor) -> dict[str, Any]:
+    """The vendor's devices whose MDS2 says the hospital cannot install operating-system updates
+    without the manufacturer: third-party (OS) updates need its approval (CSUP-2.4 no) or only
+    the manufacturer may install them (CSUP-2.2 yes). For those, the contract's patch timeline
+    is the only route to an OS fix."""
+    statements = mds2_statements(ctx)
+    devices: list[str] = []
+    for asset in linked_assets(vendor):
+        st = statements.get(asset.id)
+        if st is not None and (st.get("CSUP-2.4") == "no" or st.get("CSUP-2.2") == "yes"):
+            devices.append(f"{asset.site.code}/{asset.name}")
+    return {"vendor_patched_devices": sorted(devices)} if devices else {}
+
+
 @evaluator("RG-VENDOR-TERMS")
 def contract_lacks_terms(ctx: CheckContext) -> Iterator[Observation]:
     today = ctx.now.date()
     patch_max = int(ctx.settings.get("vendor_patch_days_max", DEFAULT_PATCH_DAYS_MAX))
     for vendor in _vendors(ctx):
         current = [c for c in vendor.contracts if c.expires_on is None or c.expires_on >= today]
+        dependent = _vendor_patched(ctx, vendor)
+        why = (f"; {len(dependent['vendor_patched_devices'])} of its devices take OS updates only through it "
+               "(MDS2 CSUP-2.4/CSUP-2.2)") if dependent else ""
         if not current:
             expired = [c.reference for c in vendor.contracts]
-            yield Observation(subject=_subject(vendor), key="no-contract", exposure=0.4,
-                              evidence={"current_contracts": 0, "expired_contracts": expired},
-                              summary=f"no current contract with {vendor.name} is recorded")
+            yield Observation(subject=_subject(vendor), key="no-contract", exposure=0.6 if dependent else 0.4,
+                              evidence={"current_contracts": 0, "expired_contracts": expired, **dependent},
+                              summary=f"no current contract with {vendor.name} is recorded{why}")
             continue
         for c in current:
             missing: list[str] = []
@@ -84,12 +102,13 @@ def contract_lacks_terms(ctx: CheckContext) -> Iterator[Observation]:
             if c.incident_notification_hours is None:
                 missing.append("incident notification time")
             if missing:
+                patch_gap = bool(dependent) and any(m.startswith("patch timeline") for m in missing)
                 yield Observation(
-                    subject=_subject(vendor), key=c.reference, exposure=0.4,
+                    subject=_subject(vendor), key=c.reference, exposure=0.6 if patch_gap else 0.4,
                     evidence={"contract": c.reference, "missing": missing, "patch_days": c.patch_days,
                               "eol_notice_months": c.eol_notice_months,
-                              "incident_notification_hours": c.incident_notification_hours},
-                    summary=f"contract {c.reference} lacks: {'; '.join(missing)}",
+                              "incident_notification_hours": c.incident_notification_hours, **dependent},
+                    summary=f"contract {c.reference} lacks: {'; '.join(missing)}" + (why if patch_gap else ""),
                 )
 
 

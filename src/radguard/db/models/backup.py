@@ -63,6 +63,8 @@ class BackupVerification(Base):
     expected_instances: Mapped[int] = mapped_column(Integer)
     files_checked: Mapped[int] = mapped_column(Integer)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)  # status → number
+    # Ransom notes found, by file name: [{"name": ..., "files": n}] (names only, never paths).
+    ransom_notes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDoc, default=list)
     not_checked: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     bytes_read: Mapped[int] = mapped_column(BigInteger)
     elapsed_seconds: Mapped[float] = mapped_column(Float)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from radguard.db.models.inventory import Site
 from radguard.db.models.response import ResponsePerson
 from radguard.errors import RadguardError
+from radguard.outfiles import write_file
 from radguard.readiness.continuity import continuity
 from radguard.readiness.drills import demonstrated_recovery, drill_report, load_drills
 from radguard.readiness.playbooks import MILESTONE_LABELS, MILESTONES, Playbook, load_catalog
@@ -146,17 +147,24 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def write_pdf(html: str, target: Path) -> None:
-    """Lay out the binder with WeasyPrint; any attempt to fetch a URL is an error."""
+    """Lay out the binder with WeasyPrint; any attempt to fetch a URL is an error.
+
+    WeasyPrint renders to bytes and :func:`radguard.outfiles.write_file` writes them, so a full
+    disk leaves no half-written binder.
+    """
     from weasyprint import HTML
 
-    HTML(string=html, url_fetcher=_refuse).write_pdf(str(target))
+    pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
+    if pdf is None:  # pragma: no cover - write_pdf returns bytes when no target is given
+        raise BinderError("WeasyPrint produced no PDF")
+    write_file(target, pdf)
 
 
 def export_binder(session: Session, options: BinderOptions, fmt: str, target: Path) -> dict[str, Any]:
     context = binder_context(session, options)
     html = render_html(context)
     if fmt == "html":
-        target.write_text(html, encoding="utf-8")
+        write_file(target, html)
     elif fmt == "pdf":
         write_pdf(html, target)
     else:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.errors import InputError
+from radguard.outfiles import write_file
 from radguard.readiness.checklists.assessments import (
     AnswerError,
     AnswerInput,
@@ -34,7 +35,7 @@ from radguard.readiness.checklists.assessments import (
 )
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.models import SCALE
-from radguard.textfiles import parse_yaml_nodes, read_text
+from radguard.textfiles import parse_yaml_nodes, read_csv, read_text
 
 CSV_COLUMNS = ["question", "domain", "text", "answer", "na_reason", "owner", "notes", "evidence"]
 _EDITABLE = {"question", "answer", "na_reason", "owner", "notes", "evidence"}
@@ -77,7 +78,7 @@ def write_template(session: Session, assessment: ChecklistAssessment, path: Path
         for row in rows:
             writer.writerow({**row, "answer": "" if row["answer"] is None else row["answer"],
                              "evidence": "; ".join(row["evidence"])})
-        path.write_text(buffer.getvalue(), encoding="utf-8")
+        write_file(path, buffer.getvalue())
         return len(rows)
     scale = ", ".join(f"{level} {label}" for level, label in SCALE.items())
     header = (
@@ -89,7 +90,7 @@ def write_template(session: Session, assessment: ChecklistAssessment, path: Path
     )
     body = yaml.safe_dump({"assessment": assessment.id, "answers": rows}, sort_keys=False, allow_unicode=True,
                           width=100)
-    path.write_text(header + body, encoding="utf-8")
+    write_file(path, header + body)
     return len(rows)
 
 
@@ -115,20 +116,20 @@ def _answer_from(record: dict[str, Any], evidence: list[str]) -> AnswerInput:
 
 
 def _parse_csv(path: Path, text: str) -> ParsedFile:
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip() for f in reader.fieldnames or []]
+    table = read_csv(text.splitlines(keepends=True), str(path))
+    fields = table.header
+    where = f"line {table.header_line}"
     if "question" not in fields or "answer" not in fields:
-        raise InputError(str(path), "line 1", None, "the header must include the columns 'question' and 'answer'")
+        raise InputError(str(path), where, None, "the header must include the columns 'question' and 'answer'")
     unknown = set(fields) - _EDITABLE - _READ_ONLY
     if unknown:
-        raise InputError(str(path), "line 1", sorted(unknown)[0],
+        raise InputError(str(path), where, sorted(unknown)[0],
                          f"unknown column; expected some of {', '.join(CSV_COLUMNS)}")
     out: list[tuple[str, AnswerInput]] = []
-    for raw in reader:
-        row = {(k or "").strip(): v for k, v in raw.items()}
-        # line_num is the line the row ended on; rows never span lines unless quoted newlines.
-        location = f"line {reader.line_num}"
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+    for record in table.rows:
+        row = record.cells
+        location = f"line {record.line}"
+        if not any(v.strip() for v in row.values()):
             continue
         evidence = [p.strip() for p in (row.get("evidence") or "").split(";") if p.strip()]
         try:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radguard.checks.spec import Effort
+from radguard.frameworks.loader import validate_refs
 
 Size = Literal["small", "medium", "large"]
 SIZES: tuple[Size, ...] = ("small", "medium", "large")
@@ -37,7 +38,8 @@ class QuestionFrameworks(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     csf2: list[str] = Field(min_length=1)
-    hicp: list[str] = Field(default_factory=list)
+    # At least one HICP sub-practice, like every check: leaders plan against HICP.
+    hicp: list[str] = Field(min_length=1)
     hph_cpg: list[str] = Field(default_factory=list)
     hipaa: list[str] = Field(default_factory=list)
 
@@ -49,6 +51,10 @@ class QuestionFrameworks(BaseModel):
             for value in getattr(self, key):
                 if not re.match(pattern, value):
                     raise ValueError(f"{key} ID {value!r} does not match the format {pattern}")
+        for key in ("csf2", "hicp", "hph_cpg", "hipaa"):
+            unknown = validate_refs(key, getattr(self, key))
+            if unknown:
+                raise ValueError(f"{key} ID {', '.join(map(repr, unknown))} is not in radguard's {key} catalog")
         return self
 
     def functions(self) -> list[str]:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from radguard.errors import InputError
-from radguard.textfiles import parse_yaml_nodes, read_text
+from radguard.textfiles import node_line, parse_yaml_nodes, read_text
+from radguard.validate import implausible
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,23 +37,7 @@ class YamlDoc:
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """1-based line where the value at ``loc`` starts (or its nearest existing parent)."""
-        node = self.node
-        line = node.start_mark.line + 1 if node is not None else None
-        for part in loc:
-            child = None
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if key.value == str(part):
-                        child = value
-                        line = key.start_mark.line + 1
-                        break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line + 1
-            if child is None:
-                break
-            node = child
-        return line
+        return node_line(self.node, loc)
 
     def error(self, loc: Sequence[str | int], problem: str) -> InputError:
         line = self.line_of(loc)
@@ -62,11 +46,15 @@ class YamlDoc:
     def validate(self, model: type[M], data: Any = None, prefix: Sequence[str | int] = ()) -> M:
         """Validate ``data`` (default: the whole document) and report the first error by path."""
         try:
-            return model.model_validate(self.data if data is None else data)
+            result = model.model_validate(self.data if data is None else data)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = [*prefix, *err.get("loc", ())]
             raise self.error(loc, describe(err)) from None
+        bad = implausible(result)  # non-finite numbers, 64-bit overflow, dates no record holds
+        if bad is not None:
+            raise self.error([*prefix, *bad[0]], bad[1])
+        return result
 
 
 def dotted(loc: Sequence[str | int]) -> str:

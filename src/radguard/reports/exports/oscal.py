@@ -30,6 +30,7 @@ from trestle.oscal.poam import PlanOfActionAndMilestones
 import radguard
 from radguard.frameworks.coverage import Observed, compute_coverage
 from radguard.frameworks.loader import all_frameworks
+from radguard.outfiles import write_file
 from radguard.reports.observed import observe
 from radguard.reports.scope import Scope
 from radguard.reports.sections.findings import FindingRow, load_findings
@@ -229,7 +230,5 @@ def write_oscal(docs: OscalDocuments, path: Path, poam: Path | None = None) -> t
     poam = poam or poam_path(path)
     for target, model in ((path, docs.assessment_results), (poam, docs.poam)):
         body = model.oscal_serialize_json(pretty=True, wrapped=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(body, encoding="utf-8")
-        tmp.replace(target)
+        write_file(target, body)
     return path, poam

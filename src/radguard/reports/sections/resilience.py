@@ -151,6 +151,7 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
     """Each backup set with its protections and its newest verification (none: say so)."""
     if not scope.has_table("backup_set"):
         return
+    from radguard.backup.sets import verification_record, verification_rto
     from radguard.db.models.backup import BackupSet
 
     sets = list(
@@ -181,13 +182,21 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
         if last is None:
             out.backups.append(BackupRow(b.name, b.protects, ", ".join(flags) or "none", None, "never verified", ""))
             continue
-        result = "all checks passed" if last.all_ok else "problems found"
+        record = verification_record(last)
+        notes = ", ".join(n["name"] + (f" ({n['files']} copies)" if n["files"] > 1 else "")
+                          for n in record["ransom_notes"])
+        # A ransom note is named first: it is the strongest sign that the copy is compromised.
+        result = (f"RANSOM NOTE found ({notes}): copy compromised" if notes
+                  else "all checks passed" if last.all_ok else "problems found")
+        verdict = verification_rto(last)
         rto = ""
         if last.projected_restore_hours is not None:
             rto = f"restore ≈ {last.projected_restore_hours:.1f} h"
-            if last.rto_hours is not None:
-                rto += f" vs RTO {last.rto_hours:.1f} h ({'met' if last.rto_met else 'not met'})"
-        detail = f"{last.files_checked} of {last.expected_instances} objects checked" + (f"; {rto}" if rto else "")
+        if verdict is not None:
+            rto += f"{' ' if rto else ''}vs RTO {verdict.rto_hours:.1f} h ({verdict.label()})"
+        problems = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in record["problems"])
+        detail = (f"{last.files_checked} of {last.expected_instances} objects checked"
+                  + (f"; {problems}" if problems else "") + (f"; {rto}" if rto else ""))
         out.backups.append(
             BackupRow(
                 b.name,

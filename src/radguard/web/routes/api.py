@@ -205,8 +205,10 @@ class VerificationOut(BaseModel):
     counts: dict[str, int]
     projected_restore_hours: float | None
     rto_hours: float | None
-    rto_met: bool | None
+    rto_met: bool | None  # True only for a complete copy restored in time (radguard.backup.timing.rto_verdict)
+    rto_verdict: str | None  # met, missed, incomplete (the copy lacks data: never met) or unknown
     rpo_achieved_hours: float | None
+    ransom_notes: list[dict[str, Any]]  # names of the ransom notes found: the copy is compromised
 
 
 class DrillSummary(BaseModel):

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from radguard.backup.sets import verification_record
 from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
@@ -147,10 +148,7 @@ def last_verification(session: Session) -> dict[str, Any] | None:
     if row is None:
         return None
     run, name = row
-    return {"set": name, "finished_at": run.finished_at, "all_ok": run.all_ok, "complete": run.complete,
-            "files_checked": run.files_checked, "expected_instances": run.expected_instances,
-            "counts": dict(run.counts or {}), "projected_restore_hours": run.projected_restore_hours,
-            "rto_hours": run.rto_hours, "rto_met": run.rto_met, "rpo_achieved_hours": run.rpo_achieved_hours}
+    return {"set": name, **verification_record(run)}
 
 
 def next_drills(session: Session) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from radguard.backup.sets import set_record
+from radguard.backup.sets import set_record, verification_record
 from radguard.db.base import utcnow
 from radguard.db.models.backup import BackupSet, BackupVerification
 from radguard.db.models.response import Drill, ImagingService, ResponsePerson, ResponseRole
@@ -270,5 +270,6 @@ async def backup_page(request: Request, principal: Principal = Depends(require("
                       session: Session = Depends(db_session)) -> Response:
     sets = session.scalars(select(BackupSet).options(selectinload(BackupSet.verifications))
                            .order_by(BackupSet.protects, BackupSet.name)).all()
-    rows = [{"set": s, "record": set_record(s), "runs": list(reversed(s.verifications))[:10]} for s in sets]
+    rows = [{"set": s, "record": set_record(s),
+             "runs": [verification_record(v) for v in list(reversed(s.verifications))[:10]]} for s in sets]
     return render(request, "readiness_backup.html", {"rows": rows})
