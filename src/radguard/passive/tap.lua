@@ -26,7 +26,7 @@ local _keep = { Field.new("dicom.pdu.type"), Field.new("dicom.pdv.flags"), Field
                 Field.new("dicom.assoc.abort.reason"), Field.new("dicom.pctx.id"), Field.new("dicom.pctx.abss.syntax"),
                 Field.new("dicom.pctx.result"), Field.new("dicom.userinfo.rolesel.sopclassuid"),
                 Field.new("dicom.userinfo.rolesel.scurole"), Field.new("dicom.userinfo.rolesel.scprole"),
-                Field.new("hl7.message.type"), Field.new("hl7.event.type") }
+                Field.new("hl7.message.type"), Field.new("hl7.event.type"), Field.new("hl7.segment") }
 
 local function esc(s)
   s = tostring(s)
@@ -207,14 +207,60 @@ function app_tap.packet(pinfo, tvb)
       in_msh = false
     elseif n == "hl7.event.type" and hl7 ~= nil then
       hl7.event = esc(fi.value)
-    elseif n == "hl7.field" and hl7 ~= nil then
-      local num = tonumber(string.match(fi.display or "", "^field (%d+):"))
-      if num == 1 then in_msh = (fi.value == "MSH") end
-      if in_msh and num ~= nil and num >= 3 and num <= 6 then
-        hl7["msh" .. num] = esc(fi.value)
+    elseif n == "hl7.segment" and hl7 ~= nil and not in_msh then
+      -- Only the MSH segment is split; its field numbers follow the standard (MSH-1 is the
+      -- field separator itself, so the text's first "|"-piece after "MSH" is MSH-2).
+      local text = tostring(fi.value)
+      if text:sub(1, 3) == "MSH" and #text > 4 then
+        in_msh = true
+        local sep = text:sub(4, 4)
+        local num = 1
+        for piece in (text:sub(5) .. sep):gmatch("(.-)" .. sep:gsub("%p", "%%%0")) do
+          num = num + 1
+          if num >= 3 and num <= 6 and piece ~= "" then hl7["msh" .. num] = esc(piece:sub(1, 64)) end
+          if num > 6 then break end
+        end
       end
     end
   end
   flush_pdu(); flush_cmd(); flush_hl7()
   for _, line in ipairs(lines) do io.write(line, "\n") end
+end
+
+-- ---- HTTP and TLS handshakes -------------------------------------------------------------
+-- HTTP: the Host and Server headers (cut to 128 characters) and whether an Authorization
+-- header or a cookie was present; never their values, never a body or a query string.
+-- TLS: the ServerHello's negotiated version and cipher suite (numbers only).
+local f_http_host = Field.new("http.host")
+local f_http_server = Field.new("http.server")
+local f_http_auth = Field.new("http.authorization")
+local f_http_cookie = Field.new("http.cookie")
+local f_http_request = Field.new("http.request")
+local f_hs_type = Field.new("tls.handshake.type")
+local f_hs_version = Field.new("tls.handshake.version")
+local f_hs_supported = Field.new("tls.handshake.extensions.supported_version")
+local f_hs_cipher = Field.new("tls.handshake.ciphersuite")
+
+local web_tap = Listener.new("frame", "http || tls.handshake.type == 2")
+
+function web_tap.packet(pinfo, tvb)
+  local host, server = f_http_host(), f_http_server()
+  if f_http_request() ~= nil or server ~= nil then
+    local parts = { head(pinfo, "http"), ',"request":', tostring(f_http_request() ~= nil) }
+    if host ~= nil then parts[#parts + 1] = ',"host":' .. esc(tostring(host.value):sub(1, 128)) end
+    if server ~= nil then parts[#parts + 1] = ',"server":' .. esc(tostring(server.value):sub(1, 128)) end
+    parts[#parts + 1] = ',"authorization":' .. tostring(f_http_auth() ~= nil)
+    parts[#parts + 1] = ',"cookie":' .. tostring(f_http_cookie() ~= nil) .. '}'
+    io.write(table.concat(parts), "\n")
+  end
+  local types = { f_hs_type() }
+  for _, ty in ipairs(types) do
+    if ty.value == 2 then
+      local version = f_hs_supported() or f_hs_version()
+      local cipher = f_hs_cipher()
+      io.write(head(pinfo, "tls"), ',"version":', version and version.value or "null",
+               ',"cipher":', cipher and cipher.value or "null", '}\n')
+      break
+    end
+  end
 end
