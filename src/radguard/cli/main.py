@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inventory": ("inventory", "The imaging asset inventory."),
     "discover": ("discover", "Find imaging endpoints (DICOM, DICOM TLS, DICOMweb, HL7 MLLP, web viewers) "
                  "without harming them."),
+    "passive": ("passive", "Passive discovery from packet captures (nothing is sent to any device)."),
     "feeds": ("feeds", "Advisory feeds: CISA KEV, CSAF 2.0 advisories, NVD CVE pages."),
     "advisories": ("advisories", "Advisories that apply to the inventory, or to any vendor/product/version you name."),
     "vendor": ("vendor", "Vendors: contacts, BAAs, contract security terms, remote access, reviews."),
