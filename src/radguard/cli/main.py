@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "without harming them."),
     "scan-import": ("scanimport", "Import nmap, Nessus, Greenbone/OpenVAS or IoMT CSV results as discovery "
                     "evidence; known endpoints are matched, not duplicated."),
+    "passive": ("passive", "Passive discovery from packet captures (nothing is sent to any device)."),
     "feeds": ("feeds", "Advisory feeds: CISA KEV, CSAF 2.0 advisories, NVD CVE pages."),
     "advisories": ("advisories", "Advisories that apply to the inventory, or to any vendor/product/version you name."),
     "vendor": ("vendor", "Vendors: contacts, BAAs, contract security terms, remote access, reviews."),

@@ -137,6 +137,11 @@ class DataFlow(Base):
     protocol: Mapped[str] = mapped_column(String(16))
     carries_phi: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str | None] = mapped_column(Text)
+    # "import" for flows a person declared, "passive" for flows observed on the wire (migration
+    # 0020); observed flows carry when they were first and last seen.
+    source: Mapped[str] = mapped_column(String(16), default="import", server_default="import")
+    first_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     source_asset: Mapped[Asset] = relationship(foreign_keys=[source_asset_id])
     target_asset: Mapped[Asset] = relationship(foreign_keys=[target_asset_id])

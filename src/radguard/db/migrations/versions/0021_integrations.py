@@ -1,7 +1,7 @@
 """integrations: FIRST EPSS scores per CVE, the notification log, finding tickets
 
 Revision ID: 0021_integrations
-Revises: 0019_sensors
+Revises: 0020_passive
 """
 from collections.abc import Sequence
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_integrations"
-down_revision: str | Sequence[str] | None = "0019_sensors"
+down_revision: str | Sequence[str] | None = "0020_passive"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,53 @@
+"""``radguard passive import``: evidence from packet captures, without touching any device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from radguard.cli.common import console, db, print_json
+from radguard.discovery.targets import parse_ports
+from radguard.errors import InputError
+from radguard.validate import site_code
+
+passive_app = typer.Typer(help="Passive discovery from packet captures (nothing is sent to any device).",
+                          no_args_is_help=True)
+
+
+@passive_app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    capture: Path = typer.Argument(..., help="A pcap or pcapng file (streamed, any size)."),
+    hl7_ports: str | None = typer.Option(None, "--hl7-ports", help="Ports that carry HL7 MLLP (default 2575)."),
+    site: str | None = typer.Option(None, "--site", help="Site code for newly seen assets (default DISCOVERED)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+) -> None:
+    """Store DICOM, HL7 (MSH only), HTTP and flow facts from CAPTURE as passive evidence.
+
+    Never keeps data sets, HL7 segments other than MSH, HTTP bodies, query keys or cookie values.
+    """
+    from radguard.passive.store import import_capture
+
+    if site is not None:
+        try:
+            site = site_code(site)
+        except ValueError as exc:
+            raise InputError("--site", None, None, str(exc)) from None
+    ports = parse_ports(hl7_ports, "--hl7-ports") if hl7_ports else (2575,)
+    with db(ctx).transaction() as session:
+        result = import_capture(session, capture, tuple(ports), site)
+    if json_out:
+        print_json(result)
+        return
+    c = result["counts"]
+    console.print(f"scan {result['scan']} (passive, {result['capture']}): {c['dicom_conversations']} DICOM, "
+                  f"{c['hl7_conversations']} HL7, {c['http_conversations']} HTTP conversations, {c['flows']} flows; "
+                  f"{c['assets_created']} new unconfirmed assets, {c['data_flows_added']} data flows added; "
+                  f"{c['invalid_lines'] + c['oversized_lines']} facts skipped", highlight=False)
+    for warning in c["warnings"]:
+        console.print(f"warning: {warning}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(passive_app, name="passive")

@@ -1,0 +1,160 @@
+"""Streaming the tshark tap's facts: tshark decodes, ``tap.lua`` prints an allow-list, this checks it.
+
+tshark runs as a child process whose stdout is read line by line, so a capture of any size is
+never held in memory. Each line is validated again here (types, lengths, UIDs, addresses);
+a line that fails is counted and dropped, never stored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from radguard.errors import InputError
+
+TSHARK = "/usr/bin/tshark"
+TAP = Path(__file__).with_name("tap.lua")
+MAX_LINE = 1 << 20  # one association with 128 contexts is ~10 kB; anything longer is dropped
+_MAGIC = (b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1", b"\x0a\x0d\x0d\x0a")
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_ABSTRACT = re.compile(r"\(([0-9.]{1,64})\)\s*$")
+_KINDS = {"dicom", "dimse", "hl7", "http", "tls", "flow"}
+
+
+@dataclass
+class ReadStats:
+    """What reading a capture skipped, for the import summary."""
+
+    facts: int = 0
+    invalid: int = 0
+    oversized: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit or any(ord(c) < 32 for c in value):
+        raise ValueError("bad text")
+    return value.strip() or None
+
+
+def _uid(value: Any) -> str | None:
+    text = _text(value, 64)
+    if text is not None and not _UID.match(text):
+        raise ValueError("bad UID")
+    return text
+
+
+def _port(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+        raise ValueError("bad port")
+    return value
+
+
+def _addr(value: Any) -> str:
+    return str(ipaddress.ip_address(_text(value, 64) or ""))
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("bad number")
+    return value
+
+
+def validate(raw: dict[str, Any]) -> dict[str, Any]:
+    """One tap line as a checked fact; raises ValueError for anything unexpected."""
+    kind = raw.get("t")
+    if kind not in _KINDS:
+        raise ValueError("unknown fact")
+    out: dict[str, Any] = {"t": kind, "id": _text(raw.get("id"), 32)}
+    if kind == "flow":
+        if raw.get("proto") not in ("tcp", "udp"):
+            raise ValueError("bad protocol")
+        out.update(proto=raw["proto"], client=_addr(raw.get("client")), client_port=_port(raw.get("client_port")),
+                   server=_addr(raw.get("server")), server_port=_port(raw.get("server_port")),
+                   packets=_int(raw.get("packets")) or 0, client_bytes=_int(raw.get("client_bytes")) or 0,
+                   server_bytes=_int(raw.get("server_bytes")) or 0, first=float(raw["first"]),
+                   last=float(raw["last"]), tls=bool(raw.get("tls")))
+        return out
+    out.update(src=_addr(raw.get("src")), src_port=_port(raw.get("src_port")), dst=_addr(raw.get("dst")),
+               dst_port=_port(raw.get("dst_port")), time=float(raw["time"]))
+    if kind == "dicom":
+        pdu = _int(raw.get("pdu"))
+        if pdu not in (1, 2, 3, 7):
+            raise ValueError("bad PDU type")
+        contexts = []
+        for ctx in raw.get("contexts") or []:
+            abstract = _text(ctx.get("abstract"), 200)
+            match = _ABSTRACT.search(abstract) if abstract else None
+            contexts.append({"id": _int(ctx.get("id")), "abstract": match.group(1) if match else None,
+                             "result": _int(ctx.get("result"))})
+        out.update(pdu=pdu, calling=_text(raw.get("calling"), 16), called=_text(raw.get("called"), 16),
+                   uid=_uid(raw.get("uid")), version=_text(raw.get("version"), 16),
+                   reject_result=_int(raw.get("reject_result")), reject_source=_int(raw.get("reject_source")),
+                   reject_reason=_int(raw.get("reject_reason")), contexts=contexts[:256])
+    elif kind == "dimse":
+        out.update(command=_int(raw.get("command")), move_destination=_text(raw.get("move_destination"), 16))
+    elif kind == "hl7":
+        out.update({k: _text(raw.get(k), 64) for k in ("msh3", "msh4", "msh5", "msh6", "type", "event")})
+    elif kind == "http":
+        out.update(request=bool(raw.get("request")), host=_text(raw.get("host"), 128),
+                   server=_text(raw.get("server"), 128), authorization=bool(raw.get("authorization")),
+                   cookie=bool(raw.get("cookie")))
+    elif kind == "tls":
+        out.update(version=_int(raw.get("version")), cipher=_int(raw.get("cipher")))
+    return out
+
+
+def check_capture(path: Path) -> None:
+    """A located InputError unless ``path`` is a readable pcap or pcapng file."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputError(str(path), None, None, f"cannot read the capture: {exc.strerror}") from None
+    if magic not in _MAGIC:
+        raise InputError(str(path), "byte 0", None, "not a pcap or pcapng capture (unknown file header)")
+
+
+def read_capture(path: Path, hl7_ports: tuple[int, ...], stats: ReadStats) -> Iterator[dict[str, Any]]:
+    """Yield the validated facts of one capture, streamed from tshark; fill ``stats``."""
+    check_capture(path)
+    cmd = [TSHARK, "-q", "-n", "-r", str(path), "-o", "dicom.heuristic:TRUE", "-o", "dicom.tag_tree:TRUE",
+           "-X", f"lua_script:{TAP}"]
+    for port in hl7_ports:
+        cmd += ["-d", f"tcp.port=={port},hl7"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        while True:
+            line = proc.stdout.readline(MAX_LINE + 1)
+            if not line:
+                break
+            if len(line) > MAX_LINE:
+                stats.oversized += 1
+                while line and not line.endswith(b"\n"):
+                    line = proc.stdout.readline(MAX_LINE)
+                continue
+            try:
+                raw = json.loads(line)
+                fact = validate(raw)
+            except (ValueError, TypeError, KeyError, AttributeError):
+                stats.invalid += 1
+                continue
+            stats.facts += 1
+            yield fact
+        err = proc.stderr.read(65536).decode("utf-8", "replace")
+        code = proc.wait()
+    problems = [ln.strip() for ln in err.splitlines() if ln.strip() and "dangerous" not in ln]
+    if code != 0 and not any("cut short" in p or "truncated" in p for p in problems):
+        raise InputError(str(path), None, None, "tshark could not read the capture: "
+                         + (problems[0] if problems else f"exit status {code}"))
+    stats.warnings.extend(p[:300] for p in problems[:5])
