@@ -9,10 +9,11 @@ from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
 from radguard.frameworks.coverage import Answer, Observed
 from radguard.reports.scope import Scope
+from radguard.wording import subject
 
 
 def _finding_label(f: Finding, asset_name: str | None) -> str:
-    return f"{asset_name or f.subject or 'organization'}: {f.title}"
+    return f"{asset_name or subject(f.subject)}: {f.title}"
 
 
 def observe(scope: Scope) -> Observed:

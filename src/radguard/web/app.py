@@ -19,12 +19,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 import radguard
+from radguard import wording
 from radguard.db.session import Database
 from radguard.web.security import LoginRequired, LoginThrottle, SecurityHeaders
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = radguard.__version__
+wording.register(templates.env)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from radguard.reports.scope import Scope
+from radguard.wording import hours, restore_status
 
 RECOVERED = "back_to_normal"
 
@@ -191,12 +192,11 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
         verdict = verification_rto(last)
         rto = ""
         if last.projected_restore_hours is not None:
-            rto = f"restore ≈ {last.projected_restore_hours:.1f} h"
+            rto = f"restore ≈ {hours(last.projected_restore_hours)}"
         if verdict is not None:
-            rto += f"{' ' if rto else ''}vs RTO {verdict.rto_hours:.1f} h ({verdict.label()})"
-        problems = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in record["problems"])
-        detail = (f"{last.files_checked} of {last.expected_instances} objects checked"
-                  + (f"; {problems}" if problems else "") + (f"; {rto}" if rto else ""))
+            rto += f"{' ' if rto else ''}vs RTO {hours(verdict.rto_hours)} ({verdict.label()})"
+        detail = (restore_status(int(record["counts"].get("ok", 0)), last.expected_instances, record["problems"])
+                  + (f"; {rto}" if rto else ""))
         out.backups.append(
             BackupRow(
                 b.name,
