@@ -192,7 +192,8 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
         verdict = verification_rto(last)
         rto = ""
         if last.projected_restore_hours is not None:
-            rto = f"restore ≈ {hours(last.projected_restore_hours)}"
+            took = hours(last.projected_restore_hours)
+            rto = f"restore {took}" if took.startswith("<") else f"restore ≈ {took}"
         if verdict is not None:
             rto += f"{' ' if rto else ''}vs RTO {hours(verdict.rto_hours)} ({verdict.label()})"
         detail = (restore_status(int(record["counts"].get("ok", 0)), last.expected_instances, record["problems"])
