@@ -219,4 +219,5 @@ def test_report_names_ransom_notes_first_and_never_says_rto_met_for_an_incomplet
     assert bad.result == "RANSOM NOTE found (README_FOR_DECRYPT.txt (4 copies)): copy compromised"
     assert bad.detail.index("4 ransom note") < bad.detail.index("1 missing")
     assert "(not met: copy incomplete)" in bad.detail and "(met)" not in bad.detail
-    assert rows["sound"].result == "all checks passed" and "vs RTO 4.0 h (met)" in rows["sound"].detail
+    assert rows["sound"].result == "all checks passed" and "vs RTO 4 h (met)" in rows["sound"].detail
+    assert rows["sound"].detail.startswith("11 of 11 instances restorable; restore < 0.1 h")

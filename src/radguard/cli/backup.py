@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from radguard import wording
 from radguard.backup.reconcile import STATUSES
 from radguard.backup.run import VerifyReport, build_manifest, state_dir, verify_backup
 from radguard.backup.scan import ScanOptions
@@ -224,7 +225,7 @@ def _print_report(report: VerifyReport) -> None:
 def _hours(h: float | None) -> str:
     if h is None:
         return "an unknown time"
-    return f"{h * 60:.1f} min" if h < 1 else f"{h:.1f} h"
+    return f"{h * 60:.1f} min" if h < 1 else wording.hours(h)
 
 
 @set_app.command("add")

@@ -22,6 +22,7 @@ from radguard.readiness.checklists.exchange import import_answers, parse_answers
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.questionnaire import run_questionnaire
 from radguard.readiness.checklists.report import close_assessment, score_assessment
+from radguard.wording import noun, plural
 
 checklist_app = typer.Typer(help="Leadership checklists: maturity answers tied to evidence.", no_args_is_help=True)
 assessment_app = typer.Typer(help="Assessments: dated, versioned snapshots of the answers.", no_args_is_help=True)
@@ -215,8 +216,9 @@ def _print_score(doc: dict[str, Any]) -> None:
                        _fmt((change.get("functions") or {}).get(f["key"]), True) if doc["previous"] else "")
     console.print(ftable)
     for c in doc["challenged"]:
+        n = len(c["findings"])
         console.print(f"[yellow]challenged[/] {c['question']}: answered {c['claimed']}, counted as {c['capped_to']} "
-                      f"while {len(c['findings'])} finding(s) are open:", highlight=False)
+                      f"while {plural(n, 'finding')} {noun(n, 'is', 'are')} open:", highlight=False)
         for f in c["findings"][:5]:
             console.print(f"    #{f['id']} {f['check_id']} {f['severity']} — {f['subject']}", highlight=False)
         if len(c["findings"]) > 5:

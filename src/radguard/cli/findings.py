@@ -8,12 +8,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from radguard import wording
 from radguard.checks.engine import load_settings
 from radguard.checks.findings import finding_record, get_finding, list_findings, transition
 from radguard.cli.common import console, db, print_json
 from radguard.errors import InputError
 from radguard.validate import plausible_day, plausible_time
 from radguard.web.audit import os_user, record_cli
+from radguard.wording import plural
 
 findings_app = typer.Typer(help="The findings register: triage and decisions.", no_args_is_help=True)
 
@@ -58,6 +60,14 @@ def list_cmd(
         if json_out:
             print_json([finding_record(f) for f in rows])
             return
+        if not rows:
+            filtered = bool(state or severity or asset or check)
+            if not filtered or not list_findings(session, limit=1):
+                console.print("The findings register is empty: run `radguard assess` to evaluate the checks "
+                              "against the inventory and evidence.", highlight=False)
+            else:
+                console.print("No findings match these filters.", highlight=False)
+            return
         table = Table("ID", "Risk", "Severity", "State", "Check", "Asset / subject", "Due", "Summary")
         for f in rows:
             where = f"{f.asset.site.code}/{f.asset.name}" if f.asset is not None else (f.subject or "")
@@ -66,7 +76,7 @@ def list_cmd(
             table.add_row(str(f.id), str(f.risk_score), f.severity, f.state, f.check_id, where,
                           f.due.isoformat() if f.due else "", f.summary or f.title)
         console.print(table)
-        console.print(f"{len(rows)} findings")
+        console.print(plural(len(rows), "finding"))
 
 
 @findings_app.command("show")
@@ -84,7 +94,10 @@ def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Fin
         value = record[key]
         if value in (None, "", {}, []):
             continue
-        console.print(f"[bold]{key}[/]: {value}", highlight=False)
+        if key == "asset" and isinstance(value, dict):
+            cls = wording.label(value.get("class"))
+            value = f"{value.get('site')}/{value.get('name')} ({cls}, ID {value.get('id')})"
+        console.print(f"[bold]{wording.label(key)}[/]: {wording.value(value)}", highlight=False)
     expl = record["risk_explanation"]
     if expl:
         console.print(

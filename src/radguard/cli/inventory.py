@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from radguard import wording
 from radguard.cli.common import console, db, print_json
 from radguard.inventory.exporter import asset_record, export_inventory
 from radguard.inventory.importer import import_inventory
@@ -108,11 +109,13 @@ def show_cmd(
         for key, value in record.items():
             if value in (None, [], {}):
                 continue
-            if key == "endpoints":
+            if key in ("class", "criticality", "exposure"):
+                value = wording.label(value)
+            elif key == "endpoints":
                 value = ", ".join(f"{e['protocol']}://{e['host']}:{e['port']}" for e in value)
             elif key == "software":
                 value = "; ".join(" ".join(x for x in (c["vendor"], c["product"], c["version"]) if x) for c in value)
-            console.print(f"[bold]{key}[/]: {value}", highlight=False)
+            console.print(f"[bold]{wording.label(key)}[/]: {wording.value(value)}", highlight=False)
 
 
 @inventory_app.command("export")

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from radguard import wording
 from radguard.cli.common import console, db, print_json
 from radguard.db.base import utcnow
 from radguard.errors import NotFoundError
@@ -96,9 +97,8 @@ def show_cmd(
             if value in (None, [], {}):
                 continue
             if isinstance(value, list):
-                value = "; ".join(", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict)
-                                  else str(item) for item in value)
-            console.print(f"[bold]{key}[/]: {value}", highlight=False)
+                value = "; ".join(wording.value(item) for item in value)
+            console.print(f"[bold]{wording.label(key)}[/]: {wording.value(value)}", highlight=False)
 
 
 @team_app.command("export")

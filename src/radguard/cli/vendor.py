@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from radguard import wording
 from radguard.cli.common import console, db, print_json
 from radguard.inventory.vendors import (
     export_vendors,
@@ -94,7 +95,7 @@ def show_cmd(
                 f"mo, incident notice {c.get('incident_notification_hours', '?')} h" for c in value)
         elif key == "reviews":
             value = ", ".join(r["date"] for r in value)
-        console.print(f"[bold]{key}[/]: {value}", highlight=False)
+        console.print(f"[bold]{wording.label(key)}[/]: {wording.value(value)}", highlight=False)
 
 
 @vendor_app.command("export")

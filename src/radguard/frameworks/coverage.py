@@ -20,6 +20,7 @@ from typing import Literal
 
 from radguard.frameworks.model import Framework, OrgSize, Requirement
 from radguard.frameworks.sources import Source, check_sources, question_sources
+from radguard.wording import plural
 
 Status = Literal["met", "partly met", "not met", "no evidence"]
 STATUSES: tuple[Status, ...] = ("met", "partly met", "not met", "no evidence")
@@ -80,7 +81,7 @@ def _check_item(src: Source, obs: Observed) -> EvidenceItem:
     findings = obs.open_findings.get(src.id, [])
     if findings:
         shown = "; ".join(findings[:5]) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
-        return EvidenceItem("check", src.id, src.title, "not met", f"{len(findings)} open finding(s): {shown}")
+        return EvidenceItem("check", src.id, src.title, "not met", f"{plural(len(findings), 'open finding')}: {shown}")
     if src.id in obs.evaluated_checks:
         return EvidenceItem("check", src.id, src.title, "met", "evaluated, no open finding")
     return EvidenceItem("check", src.id, src.title, "no evidence", "not evaluated yet (run `radguard assess`)")

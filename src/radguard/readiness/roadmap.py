@@ -47,6 +47,7 @@ from radguard.readiness.checklists.evidence import CHALLENGE_CAP, FindingRef, op
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.models import ChecklistCatalog, Question
 from radguard.readiness.checklists.report import header
+from radguard.wording import noun
 
 POLICY_PATH = Path(__file__).parent / "roadmap.yaml"
 # Overrides roadmap.yaml's capacity_per_30_days for every roadmap a process builds (CLI, reports,
@@ -475,7 +476,7 @@ def _why(action: dict[str, Any]) -> str:
     parts = []
     findings = action["why"]["findings"]
     if findings:
-        parts.append(f"{len(findings)} open {action['id']} finding(s)")
+        parts.append(f"{len(findings)} open {action['id']} {noun(len(findings), 'finding')}")
     for q in action["why"]["questions"]:
         claimed = "unanswered" if q["claimed"] is None else q["claimed"]
         parts.append(f"{q['id']} at {claimed}/target {q['target']}" + (" (challenged)" if q["challenged"] else ""))

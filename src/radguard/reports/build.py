@@ -21,6 +21,7 @@ from radguard.reports.sections.resilience import ResilienceSection, resilience_s
 from radguard.reports.sections.risks import Risk, top_risks
 from radguard.reports.sections.roadmap import RoadmapSection, roadmap_document, roadmap_items
 from radguard.reports.sections.safeguards import SafeguardsSection, safeguards_section
+from radguard.wording import label
 
 Audience = Literal["executive", "technical"]
 
@@ -100,18 +101,18 @@ def _draw(report: Report) -> None:
     if f.available and f.rows:
         report.charts["by_class"] = charts.bar_chart(
             "Open findings by asset class",
-            [c for c, _ in f.by_class],
+            [label(c) for c, _ in f.by_class],
             [n for _, n in f.by_class],
             unit="Open findings (count)",
         )
         report.charts["by_layer"] = charts.bar_chart(
             "Open findings by defense layer",
-            [c.replace("_", " ") for c, _ in f.by_layer],
+            [label(c) for c, _ in f.by_layer],
             [n for _, n in f.by_layer],
             unit="Open findings (count)",
         )
     i = report.inventory
     if i.available:
         report.charts["inventory"] = charts.bar_chart(
-            "Assets by class", [c for c, _ in i.by_class], [n for _, n in i.by_class], unit="Assets (count)"
+            "Assets by class", [label(c) for c, _ in i.by_class], [n for _, n in i.by_class], unit="Assets (count)"
         )

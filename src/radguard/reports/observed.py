@@ -10,10 +10,11 @@ from radguard.db.models.inventory import Asset
 from radguard.frameworks.coverage import Answer, Observed
 from radguard.readiness.checklists.assessments import current_assessment
 from radguard.reports.scope import Scope
+from radguard.wording import subject
 
 
 def _finding_label(f: Finding, asset_name: str | None) -> str:
-    return f"{asset_name or f.subject or 'organization'}: {f.title}"
+    return f"{asset_name or subject(f.subject)}: {f.title}"
 
 
 def observe(scope: Scope) -> Observed:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from radguard import wording
 from radguard.errors import RadguardError
 from radguard.links import http_url
 from radguard.outfiles import write_file
@@ -30,7 +31,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["label"] = lambda s: str(s).replace("_", " ")
+    wording.register(env)
     env.filters["num"] = lambda v, nd=1: "n/a" if v is None else f"{v:.{nd}f}"
     env.filters["evidence_lines"] = evidence_lines
     env.filters["http_url"] = http_url
@@ -43,8 +44,8 @@ def evidence_lines(evidence: dict[str, Any], max_keys: int = 8, width: int = 90)
     for key, value in list(evidence.items())[:max_keys]:
         if value in (None, "", [], {}):
             continue
-        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        lines.append(f"{key}: {text if len(text) <= width else text[: width - 1] + '…'}")
+        text = wording.value(value)
+        lines.append(f"{wording.label(key)}: {text if len(text) <= width else text[: width - 1] + '…'}")
     if len(evidence) > max_keys:
         lines.append(f"… {len(evidence) - max_keys} more fields in `radguard findings show`")
     return lines

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 import radguard
+from radguard import wording
 from radguard.checks.engine import AssessSettings
 from radguard.db.session import Database
 from radguard.links import http_url
@@ -35,6 +36,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = radguard.__version__
 templates.env.filters["http_url"] = http_url
+wording.register(templates.env)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard import wording
 from radguard.db.models.inventory import Site
 from radguard.db.models.response import ResponsePerson
 from radguard.errors import RadguardError
@@ -126,11 +127,7 @@ def _environment() -> Environment:
 
 
 def _hours(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value >= 48 and value % 24 == 0:
-        return f"{value / 24:g} days"
-    return f"{value:g} h" if value == int(value) else f"{value:.1f} h"
+    return wording.hours(value, unknown="—")
 
 
 def _minutes(value: float | None) -> str:

@@ -24,6 +24,7 @@ from radguard.readiness.checklists.assessments import (
 from radguard.readiness.checklists.evidence import CHALLENGE_CAP, FindingRef, open_findings
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.models import SCALE, Question
+from radguard.wording import noun, plural
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]
@@ -123,7 +124,7 @@ def run_questionnaire(database: Database, ask: Ask, say: Say, *, assessment_id: 
         outcome.remaining -= 1
         against = [f for c in question.checks for f in findings.get(c, [])]
         if value is not None and value > CHALLENGE_CAP and against:
-            say(f"  saved. Challenged by evidence: {len(against)} open finding(s) "
+            say(f"  saved. Challenged by evidence: {plural(len(against), 'open finding')} "
                 f"({', '.join(sorted({f.check_id for f in against}))}); this answer scores at most "
                 f"{CHALLENGE_CAP} ({SCALE[CHALLENGE_CAP]}) until they are resolved.")
         else:
@@ -152,4 +153,5 @@ def _show(question: Question, domain_title: str, index: int, total: int, previou
     for check_id in question.checks:
         count = len(findings.get(check_id, []))
         if count:
-            say(f"  Evidence: {count} open {check_id} finding(s) speak against a high answer.")
+            speak = noun(count, "finding speaks", "findings speak")
+            say(f"  Evidence: {count} open {check_id} {speak} against a high answer.")

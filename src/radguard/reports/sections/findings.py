@@ -13,6 +13,7 @@ from radguard.checks.spec import SEVERITY_ORDER
 from radguard.db.models.findings import OPEN_STATES
 from radguard.frameworks.sources import check_specs
 from radguard.reports.scope import Scope
+from radguard.wording import subject
 
 
 @dataclass
@@ -91,7 +92,7 @@ def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
                 severity=f.severity,
                 state=f.state,
                 risk_score=f.risk_score,
-                subject=f"{asset.site.code}/{asset.name}" if asset else (f.subject or "organization"),
+                subject=f"{asset.site.code}/{asset.name}" if asset else subject(f.subject),
                 site=asset.site.code if asset else None,
                 asset_id=f.asset_id,
                 asset_class=asset.asset_class if asset else None,

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 import radguard
+from radguard import wording
 from radguard.checks.findings import finding_counts
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Site
 from radguard.inventory.queries import count_assets
 from radguard.reports.scope import Scope
+from radguard.wording import plural
 
 
 @dataclass
@@ -60,15 +62,15 @@ def meta_section(scope: Scope, organization: str | None = None) -> Meta:
         scope.site_id()  # raises a clear error for an unknown site
         sites = [s for s in sites if s[0] == scope.site]
     org = organization or _organization(scope) or (sites[0][1] if len(sites) == 1 else "All sites")
-    scope_text = f"site {scope.site}" if scope.site else f"all {len(sites)} site(s)"
+    scope_text = f"site {scope.site}" if scope.site else f"all {plural(len(sites), 'site')}"
     sources: list[tuple[str, str]] = []
     n_assets = count_assets(session, site=scope.site) if scope.has_table("asset") else 0
-    sources.append(("Inventory", f"{n_assets} assets" if n_assets else "no assets imported"))
+    sources.append(("Inventory", plural(n_assets, "asset") if n_assets else "no assets imported"))
     n_findings = finding_counts(session, site=scope.site).total if scope.has_table("finding") else 0
-    sources.append(("Findings register", f"{n_findings} findings" if n_findings else "no assessment run yet"))
+    sources.append(("Findings register", plural(n_findings, "finding") if n_findings else "no assessment run yet"))
     kinds = dict(session.execute(select(Evidence.kind, func.count()).group_by(Evidence.kind)).all())
     if kinds:
-        sources.append(("Evidence", ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))))
+        sources.append(("Evidence", ", ".join(f"{wording.label(k)}: {v}" for k, v in sorted(kinds.items()))))
     else:
         sources.append(("Evidence", "no discovery scans or documents recorded"))
     for label, table, count in _recorded(scope):

@@ -16,6 +16,7 @@ from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import score_document
 from radguard.reports.observed import latest_checklist
 from radguard.reports.scope import Scope
+from radguard.wording import subject
 
 
 @dataclass
@@ -55,7 +56,7 @@ class ReadinessSection:
 
 
 def _finding_label(f: dict[str, Any]) -> str:
-    what = f.get("asset") or f.get("subject") or f.get("title") or ""
+    what = f.get("asset") or (subject(f["subject"]) if f.get("subject") else f.get("title") or "")
     return f"{f.get('check_id', '')} {what}".strip()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from radguard.reports.scope import Scope
 from radguard.response.drills import demonstrated_recovery, recovery_hours
+from radguard.wording import hours, restore_status
 
 
 @dataclass
@@ -104,9 +105,9 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
         )
     )
     by_key = {d.key: d for d in drills}
-    best = {service: (round(hours, 2), by_key[key]) for service, (hours, key) in demonstrated_recovery(drills).items()}
+    best = {service: (round(took, 2), by_key[key]) for service, (took, key) in demonstrated_recovery(drills).items()}
     for d in drills:
-        hours = recovery_hours(d)
+        drill_hours = recovery_hours(d)
         out.drills.append(
             DrillRow(
                 d.key,
@@ -182,12 +183,12 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
         verdict = verification_rto(last)
         rto = ""
         if last.projected_restore_hours is not None:
-            rto = f"restore ≈ {last.projected_restore_hours:.1f} h"
+            took = hours(last.projected_restore_hours)
+            rto = f"restore {took}" if took.startswith("<") else f"restore ≈ {took}"
         if verdict is not None:
-            rto += f"{' ' if rto else ''}vs RTO {verdict.rto_hours:.1f} h ({verdict.label()})"
-        problems = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in record["problems"])
-        detail = (f"{last.files_checked} of {last.expected_instances} objects checked"
-                  + (f"; {problems}" if problems else "") + (f"; {rto}" if rto else ""))
+            rto += f"{' ' if rto else ''}vs RTO {hours(verdict.rto_hours)} ({verdict.label()})"
+        detail = (restore_status(int(record["counts"].get("ok", 0)), last.expected_instances, record["problems"])
+                  + (f"; {rto}" if rto else ""))
         out.backups.append(
             BackupRow(
                 b.name,

@@ -18,6 +18,7 @@ from radguard.checks.spec import SEVERITY_ORDER
 from radguard.readiness.roadmap import TOP, top_of_roadmap
 from radguard.reports.scope import Scope
 from radguard.reports.sections.findings import FindingRow
+from radguard.wording import subject
 
 
 @dataclass
@@ -69,7 +70,7 @@ def top_risks(scope: Scope, rows: list[FindingRow], roadmap: dict[str, Any], lim
         group = [by_id[f["id"]] for f in refs if f["id"] in by_id]
         lead = group[0] if group else None
         consequence = (lead.rationale or lead.summary) if lead else None
-        subjects = [f["subject"] for f in refs]
+        subjects = [subject(f["subject"]) for f in refs]
         shown = ", ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
         affected = sorted({s for r in group if r.asset_id is not None for s in services.get(r.asset_id, [])})
         risks.append(

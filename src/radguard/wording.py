@@ -1,0 +1,177 @@
+"""The one formatting layer: values turned into the words people read.
+
+Pages, reports and ``show`` commands all print through these functions so that a Python
+value (``False``, ``None``, ``[]``, ``['CVE-…']``), an internal enum name (``ai_application``,
+``csf2``) or a count with a "(s)" never reaches a reader, and the same value reads the same
+way everywhere. :func:`register` adds them as filters to a Jinja environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from jinja2 import Environment
+
+#: Internal names whose plain reading is not just "underscores become spaces".
+LABELS: Mapping[str, str] = {
+    "csf2": "NIST CSF 2.0",
+    "hicp": "HICP",
+    "hph_cpg": "HPH CPGs",
+    "hipaa": "HIPAA",
+    "ai_application": "AI application",
+    "pacs": "PACS",
+    "vna": "VNA",
+    "ris": "RIS",
+    "dicom": "DICOM",
+    "hl7": "HL7",
+    "mfa": "MFA",
+    "rto": "RTO",
+    "rpo": "RPO",
+    "cve": "CVE",
+    "backup_set": "backup set",
+}
+
+#: Plurals that are not the singular plus "s".
+_IRREGULAR: Mapping[str, str] = {"was": "were", "is": "are", "has": "have", "this": "these", "speaks": "speak"}
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 site`` / ``10 sites``: a count with its noun, never ``site(s)``.
+
+    :param count: how many.
+    :param singular: the noun for one (may be several words; the last one is pluralised).
+    :param plural_form: the noun for many when adding "s"/"es" is wrong.
+    """
+    return f"{count} {noun(count, singular, plural_form)}"
+
+
+def noun(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The noun alone in the number :func:`plural` would use (for "3 open findings speak ...")."""
+    if count == 1:
+        return singular
+    if plural_form is not None:
+        return plural_form
+    head, _, last = singular.rpartition(" ")
+    if last in _IRREGULAR:
+        many = _IRREGULAR[last]
+    elif last.endswith(("s", "x", "ch", "sh")):
+        many = last + "es"
+    elif last.endswith("y") and last[-2:-1] not in "aeiou":
+        many = last[:-1] + "ies"
+    else:
+        many = last + "s"
+    return f"{head} {many}" if head else many
+
+
+def label(name: Any) -> str:
+    """An internal identifier (enum value, key, ``kind:id`` reference) as words.
+
+    :param name: ``ai_application``, ``hph_cpg``, ``backup_set:7``, an :class:`Enum` member...
+    """
+    if isinstance(name, Enum):
+        name = name.value
+    text = str(name)
+    if text in LABELS:
+        return LABELS[text]
+    kind, sep, rest = text.partition(":")
+    if sep and kind in LABELS and rest:
+        return f"{LABELS[kind]} {rest}"
+    words = [LABELS.get(w.lower(), w) for w in text.replace("_", " ").split(" ")]
+    return " ".join(words)
+
+
+def hours(value: float | None, unknown: str = "not known") -> str:
+    """A duration in hours: ``< 0.1 h`` rather than ``0.0 h``, minutes under an hour, days past two.
+
+    :param value: hours, or None when not known.
+    :param unknown: what to say for None.
+    """
+    if value is None:
+        return unknown
+    if value < 0:
+        raise ValueError(f"a duration cannot be negative: {value}")
+    if value == 0:
+        return "0 h"
+    if value < 0.1:
+        return "< 0.1 h"
+    if value >= 48 and value % 24 == 0:
+        return f"{value / 24:g} days"
+    return f"{value:g} h" if value == int(value) else f"{value:.1f} h"
+
+
+def value(v: Any, empty: str = "—") -> str:
+    """Any stored value as words: yes/no for booleans, a dash for nothing, lists joined by commas.
+
+    :param v: the value (bool, None, number, str, list/tuple/set, dict, date, enum).
+    :param empty: what to print for None and empty collections.
+    """
+    if v is None or v == "" or (isinstance(v, (list, tuple, set, frozenset, dict)) and not v):
+        return empty
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, Enum):
+        return label(v)
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M %Z").strip()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple, set, frozenset)):
+        items = sorted(v, key=str) if isinstance(v, (set, frozenset)) else v
+        return ", ".join(value(i, empty) for i in items)
+    if isinstance(v, dict):
+        return ", ".join(f"{label(k)}: {value(x, empty)}" for k, x in v.items())
+    return str(v)
+
+
+def register(env: Environment) -> Environment:
+    """Add the filters ``plural``, ``noun``, ``label``, ``hours`` and ``value`` to a Jinja environment.
+
+    :param env: the environment a page or report renders with.
+    """
+    env.filters["plural"] = plural
+    env.filters["noun"] = noun
+    env.filters["label"] = label
+    env.filters["hours"] = hours
+    env.filters["value"] = value
+    env.filters["subject"] = subject
+    return env
+
+
+def restore_status(ok: int, expected: int | None, problems: list[tuple[str, int]]) -> str:
+    """What a verified backup would bring back, in words.
+
+    ``17 of 20 instances restorable — 1 missing, 1 altered, 1 corrupt: restore incomplete``.
+
+    :param ok: instances that verified intact.
+    :param expected: instances the archive holds (None when the inventory gave no count).
+    :param problems: (status, count) pairs from :func:`radguard.backup.sets.verification_problems`.
+    """
+    of = f" of {expected}" if expected is not None else ""
+    head = f"{ok}{of} {noun(expected if expected is not None else ok, 'instance')} restorable"
+    if not problems:
+        complete = expected is None or ok >= expected
+        return head + ("" if complete else ": restore incomplete")
+    listed = ", ".join(f"{n} {label(s)}" for s, n in problems)
+    return f"{head} — {listed}: restore incomplete"
+
+
+_REF = re.compile(r"^([a-z][a-z0-9_]*):(.+)$")
+
+
+def subject(text: str | None) -> str:
+    """A finding's subject as words: ``backup_set:pacs-nas-replica`` reads ``backup set pacs-nas-replica``.
+
+    Asset subjects (``SITE/NAME``) and free text pass through unchanged.
+
+    :param text: the stored subject, or None for an organisation-wide finding.
+    """
+    if not text:
+        return "organization"
+    m = _REF.match(text)
+    return f"{label(m.group(1))} {m.group(2)}" if m else text
