@@ -116,7 +116,7 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
                 d.status,
                 d.scheduled_on.isoformat(),
                 [ds.service.name for ds in d.services],
-                None if hours is None else round(hours, 2),
+                None if drill_hours is None else round(drill_hours, 2),
                 sum(1 for a in d.actions if a.status != "done"),
                 [lesson.text for lesson in d.lessons],
             )
