@@ -165,15 +165,21 @@ def serve(
     settings_file: Path | None = typer.Option(None, "--settings",
                                               help="YAML settings (as for `radguard assess`), e.g. the longest "
                                                    "risk acceptance allowed."),
+    mfa: str = typer.Option("none", "--mfa",
+                            help="Who must sign in with a TOTP second factor: none, admins, or all local "
+                                 "accounts (they are sent to enrol at their next sign-in)."),
 ) -> None:
     """Serve the web application (sign in with an account made by `radguard user add`)."""
     import uvicorn
 
     from radguard.checks.engine import load_settings
     from radguard.web.app import create_app
+    from radguard.web.identity.totp import MFA_POLICIES
     from radguard.web.security import parse_trusted_proxies
 
     settings = load_settings(settings_file)
+    if mfa not in MFA_POLICIES:
+        raise InputError("--mfa", None, None, f"{mfa!r} is not one of {', '.join(MFA_POLICIES)}")
     parse_trusted_proxies(trusted_proxy)  # a bad value is refused before anything starts
     database = db(ctx)
     with database.read() as session:
@@ -184,7 +190,7 @@ def serve(
     if not loopback and not tls_cert:
         err_console.print("warning: serving beyond this machine without --tls-cert; put radguard behind a TLS "
                           "proxy, since its session cookies are only sent over HTTPS")
-    app = create_app(database, trusted_proxies=trusted_proxy, settings=settings)
+    app = create_app(database, trusted_proxies=trusted_proxy, settings=settings, mfa_policy=mfa)
     uvicorn.run(app, host=host, port=port, ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None, log_level="info", server_header=False,
                 proxy_headers=False)

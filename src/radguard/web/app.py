@@ -22,11 +22,14 @@ import radguard
 from radguard import wording
 from radguard.checks.engine import AssessSettings
 from radguard.db.session import Database
+from radguard.errors import InputError
 from radguard.links import http_url
+from radguard.web.identity.totp import MFA_POLICIES
 from radguard.web.security import (
     MAX_BODY,
     LoginRequired,
     LoginThrottle,
+    MfaEnrolmentRequired,
     RequestGuard,
     SecurityHeaders,
     parse_trusted_proxies,
@@ -64,7 +67,8 @@ def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
 
 
 def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxies: Sequence[str] = (),
-               settings: AssessSettings | None = None, max_body: int = MAX_BODY) -> FastAPI:
+               settings: AssessSettings | None = None, max_body: int = MAX_BODY,
+               mfa_policy: str = "none") -> FastAPI:
     """The application over ``database``.
 
     :param database: where accounts, sessions and every stage's data live.
@@ -74,6 +78,7 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
     :param settings: the organisation's settings (``radguard serve --settings``), e.g. the
         longest risk acceptance the findings stage allows.
     :param max_body: the largest request body accepted, in bytes.
+    :param mfa_policy: who must use a TOTP second factor: ``none``, ``admins`` or ``all`` local accounts.
     """
     app = FastAPI(
         title="radguard",
@@ -90,6 +95,9 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
     app.state.sign_in_seconds = 0.3  # running mean of a failed password check, to pace throttled answers
     app.state.trusted_proxies = parse_trusted_proxies(list(trusted_proxies))
     app.state.settings = settings or AssessSettings()
+    if mfa_policy not in MFA_POLICIES:
+        raise InputError("--mfa", None, None, f"{mfa_policy!r} is not one of {', '.join(MFA_POLICIES)}")
+    app.state.mfa_policy = mfa_policy
     app.add_middleware(RequestGuard, max_body=max_body)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: refusals above carry the headers too
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -99,6 +107,12 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
         if request.headers.get("hx-request"):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(MfaEnrolmentRequired)
+    async def _enrol(request: Request, exc: MfaEnrolmentRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/account/mfa"})
+        return RedirectResponse("/account/mfa", status_code=303)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

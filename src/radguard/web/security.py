@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from radguard.db.models.web import ROLES, User, WebSession
 from radguard.web.accounts import lookup_api_token, lookup_session, role_at_least
+from radguard.web.identity.totp import mfa_required
 
 SESSION_COOKIE = "rg_session"
 LOGIN_CSRF_COOKIE = "rg_login_csrf"
@@ -223,6 +224,14 @@ class LoginRequired(Exception):
     """Raised for browsers without a session: the app turns it into a redirect to /login."""
 
 
+class MfaEnrolmentRequired(Exception):
+    """Raised when policy demands a second factor the signed-in user has not enrolled yet:
+    browsers are sent to the enrolment page, which (with sign-out) is all such a session reaches."""
+
+
+MFA_ENROLMENT_PATHS = ("/account/mfa", "/logout")
+
+
 def _wants_html(request: Request) -> bool:
     """Pages answer an anonymous visitor with a redirect to sign in; the API answers 401."""
     return not request.url.path.startswith("/api/")
@@ -321,6 +330,12 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                     raise LoginRequired()
                 raise HTTPException(status_code=401, detail="sign in first", headers={"WWW-Authenticate": "Bearer"})
             principal = Principal.of(ws.user, "session", ws)
+            policy = getattr(request.app.state, "mfa_policy", "none")
+            if (not ws.user.totp_enabled and mfa_required(ws.user, policy)
+                    and not request.url.path.startswith(MFA_ENROLMENT_PATHS)):
+                if _wants_html(request):
+                    raise MfaEnrolmentRequired()
+                raise HTTPException(status_code=403, detail="enrol two-factor sign-in first (/account/mfa)")
         if not role_at_least(principal.role, minimum):
             raise HTTPException(status_code=403, detail=f"this needs the {minimum} role or higher")
         await _check_csrf(request, principal)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from radguard.web.accounts import SIGN_IN_FAILED, AuthError, authenticate, close_session, open_session
 from radguard.web.app import render
 from radguard.web.audit import record
+from radguard.web.identity import totp
 from radguard.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -53,6 +54,7 @@ async def login(
     request: Request,
     username: str = Form(...),
     password: str = Form(...),
+    code: str = Form(""),
     csrf_token: str = Form(""),
     next: str = Form("/"),
     session: Session = Depends(db_session),
@@ -77,6 +79,13 @@ async def login(
     started = time.perf_counter()
     try:
         user = authenticate(session, username, password)
+        factor = totp.verify(session, user, code[:20]) if user.totp_enabled else None
+        if user.totp_enabled and factor is None:
+            # A right password with a wrong, missing or reused code: the same answer as a wrong
+            # password (which factor failed is not said), counted by the same throttle.
+            record(session, "anonymous", "login.mfa_failed", detail=typed, ip=ip)
+            session.commit()
+            return _login_page(request, SIGN_IN_FAILED, status=401)
     except AuthError:
         took = time.perf_counter() - started
         request.app.state.sign_in_seconds = 0.8 * request.app.state.sign_in_seconds + 0.2 * took
@@ -85,7 +94,10 @@ async def login(
         return _login_page(request, SIGN_IN_FAILED, status=401)
     throttle.succeeded(username, ip)
     new = open_session(session, user, ip)
-    record(session, user.username, "login", ip=ip)
+    detail: dict[str, object] | None = {"factor": factor} if factor else None
+    if factor == "recovery":
+        detail = {"factor": factor, "recovery_codes_left": totp.recovery_codes_left(session, user)}
+    record(session, user.username, "login", detail=detail, ip=ip)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, new.token, httponly=True, samesite="strict",

@@ -1,0 +1,1 @@
+"""Identity sources and second factors beyond the local password (issue #20)."""

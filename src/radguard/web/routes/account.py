@@ -1,0 +1,94 @@
+"""The signed-in user's own account: two-factor (TOTP) enrolment and recovery codes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from radguard.db.models.web import User
+from radguard.errors import RadguardError
+from radguard.web.app import render
+from radguard.web.audit import record
+from radguard.web.identity import totp
+from radguard.web.security import Principal, client_ip, db_session, require
+
+router = APIRouter(include_in_schema=False)
+
+
+def _me(session: Session, principal: Principal) -> User:
+    if principal.via != "session":
+        raise HTTPException(status_code=403, detail="manage two-factor sign-in from a browser session")
+    user = session.get(User, principal.user_id)
+    if user is None:
+        raise HTTPException(status_code=404, detail="no such user")
+    return user
+
+
+def _page(request: Request, session: Session, user: User, **extra: object) -> Response:
+    policy = request.app.state.mfa_policy
+    return render(request, "account_mfa.html", {
+        "enabled": user.totp_enabled, "required": totp.mfa_required(user, policy),
+        "codes_left": totp.recovery_codes_left(session, user), **extra})
+
+
+@router.get("/account/mfa")
+async def mfa_page(request: Request, principal: Principal = Depends(require("viewer")),
+                   session: Session = Depends(db_session)) -> Response:
+    return _page(request, session, _me(session, principal))
+
+
+@router.post("/account/mfa/start")
+async def mfa_start(request: Request, principal: Principal = Depends(require("viewer")),
+                    session: Session = Depends(db_session)) -> Response:
+    user = _me(session, principal)
+    try:
+        uri = totp.begin_enrolment(user)
+    except RadguardError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "mfa.enrol_started", target=principal.name, ip=client_ip(request))
+    session.commit()
+    return _page(request, session, user, qr=totp.qr_svg(uri), secret=user.totp_secret)
+
+
+@router.post("/account/mfa/confirm")
+async def mfa_confirm(request: Request, code: str = Form(...), principal: Principal = Depends(require("viewer")),
+                      session: Session = Depends(db_session)) -> Response:
+    user = _me(session, principal)
+    try:
+        codes = totp.confirm_enrolment(session, user, code[:20])
+    except RadguardError as exc:
+        record(session, principal.name, "mfa.enrol_failed", target=principal.name, ip=client_ip(request))
+        session.commit()
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "mfa.enabled", target=principal.name, ip=client_ip(request))
+    session.commit()
+    return _page(request, session, user, recovery_codes=codes)
+
+
+@router.post("/account/mfa/recovery-codes")
+async def mfa_new_codes(request: Request, code: str = Form(...), principal: Principal = Depends(require("viewer")),
+                        session: Session = Depends(db_session)) -> Response:
+    user = _me(session, principal)
+    if totp.verify(session, user, code[:20]) != "totp":
+        session.rollback()
+        raise HTTPException(status_code=400, detail="enter a current code from the authenticator app")
+    codes = totp.regenerate_recovery_codes(session, user)
+    record(session, principal.name, "mfa.recovery_codes_replaced", target=principal.name, ip=client_ip(request))
+    session.commit()
+    return _page(request, session, user, recovery_codes=codes)
+
+
+@router.post("/account/mfa/disable")
+async def mfa_disable(request: Request, code: str = Form(...), principal: Principal = Depends(require("viewer")),
+                      session: Session = Depends(db_session)) -> Response:
+    user = _me(session, principal)
+    if totp.mfa_required(user, request.app.state.mfa_policy):
+        raise HTTPException(status_code=403, detail="policy requires two-factor sign-in for this account")
+    if totp.verify(session, user, code[:20]) is None:
+        session.rollback()
+        raise HTTPException(status_code=400, detail="enter a current code or a recovery code")
+    totp.disable(session, user)
+    record(session, principal.name, "mfa.disabled", target=principal.name, ip=client_ip(request))
+    session.commit()
+    return _page(request, session, user)
