@@ -1,7 +1,7 @@
 """Identity: TOTP second factor and single-use recovery codes for local accounts
 
 Revision ID: 0022_identity
-Revises: 0015_web_token_expiry
+Revises: 0021_integrations
 """
 from collections.abc import Sequence
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022_identity"
-down_revision: str | Sequence[str] | None = "0015_web_token_expiry"
+down_revision: str | Sequence[str] | None = "0021_integrations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
