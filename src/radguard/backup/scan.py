@@ -132,7 +132,10 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
     def problem(p: WalkProblem) -> None:
         state.add_bad_dir(path_key(p.rel), p.reason, p.rel if options.keep_paths else None)
 
-    in_flight: set[Future[list[FileResult]]] = set()
+    # Insertion-ordered, so finished batches are recorded in the order they were submitted
+    # (wait() returns a set: with the inline executor every batch is already done, and the
+    # progress and side file would otherwise follow the set's arbitrary order).
+    in_flight: dict[Future[list[FileResult]], None] = {}
     limit = max(2, options.workers * 4)
     last = time.monotonic()
     done_files = already
@@ -141,8 +144,8 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
         nonlocal last, done_files
         while len(in_flight) > block_until:
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                in_flight.discard(fut)
+            for fut in [f for f in in_flight if f in finished]:
+                del in_flight[fut]
                 results = fut.result()
                 now = time.monotonic()
                 state.add(results, now - last, options.keep_paths)
@@ -174,10 +177,10 @@ def scan(root: Path, state: ScanState, options: ScanOptions,
 
 
 def _submit(executor: Executor, state: ScanState, root: str, batch: list[str], options: ScanOptions,
-            in_flight: set[Future[list[FileResult]]], resumed: bool) -> None:
+            in_flight: dict[Future[list[FileResult]], None], resumed: bool) -> None:
     # A fresh run has nothing to skip: the parent does not hash paths or query the side file for
     # it (the parent's share of the work is what limits how far the workers parallelise).
     done = state.done([path_key(rel) for rel in batch]) if resumed else set()
     todo = [rel for rel in batch if path_key(rel) not in done] if done else batch
     if todo:
-        in_flight.add(executor.submit(_inspect_batch, root, todo, options.deep, options.algorithm))
+        in_flight[executor.submit(_inspect_batch, root, todo, options.deep, options.algorithm)] = None

@@ -9,13 +9,13 @@ of creating a second one. The ticket key is stored on the finding (table ``findi
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard.csvcells import CsvDictWriter
 from radguard.db.base import utcnow
 from radguard.db.models.integrations import FindingTicket
 from radguard.errors import RadguardError
@@ -110,7 +110,7 @@ def servicenow_import_set(session: Session, states: list[str] | None = None) -> 
     """A CSV for a ServiceNow import set table (``u_radguard_findings``); the transform map
     coalesces on ``u_radguard_finding_id`` so a second import updates the same incident/task."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, SERVICENOW_COLUMNS, lineterminator="\r\n")
+    writer = CsvDictWriter(buf, SERVICENOW_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for r in _open_records(session, states or ["open"]):
         asset = r.get("asset") or {}
