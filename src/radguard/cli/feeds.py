@@ -144,7 +144,8 @@ def vex_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Apply a VEX document: advisory findings whose every CVE it marks not affected or fixed are closed."""
-    from radguard.feeds.vex import apply_vex, read_vex
+    from radguard.checks.vex import apply_vex
+    from radguard.feeds.vex import read_vex
 
     statements = read_vex(path)
     with db(ctx).transaction() as session:

@@ -11,12 +11,12 @@ import contextlib
 import logging
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from radguard.discovery.engine import Probed
 from radguard.discovery.merge import store_scan
 from radguard.discovery.results import EndpointDoc
 from radguard.discovery.scope import covered
+from radguard.discovery.sensors import job_rows, sensor_rows
 from radguard.discovery.targets import Resolver, parse_target, parse_targets
 from radguard.distributed.broker import DISCOVER_TASK, INGEST_TASK, make_app, site_queue
 from radguard.distributed.signing import ForgedResultError, SensorCredentials, new_credentials, verify
@@ -59,32 +60,6 @@ def revoke(database: Database, sensor_id: str) -> None:
     """Revoke a sensor (its own transaction)."""
     with database.transaction() as session:
         revoke_sensor(session, sensor_id)
-
-
-def sensor_rows(session: Session) -> list[dict[str, Any]]:
-    """Every sensor with what the fleet page shows; ``waiting`` is its site's jobs not yet answered."""
-    waiting = dict(session.execute(select(SensorJob.site, func.count()).where(SensorJob.status == "queued")
-                                   .group_by(SensorJob.site)).all())
-    rows = session.scalars(select(Sensor).order_by(Sensor.site, Sensor.id)).all()
-    return [{"id": s.id, "site": s.site, "enrolled_at": s.enrolled_at, "revoked_at": s.revoked_at,
-             "last_seen": s.last_seen, "version": s.version, "clock_skew": s.clock_skew,
-             "last_job": s.last_job, "last_status": s.last_status, "waiting": int(waiting.get(s.site, 0))}
-            for s in rows]
-
-
-def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """The newest jobs, newest first."""
-    rows = session.scalars(select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)).all()
-    return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
-             "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
-             "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
-
-
-def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str, Any]]:
-    """Unrevoked sensors with no result for ``hours`` (those never heard from count from enrolment)."""
-    limit = now - timedelta(hours=hours)
-    return [r for r in sensor_rows(session)
-            if r["revoked_at"] is None and (r["last_seen"] or r["enrolled_at"]) < limit]
 
 
 def list_sensors(database: Database) -> list[dict[str, Any]]:

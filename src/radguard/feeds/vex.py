@@ -28,10 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from radguard.db.base import utcnow
-from radguard.db.models.evidence import Evidence
 from radguard.errors import InputError
 from radguard.textfiles import load_json
 
@@ -189,36 +185,3 @@ def read_vex(path: Path) -> list[Statement]:
     if (doc.get("document") or {}).get("category") == "csaf_vex":
         return _csaf(doc, source)
     raise InputError(source, "$", None, "not a CycloneDX VEX, OpenVEX or CSAF VEX (csaf_vex) document")
-
-
-def apply_vex(session: Session, statements: list[Statement]) -> dict[str, Any]:
-    """Store the statements as evidence and close every open advisory finding they fully cover.
-
-    :param session: the caller's transaction.
-    :param statements: from :func:`read_vex`.
-    """
-    from radguard.checks.findings import ADVISORY_CHECKS, list_findings, transition
-
-    now = utcnow()
-    for st in statements:
-        session.add(Evidence(kind=EVIDENCE_KIND, sent={}, received=st.document_json(),
-                             source=f"VEX {st.document}", collected_at=now))
-    closed: list[int] = []
-    for finding in list_findings(session, states=["open"], check_ids=ADVISORY_CHECKS):
-        ev = finding.evidence or {}
-        cves = [c for c in ev.get("cves") or [] if isinstance(c, str)]
-        if not cves:
-            continue
-        used: list[Statement] = []
-        for cve in cves:
-            match = next((s for s in statements if s.covers(cve, ev.get("vendor"), ev.get("product"),
-                                                             ev.get("version"))), None)
-            if match is None:
-                break
-            used.append(match)
-        else:
-            transition(session, finding.id, "false-positive", by=f"VEX {used[0].author}",
-                       reason="VEX " + used[0].document + ": " + "; ".join(s.describe() for s in used), now=now)
-            closed.append(finding.id)
-    session.flush()
-    return {"statements": len(statements), "closed": closed}

@@ -1,11 +1,11 @@
-"""Fleet checks: sensors that have gone silent (facts from radguard.distributed.central)."""
+"""Fleet checks: sensors that have gone silent (facts from radguard.discovery.sensors)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from radguard.checks.registry import CheckContext, Observation, evaluator
-from radguard.distributed.central import silent_sensors
+from radguard.discovery.sensors import silent_sensors
 
 DEFAULT_SILENT_HOURS = 48
 

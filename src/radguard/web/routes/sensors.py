@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from radguard.distributed.central import job_rows, revoke_sensor, sensor_rows
+from radguard.discovery.sensors import job_rows, sensor_rows
+from radguard.distributed.central import revoke_sensor
 from radguard.errors import NotFoundError
 from radguard.web.app import render
 from radguard.web.audit import record

@@ -1,0 +1,43 @@
+"""The read side of the sensor fleet: which sensors collect evidence for which site, and when each
+last reported.
+
+Sensors are discovery's collectors, so their records are read here, at the sources stage: the
+silent-sensor check (``RG-SENSOR-SILENT``) and the fleet pages call these functions, while
+:mod:`radguard.distributed` (which runs jobs and assessments) writes the records.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from radguard.db.models.sensors import Sensor, SensorJob
+
+
+def sensor_rows(session: Session) -> list[dict[str, Any]]:
+    """Every sensor with what the fleet page shows; ``waiting`` is its site's jobs not yet answered."""
+    waiting = dict(session.execute(select(SensorJob.site, func.count()).where(SensorJob.status == "queued")
+                                   .group_by(SensorJob.site)).all())
+    rows = session.scalars(select(Sensor).order_by(Sensor.site, Sensor.id)).all()
+    return [{"id": s.id, "site": s.site, "enrolled_at": s.enrolled_at, "revoked_at": s.revoked_at,
+             "last_seen": s.last_seen, "version": s.version, "clock_skew": s.clock_skew,
+             "last_job": s.last_job, "last_status": s.last_status, "waiting": int(waiting.get(s.site, 0))}
+            for s in rows]
+
+
+def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest jobs, newest first."""
+    rows = session.scalars(select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)).all()
+    return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
+             "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
+             "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
+
+
+def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str, Any]]:
+    """Unrevoked sensors with no result for ``hours`` (those never heard from count from enrolment)."""
+    limit = now - timedelta(hours=hours)
+    return [r for r in sensor_rows(session)
+            if r["revoked_at"] is None and (r["last_seen"] or r["enrolled_at"]) < limit]
