@@ -191,12 +191,13 @@ def _mean_target(domains: list[dict[str, Any]]) -> float | None:
 
 def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dict[str, Any],
              assessment_id: int) -> dict[str, Any]:
+    from radguard.checks.findings import finding_counts
     from radguard.readiness.checklists.assessments import get_assessment
     from radguard.readiness.checklists.report import score_assessment
     from radguard.readiness.roadmap import build_roadmap, top_of_roadmap
 
     with db.read() as session:
-        severities = Counter(session.scalars(select(Finding.severity).where(Finding.state == "open")))
+        severities = finding_counts(session).open_by_severity  # open includes reopened, as everywhere
         score = score_assessment(session, get_assessment(session, assessment_id))
         roadmap = build_roadmap(session, assessment_id)
     open_endpoints = [e for e in scan["endpoints"] if e["state"] == "open"]

@@ -346,6 +346,17 @@ def load_drills(session: Session) -> list[Drill]:
     ))
 
 
+def planned_drills(session: Session, limit: int | None = None) -> list[Drill]:
+    """Drills still planned, earliest first (a date that passed without a record comes first).
+
+    :param session: the database session.
+    :param limit: at most this many.
+    """
+    stmt = (select(Drill).where(Drill.status == "planned").options(selectinload(Drill.actions))
+            .order_by(Drill.scheduled_on, Drill.key))
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
+
+
 def load_drill(session: Session, key: str) -> Drill:
     drill = session.scalar(
         select(Drill).where(Drill.key == key).options(

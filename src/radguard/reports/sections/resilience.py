@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from radguard.reports.scope import Scope
-from radguard.response.drills import demonstrated_recovery, recovery_hours
+from radguard.response.drills import demonstrated_recovery, load_drills, recovery_hours
 from radguard.wording import hours, restore_status
 
 
@@ -84,7 +84,7 @@ def resilience_section(scope: Scope) -> ResilienceSection:
 
 def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
     from radguard.db.models.inventory import Site
-    from radguard.db.models.response import Drill, DrillService, ImagingService
+    from radguard.db.models.response import ImagingService
 
     session = scope.session
     site_id = scope.site_id()
@@ -92,18 +92,7 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
     if site_id is not None:
         services = [s for s in services if s.site_id in (site_id, None)]
     sites = dict(session.execute(select(Site.id, Site.code)).all())
-    drills = list(
-        session.scalars(
-            select(Drill)
-            .options(
-                selectinload(Drill.services).selectinload(DrillService.service),
-                selectinload(Drill.events),
-                selectinload(Drill.actions),
-                selectinload(Drill.lessons),
-            )
-            .order_by(Drill.scheduled_on.desc())
-        )
-    )
+    drills = list(reversed(load_drills(session)))  # newest first
     by_key = {d.key: d for d in drills}
     best = {service: (round(took, 2), by_key[key]) for service, (took, key) in demonstrated_recovery(drills).items()}
     for d in drills:

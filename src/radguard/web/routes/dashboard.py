@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from radguard.backup.sets import verification_record
 from radguard.checks.findings import finding_counts
@@ -26,12 +26,11 @@ from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
 from radguard.db.models.backup import BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset
-from radguard.db.models.response import Drill
 from radguard.readiness.checklists.assessments import assessment_versions, current_assessment
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
 from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
-from radguard.response.drills import demonstrated_recovery, load_drills
+from radguard.response.drills import demonstrated_recovery, load_drills, planned_drills
 from radguard.response.services import load_services
 from radguard.web.app import render
 from radguard.web.routes._cards import CardCache, CardValue
@@ -147,9 +146,7 @@ def last_verification(session: Session) -> dict[str, Any] | None:
 
 def next_drills(session: Session) -> list[dict[str, Any]]:
     """Planned drills, earliest first (those whose date has passed without a record come first)."""
-    drills = session.scalars(select(Drill).where(Drill.status == "planned")
-                             .options(selectinload(Drill.actions))
-                             .order_by(Drill.scheduled_on, Drill.key).limit(NEXT_DRILLS))
+    drills = planned_drills(session, NEXT_DRILLS)
     return [{"key": d.key, "title": d.title, "kind": d.kind, "playbook": d.playbook, "date": d.scheduled_on,
              "status": d.status, "open_actions": sum(1 for a in d.actions if a.status != "done")} for d in drills]
 
