@@ -18,10 +18,10 @@ exports and the reports all read findings through them, so ``state=open`` means 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -353,3 +353,64 @@ def history(finding: Finding) -> list[dict[str, Any]]:
                "reason": FIRST_OBSERVED, "evidence": found}
     rows.insert(0, created)
     return rows
+
+
+class FindingRef(NamedTuple):
+    """The part of an open finding a leader needs to see beside a challenged answer.
+
+    A named tuple (immutable, and cheap to make): the roadmap reads every open finding, which
+    is hundreds of thousands for a large fleet.
+    """
+
+    id: int
+    check_id: str
+    title: str
+    severity: str
+    risk_score: int
+    subject: str
+    asset_owner: str | None = None
+    due: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "check_id": self.check_id, "title": self.title, "severity": self.severity,
+                "risk_score": self.risk_score, "subject": self.subject, "due": self.due}
+
+
+def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> dict[str, list[FindingRef]]:
+    """Open findings grouped by check ID (all checks, or only those named), highest risk first."""
+    # Plain columns, not Finding objects: a large register has hundreds of thousands of open
+    # findings, and loading each with its evidence and explanation JSON took minutes.
+    query = (
+        select(Finding.id, Finding.check_id, Finding.title, Finding.severity, Finding.risk_score,
+               Finding.subject, Finding.key, Finding.due, Asset.name, Asset.owner)
+        .outerjoin(Asset, Asset.id == Finding.asset_id)
+        .where(Finding.state.in_(OPEN_STATES))
+        .order_by(Finding.check_id, Finding.risk_score.desc(), Finding.id)
+    )
+    if check_ids is not None:
+        wanted = sorted(set(check_ids))
+        if not wanted:
+            return {}
+        query = query.where(Finding.check_id.in_(wanted))
+    grouped: dict[str, list[FindingRef]] = {}
+    for fid, check_id, title, severity, risk_score, subject, key, due, asset_name, asset_owner in \
+            session.execute(query):
+        label = asset_name or subject or "organization"
+        if key:
+            label += f" ({key})"
+        grouped.setdefault(check_id, []).append(
+            FindingRef(id=fid, check_id=check_id, title=title, severity=severity, risk_score=risk_score,
+                       subject=label, asset_owner=asset_owner, due=due.isoformat() if due else None)
+        )
+    return grouped
+
+
+def open_severities_by_asset(session: Session) -> dict[int, list[str]]:
+    """The severities of each asset's open (incl. reopened) findings, for per-asset exports."""
+    out: dict[int, list[str]] = {}
+    for asset_id, severity in session.execute(
+            select(Finding.asset_id, Finding.severity)
+            .where(Finding.state.in_(OPEN_STATES), Finding.asset_id.is_not(None))).all():
+        if asset_id is not None:
+            out.setdefault(asset_id, []).append(severity)
+    return out

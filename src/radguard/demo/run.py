@@ -19,13 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
 
 from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.migrate import upgrade
-from radguard.db.models.findings import Finding
-from radguard.db.models.inventory import Asset
 from radguard.db.session import Database, open_database
 from radguard.demo.archive import build_archive
 from radguard.demo.network import NetworkError, SimulatedNetwork
@@ -168,19 +165,14 @@ def _reports(db: Database, out: Path, pdf: bool) -> dict[str, str]:
 
 def probe_findings(db: Database) -> list[dict[str, Any]]:
     """Open findings of the probe-derived checks, with the asset they are on (SITE/NAME)."""
-    with db.read() as session:
-        rows = session.execute(
-            select(Finding.check_id, Finding.severity, Finding.key, Finding.subject, Asset.name, Asset.site_id,
-                   Asset.confirmed)
-            .outerjoin(Asset, Asset.id == Finding.asset_id)
-            .where(Finding.check_id.in_(PROBE_CHECKS), Finding.state == "open")
-        ).all()
-        from radguard.db.models.inventory import Site
+    from radguard.checks.findings import list_findings
 
-        sites = {s.id: s.code for s in session.scalars(select(Site))}
-    return [{"check": check, "severity": sev, "asset": f"{sites[site]}/{name}" if name else None,
-             "subject": subject, "key": key, "confirmed_asset": confirmed}
-            for check, sev, key, subject, name, site, confirmed in rows]
+    with db.read() as session:
+        return [{"check": f.check_id, "severity": f.severity,
+                 "asset": f"{f.asset.site.code}/{f.asset.name}" if f.asset is not None else None,
+                 "subject": f.subject, "key": f.key,
+                 "confirmed_asset": f.asset.confirmed if f.asset is not None else None}
+                for f in list_findings(session, states=["open"], check_ids=sorted(PROBE_CHECKS))]
 
 
 def _mean_target(domains: list[dict[str, Any]]) -> float | None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
+from radguard.checks.findings import list_findings
 from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
 from radguard.db.models.findings import OPEN_STATES, Finding
-from radguard.db.models.inventory import Asset
 from radguard.frameworks.coverage import Answer, Observed
 from radguard.readiness.checklists.assessments import current_assessment
 from radguard.reports.scope import Scope
@@ -20,17 +18,14 @@ def _finding_label(f: Finding, asset_name: str | None) -> str:
 def observe(scope: Scope) -> Observed:
     obs = Observed()
     session = scope.session
-    site_id = scope.site_id()
-    query = select(Finding, Asset.name, Asset.site_id).outerjoin(Asset, Finding.asset_id == Asset.id)
-    rows = session.execute(query.order_by(Finding.risk_score.desc(), Finding.id)).all()
     any_finding = False
-    for f, asset_name, asset_site in rows:
-        if site_id is not None and f.asset_id is not None and asset_site != site_id:
-            continue
+    # The findings stage's one listing, with its site rule (a site's assets plus organisation-wide).
+    for f in list_findings(session, site=scope.site):
         any_finding = True
         obs.evaluated_checks.add(f.check_id)
         if f.state in OPEN_STATES:
-            obs.open_findings.setdefault(f.check_id, []).append(_finding_label(f, asset_name))
+            obs.open_findings.setdefault(f.check_id, []).append(
+                _finding_label(f, f.asset.name if f.asset is not None else None))
     if any_finding:
         # The findings engine evaluates the whole catalog on each run: once any run has left a
         # finding, every catalogued check counts as evaluated.

@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from radguard.checks.findings import finding_model, list_findings
+from radguard.checks.findings import finding_model, list_findings, open_severities_by_asset
 from radguard.checks.loader import default_catalog
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.csvcells import to_csv as csv_document
-from radguard.db.models.findings import OPEN_STATES, Finding
 from radguard.db.models.inventory import Asset
 from radguard.reports.scope import Scope
 from radguard.reports.sections.roadmap import roadmap_items
@@ -145,12 +144,7 @@ def inventory_records(scope: Scope) -> list[dict[str, Any]]:
     q = select(Asset).options(selectinload(Asset.site), selectinload(Asset.endpoints), selectinload(Asset.ae_titles))
     if site_id is not None:
         q = q.where(Asset.site_id == site_id)
-    open_by_asset: dict[int, list[str]] = {}
-    for asset_id, severity in scope.session.execute(
-        select(Finding.asset_id, Finding.severity).where(Finding.state.in_(OPEN_STATES), Finding.asset_id.is_not(None))
-    ).all():
-        if asset_id is not None:
-            open_by_asset.setdefault(asset_id, []).append(severity)
+    open_by_asset = open_severities_by_asset(scope.session)
     out = []
     for a in scope.session.scalars(q.order_by(Asset.id)):
         sev = open_by_asset.get(a.id, [])
