@@ -11,8 +11,8 @@ from radguard.links import http_url
 from radguard.web.app import templates
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "radguard"
-URL_ATTR = re.compile(r"""(?<![\w-])(href|src|action|formaction|hx-get|hx-post|hx-put|poster|srcset)\s*=\s*(["'])(.*?)\2""",
-                      re.S)
+URL_ATTR = re.compile(
+    r"""(?<![\w-])(href|src|action|formaction|hx-get|hx-post|hx-put|poster|srcset)\s*=\s*(["'])(.*?)\2""", re.S)
 # Attributes whose whole value is an expression that is built by radguard itself, not imported.
 INTERNAL = {("base.html", "{{ item[1] }}")}  # navigation entries the route modules declare
 
