@@ -1,4 +1,5 @@
-"""``radguard schedule``: recurring discovery and assessment, with state and history in the database."""
+"""``radguard schedule``: recurring discovery, assessment, feed refresh and reports, with state and
+history in the database (the web app's /schedules page calls the same functions)."""
 
 from __future__ import annotations
 
@@ -18,30 +19,43 @@ _BROKER_HELP = "Broker URL for discover schedules (or env RADGUARD_BROKER_URL)."
 
 
 def _sender(broker: str | None, broker_ca: Path | None) -> Any:
-    if not broker:
-        return None
-    from radguard.distributed.broker import make_app
-    from radguard.distributed.central import send_job
+    from radguard.distributed.schedules import job_sender
 
-    app = make_app(broker, broker_ca)
-    return lambda job: send_job(app, job)
+    return job_sender(broker, broker_ca)
 
 
 @schedule_app.command("add")
 def add_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A unique name, e.g. north-weekly."),
-    kind: str = typer.Option(..., "--kind", help="discover or assess."),
-    every_hours: int = typer.Option(..., "--every-hours", help="Hours between runs (168 = weekly)."),
-    site: str | None = typer.Option(None, "--site", help="Site whose sensors run a discover schedule."),
+    kind: str = typer.Option(..., "--kind", help="discover, assess, feeds or report."),
+    every_hours: int = typer.Option(..., "--every-hours", help="Hours between runs (24 = daily, 168 = weekly, "
+                                    "720 = every 30 days)."),
+    site: str | None = typer.Option(None, "--site", help="Site whose sensors run a discover schedule; a report "
+                                    "schedule's site (default: the whole organization)."),
     targets: list[str] = typer.Option([], "--target", help="Discover: host, CIDR or host:port (repeatable)."),
     ports: str = typer.Option("104,11112", "--ports", help="Discover: ports to probe."),
     level: int = typer.Option(2, "--level", help="Discover: safety level (the sensor's scope may refuse it)."),
+    feeds_dir: Path | None = typer.Option(None, "--feeds-dir", help="Feeds: import this directory (a local "
+                                          "mirror of KEV/CSAF/NVD files) instead of downloading."),
+    kev_url: str | None = typer.Option(None, "--kev-url", help="Feeds: KEV catalog URL (default: CISA's)."),
+    csaf_url: str | None = typer.Option(None, "--csaf-url", help="Feeds: base URL of a CSAF directory with "
+                                        "index.txt (default: CISA's medical advisories)."),
+    report_dir: Path | None = typer.Option(None, "--report-dir", help="Report: directory the reports are "
+                                           "written to (one file per run)."),
+    audience: str = typer.Option("executive", "--audience", help="Report: executive or technical."),
+    fmt: str = typer.Option("pdf", "--format", help="Report: pdf or html."),
 ) -> None:
     """Create a schedule; its first run is due now."""
     from radguard.distributed.schedules import add_schedule
 
-    params = {"targets": targets, "ports": list(parse_ports(ports)), "level": level} if kind == "discover" else {}
+    params: dict[str, Any] = {}
+    if kind == "discover":
+        params = {"targets": targets, "ports": list(parse_ports(ports)), "level": level}
+    elif kind == "feeds":
+        params = {"directory": str(feeds_dir) if feeds_dir else None, "kev_url": kev_url, "csaf_url": csaf_url}
+    elif kind == "report":
+        params = {"directory": str(report_dir) if report_dir else None, "audience": audience, "format": fmt}
     add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params)
     console.print(f"schedule {name} added")
 

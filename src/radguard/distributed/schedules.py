@@ -3,14 +3,25 @@
 ``radguard schedule tick`` (from a systemd timer, e.g. every 5 minutes) runs every due schedule
 once and moves it to its next time; each run is recorded (started, finished, counts, error), so
 the history survives restarts and two ticks never run one schedule twice (row lock).
-Kinds: ``discover`` (a job on the site's queue, with the schedule's targets/ports/level) and
-``assess`` (the whole catalog).
+Kinds:
+
+- ``discover``: a job on the site's queue, with the schedule's targets/ports/level;
+- ``assess``: the whole catalog;
+- ``feeds``: refresh the advisory feeds from a configured directory (a local mirror) or from
+  URLs (CISA's by default), all or nothing like ``radguard feeds import|update``;
+- ``report``: write the executive or technical report into a configured directory, one file
+  per run, named by audience, site and date.
+
+Run-now and pause work the same from the CLI (``radguard schedule``) and the web app
+(``/schedules``); both call the functions here.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,20 +32,80 @@ from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
 from radguard.errors import InputError, NotFoundError
 
-KINDS = ("discover", "assess")
+KINDS = ("discover", "assess", "feeds", "report")
+AUDIENCES = ("executive", "technical")
+REPORT_FORMATS = ("html", "pdf")
+ENV_BROKER_URL = "RADGUARD_BROKER_URL"
+ENV_BROKER_CA = "RADGUARD_BROKER_CA"
+Sender = Callable[[dict[str, Any]], None]
+
+
+def job_sender(broker: str | None, broker_ca: Path | None = None) -> Sender | None:
+    """A function that puts a job on its site's queue, or None without a broker URL.
+
+    :param broker: ``rediss://:PASSWORD@host:port/0``; None or empty means no broker configured.
+    :param broker_ca: the CA certificate of the broker's TLS.
+    """
+    if not broker:
+        return None
+    from radguard.distributed.broker import make_app
+    from radguard.distributed.central import send_job
+
+    app = make_app(broker, broker_ca)
+    return lambda job: send_job(app, job)
+
+
+def env_sender() -> Sender | None:
+    """The sender configured by ``RADGUARD_BROKER_URL`` / ``RADGUARD_BROKER_CA`` (the web app's)."""
+    ca = os.environ.get(ENV_BROKER_CA)
+    return job_sender(os.environ.get(ENV_BROKER_URL), Path(ca) if ca else None)
+
+
+def _check_params(kind: str, site: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a schedule that could never run, naming the option to fix; returns the params kept."""
+    if kind == "discover":
+        if site is None or not params.get("targets"):
+            raise InputError("--site", None, None, "a discover schedule needs --site and at least one --target")
+        return params
+    if kind == "feeds":
+        directory = params.get("directory")
+        if directory:
+            if not Path(directory).is_dir():
+                raise InputError("--feeds-dir", None, None, f"{directory} is not a directory")
+            return {"directory": str(directory)}
+        return {k: params[k] for k in ("kev_url", "csaf_url", "all_ics") if params.get(k)}
+    if kind == "report":
+        directory = params.get("directory")
+        if not directory or not Path(directory).is_dir():
+            raise InputError("--report-dir", None, None, "a report schedule needs --report-dir, an existing "
+                             "directory the reports are written to")
+        audience, fmt = params.get("audience", "executive"), params.get("format", "pdf")
+        if audience not in AUDIENCES:
+            raise InputError("--audience", None, None, f"{audience!r} is not one of {', '.join(AUDIENCES)}")
+        if fmt not in REPORT_FORMATS:
+            raise InputError("--format", None, None, f"{fmt!r} is not one of {', '.join(REPORT_FORMATS)}")
+        return {"directory": str(directory), "audience": audience, "format": fmt, "site": site}
+    return {}
 
 
 def add_schedule(database: Database, name: str, kind: str, every_hours: int, site: str | None = None,
                  params: dict[str, Any] | None = None, start: datetime | None = None) -> int:
-    """Create a schedule; ``params`` for discover: targets, ports, level, rate."""
+    """Create a schedule, first due at ``start`` (now by default).
+
+    :param params: discover: targets, ports, level, rate; feeds: directory, or kev_url / csaf_url /
+        all_ics; report: directory, audience, format.
+    """
     if kind not in KINDS:
         raise InputError("--kind", None, None, f"{kind!r} is not one of {', '.join(KINDS)}")
     if every_hours < 1:
         raise InputError("--every-hours", None, None, "must be at least 1")
-    if kind == "discover" and (site is None or not (params or {}).get("targets")):
-        raise InputError("--site", None, None, "a discover schedule needs --site and at least one --target")
+    if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+        raise InputError("name", None, None, f"{name!r}: use 1-100 letters, digits, '-', '_' or '.'")
+    params = _check_params(kind, site, dict(params or {}))
     with database.transaction() as session:
-        row = Schedule(name=name, kind=kind, site=site, every_hours=every_hours, params=params or {},
+        if session.scalar(select(Schedule.id).where(Schedule.name == name)) is not None:
+            raise InputError("name", None, None, f"a schedule named {name!r} exists; pick another name")
+        row = Schedule(name=name, kind=kind, site=site, every_hours=every_hours, params=params,
                        paused=False, next_run=start or utcnow())
         session.add(row)
         session.flush()
@@ -42,6 +113,7 @@ def add_schedule(database: Database, name: str, kind: str, every_hours: int, sit
 
 
 def set_paused(database: Database, name: str, paused: bool) -> None:
+    """Pause or resume a schedule; a paused one is skipped by ``tick`` but can still run now."""
     with database.transaction() as session:
         row = session.scalar(select(Schedule).where(Schedule.name == name))
         if row is None:
@@ -75,8 +147,39 @@ def history(database: Database, name: str) -> list[dict[str, Any]]:
                  "error": r.error} for r in runs]
 
 
+def _refresh_feeds(database: Database, params: dict[str, Any]) -> dict[str, Any]:
+    from radguard.feeds.importer import collect_files, read_feeds
+    from radguard.feeds.store import store_feeds
+    from radguard.feeds.update import UpdateSources, download_feeds
+
+    if params.get("directory"):
+        feeds = read_feeds(collect_files([Path(params["directory"])]))
+    else:
+        sources = UpdateSources.default(params.get("kev_url"), params.get("csaf_url"))
+        if params.get("all_ics"):
+            sources.prefix = ""
+        feeds = download_feeds(sources)
+    with database.transaction() as session:  # parsed in full first: a bad file stores nothing
+        return store_feeds(session, feeds).as_dict()
+
+
+def _write_report(database: Database, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    from radguard.reports.build import build_report
+    from radguard.reports.render import write_report
+
+    audience, fmt, site = params["audience"], params["format"], params.get("site")
+    path = Path(params["directory"]) / f"radguard-{audience}-{site or 'organization'}-{now:%Y-%m-%d}.{fmt}"
+    with database.read() as session:
+        size = write_report(build_report(session, audience, site), path, fmt)
+    return {"file": str(path), "bytes": size}
+
+
 def _execute(database: Database, kind: str, site: str | None, params: dict[str, Any],
-             send: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+             send: Sender | None) -> dict[str, Any]:
+    if kind == "feeds":
+        return _refresh_feeds(database, params)
+    if kind == "report":
+        return _write_report(database, params, utcnow())
     if kind == "assess":
         with database.transaction() as session:
             result = assess(session)
@@ -93,7 +196,7 @@ def _execute(database: Database, kind: str, site: str | None, params: dict[str, 
     return {"job_id": job["job_id"]}
 
 
-def run_schedule(database: Database, name: str, send: Callable[[dict[str, Any]], None] | None = None,
+def run_schedule(database: Database, name: str, send: Sender | None = None,
                  now: datetime | None = None, due_only: bool = False) -> dict[str, Any] | None:
     """Run one schedule now (or only if due), record the run, move ``next_run`` on."""
     now = now or utcnow()
@@ -116,7 +219,7 @@ def run_schedule(database: Database, name: str, send: Callable[[dict[str, Any]],
     return {"name": name, "status": status, "counts": counts, "error": error}
 
 
-def tick(database: Database, send: Callable[[dict[str, Any]], None] | None = None,
+def tick(database: Database, send: Sender | None = None,
          now: datetime | None = None) -> list[dict[str, Any]]:
     """Run every due, unpaused schedule once."""
     now = now or utcnow()

@@ -1,0 +1,44 @@
+"""Schedules from the web app: create, pause, resume, run now, and the run history page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from radguard.db.session import Database
+from radguard.distributed.schedules import history, list_schedules
+from radguard.web.audit import recent
+from tests.web.conftest import csrf_of
+
+
+def test_schedules_from_the_web(web_db: Database, client_for: Callable[[str], TestClient], tmp_path: Path) -> None:
+    admin = client_for("admin")
+    token = csrf_of(admin)
+    form = {"csrf_token": token, "name": "monthly-exec", "kind": "report", "every_hours": "720",
+            "directory": str(tmp_path), "audience": "executive", "format": "html"}
+    assert admin.post("/schedules", data=form, follow_redirects=False).status_code == 303
+    bad = admin.post("/schedules", data={**form, "name": "other", "directory": str(tmp_path / "nowhere")})
+    assert bad.status_code == 400 and "--report-dir" in bad.text
+    assert admin.post("/schedules/monthly-exec/pause", data={"csrf_token": token},
+                      follow_redirects=False).status_code == 303
+    assert list_schedules(web_db)[0]["paused"] is True
+    page = admin.get("/schedules")
+    assert "monthly-exec" in page.text and "paused" in page.text and "Resume" in page.text
+    run = admin.post("/schedules/monthly-exec/run", data={"csrf_token": token}, follow_redirects=False)
+    assert run.status_code == 303 and run.headers["location"] == "/schedules/monthly-exec"
+    runs = history(web_db, "monthly-exec")
+    assert runs[0]["status"] == "ok" and Path(runs[0]["counts"]["file"]).is_file()
+    detail = admin.get("/schedules/monthly-exec")
+    assert "ok" in detail.text and runs[0]["counts"]["file"] in detail.text
+    assert admin.post("/schedules/monthly-exec/resume", data={"csrf_token": token},
+                      follow_redirects=False).status_code == 303
+    assert list_schedules(web_db)[0]["paused"] is False
+    viewer = client_for("viewer")
+    assert "monthly-exec" in viewer.get("/schedules").text and "Run now" not in viewer.get("/schedules").text
+    assert viewer.post("/schedules/monthly-exec/run", data={"csrf_token": csrf_of(viewer)}).status_code == 403
+    assert admin.get("/schedules/nothing").status_code == 404
+    with web_db.read() as s:
+        actions = [e.action for e in recent(s, limit=10)]
+    assert {"schedule.add", "schedule.pause", "schedule.run", "schedule.resume"} <= set(actions)
