@@ -36,3 +36,37 @@ def test_due_paused_and_history(pg_db: Database, rg: Callable[..., Any]) -> None
     listed = rg("--db", pg_db.url, "schedule", "list", "--json")
     rows = {r["name"]: r for r in json.loads(listed.out)}
     assert rows["assess-daily"]["paused"] is True and rows["north-weekly"]["last_status"] == "failed"
+
+
+def test_schedule_failing_again_and_again_is_a_finding(sqlite_db: Database) -> None:
+    from sqlalchemy import select
+
+    from radguard.checks.engine import assess
+    from radguard.db.models.findings import Finding
+    from radguard.distributed.schedules import failing_schedules, run_schedule
+
+    add_schedule(sqlite_db, "north-nightly", "discover", 24, "NORTH", {"targets": ["127.0.0.1"], "ports": [104]})
+
+    def finding() -> list[tuple[str, str, Any]]:
+        with sqlite_db.transaction() as s:
+            assess(s)
+        with sqlite_db.read() as s:
+            rows = s.scalars(select(Finding).where(Finding.check_id == "RG-SCHEDULE-FAILING"))
+            return [(f.subject, f.state, f.evidence) for f in rows]
+
+    for _ in range(2):
+        assert run_schedule(sqlite_db, "north-nightly")["status"] == "failed"  # type: ignore[index]
+    with sqlite_db.read() as s:
+        assert failing_schedules(s) == []  # two failures are not yet "keeps failing"
+    assert finding() == []
+    run_schedule(sqlite_db, "north-nightly")
+    with sqlite_db.read() as s:
+        failing = failing_schedules(s)
+    assert [(r["name"], r["failed_runs"]) for r in failing] == [("north-nightly", 3)]
+    assert "broker" in str(failing[0]["last_error"])
+    [(subject, state, evidence)] = finding()
+    assert subject == "schedule:north-nightly" and state == "open" and "broker" in evidence["last_error"]
+    # the broker is back: one good run clears it
+    sent: list[dict[str, Any]] = []
+    assert run_schedule(sqlite_db, "north-nightly", sent.append)["status"] == "ok"  # type: ignore[index]
+    assert [state for _s, state, _e in finding()] == ["mitigated"]

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from radguard.db.models.sensors import Sensor, SensorJob
+from radguard.db.models.sensors import Schedule, ScheduleRun, Sensor, SensorJob
+
+DEFAULT_FAILING_RUNS = 3
 
 
 def sensor_rows(session: Session) -> list[dict[str, Any]]:
@@ -41,3 +43,24 @@ def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str
     limit = now - timedelta(hours=hours)
     return [r for r in sensor_rows(session)
             if r["revoked_at"] is None and (r["last_seen"] or r["enrolled_at"]) < limit]
+
+
+def failing_schedules(session: Session, runs: int = DEFAULT_FAILING_RUNS) -> list[dict[str, Any]]:
+    """Unpaused schedules whose last ``runs`` runs all failed, with the newest error.
+
+    The fleet's schedules are read here, beside the sensors, so the ``RG-SCHEDULE-FAILING``
+    check (checks stage) can call it without importing :mod:`radguard.distributed`, which writes
+    the runs; ``radguard.distributed.schedules.failing_schedules`` is this same function.
+
+    :param runs: how many failed runs in a row make a schedule "failing" (at least 1).
+    """
+    runs = max(1, int(runs))
+    out: list[dict[str, Any]] = []
+    for s in session.scalars(select(Schedule).where(Schedule.paused.is_(False)).order_by(Schedule.name)):
+        last = session.scalars(select(ScheduleRun).where(ScheduleRun.schedule_id == s.id)
+                               .order_by(ScheduleRun.id.desc()).limit(runs)).all()
+        if len(last) == runs and all(r.status == "failed" for r in last):
+            out.append({"name": s.name, "kind": s.kind, "site": s.site, "failed_runs": runs,
+                        "last_error": last[0].error, "last_finished": last[0].finished,
+                        "first_failed": last[-1].started})
+    return out

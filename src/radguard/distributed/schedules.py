@@ -30,6 +30,7 @@ from radguard.checks.engine import assess
 from radguard.db.base import utcnow
 from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
+from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
 from radguard.errors import InputError, NotFoundError
 
 KINDS = ("discover", "assess", "feeds", "report")
