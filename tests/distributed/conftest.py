@@ -36,11 +36,14 @@ def broker() -> Iterator[RedisBroker]:
     b.cleanup()
 
 
-def write_scope(path: Path, targets: list[str], max_level: int = 2, exclude: list[str] | None = None) -> Path:
+def write_scope(path: Path, targets: list[str], max_level: int = 2, exclude: list[str] | None = None,
+                backup_paths: list[str] | None = None) -> Path:
     """A local scope file open for the next hour."""
     now = datetime.now(UTC)
-    path.write_text(yaml.safe_dump({
-        "authorized_by": "Dana Whitfield, CISO", "reason": "CHG-1 sensor discovery",
-        "window": {"start": (now - timedelta(hours=1)).isoformat(), "end": (now + timedelta(hours=1)).isoformat()},
-        "targets": targets, "exclude": exclude or [], "max_level": max_level}))
+    doc = {"authorized_by": "Dana Whitfield, CISO", "reason": "CHG-1 sensor discovery",
+           "window": {"start": (now - timedelta(hours=1)).isoformat(), "end": (now + timedelta(hours=1)).isoformat()},
+           "targets": targets, "exclude": exclude or [], "max_level": max_level}
+    if backup_paths:
+        doc["backup_paths"] = backup_paths
+    path.write_text(yaml.safe_dump(doc))
     return path

@@ -198,3 +198,23 @@ def _report(backup: Path, manifest: Path, header: ManifestHeader, totals: Manife
         not_checked=not_checked, source_problems=totals.problems, ransom_notes=ransom_notes(state),
         items=items(state, with_paths), throughput=state.throughput(), hash=header.hash,
     )
+
+
+def verification_fields(report: VerifyReport) -> dict[str, Any]:
+    """What a stored verification keeps of ``report``, as JSON (a sensor sends this to central).
+
+    Counts, sizes and times only: never a file path or an item, so nothing from a patient's
+    folder names travels or is stored.
+    """
+    return {
+        "started_at": report.started.isoformat(), "finished_at": report.finished.isoformat(),
+        "complete": report.not_checked["directories"] == 0 and report.not_checked["files"] == 0,
+        "expected_instances": report.expected_instances, "files_checked": report.files_checked,
+        "counts": dict(report.counts), "ransom_notes": list(report.ransom_notes),
+        "not_checked": {k: v for k, v in report.not_checked.items() if k != "directory_paths"},
+        "bytes_read": report.restore.bytes_read, "elapsed_seconds": report.restore.elapsed_seconds,
+        "throughput_bytes_per_s": report.restore.throughput_bytes_per_s,
+        "archive_bytes": report.restore.archive_bytes, "projected_restore_hours": report.restore.projected_hours,
+        "rto_hours": report.restore.rto_hours, "rto_met": report.restore.rto_met,
+        "rpo_achieved_hours": report.rpo.lag_hours, "rpo_hours": report.rpo.rpo_hours, "all_ok": report.all_ok,
+    }

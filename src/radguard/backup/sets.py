@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.backup.reconcile import STATUSES
-from radguard.backup.run import VerifyReport
+from radguard.backup.run import VerifyReport, verification_fields
 from radguard.backup.timing import RtoVerdict, rto_verdict
 from radguard.db.models.backup import BACKUP_KINDS, BACKUP_MEDIA, BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset, Site
@@ -192,20 +192,50 @@ def service_targets(session: Session, row: BackupSet) -> tuple[float | None, flo
     return tightest.rto_hours, min(s.rpo_hours for s in services), f"service:{tightest.key}"
 
 
-def record_verification(session: Session, row: BackupSet, report: VerifyReport) -> BackupVerification:
-    run = BackupVerification(
-        backup_set_id=row.id, started_at=report.started, finished_at=report.finished,
-        complete=report.not_checked["directories"] == 0 and report.not_checked["files"] == 0,
-        expected_instances=report.expected_instances, files_checked=report.files_checked,
-        counts=dict(report.counts), ransom_notes=list(report.ransom_notes),
-        not_checked={k: v for k, v in report.not_checked.items() if k != "directory_paths"},
-        bytes_read=report.restore.bytes_read, elapsed_seconds=report.restore.elapsed_seconds,
-        throughput_bytes_per_s=report.restore.throughput_bytes_per_s, archive_bytes=report.restore.archive_bytes,
-        projected_restore_hours=report.restore.projected_hours, rto_hours=report.restore.rto_hours,
-        rto_met=report.restore.rto_met, rpo_achieved_hours=report.rpo.lag_hours, rpo_hours=report.rpo.rpo_hours,
-        all_ok=report.all_ok,
-    )
+class VerificationFields(BaseModel):
+    """:func:`verification_fields` as central reads it back from a sensor: typed, nothing extra."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    started_at: datetime
+    finished_at: datetime
+    complete: bool
+    expected_instances: int = Field(ge=0)
+    files_checked: int = Field(ge=0)
+    counts: dict[str, int]
+    ransom_notes: list[dict[str, Any]]
+    not_checked: dict[str, Any]
+    bytes_read: int = Field(ge=0)
+    elapsed_seconds: float = Field(ge=0)
+    throughput_bytes_per_s: float | None
+    archive_bytes: int = Field(ge=0)
+    projected_restore_hours: float | None
+    rto_hours: float | None
+    rto_met: bool | None
+    rpo_achieved_hours: float | None
+    rpo_hours: float | None
+    all_ok: bool
+
+
+def store_verification(session: Session, row: BackupSet, fields: dict[str, Any], sensor_id: str | None = None,
+                       job_id: str | None = None) -> BackupVerification:
+    """Store one verification of ``row`` from :func:`verification_fields` (validated again here).
+
+    :param sensor_id: the sensor that read the copy, when it was not central.
+    :param job_id: the sensor job it answered.
+    """
+    try:
+        doc = VerificationFields.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError("backup verification", None, ".".join(str(p) for p in first["loc"]), first["msg"]) from None
+    run = BackupVerification(backup_set_id=row.id, sensor_id=sensor_id, job_id=job_id, **doc.model_dump())
     session.add(run)
-    row.last_verified_at = report.finished
+    row.last_verified_at = doc.finished_at
     session.flush()
     return run
+
+
+def record_verification(session: Session, row: BackupSet, report: VerifyReport) -> BackupVerification:
+    """Store a verification central ran itself (``radguard backup verify --set``)."""
+    return store_verification(session, row, verification_fields(report))

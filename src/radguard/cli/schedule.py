@@ -1,5 +1,6 @@
-"""``radguard schedule``: recurring discovery, assessment, feed refresh and reports, with state and
-history in the database (the web app's /schedules page calls the same functions)."""
+"""``radguard schedule``: recurring discovery, assessment, feed refresh, backup verification and
+reports, with state and history in the database (the web app's /schedules page calls the same
+functions)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _sender(broker: str | None, broker_ca: Path | None) -> Any:
 def add_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A unique name, e.g. north-weekly."),
-    kind: str = typer.Option(..., "--kind", help="discover, assess, feeds or report."),
+    kind: str = typer.Option(..., "--kind", help="discover, assess, feeds, backup or report."),
     every_hours: int = typer.Option(..., "--every-hours", help="Hours between runs (24 = daily, 168 = weekly, "
                                     "720 = every 30 days)."),
     site: str | None = typer.Option(None, "--site", help="Site whose sensors run a discover schedule; a report "
@@ -41,6 +42,11 @@ def add_cmd(
     kev_url: str | None = typer.Option(None, "--kev-url", help="Feeds: KEV catalog URL (default: CISA's)."),
     csaf_url: str | None = typer.Option(None, "--csaf-url", help="Feeds: base URL of a CSAF directory with "
                                         "index.txt (default: CISA's medical advisories)."),
+    backup_set: str | None = typer.Option(None, "--set", help="Backup: the backup set the verification is "
+                                          "recorded against."),
+    backup_path: str | None = typer.Option(None, "--backup-path", help="Backup: top folder of the copy, as the "
+                                           "site's sensor sees it (inside its scope's backup_paths)."),
+    manifest: str | None = typer.Option(None, "--manifest", help="Backup: the source's manifest, on the sensor."),
     report_dir: Path | None = typer.Option(None, "--report-dir", help="Report: directory the reports are "
                                            "written to (one file per run)."),
     audience: str = typer.Option("executive", "--audience", help="Report: executive or technical."),
@@ -54,6 +60,8 @@ def add_cmd(
         params = {"targets": targets, "ports": list(parse_ports(ports)), "level": level}
     elif kind == "feeds":
         params = {"directory": str(feeds_dir) if feeds_dir else None, "kev_url": kev_url, "csaf_url": csaf_url}
+    elif kind == "backup":
+        params = {"set": backup_set, "backup": backup_path, "manifest": manifest}
     elif kind == "report":
         params = {"directory": str(report_dir) if report_dir else None, "audience": audience, "format": fmt}
     add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params)

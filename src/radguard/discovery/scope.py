@@ -11,6 +11,7 @@ window: {start: 2026-11-21T20:00:00Z, end: 2026-11-22T06:00:00Z}
 targets: [10.20.0.0/24, pacs.example.org:104]
 exclude: [10.20.0.5]
 max_level: 2
+backup_paths: [/srv/pacs-backup]   # a sensor's scope: archives it may verify (optional)
 ```
 """
 
@@ -61,6 +62,17 @@ class ScopeFile(BaseModel):
     targets: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)
     max_level: int = Field(ge=1, le=3)
+    # A sensor's scope only: the folders whose backups (and manifests) it may read for a backup
+    # verification job. Absolute paths; a job naming anything outside them is refused.
+    backup_paths: list[str] = Field(default_factory=list)
+
+    @field_validator("backup_paths")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not Path(p).is_absolute():
+                raise ValueError(f"{p!r} is not an absolute path")
+        return value
 
 
 @dataclass

@@ -34,7 +34,7 @@ from radguard.discovery.sensors import job_rows, sensor_rows
 from radguard.discovery.targets import Resolver, parse_target, parse_targets
 from radguard.distributed.broker import DISCOVER_TASK, INGEST_TASK, make_app, site_queue
 from radguard.distributed.signing import ForgedResultError, SensorCredentials, new_credentials, verify
-from radguard.errors import DatabaseError, NotFoundError
+from radguard.errors import DatabaseError, NotFoundError, RadguardError
 
 log = logging.getLogger("radguard.central")
 
@@ -86,6 +86,26 @@ def create_job(database: Database, site: str, targets: list[str], ports: list[in
     return job
 
 
+def create_backup_job(database: Database, site: str, set_name: str, backup: str, manifest: str,
+                      rto: float | None = None, rpo: float | None = None) -> dict[str, Any]:
+    """Record a backup verification job: ``site``'s sensor reads ``backup`` against ``manifest``
+    (paths on the sensor, which its local scope's ``backup_paths`` must cover) and sends back the
+    verification of backup set ``set_name``. RTO/RPO default to those of the imaging services
+    that depend on the set's archive, as for ``radguard backup verify --set``."""
+    from radguard.backup.sets import get_set, service_targets
+
+    with database.read() as session:
+        row = get_set(session, set_name)
+        svc_rto, svc_rpo, _source = service_targets(session, row)
+    job = {"job_id": "job-" + uuid.uuid4().hex, "site": site, "kind": "backup", "set": set_name,
+           "backup": str(backup), "manifest": str(manifest),
+           "rto": rto if rto is not None else svc_rto, "rpo": rpo if rpo is not None else svc_rpo}
+    with database.transaction() as session:
+        session.add(SensorJob(id=job["job_id"], site=site, kind="backup", request=job, status="queued",
+                              attempts=0, created=utcnow(), counts={}))
+    return job
+
+
 def send_job(app: Celery, job: dict[str, Any]) -> None:
     """Put ``job`` on its site's queue."""
     app.send_task(DISCOVER_TASK, args=[job], queue=site_queue(str(job["site"])))
@@ -122,13 +142,15 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> di
         job = session.get(SensorJob, job_id)
         if job is None:
             raise ForgedResultError(f"result for unknown job {job_id!r}; refused")
-        job_site, job_status, request = job.site, job.status, dict(job.request)
+        job_site, job_status, request, job_kind = job.site, job.status, dict(job.request), job.kind
     if job_site != site or body.get("site") != site:
         _record(database, job_id, "failed", f"sensor {sensor_id} of site {site} answered a job of site {job_site}",
                 None)
         raise ForgedResultError(f"sensor {sensor_id} serves site {site}; job {job_id} is for site {job_site}")
     if job_status == "ingested":
         return {"job_id": job_id, "status": "duplicate"}
+    if job_kind == "backup":
+        return _ingest_backup(database, body, request, str(sensor_id), run_assessment)
     allowed = parse_targets([str(t) for t in request.get("targets", [])])
     resolver = Resolver()
     endpoints = body.get("endpoints") or []
@@ -141,7 +163,6 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> di
             raise ForgedResultError(f"sensor {sensor_id} sent {doc.host}:{doc.port}, outside job {job_id}'s targets")
         probed.append(Probed(doc, dict(item.get("sent") or {})))
     now = utcnow()
-    skew = float(body["sent_at"]) - time.time() if isinstance(body.get("sent_at"), int | float) else None
     status = str(body.get("status"))
     with database.transaction() as session:
         job = session.get(SensorJob, job_id, with_for_update=True)
@@ -169,13 +190,55 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> di
         job.attempts = (job.attempts or 0) + 1
         if status == "refused":
             job.status = "refused"
-        sensor = session.get(Sensor, str(sensor_id))
-        assert sensor is not None
-        sensor.last_seen, sensor.version, sensor.clock_skew = now, str(body.get("version")), skew
-        sensor.last_job, sensor.last_status = job_id, job.status
+        _seen(session, str(sensor_id), body, job, now)
         if run_assessment and status != "refused":
             assess(session, now=now)
     return {"job_id": job_id, "status": job.status, "counts": counts}
+
+
+def _skew(body: dict[str, Any]) -> float | None:
+    """Sensor clock minus central clock, from the time the sensor signed the result."""
+    return float(body["sent_at"]) - time.time() if isinstance(body.get("sent_at"), int | float) else None
+
+
+def _seen(session: Session, sensor_id: str, body: dict[str, Any], job: SensorJob, now: datetime) -> None:
+    sensor = session.get(Sensor, sensor_id)
+    assert sensor is not None
+    sensor.last_seen, sensor.version, sensor.clock_skew = now, str(body.get("version")), _skew(body)
+    sensor.last_job, sensor.last_status = job.id, job.status
+
+
+def _ingest_backup(database: Database, body: dict[str, Any], request: dict[str, Any], sensor_id: str,
+                   run_assessment: bool) -> dict[str, Any]:
+    """Store a sensor's backup verification once (the job row is locked and marked ingested)."""
+    from radguard.backup.sets import get_set, store_verification
+
+    job_id, now = str(body.get("job_id")), utcnow()
+    with database.transaction() as session:
+        job = session.get(SensorJob, job_id, with_for_update=True)
+        assert job is not None
+        if job.status == "ingested":
+            return {"job_id": job_id, "status": "duplicate"}
+        counts: dict[str, Any] = {}
+        if body.get("status") == "refused":
+            job.status, job.reason = "refused", str(body.get("reason"))
+        elif body.get("status") == "failed":
+            job.status, job.reason = "failed", str(body.get("reason"))
+        else:
+            try:
+                run = store_verification(session, get_set(session, str(request["set"])),
+                                         body.get("verification") or {}, sensor_id, job_id)
+            except RadguardError as exc:  # a malformed result or a set deleted since: visible, not retried
+                job.status, job.reason = "failed", f"result not stored: {exc}"
+            else:
+                job.status, job.reason = "ingested", None
+                counts = {"files_checked": run.files_checked, "all_ok": run.all_ok}
+        job.sensor_id, job.finished, job.counts = sensor_id, now, counts
+        job.attempts = (job.attempts or 0) + 1
+        _seen(session, sensor_id, body, job, now)
+        if run_assessment and job.status == "ingested":
+            assess(session, now=now)
+        return {"job_id": job_id, "status": job.status, "counts": counts}
 
 
 def central_app(broker_url: str, database: Database, ca_file: Path | None = None,

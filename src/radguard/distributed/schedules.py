@@ -9,6 +9,8 @@ Kinds:
 - ``assess``: the whole catalog;
 - ``feeds``: refresh the advisory feeds from a configured directory (a local mirror) or from
   URLs (CISA's by default), all or nothing like ``radguard feeds import|update``;
+- ``backup``: a backup verification job on the site's queue: its sensor reads the copy (inside
+  its local scope's ``backup_paths``) against the manifest and sends the verification back;
 - ``report``: write the executive or technical report into a configured directory, one file
   per run, named by audience, site and date.
 
@@ -33,7 +35,7 @@ from radguard.db.session import Database
 from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
 from radguard.errors import InputError, NotFoundError
 
-KINDS = ("discover", "assess", "feeds", "report")
+KINDS = ("discover", "assess", "feeds", "backup", "report")
 AUDIENCES = ("executive", "technical")
 REPORT_FORMATS = ("html", "pdf")
 ENV_BROKER_URL = "RADGUARD_BROKER_URL"
@@ -68,6 +70,14 @@ def _check_params(kind: str, site: str | None, params: dict[str, Any]) -> dict[s
         if site is None or not params.get("targets"):
             raise InputError("--site", None, None, "a discover schedule needs --site and at least one --target")
         return params
+    if kind == "backup":
+        missing = [opt for opt, key in (("--site", "site"), ("--set", "set"), ("--backup-path", "backup"),
+                                        ("--manifest", "manifest"))
+                   if not (site if key == "site" else params.get(key))]
+        if missing:
+            raise InputError(missing[0], None, None, "a backup schedule needs --site, --set, --backup-path and "
+                             "--manifest (paths as the site's sensor sees them)")
+        return {k: params.get(k) for k in ("set", "backup", "manifest", "rto", "rpo")}
     if kind == "feeds":
         directory = params.get("directory")
         if directory:
@@ -93,8 +103,8 @@ def add_schedule(database: Database, name: str, kind: str, every_hours: int, sit
                  params: dict[str, Any] | None = None, start: datetime | None = None) -> int:
     """Create a schedule, first due at ``start`` (now by default).
 
-    :param params: discover: targets, ports, level, rate; feeds: directory, or kev_url / csaf_url /
-        all_ics; report: directory, audience, format.
+    :param params: discover: targets, ports, level, rate; backup: set, backup, manifest, rto, rpo;
+        feeds: directory, or kev_url / csaf_url / all_ics; report: directory, audience, format.
     """
     if kind not in KINDS:
         raise InputError("--kind", None, None, f"{kind!r} is not one of {', '.join(KINDS)}")
@@ -186,11 +196,16 @@ def _execute(database: Database, kind: str, site: str | None, params: dict[str, 
             result = assess(session)
             return {"checks": result.checks, "created": result.created, "mitigated": result.mitigated,
                     "open": result.open_total}
-    from radguard.distributed.central import create_job
+    from radguard.distributed.central import create_backup_job, create_job
 
     if send is None:
-        raise InputError("--broker", None, None, "a discover schedule needs the broker (--broker)")
+        raise InputError("--broker", None, None, f"a {kind} schedule needs the broker (--broker)")
     assert site is not None
+    if kind == "backup":
+        job = create_backup_job(database, site, str(params["set"]), str(params["backup"]), str(params["manifest"]),
+                                params.get("rto"), params.get("rpo"))
+        send(job)
+        return {"job_id": job["job_id"]}
     job = create_job(database, site, list(params["targets"]), [int(p) for p in params.get("ports", [104])],
                      int(params.get("level", 2)), float(params.get("rate", 20.0)))
     send(job)

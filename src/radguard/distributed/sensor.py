@@ -6,6 +6,10 @@ max_level, every target is covered by the scope's targets, and its rate is withi
 cap; the scope's exclusions (the segment's do-not-scan list) are never contacted. Anything else
 is refused before a packet is sent, written to the local refusal log, and reported to central as
 ``refused`` with the reason.
+
+A ``backup`` job (backup verification of an archive copy the sensor can read) is run only when
+the backup folder and the manifest both lie inside one of the scope's ``backup_paths`` (after
+resolving symbolic links) and the window is open; central receives counts and timings only.
 """
 
 from __future__ import annotations
@@ -78,6 +82,51 @@ def check_job(runtime: SensorRuntime, job: dict[str, Any], now: datetime | None 
     return Plan(request, targets, scope, exclusions, total)
 
 
+def _inside(path: Path, roots: list[str]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
+
+
+def check_backup_job(runtime: SensorRuntime, job: dict[str, Any], now: datetime) -> tuple[Path, Path]:
+    """Authorize a backup verification job against the local scope; the (backup, manifest) paths."""
+    creds, doc = runtime.credentials, runtime.scope.doc
+    if job.get("site") != creds.site:
+        raise SafetyError(f"job {job.get('job_id')!r} is for site {job.get('site')!r}; this sensor serves "
+                          f"{creds.site!r}")
+    if not doc.window.start <= now <= doc.window.end:
+        raise SafetyError(f"{runtime.scope.path}: outside the authorized window "
+                          f"({doc.window.start.isoformat()} to {doc.window.end.isoformat()})")
+    if not doc.backup_paths:
+        raise SafetyError(f"{runtime.scope.path}: this sensor's scope allows no backup verification "
+                          "(add backup_paths)")
+    backup, manifest = Path(str(job.get("backup") or "")), Path(str(job.get("manifest") or ""))
+    for label, path in (("backup", backup), ("manifest", manifest)):
+        if not path.is_absolute() or not _inside(path, doc.backup_paths):
+            raise SafetyError(f"{runtime.scope.path}: the job's {label} {str(path)!r} is not inside the scope's "
+                              f"backup_paths ({', '.join(doc.backup_paths)})")
+    return backup, manifest
+
+
+def _run_backup(runtime: SensorRuntime, job: dict[str, Any], backup: Path, manifest: Path) -> dict[str, Any]:
+    """Verify the copy; the body fields for central (counts and timings, no paths of items)."""
+    from radguard.backup.run import verification_fields, verify_backup
+    from radguard.backup.scan import ScanOptions as BackupScanOptions
+
+    run = verify_backup(backup, manifest, BackupScanOptions(), rto_hours=job.get("rto"), rpo_hours=job.get("rpo"),
+                        state_directory=runtime.spool.directory.parent / "backup-state")
+    try:
+        return {"verification": verification_fields(run.report)}
+    finally:
+        run.close()
+
+
+def _refuse(runtime: SensorRuntime, body: dict[str, Any], started: datetime, reason: str) -> None:
+    log.warning("refused job %s: %s", body["job_id"], reason)
+    with runtime.refusal_log.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"at": started.isoformat(), "job_id": body["job_id"], "reason": reason}) + "\n")
+    body.update(status="refused", reason=reason, endpoints=[], skipped=[], level=None)
+
+
 def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
     """Run one job (or refuse it) and return the signed envelope for central."""
     started = utcnow()
@@ -85,14 +134,23 @@ def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
                             "sensor_id": runtime.credentials.sensor_id, "version": radguard.__version__,
                             "started": started.isoformat()}
     log.info("job %s received", body["job_id"])
+    if job.get("kind") == "backup":
+        try:
+            backup, manifest = check_backup_job(runtime, job, started)
+        except RadguardError as exc:
+            _refuse(runtime, body, started, str(exc))
+        else:
+            try:
+                body.update(status="done", reason=None, **_run_backup(runtime, job, backup, manifest))
+            except RadguardError as exc:  # a missing folder, a bad manifest: the job fails with its reason
+                body.update(status="failed", reason=str(exc))
+        body["finished"] = utcnow().isoformat()
+        body["sent_at"] = time.time()
+        return runtime.credentials.sign(body)
     try:
         scan_plan = check_job(runtime, job, started)
     except RadguardError as exc:
-        reason = str(exc)
-        log.warning("refused job %s: %s", body["job_id"], reason)
-        with runtime.refusal_log.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"at": started.isoformat(), "job_id": body["job_id"], "reason": reason}) + "\n")
-        body.update(status="refused", reason=reason, endpoints=[], skipped=[], level=None)
+        _refuse(runtime, body, started, str(exc))
     else:
         options = scan_plan.request.options
         options.pinned = scan_plan.pinned

@@ -76,5 +76,8 @@ class BackupVerification(Base):
     rpo_achieved_hours: Mapped[float | None] = mapped_column(Float)  # lag of the backup behind the source
     rpo_hours: Mapped[float | None] = mapped_column(Float)
     all_ok: Mapped[bool] = mapped_column(Boolean)
+    # Set when a sensor read the copy (a backup job): which sensor, answering which job.
+    sensor_id: Mapped[str | None] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(64))
 
     backup_set: Mapped[BackupSet] = relationship(back_populates="verifications")

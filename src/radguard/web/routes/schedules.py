@@ -63,6 +63,9 @@ def _params(kind: str, form: dict[str, str]) -> dict[str, Any]:
         if source.startswith(("http://", "https://")):
             return {"kev_url": source}
         return {"directory": source or None}
+    if kind == "backup":
+        return {"set": form.get("set", "").strip(), "backup": form.get("backup", "").strip(),
+                "manifest": form.get("manifest", "").strip()}
     if kind == "report":
         return {"directory": form.get("directory", "").strip() or None, "audience": form.get("audience", "executive"),
                 "format": form.get("format", "pdf")}
