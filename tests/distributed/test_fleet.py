@@ -31,8 +31,9 @@ from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.models.sensors import Sensor, SensorJob
 from radguard.db.session import open_database
-from radguard.distributed.broker import make_app
+from radguard.distributed.broker import CENTRAL_QUEUE, INGEST_TASK, make_app
 from radguard.distributed.central import create_job, enroll, send_job
+from radguard.distributed.signing import new_credentials
 from tests.distributed.conftest import write_scope
 from tests.support.ports import free_port
 from tests.support.postgres import _as_postgres, _bindir
@@ -257,6 +258,21 @@ def test_two_segments_each_found_only_by_its_sensor_and_faults_leave_evidence_un
     assert sensors["NORTH"][0] is not None and sensors["SOUTH"][1]
     assert abs(sensors["NORTH"][2] or 99) < 5
 
+    # a job asking the NORTH sensor for SOUTH's segment: refused by its local scope, logged, reported
+    out = fleet.dispatch("NORTH", "127.0.0.20", [NODE_PORT])
+    fleet.wait_done(out)
+    assert fleet.job(out)["status"] == "refused" and "not covered" in (fleet.job(out)["reason"] or "")
+    assert out in (fleet.tmp / "refused.jsonl").read_text() and fleet.evidence(out) == []
+    # a forged result (signed with a key central never enrolled, in the SOUTH sensor's name) for a
+    # job no sensor was sent, put straight on central's queue: refused, nothing stored
+    south_id = fleet.job(b)["sensor_id"]
+    unsent = create_job(fleet.db, "SOUTH", ["127.0.0.20"], [NODE_PORT], 2)
+    body = dict(unsent, sensor_id=south_id, status="done", endpoints=[], started=unsent["job_id"])
+    fleet.app.send_task(INGEST_TASK, args=[dict(new_credentials("SOUTH").sign(body), sensor_id=south_id)],
+                        queue=CENTRAL_QUEUE)
+    fleet.wait(lambda: "refused result" in fleet.log("central"), 30, "the forged result to be refused")
+    assert fleet.job(unsent["job_id"])["status"] == "queued" and fleet.evidence(unsent["job_id"]) == []
+
     # replay: the same job delivered again is run again, and ingested as a duplicate
     send_job(fleet.app, fleet.job(a)["request"])
     fleet.wait(lambda: "'duplicate'" in fleet.log("central"), 60, "the replay")
@@ -294,5 +310,5 @@ def test_two_segments_each_found_only_by_its_sensor_and_faults_leave_evidence_un
     fleet.wait_done(e, 90)
     assert [r[:2] + r[3:] for r in fleet.evidence(e)] == [r[:2] + r[3:] for r in fleet.evidence(b)]
     with fleet.db.read() as s:
-        total = s.scalars(select(Evidence.job_id)).all()
-    assert len(total) == len(set((j, i) for i, j in enumerate(total))) and len(total) == 3 * len(SLOW_PORTS) + 2
+        keys = s.execute(select(Evidence.job_id, Evidence.host, Evidence.port)).all()
+    assert len(keys) == len(set(keys)) == 3 * len(SLOW_PORTS) + 2  # no endpoint of any job stored twice

@@ -119,8 +119,12 @@ def _record(database: Database, job_id: str, status: str, reason: str | None, se
             job.sensor_id = sensor_id or job.sensor_id
 
 
-def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> dict[str, Any]:
+def ingest(database: Database, envelope: Any, run_assessment: bool = True,
+           measure_skew: bool = True) -> dict[str, Any]:
     """Verify one signed result and store it exactly once; returns what happened.
+
+    ``measure_skew``: update the sensor's clock skew from the result's ``sent_at``; off for an
+    ingest retried after a database outage, whose delay is not the sensor's clock.
 
     Refused (ForgedResultError, nothing stored but the refusal on the job): an unknown or revoked
     sensor, a bad signature, a body naming another sensor, a job of another site, an endpoint
@@ -150,7 +154,7 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> di
     if job_status == "ingested":
         return {"job_id": job_id, "status": "duplicate"}
     if job_kind == "backup":
-        return _ingest_backup(database, body, request, str(sensor_id), run_assessment)
+        return _ingest_backup(database, body, request, str(sensor_id), run_assessment, measure_skew)
     allowed = parse_targets([str(t) for t in request.get("targets", [])])
     resolver = Resolver()
     endpoints = body.get("endpoints") or []
@@ -190,7 +194,7 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True) -> di
         job.attempts = (job.attempts or 0) + 1
         if status == "refused":
             job.status = "refused"
-        _seen(session, str(sensor_id), body, job, now)
+        _seen(session, str(sensor_id), body, job, now, measure_skew)
         if run_assessment and status != "refused":
             assess(session, now=now)
     return {"job_id": job_id, "status": job.status, "counts": counts}
@@ -201,15 +205,18 @@ def _skew(body: dict[str, Any]) -> float | None:
     return float(body["sent_at"]) - time.time() if isinstance(body.get("sent_at"), int | float) else None
 
 
-def _seen(session: Session, sensor_id: str, body: dict[str, Any], job: SensorJob, now: datetime) -> None:
+def _seen(session: Session, sensor_id: str, body: dict[str, Any], job: SensorJob, now: datetime,
+          measure_skew: bool) -> None:
     sensor = session.get(Sensor, sensor_id)
     assert sensor is not None
-    sensor.last_seen, sensor.version, sensor.clock_skew = now, str(body.get("version")), _skew(body)
+    sensor.last_seen, sensor.version = now, str(body.get("version"))
+    if measure_skew:
+        sensor.clock_skew = _skew(body)
     sensor.last_job, sensor.last_status = job.id, job.status
 
 
 def _ingest_backup(database: Database, body: dict[str, Any], request: dict[str, Any], sensor_id: str,
-                   run_assessment: bool) -> dict[str, Any]:
+                   run_assessment: bool, measure_skew: bool) -> dict[str, Any]:
     """Store a sensor's backup verification once (the job row is locked and marked ingested)."""
     from radguard.backup.sets import get_set, store_verification
 
@@ -235,7 +242,7 @@ def _ingest_backup(database: Database, body: dict[str, Any], request: dict[str, 
                 counts = {"files_checked": run.files_checked, "all_ok": run.all_ok}
         job.sensor_id, job.finished, job.counts = sensor_id, now, counts
         job.attempts = (job.attempts or 0) + 1
-        _seen(session, sensor_id, body, job, now)
+        _seen(session, sensor_id, body, job, now, measure_skew)
         if run_assessment and job.status == "ingested":
             assess(session, now=now)
         return {"job_id": job_id, "status": job.status, "counts": counts}
@@ -251,7 +258,8 @@ def central_app(broker_url: str, database: Database, ca_file: Path | None = None
               retry_jitter=False, max_retries=8)
     def ingest_task(self: Any, envelope: dict[str, Any]) -> str:
         try:
-            return str(ingest(database, envelope, run_assessment=assess_after)["status"])
+            return str(ingest(database, envelope, run_assessment=assess_after,
+                              measure_skew=self.request.retries == 0)["status"])
         except ForgedResultError as exc:
             log.warning("refused result: %s", exc)
             return "forged"

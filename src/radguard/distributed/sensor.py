@@ -166,13 +166,19 @@ def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
     return runtime.credentials.sign(body)
 
 
+def fresh(runtime: SensorRuntime, envelope: dict[str, Any]) -> dict[str, Any]:
+    """``envelope`` re-signed with ``sent_at`` = now: central measures clock skew from the moment a
+    result is really sent, so a result that waited in the spool does not look like a slow clock."""
+    return runtime.credentials.sign({**envelope["body"], "sent_at": time.time()})
+
+
 def deliver(app: Celery, runtime: SensorRuntime, envelope: dict[str, Any]) -> bool:
     """Send ``envelope`` to central, or spool it when the broker cannot take it; True when sent.
 
     Whatever was spooled before is sent first, so results arrive in the order they were made.
     """
     def send(env: dict[str, Any]) -> None:
-        app.send_task(INGEST_TASK, args=[env], queue=CENTRAL_QUEUE, retry=False)
+        app.send_task(INGEST_TASK, args=[fresh(runtime, env)], queue=CENTRAL_QUEUE, retry=False)
 
     try:
         runtime.spool.flush(send)
@@ -201,7 +207,7 @@ def sensor_app(broker_url: str, runtime: SensorRuntime, ca_file: Path | None = N
 def flush_loop(app: Celery, runtime: SensorRuntime, interval: float = 5.0) -> None:
     """Keep trying to send spooled results (a background thread of ``sensor run``)."""
     def send(env: dict[str, Any]) -> None:
-        app.send_task(INGEST_TASK, args=[env], queue=CENTRAL_QUEUE, retry=False)
+        app.send_task(INGEST_TASK, args=[fresh(runtime, env)], queue=CENTRAL_QUEUE, retry=False)
 
     while True:
         time.sleep(interval)
