@@ -24,6 +24,7 @@ from radguard.db.models.evidence import Evidence
 from radguard.db.models.inventory import Asset, Endpoint, Site
 from radguard.discovery.engine import Probed
 from radguard.discovery.probes import PROBE_KIND
+from radguard.discovery.results import DicomDoc, EndpointDoc
 from radguard.inventory.vocab import DO_NOT_SCAN_TAG, AssetClass, Protocol
 
 DISCOVERED_SITE = "DISCOVERED"
@@ -144,6 +145,23 @@ class Merger:
         self._by_host[doc.host] = asset
         self.summary.assets_created += 1
         self.summary.created.append(name)
+        return asset
+
+    def merge_host(self, host: str, product: str | None = None, version: str | None = None) -> Asset:
+        """The asset of a host seen only as a client (passive capture: a modality storing to the
+        PACS listens on nothing radguard saw). Matched by host, else a new unconfirmed asset
+        without endpoints, named after the host, with the product its fingerprint names."""
+        asset = self._by_host.get(host)
+        if asset is None:  # an earlier capture's client-only asset has no endpoint, only its name
+            asset = self.session.scalar(select(Asset).where(Asset.name == host, Asset.source == "discovery")
+                                        .order_by(Asset.id).limit(1))
+        if asset is None:
+            asset = self._create(Probed(EndpointDoc(host=host, port=0, state="open",
+                                                    dicom=DicomDoc(product=product, version=version))))
+        else:
+            self._by_host[host] = asset
+            self.summary.assets_matched += 1
+        asset.last_seen = self.seen_at
         return asset
 
     def merge(self, probed: Probed) -> Asset | None:

@@ -110,7 +110,8 @@ def validate(raw: dict[str, Any]) -> dict[str, Any]:
                    server=_text(raw.get("server"), 128), authorization=bool(raw.get("authorization")),
                    cookie=bool(raw.get("cookie")))
     elif kind == "tls":
-        out.update(version=_int(raw.get("version")), cipher=_int(raw.get("cipher")))
+        out.update(version=_int(raw.get("version")), cipher=_int(raw.get("cipher")),
+                   cipher_name=_text(raw.get("cipher_name"), 64))
     return out
 
 

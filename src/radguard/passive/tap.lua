@@ -258,8 +258,11 @@ function web_tap.packet(pinfo, tvb)
     if ty.value == 2 then
       local version = f_hs_supported() or f_hs_version()
       local cipher = f_hs_cipher()
+      -- The suite's IANA name from tshark's own table ("Cipher Suite: NAME (0x1302)").
+      local name = cipher and tostring(cipher.display or ""):match("(TLS_[%w_]+)") or nil
       io.write(head(pinfo, "tls"), ',"version":', version and version.value or "null",
-               ',"cipher":', cipher and cipher.value or "null", '}\n')
+               ',"cipher":', cipher and cipher.value or "null",
+               ',"cipher_name":', name and esc(name:sub(1, 64)) or "null", '}\n')
       break
     end
   end
