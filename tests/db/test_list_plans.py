@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
-from radguard.checks.findings import list_findings
+from radguard.checks.findings import FINDING_SORTS, findings_cursor, findings_page, list_findings
 from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import Database
@@ -34,7 +35,10 @@ def _fill(db: Database) -> None:
             {"site_id": site_ids[i % 10], "name": f"asset-{i:06d}", "asset_class": "modality"} for i in range(ROWS)])
         session.execute(insert(Finding), [
             {"fingerprint": f"RG-X|{i}", "check_id": f"RG-{i % 40:03d}", "title": "t", "key": "",
-             "severity": SEVERITIES[i % 5], "state": STATES[i % 5], "risk_score": (i * 7919) % 1000}
+             "severity": SEVERITIES[i % 5], "state": STATES[i % 5], "risk_score": (i * 7919) % 1000,
+             "asset_id": None if i % 50 == 0 else i + 1,
+             "due": None if i % 7 == 0 else date(2027, 1, 1) + timedelta(days=i % 365),
+             "last_seen": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=i)}
             for i in range(ROWS)])
     with db.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
@@ -100,3 +104,26 @@ def test_lists_do_not_sort_the_whole_table(database: Database) -> None:
         _assert_no_full_sort(database, plan, per_group=name == "inventory")
     if database.engine.dialect.name == "sqlite":
         assert "ix_finding_risk_order" in plans["findings"], plans["findings"]
+
+    _every_findings_order(database)
+
+
+def _every_findings_order(database: Database) -> None:
+    """Every sort of the findings list, first page and a cursor page, web rows and API objects."""
+    with database.read() as session:
+        cursors = {sort: findings_cursor(list_findings(session, sort=sort, offset=5000, limit=1)[0], sort)
+                   for sort in FINDING_SORTS}
+    plans: dict[str, str] = {}
+    for sort in FINDING_SORTS:
+        plans[sort] = _plan(database, lambda s, o=sort: list_findings(s, sort=o, limit=50), "finding")
+        plans[f"{sort} after cursor"] = _plan(
+            database, lambda s, o=sort: list_findings(s, sort=o, after=cursors[o], limit=50), "finding")
+        plans[f"{sort} rows, open"] = _plan(
+            database, lambda s, o=sort: findings_page(s, sort=o, states=["open"]), "finding")
+    plans["site filter"] = _plan(database, lambda s: list_findings(s, site="S03", limit=50), "finding")
+    for name, plan in plans.items():
+        assert plan, name
+        _assert_no_full_sort(database, plan)
+    if database.engine.dialect.name == "sqlite":
+        assert "ix_finding_severity_order" in plans["severity"], plans["severity"]
+        assert "ix_finding_due_order" in plans["due after cursor"], plans["due after cursor"]

@@ -24,20 +24,24 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, literal_column, select
 from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.risk import explain
 from radguard.checks.sla import SEVERITIES, SlaPolicy
 from radguard.checks.spec import FrameworkRefs
 from radguard.db.base import utcnow
+from radguard.db.keyset import SortKey, decode_cursor, encode_cursor
+from radguard.db.keyset import after as keyset_after
 from radguard.db.models.findings import (
     ALL_STATES,
     ASSESS_ACTOR,
     EVIDENCE_CHANGED,
     FIRST_OBSERVED,
     OPEN_STATES,
+    SEVERITY_RANK_SQL,
     Finding,
     FindingEvent,
 )
@@ -132,8 +136,75 @@ def _wanted_states(states: Sequence[str]) -> set[str]:
     return wanted
 
 
+# Severity as a rank, highest first: literal SQL, the very expression of the
+# ``ix_finding_severity_order`` index (bound parameters would make it a different expression).
+SEVERITY_RANK = literal_column(f"({SEVERITY_RANK_SQL})", Integer)
+
+_RISK = SortKey(Finding.risk_score, descending=True)
+_ID = SortKey(Finding.id)
+# Each order ends with the ID (unique, so a cursor is exact) and matches one index of
+# migrations 0018/0027 column for column, so no page ever sorts the register. State and site are
+# filters, not orders: an index led by state would be SQLite's pick for the open-findings counts
+# instead of their covering index (tests/db/test_schema.py), and a site order needs a join.
+FINDING_SORTS: dict[str, tuple[SortKey, ...]] = {
+    "risk": (_RISK, _ID),
+    "severity": (SortKey(SEVERITY_RANK, descending=True), _RISK, _ID),
+    "check": (SortKey(Finding.check_id), _RISK, _ID),
+    "asset": (SortKey(Finding.asset_id, nullable=True), _RISK, _ID),
+    "due": (SortKey(Finding.due, nullable=True), _RISK, _ID),
+    "last_seen": (SortKey(Finding.last_seen, descending=True), _ID),
+}
+# A count stops here: beyond it the page says "more than N" (an exact count of a large
+# register is a full scan on every request, for a number nobody pages through).
+COUNT_CAP = 10_000
+
+
+def _sort_keys(sort: str) -> tuple[SortKey, ...]:
+    if sort not in FINDING_SORTS:
+        raise InputError("findings", None, "sort", f"{sort!r} is not one of {', '.join(FINDING_SORTS)}")
+    return FINDING_SORTS[sort]
+
+
+def _conditions(session: Session, *, states: Sequence[str], severities: Sequence[str], asset_ref: str | None,
+                check_ids: Sequence[str], site: str | None, due_before: date | None) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    wanted = _wanted_states(states)
+    if wanted:
+        out.append(Finding.state.in_(sorted(wanted)))
+    if severities:
+        out.append(Finding.severity.in_([s.lower() for s in severities]))
+    if asset_ref:
+        out.append(Finding.asset_id == find_asset(session, asset_ref).id)
+    if check_ids:
+        out.append(Finding.check_id.in_([c.upper() for c in check_ids]))
+    if site:
+        # A sub-select, not a join, on ``asset_id + 0`` (which no index matches): the list walks
+        # the index of its order and tests each row, rather than collecting a site's findings by
+        # asset and sorting them (SQLite's choice otherwise; a temporary B-tree per request).
+        sid = _site_id(session, site)
+        out.append(Finding.asset_id.is_(None)
+                   | (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id == sid)))
+    if due_before is not None:
+        out.append(Finding.due < due_before)
+    return out
+
+
+def _ordered(session: Session, stmt: Any, keys: Sequence[SortKey], sort: str, after: str | None,
+             offset: int, limit: int | None) -> Any:
+    if after:
+        values = decode_cursor(after, sort, keys, source="findings")
+        stmt = stmt.where(keyset_after(keys, values, session.get_bind().dialect.name))
+    stmt = stmt.order_by(*(k.order() for k in keys))
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit:
+        stmt = stmt.limit(limit)
+    return stmt
+
+
 def list_findings(session: Session, *, states: Sequence[str] = (), severities: Sequence[str] = (),
                   asset_ref: str | None = None, check_ids: Sequence[str] = (), site: str | None = None,
+                  due_before: date | None = None, sort: str = "risk", after: str | None = None,
                   limit: int | None = None, offset: int = 0) -> Sequence[Finding]:
     """Findings, highest risk first (then by ID) — the one findings query every surface uses.
 
@@ -143,29 +214,106 @@ def list_findings(session: Session, *, states: Sequence[str] = (), severities: S
     :param check_ids: check IDs (any case).
     :param site: a site code: that site's assets' findings plus the non-asset findings
         (organisation-wide ones count for every site).
-    :param limit: at most this many (paging with ``offset``).
+    :param due_before: only findings due before this day (overdue: today).
+    :param sort: one of :data:`FINDING_SORTS` (each then by risk, then ID).
+    :param after: a cursor from :func:`findings_cursor`: the rows after that one.
+    :param limit: at most this many (paging with ``offset`` or ``after``).
     :param offset: skip this many first.
     """
-    stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site))
-    wanted = _wanted_states(states)
-    if wanted:
-        stmt = stmt.where(Finding.state.in_(sorted(wanted)))
-    if severities:
-        stmt = stmt.where(Finding.severity.in_([s.lower() for s in severities]))
-    if asset_ref:
-        stmt = stmt.where(Finding.asset_id == find_asset(session, asset_ref).id)
-    if check_ids:
-        stmt = stmt.where(Finding.check_id.in_([c.upper() for c in check_ids]))
-    if site:
-        sid = _site_id(session, site)
-        stmt = stmt.outerjoin(Asset, Finding.asset_id == Asset.id).where(
-            Finding.asset_id.is_(None) | (Asset.site_id == sid))
-    stmt = stmt.order_by(Finding.risk_score.desc(), Finding.id)
-    if offset:
-        stmt = stmt.offset(offset)
-    if limit:
-        stmt = stmt.limit(limit)
-    return session.scalars(stmt).all()
+    keys = _sort_keys(sort)
+    stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site)).where(
+        *_conditions(session, states=states, severities=severities, asset_ref=asset_ref, check_ids=check_ids,
+                     site=site, due_before=due_before))
+    return session.scalars(_ordered(session, stmt, keys, sort, after, offset, limit)).all()
+
+
+def _key_value(row: Any, key: SortKey) -> Any:
+    if key.expr is SEVERITY_RANK:
+        return SEVERITY_ORDER.get(row.severity, 0)
+    return getattr(row, str(key.expr.key))
+
+
+SEVERITY_ORDER = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
+
+
+def findings_cursor(row: Any, sort: str = "risk") -> str:
+    """The cursor for the rows after ``row`` (a :class:`Finding` or :class:`FindingRow`) in ``sort``."""
+    keys = _sort_keys(sort)
+    return encode_cursor(sort, [_key_value(row, k) for k in keys])
+
+
+class FindingRow(NamedTuple):
+    """A findings list row: the columns the list shows, nothing else (no evidence or explanation JSON)."""
+
+    id: int
+    risk_score: int
+    severity: str
+    check_id: str
+    title: str
+    state: str
+    due: date | None
+    last_seen: datetime
+    asset_id: int | None
+    subject: str | None
+    key: str
+    asset_name: str | None = None
+    site_code: str | None = None
+
+
+@dataclass(frozen=True)
+class FindingsPage:
+    """One page of the findings list.
+
+    ``total`` is exact up to :data:`COUNT_CAP`; beyond it ``more`` is True and ``total`` is the cap.
+    ``next_cursor`` is None on the last page.
+    """
+
+    rows: list[FindingRow]
+    total: int
+    more: bool
+    next_cursor: str | None
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+_ROW_COLUMNS = (Finding.id, Finding.risk_score, Finding.severity, Finding.check_id, Finding.title, Finding.state,
+                Finding.due, Finding.last_seen, Finding.asset_id, Finding.subject, Finding.key)
+
+
+def findings_page(session: Session, *, states: Sequence[str] = (), severities: Sequence[str] = (),
+                  asset_ref: str | None = None, check_ids: Sequence[str] = (), site: str | None = None,
+                  due_before: date | None = None, sort: str = "risk", after: str | None = None,
+                  page: int = 1, per_page: int = 50) -> FindingsPage:
+    """A page of :func:`list_findings`' rows as :class:`FindingRow` (same filters and orders).
+
+    With ``after`` the page starts after that cursor (``page`` is then only the number shown);
+    without it, page ``page`` by offset. Reads one page of plain columns, the page's assets and
+    sites by ID, and a count that stops at :data:`COUNT_CAP`.
+    """
+    keys = _sort_keys(sort)
+    page = max(1, page)
+    conds = _conditions(session, states=states, severities=severities, asset_ref=asset_ref, check_ids=check_ids,
+                        site=site, due_before=due_before)
+    stmt = _ordered(session, select(*_ROW_COLUMNS).where(*conds), keys, sort, after,
+                    0 if after else (page - 1) * per_page, per_page + 1)
+    fetched = [FindingRow(*r) for r in session.execute(stmt)]
+    rows, has_next = fetched[:per_page], len(fetched) > per_page
+    asset_ids = sorted({r.asset_id for r in rows if r.asset_id is not None})
+    if asset_ids:
+        names = {aid: (name, code) for aid, name, code in session.execute(
+            select(Asset.id, Asset.name, Site.code).join(Site, Site.id == Asset.site_id)
+            .where(Asset.id.in_(asset_ids)))}
+        rows = [r._replace(asset_name=names[r.asset_id][0], site_code=names[r.asset_id][1])
+                if r.asset_id in names else r for r in rows]
+    counted = session.scalar(select(func.count()).select_from(
+        select(Finding.id).where(*conds).limit(COUNT_CAP + 1).subquery())) or 0
+    return FindingsPage(rows=rows, total=min(counted, COUNT_CAP), more=counted > COUNT_CAP,
+                        next_cursor=findings_cursor(rows[-1], sort) if has_next and rows else None,
+                        page=page, per_page=per_page)
 
 
 @dataclass(frozen=True)

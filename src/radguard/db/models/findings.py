@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -23,6 +23,19 @@ if TYPE_CHECKING:
     from radguard.db.models.inventory import Asset
 
 OPEN_STATES = ("open", "reopened")
+# Severity as a number, highest first, in SQL: the severity order of the findings list and its
+# index (migration 0027) use this very text (an expression index matches only its expression).
+# Laid out as PostgreSQL prints it back, so that Alembic's comparison of the reflected index
+# with this model (tests/db/test_schema.py) sees the same text.
+SEVERITY_RANK_SQL = (
+    "\nCASE\n"
+    "    WHEN severity = 'critical' THEN 5\n"
+    "    WHEN severity = 'high' THEN 4\n"
+    "    WHEN severity = 'medium' THEN 3\n"
+    "    WHEN severity = 'low' THEN 2\n"
+    "    WHEN severity = 'info' THEN 1\n"
+    "    ELSE 0\n"
+    "END")
 ALL_STATES = ("open", "reopened", "mitigated", "risk_accepted", "false_positive")
 
 # Events written by the assessment engine. A finding's creation is not stored as an event: its
@@ -48,7 +61,8 @@ class Finding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(600), unique=True)
     check_id: Mapped[str] = mapped_column(String(64))
-    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"), index=True)
+    # Indexed by ix_finding_asset_order below (asset first), which also serves look-ups by asset.
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
     subject: Mapped[str | None] = mapped_column(String(300))
     key: Mapped[str] = mapped_column(String(300), default="")
     title: Mapped[str] = mapped_column(String(300))
@@ -78,6 +92,14 @@ class Finding(Base):
 # The findings list's order, risk first (migration 0018): a page reads its rows from this index
 # instead of sorting the whole register on every request.
 Index("ix_finding_risk_order", Finding.risk_score.desc(), Finding.id)
+# The list's other orders (radguard.checks.findings.FINDING_SORTS, migration 0027): each is its
+# sort column, then risk, then ID, so any order's page is an index walk, and a cursor seeks.
+Index("ix_finding_asset_order", Finding.asset_id, Finding.risk_score.desc(), Finding.id)
+Index("ix_finding_check_order", Finding.check_id, Finding.risk_score.desc(), Finding.id)
+Index("ix_finding_due_order", Finding.due, Finding.risk_score.desc(), Finding.id)
+Index("ix_finding_last_seen_order", Finding.last_seen.desc(), Finding.id)
+# The severity order's expression must be written exactly as radguard.checks.findings.SEVERITY_RANK.
+Index("ix_finding_severity_order", text(f"({SEVERITY_RANK_SQL}) DESC"), Finding.risk_score.desc(), Finding.id)
 
 
 class FindingEvent(Base):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from radguard.backup.sets import list_sets, set_record
-from radguard.checks.findings import FindingRecord, finding_model
+from radguard.checks.findings import FINDING_SORTS, FindingRecord, finding_model, findings_cursor
 from radguard.checks.findings import list_findings as query_findings
 from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
@@ -124,19 +125,36 @@ def get_asset(asset_id: int = Path(..., ge=1, le=2**63 - 1), principal: Principa
 
 
 @router.get("/findings", response_model=list[FindingRecord], responses=_errors(400, 404))
-def list_findings(state: str | None = Query(None, pattern="^(" + "|".join(ALL_STATES) + ")$",
+def list_findings(response: Response,
+                  state: str | None = Query(None, pattern="^(" + "|".join(ALL_STATES) + ")$",
                                             description="open also matches reopened (both count as open)."),
                   severity: str | None = None, check: str | None = Query(None, max_length=64),
                   site: str | None = Query(None, max_length=64),
+                  sort: str = Query("risk", pattern="^(" + "|".join(FINDING_SORTS) + ")$",
+                                    description="Each order is then by risk (highest first), then ID."),
+                  after: str | None = Query(None, max_length=2000,
+                                            description="The X-Next-Cursor of the previous page: keyset paging."),
                   limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
                   principal: Principal = Depends(require("viewer")),
                   session: Session = Depends(db_session)) -> list[FindingRecord]:
-    """Findings, highest risk first: the same query and the same record as `radguard findings list --json`."""
+    """Findings, highest risk first: the same query and the same record as `radguard findings list --json`.
+
+    A full page carries the cursor of its last row in the ``X-Next-Cursor`` header (and a
+    ``Link: <...>; rel="next"``): pass it as ``after`` for the next page, which then seeks in the
+    index instead of skipping ``offset`` rows.
+    """
     try:
         rows = query_findings(session, states=[state] if state else [], severities=[severity] if severity else [],
-                              check_ids=[check] if check else [], site=site or None, limit=limit, offset=offset)
+                              check_ids=[check] if check else [], site=site or None, sort=sort, after=after,
+                              limit=limit, offset=0 if after else offset)
     except RadguardError as exc:
         raise http_error(exc) from None
+    if len(rows) == limit:
+        cursor = findings_cursor(rows[-1], sort)
+        response.headers["X-Next-Cursor"] = cursor
+        params = {k: v for k, v in {"state": state, "severity": severity, "check": check, "site": site,
+                                    "sort": sort, "limit": limit, "after": cursor}.items() if v}
+        response.headers["Link"] = f'</api/v1/findings?{urlencode(params)}>; rel="next"'
     catalog = default_catalog()
     return [finding_model(f, catalog) for f in rows]
 

@@ -7,21 +7,27 @@ and each one is also written to the audit log.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from radguard.checks.findings import ACTIONS, finding_record, get_finding, list_findings, transition
+from radguard.checks.findings import ACTIONS, FINDING_SORTS, finding_record, get_finding, transition
+from radguard.checks.findings import findings_page as findings_page_rows
 from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
+from radguard.db.base import utcnow
 from radguard.db.models.findings import ALL_STATES
+from radguard.db.models.inventory import Site
 from radguard.errors import RadguardError
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
+PER_PAGE = 50
 
 
 def _until(value: str) -> datetime | None:
@@ -36,17 +42,32 @@ def _until(value: str) -> datetime | None:
 
 @router.get("/findings")
 async def findings_page(request: Request, state: str = "open", severity: str = "", check: str = "",
+                        site: str = "", asset: str = "", overdue: str = "", sort: str = "risk",
+                        after: str = "", page: int = Query(1, ge=1, le=1_000_000),
                         principal: Principal = Depends(require("viewer")),
                         session: Session = Depends(db_session)) -> Response:
+    """The triage queue: filters, every sortable column, and 50 rows a page (keyset-paged forward).
+
+    ``after`` is the cursor of the previous page's last row (its "Next" link); ``page`` is then the
+    number shown. Without ``after``, ``page`` is an offset (page links, going back).
+    """
     try:
-        rows = list_findings(session, states=[state] if state else [], severities=[severity] if severity else [],
-                             check_ids=[check] if check else [], limit=500)
+        result = findings_page_rows(session, states=[state] if state else [],
+                                    severities=[severity] if severity else [], check_ids=[check] if check else [],
+                                    site=site or None, asset_ref=asset or None,
+                                    due_before=utcnow().date() if overdue else None, sort=sort,
+                                    after=after or None, page=page, per_page=PER_PAGE)
     except RadguardError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    checks = sorted({f.check_id for f in rows} | ({check} if check else set()))
+    filters = {"state": state, "severity": severity, "check": check, "site": site, "asset": asset,
+               "overdue": overdue}
+    query = urlencode({k: v for k, v in filters.items() if v})
+    sites = list(session.scalars(select(Site.code).order_by(Site.code)))
     return render(request, "findings.html", {
-        "rows": rows, "state": state, "severity": severity, "check": check, "checks": checks,
+        "result": result, "rows": result.rows, **filters, "sort": sort, "query": query,
+        "sorts": list(FINDING_SORTS), "sites": sites, "checks": sorted(e.spec.id for e in default_catalog()),
         "states": ALL_STATES, "severities": SEVERITIES, "actions": list(ACTIONS),
+        "back": "/findings?" + urlencode({**{k: v for k, v in filters.items() if v}, "sort": sort}),
         "can_decide": principal.role in ("assessor", "admin"),
     })
 
