@@ -105,18 +105,34 @@ def _tally(pairs: list[tuple[str, str]]) -> Tally:
 
 
 def _api_findings(client: TestClient, state: str) -> list[dict[str, Any]]:
+    """Every page, following each page's X-Next-Cursor (keyset paging) to the end."""
     out: list[dict[str, Any]] = []
+    path = f"/api/v1/findings?state={state}&limit=100"
     while True:
-        batch = api(client, f"/api/v1/findings?state={state}&limit=100&offset={len(out)}")
-        out += batch
-        if len(batch) < 100:
+        r = client.get(path, headers={"accept": "application/json"})
+        assert r.status_code == 200, (path, r.status_code, r.text[:500])
+        out += r.json()
+        if "x-next-cursor" not in r.headers:
             return out
+        path = f"/api/v1/findings?state={state}&limit=100&after={r.headers['x-next-cursor']}"
+
+
+def _web_findings(client: TestClient, path: str) -> list[Element]:
+    """The findings queue's rows over every page, following its "Next" links (cursor paging)."""
+    out: list[Element] = []
+    while True:
+        html = page(client, path)
+        out += elements(html, "data-finding")
+        nxt = [e for e in elements(html, "rel") if e.attrs.get("rel") == "next"]
+        if not nxt:
+            return out
+        path = nxt[0].attrs["href"]
 
 
 def open_findings_by_surface(world_db: Database, url: str, client: TestClient, rg: Cli) -> dict[str, Tally]:
     cli = cli_json(rg, url, "findings", "list", "--state", "open")
     api_rows = _api_findings(client, "open")
-    html = elements(page(client, "/findings?state=open"), "data-finding")
+    html = _web_findings(client, "/findings?state=open")
     with world_db.read() as session:
         scope = Scope(session)
         report = findings_section(scope).rows
@@ -154,7 +170,7 @@ def by_state_by_surface(world_db: Database, client: TestClient, rg: Cli, url: st
     out["api"] = {s: len([f for f in _api_findings(client, s) if f["state"] == s]) for s in ALL_STATES}
     out["api-dashboard"] = {c["key"]: c["count"] for c in api(client, "/api/v1/dashboard")["findings_by_state"]}
     # The page's "open" filter also lists reopened findings (both count as open): count each row's own state.
-    out["web"] = {s: sum(1 for e in elements(page(client, f"/findings?state={s}"), "data-finding")
+    out["web"] = {s: sum(1 for e in _web_findings(client, f"/findings?state={s}")
                          if e.attrs["data-state"] == s) for s in ALL_STATES}
     with world_db.read() as session:
         rows = finding_records(Scope(session))
