@@ -10,7 +10,7 @@ text as radguard.db.models.findings.SEVERITY_RANK_SQL, written out here so that 
 stays what it was if the model changes.
 
 Revision ID: 0027_list_orders
-Revises: 0022_identity
+Revises: 0030_sensor_backup
 """
 from collections.abc import Sequence
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0027_list_orders"
-down_revision: str | Sequence[str] | None = "0022_identity"
+down_revision: str | Sequence[str] | None = "0030_sensor_backup"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
