@@ -24,6 +24,7 @@ import pytest
 from pynetdicom import AE
 
 from tests.support.capture import (
+    SEED_BIRTH,
     SEED_ID,
     SEED_NAME,
     findscu,
@@ -114,7 +115,8 @@ def traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traffic]:
                 with httpx.Client(headers=headers, timeout=10) as client:
                     assert client.get(f"{base}/dicom-web/studies", params={"PatientID": SEED_ID}).status_code == 200
                     found = client.post(f"{base}/tools/find", content=json.dumps(
-                        {"Level": "Patient", "Query": {"PatientName": SEED_NAME}, "Expand": True}))
+                        {"Level": "Patient", "Query": {"PatientName": SEED_NAME, "PatientBirthDate": SEED_BIRTH},
+                         "Expand": True}))
                     assert SEED_ID in found.text  # the response body carries the seeded patient too
                 got = httpx.get(f"http://{WEB}:{web_port}/status", timeout=10)
                 banner["server"] = got.headers["server"]
