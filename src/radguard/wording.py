@@ -33,6 +33,7 @@ LABELS: Mapping[str, str] = {
     "rpo": "RPO",
     "cve": "CVE",
     "backup_set": "backup set",
+    "probe.endpoint": "network endpoints seen by discovery",
 }
 
 #: Plurals that are not the singular plus "s".
@@ -80,6 +81,8 @@ def label(name: Any) -> str:
     kind, sep, rest = text.partition(":")
     if sep and kind in LABELS and rest:
         return f"{LABELS[kind]} {rest}"
+    if re.fullmatch(r"[a-z_]+\.[a-z_.]+", text):  # a dotted key (an evidence kind): its parts as words
+        text = text.replace(".", " ")
     words = [LABELS.get(w.lower(), w) for w in text.replace("_", " ").split(" ")]
     return " ".join(words)
 

@@ -61,7 +61,7 @@ def test_executive_top_risks_and_top_actions_follow_the_roadmap(rg, northwind_ur
     positions = [risks_part.index(f"Roadmap #{k.rank} ") for k in report.risks]
     assert positions == sorted(positions)
     top_part = text[text.index("Top of the roadmap"):text.index("Framework coverage")]
-    cells = [top_part.index(f" {i.rank} {i.horizon} {i.title[:40]}") for i in report.roadmap.top]
+    cells = [top_part.index(f" {i.rank} {i.horizon} {i.plain_title[:40]}") for i in report.roadmap.top]
     assert cells == sorted(cells)
 
     # A site report keeps the ranking: its risks are the best-ranked checks with findings at the site.

@@ -116,3 +116,19 @@ def test_findings_list_on_an_empty_register_says_to_assess(rg, sqlite_url: str) 
     r = rg("--db", sqlite_url, "findings", "list")
     assert r.code == 0, r.err
     assert "findings register is empty" in r.out and "radguard assess" in r.out
+
+
+def test_executive_report_speaks_plain_language(northwind_url: str, out_dir: Path) -> None:
+    """No command-line or configuration vocabulary, rule IDs or Python values reach the board."""
+    from radguard.checks.executive import load_wording, vocabulary_problems
+
+    path = out_dir / "plain-executive.html"
+    cli("--db", northwind_url, "report", "--audience", "executive", "--format", "html", "-o", str(path))
+    text = visible_text(path.read_text(encoding="utf-8"))
+    assert vocabulary_problems(text) == []
+    assert offending(text) == []
+    # The risks are told in the checks' executive wording.
+    titles = [w.title for w in load_wording().values()]
+    risks = text[text.index("The five risks that matter most"):text.index("Backups and drills")]
+    assert sum(1 for t in titles if t in risks) >= 3
+    assert "What could happen:" in risks

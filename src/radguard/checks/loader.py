@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from radguard.checks.executive import EXECUTIVE_PATH, ExecutiveWordingError, missing_wording
 from radguard.checks.registry import Evaluator, load_evaluators
 from radguard.checks.spec import CheckSpec
 from radguard.errors import ConfigError
@@ -115,8 +116,14 @@ def _validate(raw: Any, path: Path, index: int) -> CheckSpec:
     return spec
 
 
-def read_specs(directory: Path = CATALOG_DIR) -> list[tuple[CheckSpec, Path]]:
-    """Every check of every ``*.yaml`` file in ``directory``, validated, IDs unique."""
+def read_specs(directory: Path = CATALOG_DIR, executive: Path | None = None) -> list[tuple[CheckSpec, Path]]:
+    """Every check of every ``*.yaml`` file in ``directory``, validated, IDs unique, each with executive wording.
+
+    :param directory: the catalog directory.
+    :param executive: the executive wording file every check needs an entry in (default: the
+        packaged ``checks/executive.yaml`` for the packaged catalog; none for another directory
+        unless given, so tests can load a catalog of their own).
+    """
     seen: dict[str, Path] = {}
     out: list[tuple[CheckSpec, Path]] = []
     for path in sorted(directory.glob("*.yaml")):
@@ -128,12 +135,31 @@ def read_specs(directory: Path = CATALOG_DIR) -> list[tuple[CheckSpec, Path]]:
                 )
             seen[spec.id] = path
             out.append((spec, path))
+    if executive is None and directory == CATALOG_DIR:
+        executive = EXECUTIVE_PATH
+    if executive is not None:
+        try:
+            missing = missing_wording((spec.id for spec, _ in out), executive)
+        except ExecutiveWordingError as exc:
+            raise CatalogError(str(exc)) from exc
+        if missing:
+            where = ", ".join(f"{cid} ({seen[cid].name})" for cid in missing)
+            raise CatalogError(
+                f"{executive}: no executive wording for check {where}; add an entry with a plain-language "
+                "title, consequence and action (docs/developing.md, Executive wording)"
+            )
     return out
 
 
-def load_catalog(directory: Path = CATALOG_DIR, evaluators: dict[str, Evaluator] | None = None) -> Catalog:
-    """Validate the catalog and pair each check with its evaluator (both ways, or an error)."""
-    specs = read_specs(directory)
+def load_catalog(directory: Path = CATALOG_DIR, evaluators: dict[str, Evaluator] | None = None,
+                 executive: Path | None = None) -> Catalog:
+    """Validate the catalog and pair each check with its evaluator (both ways, or an error).
+
+    :param directory: the catalog directory.
+    :param evaluators: check ID → evaluator (default: the registered ones).
+    :param executive: the executive wording file (see :func:`read_specs`).
+    """
+    specs = read_specs(directory, executive)
     registry = load_evaluators() if evaluators is None else evaluators
     catalog = Catalog()
     for spec, path in specs:

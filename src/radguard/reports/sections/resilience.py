@@ -146,7 +146,7 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
     if site_id is not None:
         sets = [b for b in sets if b.asset is None or b.asset.site_id == site_id]
     if not sets:
-        out.backup_note = "No backup verification recorded: no backup set is registered (`radguard backup set add`)."
+        out.backup_note = "No backup verification recorded: no backup set is registered yet."
         return
     for b in sets:
         flags = [
@@ -193,5 +193,5 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
     out.backup_note = (
         ""
         if verified
-        else "No backup verification recorded yet for the registered backup sets (`radguard backup verify`)."
+        else "No backup verification recorded yet: none of the registered backup sets has been test-restored."
     )

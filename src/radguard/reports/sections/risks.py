@@ -3,8 +3,10 @@
 Which five, and in what order, is the roadmap's ranking (``readiness.roadmap.top_of_roadmap``):
 the highest-ranked roadmap actions that fix open findings, one per check, so the report's
 "risks that matter most" and its "top of the roadmap" come from one list and cannot disagree.
-This section only adds the words: what could happen (the check's rationale), which imaging
-services depend on the affected assets, and what it takes to fix.
+This section only adds the words: the check's executive wording (``checks/executive.yaml``: a
+plain title, what could happen, what to do), which imaging services depend on the affected
+assets, and how many findings it closes. The catalog's own title and remediation stay in
+``technical_title``/``technical_fix`` for the technical report.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from radguard.checks.executive import action_name, plain_action
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.readiness.roadmap import TOP, top_of_roadmap
 from radguard.reports.scope import Scope
@@ -37,6 +40,8 @@ class Risk:
     check_id: str = ""
     ranked_for: str | None = None  # the action that needs this one first, whose priority it ranks at
     finding_ids: list[int] = field(default_factory=list)
+    technical_title: str = ""
+    technical_fix: str = ""
 
 
 def services_by_asset(scope: Scope) -> dict[int, list[str]]:
@@ -69,26 +74,29 @@ def top_risks(scope: Scope, rows: list[FindingRow], roadmap: dict[str, Any], lim
         refs = action["why"]["findings"]  # highest risk first
         group = [by_id[f["id"]] for f in refs if f["id"] in by_id]
         lead = group[0] if group else None
-        consequence = (lead.rationale or lead.summary) if lead else None
+        plain = plain_action(action)
+        consequence = plain["consequence"] or ((lead.rationale or lead.summary) if lead else None)
         subjects = [subject(f["subject"]) for f in refs]
         shown = ", ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
         affected = sorted({s for r in group if r.asset_id is not None for s in services.get(r.asset_id, [])})
         risks.append(
             Risk(
-                title=action["title"],
+                title=plain["title"],
                 subject=shown,
                 severity=max((f["severity"] for f in refs), key=lambda v: SEVERITY_ORDER.get(v, 0)),
                 risk_score=max(int(f["risk_score"]) for f in refs),
                 consequence=consequence or "See the technical report for details.",
                 services=affected,
-                fix=action["what"] or "See the technical report.",
+                fix=plain["what"] or "See the technical report.",
                 effort=action["effort"],
                 count=len(refs),
                 rank=int(action["rank"]),
                 horizon=action["horizon"],
                 check_id=action["id"],
-                ranked_for=action["ranked_for"],
+                ranked_for=action_name(action["ranked_for"], roadmap["actions"]),
                 finding_ids=[int(f["id"]) for f in refs],
+                technical_title=action["title"],
+                technical_fix=action["what"] or "",
             )
         )
     return risks

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from radguard.checks.executive import action_name, plain_action
 from radguard.readiness.roadmap import build_roadmap, priority_label, top_of_roadmap
 from radguard.reports.scope import Scope
 
@@ -31,6 +32,9 @@ class RoadmapItem:
     ranked_priority: float | None = None
     ranking: str = ""  # the ranking column in words (priority_label)
     cumulative_effort: float | None = None
+    plain_title: str = ""  # the executive wording's title (checks/executive.yaml)
+    findings: int = 0  # open findings the action closes
+    ranked_for: str | None = None  # plain title of the action that needs this one first
 
 
 @dataclass
@@ -47,12 +51,14 @@ def roadmap_document(scope: Scope) -> dict[str, Any]:
     return build_roadmap(scope.session, today=scope.now.date())
 
 
-def _item(a: dict[str, Any]) -> RoadmapItem:
+def _item(a: dict[str, Any], actions: list[dict[str, Any]] | None = None) -> RoadmapItem:
     return RoadmapItem(
         rank=int(a["rank"]), action_id=str(a["id"]), kind=str(a["kind"]), title=str(a["what"] or a["title"]),
         owner=a["owner"], effort=a["effort"], horizon=a["horizon"], risk_reduction=a["risk_reduction"],
         priority=a["priority"], depends_on=list(a["depends_on"]), ranked_priority=a["ranked_priority"],
         ranking=priority_label(a), cumulative_effort=a["cumulative_effort"],
+        plain_title=plain_action(a)["title"], findings=len(a["why"]["findings"]),
+        ranked_for=action_name(a["ranked_for"], actions or []),
     )
 
 
@@ -66,5 +72,5 @@ def roadmap_items(scope: Scope, doc: dict[str, Any] | None = None) -> RoadmapSec
     items = [_item(a) for a in doc["actions"]]
     if not items:
         return RoadmapSection(False, note="No roadmap action: no open finding and no checklist gap recorded.")
-    return RoadmapSection(True, items=items, top=[_item(a) for a in top_of_roadmap(doc).actions],
+    return RoadmapSection(True, items=items, top=[_item(a, doc["actions"]) for a in top_of_roadmap(doc).actions],
                           capacity=doc["summary"]["capacity_per_30_days"])

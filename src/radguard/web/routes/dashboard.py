@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.backup.sets import verification_record
+from radguard.checks.executive import plain_action
 from radguard.checks.findings import finding_counts
 from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
@@ -169,7 +170,8 @@ def backup_card(session: Session) -> dict[str, Any]:
 
 def roadmap_card(session: Session) -> dict[str, Any]:
     doc = build_roadmap(session, today=utcnow().date())
-    return {"actions": top_of_roadmap(doc, TOP_ACTIONS).actions, "total": doc["summary"]["actions"]}
+    actions = [{**a, "plain": plain_action(a)} for a in top_of_roadmap(doc, TOP_ACTIONS).actions]
+    return {"actions": actions, "total": doc["summary"]["actions"]}
 
 
 # Card name → the function computing it. Order is the order on the page.

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard.checks.executive import wording_for
 from radguard.checks.findings import ACTIONS, FINDING_SORTS, finding_record, get_finding, transition
 from radguard.checks.findings import findings_page as findings_page_rows
 from radguard.checks.loader import default_catalog
@@ -81,6 +82,7 @@ async def finding_page(request: Request, finding_id: int, principal: Principal =
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
+                                            "plain": wording_for(finding.check_id),
                                             "can_decide": principal.role in ("assessor", "admin")})
 
 
