@@ -293,7 +293,8 @@ def import_capture(session: Session, path: Path, hl7_ports: tuple[int, ...], sit
 
 
 _FLOW_PROTOCOLS = {"dicom", "dicom-tls", "hl7-mllp", "http"}
-EVIDENCE_KINDS = ("passive.dicom", "passive.hl7", "passive.http", "passive.flow")
+FLOW_KIND = "passive.flow"
+EVIDENCE_KINDS = ("passive.dicom", "passive.hl7", "passive.http", FLOW_KIND)
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,21 @@ class ObservedFlow:
     last_seen: datetime
     client_asset_id: int | None
     server_asset_id: int | None
+    # Where it was seen: ``capture`` (a packet capture), ``netflow`` or ``csv`` (flow logs).
+    origins: tuple[str, ...] = ("capture",)
+    evidence_ids: tuple[int, ...] = ()
+
+    @property
+    def where(self) -> str:
+        return f"{self.client} → {self.server}:{self.server_port}/{self.proto}"
+
+    def cite(self) -> dict[str, Any]:
+        """The flow as a finding's evidence (addresses, counts, times, where it was seen)."""
+        return {"flow": self.where, "proto": self.proto, "client": self.client, "server": self.server,
+                "server_port": self.server_port, "service": self.service, "tls": self.tls,
+                "connections": self.connections, "bytes": self.client_bytes + self.server_bytes,
+                "first_seen": self.first_seen.isoformat(), "last_seen": self.last_seen.isoformat(),
+                "seen_in": list(self.origins), "evidence_ids": list(self.evidence_ids[:20])}
 
 
 def observed_flows(session: Session, *, scan_id: int | None = None, since: datetime | None = None
@@ -332,20 +348,23 @@ def observed_flows(session: Session, *, scan_id: int | None = None, since: datet
     """
     from radguard.db.models.inventory import Endpoint
 
-    query = select(Evidence.received).where(Evidence.kind == "passive.flow")
+    query = select(Evidence.id, Evidence.received).where(Evidence.kind == FLOW_KIND).order_by(Evidence.id)
     if scan_id is not None:
         query = query.where(Evidence.scan_id == scan_id)
     if since is not None:
         query = query.where(Evidence.collected_at >= since)
     merged: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-    for (doc,) in session.execute(query):
+    for eid, doc in session.execute(query):
         key = (doc["proto"], doc["client"], doc["server"], int(doc["server_port"]))
         first, last = datetime.fromisoformat(doc["first_seen"]), datetime.fromisoformat(doc["last_seen"])
         rec = merged.get(key)
         if rec is None:
             merged[key] = {**{k: doc.get(k) or 0 for k in ("connections", "packets", "client_bytes", "server_bytes")},
-                           "service": doc.get("service"), "tls": bool(doc.get("tls")), "first": first, "last": last}
+                           "service": doc.get("service"), "tls": bool(doc.get("tls")), "first": first, "last": last,
+                           "origins": {str(doc.get("origin") or "capture")}, "ids": [int(eid)]}
             continue
+        rec["origins"].add(str(doc.get("origin") or "capture"))
+        rec["ids"].append(int(eid))
         for k in ("connections", "packets", "client_bytes", "server_bytes"):
             rec[k] += doc.get(k) or 0
         rec["service"] = rec["service"] or doc.get("service")
@@ -371,7 +390,8 @@ def observed_flows(session: Session, *, scan_id: int | None = None, since: datet
             connections=rec["connections"], packets=rec["packets"], client_bytes=rec["client_bytes"],
             server_bytes=rec["server_bytes"], first_seen=rec["first"], last_seen=rec["last"],
             client_asset_id=by_host.get(client, named.get(client)),
-            server_asset_id=by_endpoint.get((server, port), by_host.get(server, named.get(server)))))
+            server_asset_id=by_endpoint.get((server, port), by_host.get(server, named.get(server))),
+            origins=tuple(sorted(rec["origins"])), evidence_ids=tuple(rec["ids"])))
     return out
 
 
