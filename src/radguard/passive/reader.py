@@ -11,6 +11,7 @@ import ipaddress
 import json
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ class ReadStats:
     facts: int = 0
     invalid: int = 0
     oversized: int = 0
+    frames: int = 0  # packets tshark read
+    malformed: int = 0  # packets a dissector found truncated or malformed
+    malformed_frames: list[int] = field(default_factory=list)  # the first 20 of them
     warnings: list[str] = field(default_factory=list)
 
 
@@ -129,12 +133,15 @@ def check_capture(path: Path) -> None:
 def read_capture(path: Path, hl7_ports: tuple[int, ...], stats: ReadStats) -> Iterator[dict[str, Any]]:
     """Yield the validated facts of one capture, streamed from tshark; fill ``stats``."""
     check_capture(path)
+    # Out-of-order segments are common on SPAN ports; tshark only reassembles them when asked.
     cmd = [TSHARK, "-q", "-n", "-r", str(path), "-o", "dicom.heuristic:TRUE", "-o", "dicom.tag_tree:TRUE",
+           "-o", "tcp.reassemble_out_of_order:TRUE",
            "-X", f"lua_script:{TAP}"]
     for port in hl7_ports:
         cmd += ["-d", f"tcp.port=={port},hl7"]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
+    # stderr goes to a file: a pipe nobody reads while stdout streams would fill and stall tshark.
+    with tempfile.TemporaryFile() as errfile, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile) as proc:
+        assert proc.stdout is not None
         while True:
             line = proc.stdout.readline(MAX_LINE + 1)
             if not line:
@@ -146,16 +153,38 @@ def read_capture(path: Path, hl7_ports: tuple[int, ...], stats: ReadStats) -> It
                 continue
             try:
                 raw = json.loads(line)
+                if isinstance(raw, dict) and raw.get("t") == "end":
+                    stats.frames = _int(raw.get("frames")) or 0
+                    stats.malformed = _int(raw.get("malformed")) or 0
+                    stats.malformed_frames = [n for n in raw.get("malformed_frames") or [] if isinstance(n, int)][:20]
+                    continue
                 fact = validate(raw)
             except (ValueError, TypeError, KeyError, AttributeError):
                 stats.invalid += 1
                 continue
             stats.facts += 1
             yield fact
-        err = proc.stderr.read(65536).decode("utf-8", "replace")
         code = proc.wait()
+        errfile.seek(0)
+        err = errfile.read(65536).decode("utf-8", "replace")
     problems = [ln.strip() for ln in err.splitlines() if ln.strip() and "dangerous" not in ln]
-    if code != 0 and not any("cut short" in p or "truncated" in p for p in problems):
-        raise InputError(str(path), None, None, "tshark could not read the capture: "
-                         + (problems[0] if problems else f"exit status {code}"))
-    stats.warnings.extend(p[:300] for p in problems[:5])
+    if code != 0 and stats.frames == 0:
+        raise InputError(str(path), "packet 1", None, "tshark could not read the capture: "
+                         + (_plain(" ".join(problems[:2])) if problems else f"exit status {code}"))
+    if code != 0:
+        stats.warnings.append(f"{path.name}: stopped at packet {stats.frames + 1}: "
+                              + (_plain(" ".join(problems[:2])) if problems else f"tshark exit status {code}")
+                              + f"; the {stats.frames} packets before it were read")
+    if stats.malformed:
+        shown = ", ".join(str(n) for n in stats.malformed_frames)
+        more = f" and {stats.malformed - len(stats.malformed_frames)} more" if stats.malformed > len(
+            stats.malformed_frames) else ""
+        stats.warnings.append(f"{path.name}: {stats.malformed} packets truncated or malformed (packet {shown}{more});"
+                              " what they carried was skipped")
+    if code == 0:
+        stats.warnings.extend(f"{path.name}: {_plain(p)}" for p in problems[:3])
+
+
+def _plain(message: str) -> str:
+    """tshark's message without its program-name prefix, cut to 300 characters."""
+    return message.removeprefix("tshark: ").rstrip(".")[:300]

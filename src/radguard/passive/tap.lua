@@ -17,7 +17,7 @@ local f_syn = Field.new("tcp.flags.syn")
 local f_ack = Field.new("tcp.flags.ack")
 local f_tls = Field.new("tls.record.content_type")
 -- Referenced so tshark keeps them in the tree the DICOM/HL7 listener walks.
-local _keep = { Field.new("dicom.pdu.type"), Field.new("dicom.pdv.flags"), Field.new("dicom.tag"),
+local _keep = { Field.new("_ws.malformed"), Field.new("_ws.short"), Field.new("dicom.pdu.type"), Field.new("dicom.pdv.flags"), Field.new("dicom.tag"),
                 Field.new("dicom.tag.value.str"), Field.new("dicom.tag.value.16u"), Field.new("hl7.field"),
                 Field.new("dicom.pdu.len"), Field.new("dicom.assoc.ae.calling"), Field.new("dicom.assoc.ae.called"),
                 Field.new("dicom.userinfo.uid"), Field.new("dicom.userinfo.version"), Field.new("dicom.max_pdu_len"),
@@ -98,6 +98,23 @@ function flow_tap.draw()
 end
 
 function flow_tap.reset() flows = {} end
+
+-- ---- frames read and malformed frames ---------------------------------------------------
+-- So a warning can name the packet: the last frame read (a file cut short stops there) and
+-- the first malformed frames (a dissector gave up on them: truncated, bogus lengths).
+local frames, malformed, malformed_count = 0, {}, 0
+local count_tap = Listener.new("frame")
+function count_tap.packet(pinfo) frames = pinfo.number end
+local bad_tap = Listener.new("frame", "_ws.malformed || _ws.short")
+function bad_tap.packet(pinfo)
+  malformed_count = malformed_count + 1
+  if #malformed < 20 then malformed[#malformed + 1] = pinfo.number end
+end
+function count_tap.draw()
+  io.write('{"t":"end","frames":', frames, ',"malformed":', malformed_count, ',"malformed_frames":[',
+           table.concat(malformed, ","), ']}\n')
+end
+function count_tap.reset() frames, malformed, malformed_count = 0, {}, 0 end
 
 -- ---- DICOM and HL7 ---------------------------------------------------------------------
 local app_tap = Listener.new("frame", "dicom || hl7")
