@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan-import": ("scanimport", "Import nmap, Nessus, Greenbone/OpenVAS or IoMT CSV results as discovery "
                     "evidence; known endpoints are matched, not duplicated."),
     "passive": ("passive", "Passive discovery from packet captures (nothing is sent to any device)."),
+    "segmentation": ("segmentation", "Segmentation policy: zones as address ranges, allowed flows, checked against "
+                     "observed flows."),
     "feeds": ("feeds", "Advisory feeds: CISA KEV, CSAF 2.0 advisories, NVD CVE pages."),
     "advisories": ("advisories", "Advisories that apply to the inventory, or to any vendor/product/version you name."),
     "vendor": ("vendor", "Vendors: contacts, BAAs, contract security terms, remote access, reviews."),

@@ -1,0 +1,207 @@
+"""Segmentation as a policy that is checked: zones as address ranges, allowed flows between zones.
+
+A policy file (YAML) names zones by address range (with the inventory's zone names) and a role
+each (modality, archive, ai, workstation, integration, remote_gateway, general, guest, internet,
+management, dmz, other), and lists the flows allowed between roles or named zones. Everything
+between two different zones that no rule allows is a violation: default deny, as NIST SP 1800-24
+and the NHS imaging pattern describe. The default rules ship in ``checks/data``.
+
+An address is placed in a zone by, in order: the most specific range of the policy; the
+inventory asset that holds it (its ``network_zone``; the role from the policy zone of that name,
+else from the zone's words, else from the asset's class); otherwise ``internet`` for a public
+address and ``unknown`` for a private one. Observed flows come from the passive stage's read
+side (:func:`radguard.passive.store.observed_flows`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from radguard.db.models.inventory import Asset, Endpoint
+from radguard.errors import InputError
+from radguard.passive.store import ObservedFlow, observed_flows
+from radguard.textfiles import parse_yaml_nodes, read_text
+
+DEFAULT_POLICY = Path(__file__).parent / "data" / "segmentation-default.yaml"
+Role = Literal["modality", "archive", "ai", "workstation", "integration", "remote_gateway", "general", "guest",
+               "internet", "management", "dmz", "other", "unknown"]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+CLASS_ROLES = {"modality": "modality", "pacs": "archive", "vna": "archive", "ai_application": "ai",
+               "workstation": "workstation", "reporting": "integration", "integration_engine": "integration",
+               "remote_access": "remote_gateway", "network_device": "management", "cloud_service": "internet"}
+WORD_ROLES = {"guest": "guest", "byod": "guest", "wifi": "guest", "general": "general", "corporate": "general",
+              "corp": "general", "office": "general", "users": "general", "user": "general", "flat": "general",
+              "dmz": "dmz", "perimeter": "dmz", "internet": "internet", "management": "management",
+              "mgmt": "management"}
+
+
+class ZoneSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+    ranges: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(default_factory=list)
+
+
+class RuleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    ports: list[int] = Field(min_length=1)
+    proto: Literal["tcp", "udp"] = "tcp"
+    why: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _ports(self) -> RuleSpec:
+        bad = [p for p in self.ports if not 1 <= p <= 65535]
+        if bad:
+            raise ValueError(f"port {bad[0]} is not 1-65535")
+        return self
+
+
+class PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1]
+    extends: Literal["default"] | None = None
+    dicom_ports: list[int] = Field(default_factory=list)  # an anchor for the rules; not used itself
+    zones: list[ZoneSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy: zones with their ranges, and the rules (the default's first if extended)."""
+
+    source: str
+    zones: tuple[ZoneSpec, ...]
+    rules: tuple[RuleSpec, ...]
+
+    def role_of_zone(self, name: str) -> str | None:
+        return next((z.role for z in self.zones if z.name.lower() == name.lower()), None)
+
+
+def _load_file(path: Path) -> PolicyFile:
+    source = str(path)
+    raw, _node = parse_yaml_nodes(read_text(path), source)
+    if not isinstance(raw, dict):
+        raise InputError(source, None, None, "a segmentation policy is a YAML mapping with version, zones, rules")
+    try:
+        return PolicyFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise InputError(source, None, field, first["msg"]) from None
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The policy in ``path`` (validated; errors name the file and the field), or the default."""
+    if path is None:
+        doc = _load_file(DEFAULT_POLICY)
+        return Policy("default", tuple(doc.zones), tuple(doc.rules))
+    doc = _load_file(path)
+    names = {z.name.lower() for z in doc.zones}
+    if len(names) != len(doc.zones):
+        raise InputError(str(path), None, "zones", "two zones have the same name")
+    for i, rule in enumerate(doc.rules):
+        for side, value in (("from", rule.from_), ("to", rule.to)):
+            if value not in ROLES and value != "any" and value.lower() not in names:
+                raise InputError(str(path), None, f"rules.{i}.{side}",
+                                 f"{value!r} is neither a zone of this file nor a role ({', '.join(ROLES)})")
+    rules = tuple(doc.rules)
+    if doc.extends == "default":
+        rules = tuple(_load_file(DEFAULT_POLICY).rules) + rules
+    return Policy(str(path), tuple(doc.zones), rules)
+
+
+class Zoner:
+    """Places addresses in zones (policy ranges, then the inventory, then internet/unknown)."""
+
+    def __init__(self, session: Session, policy: Policy) -> None:
+        self.policy = policy
+        self.ranges = sorted(((net, Zone(z.name, z.role)) for z in policy.zones for net in z.ranges),
+                             key=lambda item: -item[0].prefixlen)
+        self.assets: dict[str, Asset] = {}
+        for host, asset in session.execute(select(Endpoint.host, Asset).join(Asset, Endpoint.asset_id == Asset.id)
+                                           .order_by(Endpoint.id)):
+            self.assets.setdefault(host, asset)
+        self._cache: dict[str, Zone] = {}
+
+    def zone(self, address: str) -> Zone:
+        if address not in self._cache:
+            self._cache[address] = self._zone(address)
+        return self._cache[address]
+
+    def _zone(self, address: str) -> Zone:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            ip = None
+        if ip is not None:
+            for net, zone in self.ranges:
+                if ip.version == net.version and ip in net:
+                    return zone
+        asset = self.assets.get(address)
+        if asset is not None:
+            name = (asset.network_zone or "").strip() or f"(no zone: {asset.name})"
+            role = self.policy.role_of_zone(name)
+            if role is None:
+                words = {w for w in name.lower().replace("_", "-").split("-") if w}
+                role = next((WORD_ROLES[w] for w in sorted(words) if w in WORD_ROLES), None)
+            return Zone(name, role or CLASS_ROLES.get(asset.asset_class, "other"))
+        if ip is not None and ip.is_global:
+            return Zone("internet", "internet")
+        return Zone("unknown", "unknown")
+
+
+def _matches(side: str, zone: Zone) -> bool:
+    return side == "any" or side == zone.role or side.lower() == zone.name.lower()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One observed flow judged against the policy."""
+
+    flow: ObservedFlow
+    source: Zone
+    target: Zone
+    rule: RuleSpec | None
+
+    @property
+    def crosses(self) -> bool:
+        return self.source.name.lower() != self.target.name.lower()
+
+    @property
+    def violation(self) -> bool:
+        return self.crosses and self.rule is None
+
+    def document(self) -> dict[str, Any]:
+        return {**self.flow.cite(), "from_zone": self.source.name, "from_role": self.source.role,
+                "to_zone": self.target.name, "to_role": self.target.role, "crosses_zones": self.crosses,
+                "allowed_by": self.rule.why if self.rule else None, "violation": self.violation}
+
+
+def judge(session: Session, policy: Policy, since: datetime | None = None) -> list[Verdict]:
+    """Every observed flow with its zones and the rule that allows it (None: not allowed)."""
+    zoner = Zoner(session, policy)
+    out = []
+    for flow in observed_flows(session, since=since):
+        src, dst = zoner.zone(flow.client), zoner.zone(flow.server)
+        rule = None
+        if src.name.lower() != dst.name.lower():
+            rule = next((r for r in policy.rules if r.proto == flow.proto and flow.server_port in r.ports
+                         and _matches(r.from_, src) and _matches(r.to, dst)), None)
+        out.append(Verdict(flow, src, dst, rule))
+    return out
