@@ -321,3 +321,26 @@ def time_not_synced(ctx: CheckContext) -> Iterator[Observation]:
         if reasons:
             yield Observation(asset_id=asset.id, evidence={**evidence, "reasons": reasons}, exposure=0.4,
                               summary="; ".join(reasons))
+
+
+EGRESS_ROLES = frozenset({"internet", "general", "guest"})
+
+
+@evaluator("RG-FLOW-MODALITY-EGRESS")
+def modality_egress(ctx: CheckContext) -> Iterator[Observation]:
+    """Observed flows from a modality zone to the internet, general IT or guest zones, judged
+    with the default imaging policy (zones from the inventory's zone names)."""
+    from radguard.checks.segmentation import judge, load_policy
+
+    for verdict in judge(ctx.session, load_policy(None)):
+        flow = verdict.flow
+        if verdict.source.role != "modality" or verdict.target.role not in EGRESS_ROLES:
+            continue
+        if flow.first_seen > ctx.now:
+            continue
+        yield Observation(asset_id=flow.client_asset_id,
+                          subject=None if flow.client_asset_id is not None else f"host:{flow.client}",
+                          key=flow.where, evidence=verdict.document(), exposure=0.7,
+                          summary=f"{flow.where}: modality zone {verdict.source.name} reached "
+                                  f"{verdict.target.role} zone {verdict.target.name} "
+                                  f"({flow.connections} connections)")

@@ -1,0 +1,28 @@
+"""Checks on observed flows (passive flow evidence judged with the segmentation policy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from radguard.db.session import Database
+from radguard.passive.flowlogs import import_flow_log
+from tests.checks.conftest import observe
+
+LOG = """first_seen,protocol,source,destination,destination_port,bytes
+2026-05-01T08:30:00Z,tcp,10.20.1.11,8.8.8.8,443,5000
+2026-05-01T08:31:00Z,tcp,10.20.1.11,10.20.1.12,104,5000
+2026-05-01T08:32:00Z,tcp,10.99.0.5,8.8.8.8,443,5000
+"""
+
+
+def test_modality_reaching_the_internet_is_a_finding_with_the_flow(nw: Database, tmp_path: Path) -> None:
+    log = tmp_path / "fw.csv"
+    log.write_text(LOG)
+    with nw.transaction() as s:
+        assert observe(s, "RG-FLOW-MODALITY-EGRESS") == {}
+        import_flow_log(s, log)
+        found = observe(s, "RG-FLOW-MODALITY-EGRESS")
+    assert list(found) == ["NWH-MAIN/CT-ED-1#10.20.1.11 → 8.8.8.8:443/tcp"]
+    evidence = next(iter(found.values())).evidence
+    assert evidence["from_zone"] == "imaging-modalities" and evidence["to_role"] == "internet"
+    assert evidence["seen_in"] == ["csv"] and evidence["violation"] is True
