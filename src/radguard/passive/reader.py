@@ -188,3 +188,31 @@ def read_capture(path: Path, hl7_ports: tuple[int, ...], stats: ReadStats) -> It
 def _plain(message: str) -> str:
     """tshark's message without its program-name prefix, cut to 300 characters."""
     return message.removeprefix("tshark: ").rstrip(".")[:300]
+
+
+DUMPCAP = "/usr/bin/dumpcap"
+MAX_LIVE_SECONDS = 24 * 3600
+
+
+def capture_live(interface: str, seconds: int, path: Path, max_megabytes: int = 2048) -> Path:
+    """Capture on ``interface`` for ``seconds`` into ``path`` (pcapng) with Debian's dumpcap.
+
+    Both bounds are dumpcap's own autostop conditions (``-a duration``, ``-a filesize``), so the
+    capture ends even if radguard is stopped; nothing is sent on the interface.
+    """
+    if not 1 <= seconds <= MAX_LIVE_SECONDS:
+        raise InputError("--seconds", None, None, f"must be between 1 and {MAX_LIVE_SECONDS}")
+    if not 1 <= max_megabytes <= 1 << 20:
+        raise InputError("--max-megabytes", None, None, "must be between 1 and 1048576")
+    cmd = [DUMPCAP, "-q", "-i", interface, "-a", f"duration:{seconds}", "-a", f"filesize:{max_megabytes * 1000}",
+           "-w", str(path)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise InputError("--interface", interface, None, "dumpcap did not stop in time") from None
+    if done.returncode != 0 or not path.exists():
+        err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise InputError("--interface", interface, None, "cannot capture: " + (
+            err[-1][:300] if err else f"dumpcap exit status {done.returncode}")
+            + " (is the interface name right, and may this user capture? see `dumpcap -D`)")
+    return path
