@@ -30,11 +30,55 @@ def import_cmd(
     """
     from radguard.passive.store import import_capture
 
-    site = _site(site)
+    if site is not None:
+        try:
+            site = site_code(site)
+        except ValueError as exc:
+            raise InputError("--site", None, None, str(exc)) from None
     ports = parse_ports(hl7_ports, "--hl7-ports") if hl7_ports else (2575,)
     with db(ctx).transaction() as session:
         result = import_capture(session, capture, tuple(ports), site)
-    _summary(result, json_out)
+    if json_out:
+        print_json(result)
+        return
+    c = result["counts"]
+    console.print(f"scan {result['scan']} (passive, {result['capture']}): {c['dicom_conversations']} DICOM, "
+                  f"{c['hl7_conversations']} HL7, {c['http_conversations']} HTTP conversations, {c['flows']} flows; "
+                  f"{c['assets_created']} new unconfirmed assets, {c['data_flows_added']} data flows added; "
+                  f"{c['invalid_lines'] + c['oversized_lines']} facts skipped", highlight=False)
+    for warning in c["warnings"]:
+        console.print(f"warning: {warning}", highlight=False)
+
+
+flows_app = typer.Typer(help="Flow logs: NetFlow v5/v9 and IPFIX (nfcapd files) or firewall CSV logs.",
+                        no_args_is_help=True)
+passive_app.add_typer(flows_app, name="flows")
+
+
+@flows_app.command("import")
+def flows_import_cmd(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="An nfcapd file, a collector folder (read recursively) or a CSV log."),
+    fmt: str | None = typer.Option(None, "--format",
+                                   help="netflow or csv (default: csv for a .csv file, else netflow)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+) -> None:
+    """Store the conversations of a flow log as passive flow evidence.
+
+    NetFlow v5/v9 and IPFIX files written by nfcapd are read with nfdump; the firewall CSV form is
+    described in docs/passive.md. A bad CSV row stops the import and nothing is stored.
+    """
+    from radguard.passive.flowlogs import import_flow_log
+
+    with db(ctx).transaction() as session:
+        result = import_flow_log(session, path, fmt)
+    if json_out:
+        print_json(result)
+        return
+    c = result["counts"]
+    console.print(f"scan {result['scan']} (passive, {c['format']} {result['flow_log']}): {c['records']} records, "
+                  f"{c['flows']} conversations stored; {c['blocked']} blocked by the firewall and "
+                  f"{c['skipped']} unreadable records left out", highlight=False)
 
 
 @passive_app.command("capture")
