@@ -115,7 +115,7 @@ rules:
               ca_file: "{cert[0]}", sender: radguard@example.test, to: [soc@example.test]}}
 """))
     with findings_db.read() as s:
-        expected = [e for e in collect_events(s, NOON.date()) if e.kind in ("kev_ransomware", "new_critical")]
+        expected = [e for e in collect_events(s, NOON) if e.kind in ("kev_ransomware", "new_critical")]
     n = len(expected)
     assert n >= 2 and any(e.kind == "kev_ransomware" for e in expected)
     with findings_db.transaction() as s:
@@ -200,3 +200,92 @@ def test_teams_and_slack_payloads() -> None:
 def test_bad_rules_file_is_located(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"rules.yaml, rules.0.events"):
         load_rules(_rules(tmp_path, "rules:\n  - name: x\n    events: [nope]\n    channel: {type: slack, url: u}\n"))
+
+
+def _seed_operations(db: Database) -> None:
+    """A failed backup verification, a backup schedule failing 3 runs, an overdue drill, a silent sensor."""
+    from datetime import date, timedelta
+
+    from radguard.backup.sets import BackupSetSpec, upsert_set
+    from radguard.db.models.sensors import Schedule, ScheduleRun, Sensor
+    from radguard.response.drills import DrillDoc, plan_drill
+
+    with db.transaction() as s:
+        bset, _ = upsert_set(s, BackupSetSpec(name="pacs-nightly", protects="PACS", location="NAS", kind="local"))
+        _verification(s, bset, NOON - timedelta(hours=6), missing=2)
+        sched = Schedule(name="north-backup", kind="backup", site="NORTH", every_hours=24, params={},
+                         next_run=NOON)
+        s.add(sched)
+        s.flush()
+        for i in range(3):
+            at = NOON - timedelta(days=3 - i)
+            s.add(ScheduleRun(schedule_id=sched.id, started=at, finished=at, status="failed",
+                              error="backup path /srv/backup is outside the sensor's scope"))
+        plan_drill(s, DrillDoc(key="2026-11-functional", title="PACS restore", kind="functional",
+                               playbook="ransomware-pacs", date=date(2026, 11, 20)))
+        s.add(Sensor(id="north-1", site="NORTH", public_key="x" * 44, enrolled_at=NOON - timedelta(days=30),
+                     last_seen=NOON - timedelta(days=3)))
+
+
+def _verification(s: Any, bset: Any, at: datetime, missing: int) -> None:
+    from radguard.backup.sets import store_verification
+
+    store_verification(s, bset, dict(
+        started_at=at, finished_at=at, complete=True, expected_instances=10, files_checked=10 - missing,
+        counts={"ok": 10 - missing, "missing": missing}, ransom_notes=[], not_checked={}, bytes_read=1000,
+        elapsed_seconds=1.0, throughput_bytes_per_s=1000.0, archive_bytes=1000, projected_restore_hours=1.0,
+        rto_hours=4.0, rto_met=True, rpo_achieved_hours=None, rpo_hours=None, all_ok=missing == 0))
+
+
+def test_operational_events_once_per_fact_by_site_and_severity(
+        findings_db: Database, cert: tuple[Path, Path], tmp_path: Path,
+        webhook: tuple[str, list[dict[str, Any]], list[int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backup, drill, sensor and schedule facts reach a real HTTPS receiver once each; a new
+    occurrence (another failed verification, a sensor silent again after reporting) is sent again."""
+    from datetime import timedelta
+
+    from radguard.backup.sets import get_set
+    from radguard.db.models.sensors import Sensor
+
+    url, received, _ = webhook
+    monkeypatch.setenv("RG_HOOK_SECRET", "hook-secret")
+    _seed_operations(findings_db)
+    rules = load_rules(_rules(tmp_path, f"""
+sensor_silent_hours: 24
+rules:
+  - name: ops
+    events: [backup_failed, drill_overdue, sensor_silent, schedule_failing]
+    channel: {{type: webhook, url: "{url}", secret_env: RG_HOOK_SECRET, ca_file: "{cert[0]}"}}
+  - name: north-high
+    events: [backup_failed, drill_overdue, sensor_silent, schedule_failing]
+    sites: [NORTH]
+    min_severity: high
+    channel: {{type: webhook, url: "{url}", secret_env: RG_HOOK_SECRET, ca_file: "{cert[0]}"}}
+"""))
+    with findings_db.transaction() as s:
+        counts = run(s, rules, now=NOON)
+    kinds = sorted(e["event"] for m in received for e in m["events"])
+    # ops: verification failed, backup could not run, schedule failing, drill overdue, sensor silent;
+    # north-high: the NORTH events of severity high (backup could not run, sensor silent).
+    assert counts == {"sent": 7, "failed": 0, "deferred": 0}
+    assert kinds == sorted(["backup_failed", "backup_failed", "schedule_failing", "drill_overdue", "sensor_silent",
+                            "backup_failed", "sensor_silent"])
+    titles = [e["title"] for m in received for e in m["events"]]
+    assert "Backup verification failed for pacs-nightly: 2 missing" in titles
+    assert "Backup verification could not run: schedule north-backup" in titles
+    assert any(t.startswith("Drill overdue: PACS restore (planned 2026-11-20)") for t in titles)
+    assert any(t.startswith("Sensor north-1 silent since") for t in titles)
+    assert not any(e["event"] == "drill_overdue" and e["site"] == "NORTH" for m in received for e in m["events"])
+
+    received.clear()
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON + timedelta(hours=1))["sent"] == 0  # the same facts: nothing sent
+        _verification(s, get_set(s, "pacs-nightly"), NOON + timedelta(hours=1), missing=1)
+        s.get(Sensor, "north-1").last_seen = NOON + timedelta(hours=1)  # it reported: no longer silent
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON + timedelta(hours=2))["sent"] == 1
+    assert [e["title"] for e in received[0]["events"]] == ["Backup verification failed for pacs-nightly: 1 missing"]
+    received.clear()
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON + timedelta(days=2))["sent"] == 2  # silent again: a new fact
+    assert [e["event"] for m in received for e in m["events"]] == ["sensor_silent", "sensor_silent"]

@@ -2,7 +2,9 @@
 
 ``radguard notify run --rules rules.yaml`` (from cron or a timer) collects the current *events* —
 a new open KEV finding with ransomware use, a new open critical finding, an open finding past its
-SLA date, a new unconfirmed discovered device — and sends each event a rule selects that the
+SLA date, a new unconfirmed discovered device, a backup verification that failed or a backup
+schedule that could not run, a planned drill whose date passed, a silent sensor, a schedule that
+keeps failing — and sends each event a rule selects that the
 notification log has not recorded as sent for that rule. Rules choose sites and a minimum
 severity, a channel, ``immediate`` or ``digest`` (one message a day with everything new), and
 quiet hours (immediate events are deferred, then sent on the first run after them).
@@ -12,7 +14,12 @@ environment variable the rule names, never the rules file), generic webhook (JSO
 HMAC-SHA256 in ``X-Radguard-Signature: sha256=HEX``, retried with exponential backoff), and
 Microsoft Teams / Slack incoming webhooks (their payload formats). Every attempt is a
 ``notification_log`` row. Findings are read through :mod:`radguard.checks.findings` and devices
-through :mod:`radguard.inventory.queries`.
+through :mod:`radguard.inventory.queries`; the other facts through their owners
+(:mod:`radguard.backup.sets`, :mod:`radguard.response.drills`, :mod:`radguard.discovery.sensors`).
+
+Each event's *key* names the fact and the moment it became true (the verification, the run that
+started a failing streak, the last result before a sensor went quiet), so the same fact is never
+announced twice while a new occurrence of it is.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from email.message import EmailMessage
 from pathlib import Path
@@ -42,7 +49,8 @@ from radguard.db.models.integrations import NotificationLog
 from radguard.errors import InputError, RadguardError
 from radguard.textfiles import load_yaml
 
-EVENTS = ("kev_ransomware", "new_critical", "sla_passed", "new_unconfirmed_device")
+EVENTS = ("kev_ransomware", "new_critical", "sla_passed", "new_unconfirmed_device", "backup_failed",
+          "drill_overdue", "sensor_silent", "schedule_failing")
 SEVERITY_ORDER = ["info", "low", "medium", "high", "critical"]
 
 
@@ -107,6 +115,9 @@ class Rule(BaseModel):
 class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rules: list[Rule]
+    # The thresholds of the matching checks (RG-SENSOR-SILENT, RG-SCHEDULE-FAILING) by default.
+    sensor_silent_hours: int = Field(default=48, ge=1)
+    schedule_failing_runs: int = Field(default=3, ge=1)
 
 
 def load_rules(path: Path) -> Rules:
@@ -137,11 +148,20 @@ class Event:
     detail: dict[str, Any]
 
 
-def collect_events(session: Session, today: date) -> list[Event]:
-    """Every event true now (sending only the new ones is :func:`run`'s job)."""
-    from radguard.checks.findings import list_findings
-    from radguard.inventory.queries import list_assets
+def collect_events(session: Session, now: datetime, *, sensor_silent_hours: int = 48,
+                   schedule_failing_runs: int = 3) -> list[Event]:
+    """Every event true at ``now`` (sending only the new ones is :func:`run`'s job).
 
+    :param sensor_silent_hours: a sensor with no result for this long is silent.
+    :param schedule_failing_runs: this many failed runs in a row make a schedule failing.
+    """
+    from radguard.backup.sets import list_sets, verification_record
+    from radguard.checks.findings import list_findings
+    from radguard.discovery.sensors import failing_schedules, silent_sensors
+    from radguard.inventory.queries import list_assets
+    from radguard.response.drills import planned_drills
+
+    today = now.date()
     out: list[Event] = []
     for f in list_findings(session, states=["open"]):
         site = f.asset.site.code if f.asset is not None else None
@@ -161,6 +181,41 @@ def collect_events(session: Session, today: date) -> list[Event]:
             out.append(Event(f"new_unconfirmed_device:{asset.id}", "new_unconfirmed_device", "medium",
                              asset.site.code if asset.site else None, f"New unconfirmed device: {asset.name}",
                              {"asset_id": asset.id, "asset": asset.name, "source": asset.source}))
+    for bset in list_sets(session):
+        if not bset.verifications:
+            continue
+        last = bset.verifications[-1]
+        rec = verification_record(last)
+        if rec["all_ok"] and rec["complete"]:
+            continue
+        protects = bset.asset.site.code if bset.asset is not None and bset.asset.site else None
+        what = "ransom notes found" if rec["ransom_notes"] else (
+            "incomplete" if not rec["complete"] else
+            ", ".join(f"{n} {status}" for status, n in rec["problems"]) or "not all files ok")
+        out.append(Event(f"backup_failed:{bset.name}:{last.id}", "backup_failed",
+                         "critical" if rec["ransom_notes"] else "high", protects,
+                         f"Backup verification failed for {bset.name}: {what}",
+                         {"backup_set": bset.name, "finished_at": rec["finished_at"].isoformat(),
+                          "problems": dict(rec["problems"]), "complete": rec["complete"]}))
+    for row in failing_schedules(session, schedule_failing_runs):
+        started = row["first_failed"].isoformat(timespec="seconds")
+        detail = {"schedule": row["name"], "kind": row["kind"], "failed_runs": row["failed_runs"],
+                  "last_error": (row["last_error"] or "")[:500], "first_failed": started}
+        if row["kind"] == "backup":  # a verification that could not run is a backup event too
+            out.append(Event(f"backup_failed:schedule:{row['name']}:{started}", "backup_failed", "high",
+                             row["site"], f"Backup verification could not run: schedule {row['name']}", detail))
+        out.append(Event(f"schedule_failing:{row['name']}:{started}", "schedule_failing", "medium", row["site"],
+                         f"Schedule {row['name']} failed {row['failed_runs']} runs in a row", detail))
+    for drill in planned_drills(session):
+        if drill.scheduled_on < today:
+            out.append(Event(f"drill_overdue:{drill.key}:{drill.scheduled_on.isoformat()}", "drill_overdue",
+                             "medium", None, f"Drill overdue: {drill.title} (planned {drill.scheduled_on})",
+                             {"drill": drill.key, "kind": drill.kind, "scheduled_on": drill.scheduled_on.isoformat()}))
+    for sensor in silent_sensors(session, now, sensor_silent_hours):
+        since = sensor["last_seen"] or sensor["enrolled_at"]
+        out.append(Event(f"sensor_silent:{sensor['id']}:{since.isoformat(timespec='seconds')}", "sensor_silent",
+                         "high", sensor["site"], f"Sensor {sensor['id']} silent since {since:%Y-%m-%d %H:%M} UTC",
+                         {"sensor": sensor["id"], "last_seen": since.isoformat(timespec="seconds")}))
     return out
 
 
@@ -250,7 +305,8 @@ def run(session: Session, rules: Rules, now: datetime | None = None,
         sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
     """Send what is new for each rule and log every attempt (inside the caller's transaction)."""
     now = now or utcnow()
-    events = collect_events(session, now.date())
+    events = collect_events(session, now, sensor_silent_hours=rules.sensor_silent_hours,
+                            schedule_failing_runs=rules.schedule_failing_runs)
     counts = {"sent": 0, "failed": 0, "deferred": 0}
     for rule in rules.rules:
         done = set(session.scalars(select(NotificationLog.event_key).where(
