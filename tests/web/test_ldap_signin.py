@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import select
 
+from radguard.db.models.web import AuditEvent, User
+from radguard.db.session import Database
 from radguard.errors import InputError
+from radguard.web.app import create_app
 from radguard.web.identity.ldap import (
     DirectoryUnreachable,
+    IdentityConfig,
     LdapConfig,
     LdapSignInRefused,
     authenticate,
@@ -17,6 +27,7 @@ from radguard.web.identity.ldap import (
 )
 from tests.support.ports import free_port
 from tests.support.slapd import SUFFIX, Slapd, running_slapd
+from tests.web.conftest import PASSWORD
 
 SECURITY = f"cn=Imaging-Security,ou=groups,{SUFFIX}"
 STAFF = f"cn=Imaging-Staff,ou=groups,{SUFFIX}"
@@ -118,3 +129,71 @@ def test_identity_file_errors_name_the_field(tmp_path: Path) -> None:
     path.write_text("ldap: [\n")
     with pytest.raises(InputError, match="line"):
         load_identity_config(path)
+
+
+# --- through the web sign-in form -------------------------------------------------------------
+
+
+def _post_login(client: TestClient, username: str, password: str) -> Response:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token.group(1)},
+                       follow_redirects=False)
+
+
+def _app(web_db: Database, config: LdapConfig) -> FastAPI:
+    return create_app(web_db, identity=IdentityConfig(ldap=config))
+
+
+def _audit(web_db: Database, action: str) -> list[dict[str, object] | None]:
+    """The details of the audit events named ``action``, oldest first."""
+    with web_db.read() as s:
+        return [e.detail for e in s.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                            .order_by(AuditEvent.id))]
+
+
+def test_web_sign_in_through_the_directory_and_role_follows_groups(slapd: Slapd, web_db: Database) -> None:
+    app = _app(web_db, _config(slapd))
+    with TestClient(app, base_url="https://testserver") as c:
+        assert _post_login(c, "alice", USERS["alice"]).status_code == 303
+    with web_db.read() as s:
+        assert s.scalar(select(User.role).where(User.username == "alice")) == "assessor"
+    slapd.ldapmodify(f"dn: {SECURITY}\nchangetype: modify\ndelete: member\nmember: uid=alice,ou=people,{SUFFIX}\n")
+    try:
+        with TestClient(app, base_url="https://testserver") as c:
+            assert _post_login(c, "alice", USERS["alice"]).status_code == 303
+    finally:
+        slapd.ldapmodify(f"dn: {SECURITY}\nchangetype: modify\nadd: member\nmember: uid=alice,ou=people,{SUFFIX}\n")
+    with web_db.read() as s:
+        assert s.scalar(select(User.role).where(User.username == "alice")) == "viewer"
+    logins = _audit(web_db, "login")
+    assert logins[-1] == {"source": "ldap", "role": "viewer", "previous_role": "assessor"}
+    with TestClient(app, base_url="https://testserver") as c:
+        assert _post_login(c, "alice", "wrong-password-here").status_code == 401
+        assert _post_login(c, "carol", USERS["carol"]).status_code == 401  # locked in the directory
+    failed = _audit(web_db, "login.failed")
+    assert [f["username"] for f in failed[-2:] if f] == ["alice", "carol"]
+
+
+def test_directory_down_says_so_and_local_break_glass_still_works(slapd: Slapd, web_db: Database,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    app = _app(web_db, _config(slapd, url=f"ldaps://127.0.0.1:{free_port()}", timeout=2))
+    with TestClient(app, base_url="https://testserver") as c:
+        r = _post_login(c, "alice", USERS["alice"])
+        assert r.status_code == 503 and "directory cannot be reached" in r.text
+        with caplog.at_level(logging.WARNING, logger="radguard.web.auth"):
+            assert _post_login(c, "admin", PASSWORD).status_code == 303  # the local admin account
+        assert "break-glass sign-in with local account admin" in caplog.text
+    assert _audit(web_db, "login.directory_unreachable")
+    assert _audit(web_db, "login")[-1] == {"break_glass": True}
+
+
+def test_a_directory_account_cannot_sign_in_with_a_local_password(slapd: Slapd, web_db: Database) -> None:
+    """Once alice came from the directory, an outage does not let anything but the directory vouch for her."""
+    app = _app(web_db, _config(slapd))
+    with TestClient(app, base_url="https://testserver") as c:
+        assert _post_login(c, "alice", USERS["alice"]).status_code == 303
+    local_only = create_app(web_db)  # no directory configured: the local password path
+    with TestClient(local_only, base_url="https://testserver") as c:
+        assert _post_login(c, "alice", USERS["alice"]).status_code == 401

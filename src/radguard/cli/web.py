@@ -168,16 +168,21 @@ def serve(
     mfa: str = typer.Option("none", "--mfa",
                             help="Who must sign in with a TOTP second factor: none, admins, or all local "
                                  "accounts (they are sent to enrol at their next sign-in)."),
+    identity_file: Path | None = typer.Option(None, "--identity",
+                                              help="YAML file configuring directory sign-in (an `ldap:` section "
+                                                   "for LDAP/Active Directory); see docs/identity.md."),
 ) -> None:
     """Serve the web application (sign in with an account made by `radguard user add`)."""
     import uvicorn
 
     from radguard.checks.engine import load_settings
     from radguard.web.app import create_app
+    from radguard.web.identity.ldap import load_identity_config
     from radguard.web.identity.totp import MFA_POLICIES
     from radguard.web.security import parse_trusted_proxies
 
     settings = load_settings(settings_file)
+    identity = load_identity_config(identity_file) if identity_file else None
     if mfa not in MFA_POLICIES:
         raise InputError("--mfa", None, None, f"{mfa!r} is not one of {', '.join(MFA_POLICIES)}")
     parse_trusted_proxies(trusted_proxy)  # a bad value is refused before anything starts
@@ -190,7 +195,8 @@ def serve(
     if not loopback and not tls_cert:
         err_console.print("warning: serving beyond this machine without --tls-cert; put radguard behind a TLS "
                           "proxy, since its session cookies are only sent over HTTPS")
-    app = create_app(database, trusted_proxies=trusted_proxy, settings=settings, mfa_policy=mfa)
+    app = create_app(database, trusted_proxies=trusted_proxy, settings=settings, mfa_policy=mfa,
+                     identity=identity)
     uvicorn.run(app, host=host, port=port, ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None, log_level="info", server_header=False,
                 proxy_headers=False)

@@ -244,6 +244,39 @@ def authenticate(session: Session, username: str, password: str, now: datetime |
     return user
 
 
+# Stored instead of a hash for accounts whose password lives in a directory: argon2 cannot
+# parse it, so such an account can never sign in with a local password.
+DIRECTORY_PASSWORD = "!directory"
+
+
+def is_directory_account(user: User) -> bool:
+    return user.password_hash.startswith(DIRECTORY_PASSWORD)
+
+
+def directory_user(session: Session, username: str, role: str, source: str,
+                   now: datetime | None = None) -> tuple[User, str | None]:
+    """The local row for a directory-authenticated person, with the role the directory gives now.
+
+    Returns the user and their previous role (None when new or unchanged). A locally disabled
+    account stays disabled whatever the directory says: :class:`AuthError`.
+    """
+    if role not in ROLES:
+        raise InputError("role", None, "role", f"{role!r} is not a role; use one of {', '.join(ROLES)}")
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.username == username))
+    previous: str | None = None
+    if user is None:
+        user = User(username=username, role=role, password_hash=f"{DIRECTORY_PASSWORD}:{source}", active=True)
+        session.add(user)
+    elif not is_directory_account(user) or not user.active:
+        raise AuthError(SIGN_IN_FAILED)
+    elif user.role != role:
+        previous, user.role = user.role, role
+    user.last_login = now
+    session.flush()
+    return user, previous
+
+
 @dataclass
 class NewSession:
     token: str

@@ -24,6 +24,7 @@ from radguard.checks.engine import AssessSettings
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.links import http_url
+from radguard.web.identity.ldap import IdentityConfig
 from radguard.web.identity.totp import MFA_POLICIES
 from radguard.web.security import (
     MAX_BODY,
@@ -68,7 +69,7 @@ def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
 
 def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxies: Sequence[str] = (),
                settings: AssessSettings | None = None, max_body: int = MAX_BODY,
-               mfa_policy: str = "none") -> FastAPI:
+               mfa_policy: str = "none", identity: IdentityConfig | None = None) -> FastAPI:
     """The application over ``database``.
 
     :param database: where accounts, sessions and every stage's data live.
@@ -79,6 +80,7 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
         longest risk acceptance the findings stage allows.
     :param max_body: the largest request body accepted, in bytes.
     :param mfa_policy: who must use a TOTP second factor: ``none``, ``admins`` or ``all`` local accounts.
+    :param identity: directory sign-in (``radguard serve --identity FILE.yaml``); local only if None.
     """
     app = FastAPI(
         title="radguard",
@@ -98,6 +100,7 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
     if mfa_policy not in MFA_POLICIES:
         raise InputError("--mfa", None, None, f"{mfa_policy!r} is not one of {', '.join(MFA_POLICIES)}")
     app.state.mfa_policy = mfa_policy
+    app.state.identity = identity or IdentityConfig()
     app.add_middleware(RequestGuard, max_body=max_body)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: refusals above carry the headers too
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -39,6 +39,8 @@ def mfa_required(user: User, policy: str) -> bool:
     """
     if policy not in MFA_POLICIES:
         raise InputError("mfa_policy", None, None, f"{policy!r} is not one of {', '.join(MFA_POLICIES)}")
+    if user.password_hash.startswith("!directory"):
+        return False  # the directory (AD, the identity provider) owns that account's second factor
     return policy == "all" or (policy == "admins" and user.role == "admin")
 
 

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from radguard.web.accounts import SIGN_IN_FAILED, AuthError, authenticate, close_session, open_session
+from radguard.db.models.web import User
+from radguard.web.accounts import (
+    SIGN_IN_FAILED,
+    AuthError,
+    authenticate,
+    close_session,
+    directory_user,
+    is_directory_account,
+    open_session,
+)
 from radguard.web.app import render
 from radguard.web.audit import record
-from radguard.web.identity import totp
+from radguard.web.identity import ldap, totp
 from radguard.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -25,6 +36,9 @@ from radguard.web.security import (
 )
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("radguard.web.auth")
+DIRECTORY_DOWN = ("The hospital directory cannot be reached, so directory accounts cannot sign in now. "
+                  "Local break-glass accounts still can; ask IT to check the directory connection.")
 
 
 def _safe_next(target: str | None) -> str:
@@ -77,6 +91,10 @@ async def login(
             session.commit()
         return _login_page(request, SIGN_IN_FAILED, status=401)
     started = time.perf_counter()
+    directory: ldap.LdapConfig | None = request.app.state.identity.ldap
+    local = session.scalar(select(User).where(User.username == username))
+    if directory is not None and (local is None or is_directory_account(local)):
+        return await _directory_login(request, session, directory, username, password, next, ip)
     try:
         user = authenticate(session, username, password)
         factor = totp.verify(session, user, code[:20]) if user.totp_enabled else None
@@ -93,17 +111,51 @@ async def login(
         session.commit()
         return _login_page(request, SIGN_IN_FAILED, status=401)
     throttle.succeeded(username, ip)
-    new = open_session(session, user, ip)
-    detail: dict[str, object] | None = {"factor": factor} if factor else None
+    detail: dict[str, object] = {"factor": factor} if factor else {}
     if factor == "recovery":
         detail = {"factor": factor, "recovery_codes_left": totp.recovery_codes_left(session, user)}
-    record(session, user.username, "login", detail=detail, ip=ip)
+    if directory is not None:
+        # With a directory configured a local password is the break-glass path: always visible.
+        detail["break_glass"] = True
+        log.warning("break-glass sign-in with local account %s from %s", user.username, ip)
+    record(session, user.username, "login", detail=detail or None, ip=ip)
+    session.commit()
+    return _signed_in(request, session, user, ip, next)
+
+
+def _signed_in(request: Request, session: Session, user: User, ip: str | None, next: str) -> Response:
+    new = open_session(session, user, ip)
     session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, new.token, httponly=True, samesite="strict",
                         secure=request.app.state.secure_cookies, max_age=8 * 3600, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
+
+
+async def _directory_login(request: Request, session: Session, directory: ldap.LdapConfig, username: str,
+                           password: str, next: str, ip: str | None) -> Response:
+    """Sign in through LDAP/AD; the role is whatever the directory's groups say today."""
+    typed = {"username": username[:100], "source": "ldap"}
+    try:
+        who = await asyncio.to_thread(ldap.authenticate, directory, username, password)
+        user, previous = directory_user(session, who.username, who.role, "ldap")
+    except ldap.DirectoryUnreachable as exc:
+        log.error("%s", exc)
+        record(session, "anonymous", "login.directory_unreachable", detail={**typed, "error": str(exc)[:300]}, ip=ip)
+        session.commit()
+        return _login_page(request, DIRECTORY_DOWN, status=503)
+    except (ldap.LdapSignInRefused, AuthError) as exc:
+        reason = exc.reason if isinstance(exc, ldap.LdapSignInRefused) else "account disabled in radguard"
+        record(session, "anonymous", "login.failed", detail={**typed, "reason": reason[:200]}, ip=ip)
+        session.commit()
+        return _login_page(request, SIGN_IN_FAILED, status=401)
+    request.app.state.login_throttle.succeeded(username, ip)
+    detail: dict[str, object] = {"source": "ldap", "role": user.role}
+    if previous:
+        detail["previous_role"] = previous
+    record(session, user.username, "login", detail=detail, ip=ip)
+    return _signed_in(request, session, user, ip, next)
 
 
 @router.post("/logout")
