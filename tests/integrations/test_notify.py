@@ -9,7 +9,7 @@ import hmac
 import json
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +23,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.integrations.notify import collect_events, load_rules, log, payload, run
+from tests.integrations.conftest import SYSLOG, parse_cef, wait_for
 from tests.support.ports import free_port
 
 NOON = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -289,3 +290,52 @@ rules:
     with findings_db.transaction() as s:
         assert run(s, rules, now=NOON + timedelta(days=2))["sent"] == 2  # silent again: a new fact
     assert [e["event"] for m in received for e in m["events"]] == ["sensor_silent", "sensor_silent"]
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
+def test_syslog_channel_rfc5424_cef(transport: str, findings_db: Database, cert: tuple[Path, Path], tmp_path: Path,
+                                    listener: Callable[[str], tuple[int, list[str]]]) -> None:
+    """A syslog rule sends one RFC 5424 message per new event to a real receiver, CEF parsed back."""
+    port, received = listener(transport)
+    rules = load_rules(_rules(tmp_path, f"""
+rules:
+  - name: siem
+    events: [kev_ransomware, new_critical]
+    mode: digest
+    channel: {{type: syslog, url: "{transport}://127.0.0.1:{port}", ca_file: "{cert[0]}"}}
+"""))
+    with findings_db.transaction() as s:
+        counts = run(s, rules, now=NOON)
+        keys = {e.key for e in collect_events(s, NOON) if e.kind in ("kev_ransomware", "new_critical")}
+    assert counts["sent"] == len(keys) >= 2 and counts["failed"] == 0
+    wait_for(received, len(keys))
+    assert len(received) == len(keys)
+    parsed = []
+    for message in received:
+        m = SYSLOG.match(message)
+        assert m, message
+        assert m["msgid"] == "notify" and int(m["pri"]) == 20 * 8 + 2  # local4, crit
+        parsed.append(parse_cef(m["msg"]))
+    assert {ext["externalId"] for _, ext in parsed} == keys
+    kev = [(h, e) for h, e in parsed if h[4] == "notify:kev_ransomware"]
+    assert kev and kev[0][0][6] == "10" and kev[0][1]["cs1"] == "kev_ransomware"
+    assert kev[0][1]["msg"].startswith("KEV-listed, ransomware-used:") and kev[0][1]["cn2"].isdigit()
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON.replace(day=5))["sent"] == 0  # nothing new, even a day later
+    assert len(received) == len(keys)
+
+
+def test_syslog_channel_unreachable_is_logged_and_bad_url_located(findings_db: Database, tmp_path: Path) -> None:
+    closed = free_port()
+    rules = load_rules(_rules(tmp_path, f"""
+rules:
+  - name: siem
+    events: [new_critical]
+    channel: {{type: syslog, url: "tcp://127.0.0.1:{closed}"}}
+"""))
+    with findings_db.transaction() as s:
+        assert run(s, rules, now=NOON)["failed"] >= 1
+        assert f"tcp://127.0.0.1:{closed}" in (log(s)[0]["detail"] or "")
+    with pytest.raises(InputError) as err:
+        load_rules(_rules(tmp_path, "rules:\n  - name: siem\n    channel: {type: syslog, url: 'syslog.example:514'}\n"))
+    assert "rule siem" in str(err.value) and "channel.url" in str(err.value) and "udp://HOST:PORT" in str(err.value)

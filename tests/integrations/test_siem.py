@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import socket
-import ssl
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,116 +13,7 @@ import pytest
 from radguard.db.session import Database
 from radguard.errors import RadguardError
 from radguard.integrations.siem import Target, cef, send
-
-SYSLOG = re.compile(r"^<(?P<pri>\d+)>1 (?P<ts>\S+) (?P<host>\S+) radguard (?P<pid>\d+) (?P<msgid>\S+) - (?P<msg>.*)$",
-                    re.S)
-
-
-def parse_cef(line: str) -> tuple[list[str], dict[str, str]]:
-    """Split a CEF line as a SIEM does: 7 header fields on unescaped ``|``, then key=value pairs."""
-    assert line.startswith("CEF:0|")
-    fields, cur, i = [], "", 0
-    while len(fields) < 7:
-        ch = line[i]
-        if ch == "\\" and line[i + 1] in "\\|":
-            cur += line[i + 1]
-            i += 2
-            continue
-        if ch == "|":
-            fields.append(cur)
-            cur = ""
-        else:
-            cur += ch
-        i += 1
-    ext_text = line[i:]
-    ext: dict[str, str] = {}
-    for match in re.finditer(r"(\w+)=((?:\\.|[^\\=])*?)(?=\s\w+=|$)", ext_text):
-        ext[match[1]] = re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], match[2])
-    return fields, ext
-
-
-def _octets(data: bytes) -> list[str]:
-    out = []
-    while data:
-        length, _, rest = data.partition(b" ")
-        n = int(length)
-        out.append(rest[:n].decode())
-        data = rest[n:]
-    return out
-
-
-@pytest.fixture
-def listener(cert: tuple[Path, Path]) -> Iterator[Callable[[str], tuple[int, list[str]]]]:
-    """Start a UDP, TCP or TLS receiver on 127.0.0.1; returns (port, messages received so far)."""
-    stops: list[Callable[[], None]] = []
-
-    def start(kind: str) -> tuple[int, list[str]]:
-        received: list[str] = []
-        if kind == "udp":
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
-            sock.settimeout(0.2)
-
-            def loop() -> None:
-                while not stop.is_set():
-                    try:
-                        received.append(sock.recv(70000).decode())
-                    except TimeoutError:
-                        continue
-        else:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sock.listen()
-            sock.settimeout(0.2)
-            context = None
-            if kind == "tls":
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                context.load_cert_chain(*cert)
-
-            def loop() -> None:
-                while not stop.is_set():
-                    try:
-                        conn, _ = sock.accept()
-                    except TimeoutError:
-                        continue
-                    conn.settimeout(5)
-                    if context is not None:
-                        try:
-                            conn = context.wrap_socket(conn, server_side=True)
-                        except (ssl.SSLError, OSError):  # a client that does not trust us
-                            conn.close()
-                            continue
-                    data = b""
-                    with contextlib.suppress(ssl.SSLError, OSError):
-                        while chunk := conn.recv(65536):
-                            data += chunk
-                    if isinstance(conn, ssl.SSLSocket):
-                        with contextlib.suppress(ssl.SSLError, OSError):
-                            conn.unwrap()
-                    conn.close()
-                    received.extend(_octets(data))
-        stop = threading.Event()
-        thread = threading.Thread(target=loop, daemon=True)
-        thread.start()
-
-        def halt() -> None:
-            stop.set()
-            thread.join(5)
-            sock.close()
-        stops.append(halt)
-        return sock.getsockname()[1], received
-
-    yield start
-    for halt in stops:
-        halt()
-
-
-def _wait(received: list[str], count: int) -> None:
-    import time
-
-    deadline = time.monotonic() + 10
-    while len(received) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+from tests.integrations.conftest import SYSLOG, parse_cef, wait_for
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
@@ -140,7 +28,7 @@ def test_findings_as_cef_over_syslog(transport: str, findings_db: Database, rg: 
     assert out.code == 0, out.err  # type: ignore[attr-defined]
     sent = int(re.search(r"Sent (\d+)", out.out)[1])  # type: ignore[attr-defined, index]
     assert sent >= 3
-    _wait(received, sent)
+    wait_for(received, sent)
     assert len(received) == sent
     parsed = []
     for message in received:

@@ -12,7 +12,9 @@ quiet hours (immediate events are deferred, then sent on the first run after the
 Channels: SMTP (STARTTLS, then AUTH when a user is configured; the password comes from the
 environment variable the rule names, never the rules file), generic webhook (JSON signed with
 HMAC-SHA256 in ``X-Radguard-Signature: sha256=HEX``, retried with exponential backoff), and
-Microsoft Teams / Slack incoming webhooks (their payload formats). Every attempt is a
+Microsoft Teams / Slack incoming webhooks (their payload formats), and syslog (one RFC 5424 message
+per event, CEF in the message, over UDP, TCP or TLS as :mod:`radguard.integrations.siem` sends
+findings, MSGID ``notify``). Every attempt is a
 ``notification_log`` row. Findings are read through :mod:`radguard.checks.findings` and devices
 through :mod:`radguard.inventory.queries`; the other facts through their owners
 (:mod:`radguard.backup.sets`, :mod:`radguard.response.drills`, :mod:`radguard.discovery.sensors`).
@@ -62,7 +64,7 @@ class NotifyError(RadguardError):
 
 class Channel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["smtp", "webhook", "teams", "slack"]
+    type: Literal["smtp", "webhook", "teams", "slack", "syslog"]
     # smtp
     host: str | None = None
     port: int = 587
@@ -72,7 +74,7 @@ class Channel(BaseModel):
     ca_file: str | None = None
     sender: str | None = None
     to: list[str] = Field(default_factory=list)
-    # webhook / teams / slack
+    # webhook / teams / slack: https://…; syslog: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT
     url: str | None = None
     secret_env: str | None = None
     retries: int = 3
@@ -129,6 +131,13 @@ def load_rules(path: Path) -> Rules:
         err = exc.errors()[0]
         raise InputError(str(path), ".".join(str(x) for x in err["loc"]), None, err["msg"]) from None
     for rule in rules.rules:
+        if rule.channel.type == "syslog":
+            from radguard.integrations.siem import Target
+
+            try:
+                Target.parse(rule.channel.url or "")
+            except InputError as exc:
+                raise InputError(str(path), f"rule {rule.name}", "channel.url", exc.problem) from None
         if rule.quiet_hours:
             try:
                 rule.quiet(utcnow())
@@ -293,11 +302,42 @@ def _mail(channel: Channel, subject: str, events: list[Event]) -> int:
     return 1
 
 
+def syslog_messages(events: list[Event], at: datetime | None = None) -> list[str]:
+    """One RFC 5424 message per event: CEF with signature ``notify:EVENT``, the change key as
+    ``externalId`` and the site in ``cs2`` (the mapping is in docs/integrations.md)."""
+    from radguard.integrations.siem import CEF_SEVERITY, cef, syslog_line
+
+    out = []
+    for e in events:
+        ext: dict[str, object] = {"externalId": e.key, "cs1Label": "event", "cs1": e.kind,
+                                  "cs2Label": "site", "cs2": e.site, "cat": "notification", "msg": e.title}
+        for field, label in (("finding_id", "cn2"), ("asset", "dhost")):
+            if e.detail.get(field) is not None:
+                ext[label] = e.detail[field]
+        if "cn2" in ext:
+            ext["cn2Label"] = "findingId"
+        out.append(syslog_line(cef(f"notify:{e.kind}", e.title, CEF_SEVERITY.get(e.severity, 5), ext),
+                               msgid="notify", severity=e.severity, at=at))
+    return out
+
+
+def _syslog(channel: Channel, events: list[Event]) -> int:
+    from radguard.integrations.siem import SiemError, Target, send
+
+    try:
+        send(Target.parse(channel.url or "", channel.ca_file), syslog_messages(events))
+    except (SiemError, InputError) as exc:
+        raise NotifyError(str(exc)) from None
+    return 1
+
+
 def deliver(channel: Channel, subject: str, events: list[Event],
             sleep: Callable[[float], None] = time.sleep) -> int:
-    """Send one message; returns the number of attempts it took."""
+    """Send one message (for syslog, one per event); returns the number of attempts it took."""
     if channel.type == "smtp":
         return _mail(channel, subject, events)
+    if channel.type == "syslog":
+        return _syslog(channel, events)
     return _post(channel, payload(channel, subject, events), sleep)
 
 
