@@ -143,6 +143,8 @@ def register(env: Environment) -> Environment:
     env.filters["hours"] = hours
     env.filters["value"] = value
     env.filters["subject"] = subject
+    env.filters["recovery_point"] = recovery_point
+    env.filters["rto_words"] = rto_words
     return env
 
 
@@ -162,6 +164,37 @@ def restore_status(ok: int, expected: int | None, problems: list[tuple[str, int]
         return head + ("" if complete else ": restore incomplete")
     listed = ", ".join(f"{n} {label(s)}" for s, n in problems)
     return f"{head} — {listed}: restore incomplete"
+
+
+def recovery_point(lag_hours: float | None, since_backup_hours: float | None, target_hours: float | None) -> str:
+    """The achieved RPO in words: the lag measured from study dates, else the age of the last backup.
+
+    ``2.5 h (target 4 h: within)``, ``about 26 h since the last backup (target 24 h: beyond)``,
+    ``not known (no backup time recorded)``.
+
+    :param lag_hours: hours of studies the backup lacked at verification (None: not measured).
+    :param since_backup_hours: hours from the set's last successful backup to the verification.
+    :param target_hours: the RPO the services need (None: none recorded).
+    """
+    if lag_hours is not None:
+        achieved, text = lag_hours, hours(lag_hours)
+    elif since_backup_hours is not None:
+        achieved, text = since_backup_hours, f"about {hours(since_backup_hours)} since the last backup"
+    else:
+        return "not known (no backup time recorded)"
+    if target_hours is None:
+        return text
+    return f"{text} (target {hours(target_hours)}: {'within' if achieved <= target_hours else 'beyond'})"
+
+
+def rto_words(label_text: str | None, rto_hours: float | None) -> str:
+    """The RTO verdict of a verification for a table cell: ``4 h: not met: copy incomplete``.
+
+    The label comes from ``radguard.backup.timing.RtoVerdict.label`` (never "met" for an incomplete copy).
+    """
+    if not label_text or rto_hours is None:
+        return "no RTO to compare with"
+    return f"{hours(rto_hours)}: {label_text}"
 
 
 _REF = re.compile(r"^([a-z][a-z0-9_]*):(.+)$")

@@ -86,6 +86,15 @@ def test_restore_status_says_what_would_come_back() -> None:
     assert wording.restore_status(5, 6, []) == "5 of 6 instances restorable: restore incomplete"
 
 
+def test_recovery_point_and_rto_in_words() -> None:
+    assert wording.recovery_point(2.5, 30.0, 4.0) == "2.5 h (target 4 h: within)"
+    assert wording.recovery_point(None, 26.0, 24.0) == "about 26 h since the last backup (target 24 h: beyond)"
+    assert wording.recovery_point(None, 0.02, None) == "about < 0.1 h since the last backup"
+    assert wording.recovery_point(None, None, 24.0) == "not known (no backup time recorded)"
+    assert wording.rto_words("not met: copy incomplete", 4.0) == "4 h: not met: copy incomplete"
+    assert wording.rto_words(None, None) == "no RTO to compare with"
+
+
 def test_rendered_reports_have_no_python_isms(northwind_url: str, out_dir: Path) -> None:
     for audience in ("executive", "technical"):
         path = out_dir / f"wording-{audience}.html"

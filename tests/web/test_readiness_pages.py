@@ -149,10 +149,12 @@ def test_backup_sets_and_verification_runs(web_db: Database, client_for: Callabl
                                  projected_restore_hours=30.5, rto_hours=24.0, rto_met=False, all_ok=False))
     c = client_for("viewer")
     page = c.get("/readiness/backup").text
-    assert "nas-replica" in page and "corrupt 1" in page and "24.0 h not met: copy incomplete" in page
+    assert "nas-replica" in page and "24 h: not met: copy incomplete" in page
+    assert "997 of 1000 instances restorable — 1 corrupt: restore incomplete" in page
     assert "30.5 h" in page
     dash = c.get("/").text
-    assert "problems" in dash and "nas-replica" in dash and "RTO 24.0 h: not met: copy incomplete" in dash
+    assert "restore incomplete" in dash and "nas-replica" in dash and "RTO 24 h: not met: copy incomplete" in dash
+    assert "997 of 1000 instances restorable — 1 corrupt: restore incomplete" in dash
 
 
 def test_backup_ransom_note_named_first_and_rto_never_met(web_db: Database,
@@ -174,8 +176,8 @@ def test_backup_ransom_note_named_first_and_rto_never_met(web_db: Database,
     c = client_for("viewer")
     page = c.get("/readiness/backup").text
     assert "ransom note: HOW_TO_DECRYPT.html (2 copies)" in page
-    assert page.index("HOW_TO_DECRYPT.html") < page.index("corrupt 1")
-    assert "h met" not in page and "24.0 h not met: copy incomplete" in page
+    assert page.index("HOW_TO_DECRYPT.html") < page.index("1 corrupt")
+    assert "h: met" not in page and "24 h: not met: copy incomplete" in page
     dash = c.get("/").text
     assert "ransom note found" in dash and "HOW_TO_DECRYPT.html (2 copies)" in dash
     assert "not met: copy incomplete" in dash and "passed" not in dash.split("last-backup")[1][:400]
@@ -185,3 +187,35 @@ def test_backup_ransom_note_named_first_and_rto_never_met(web_db: Database,
     assert last["rto_met"] is False and last["rto_verdict"] == "incomplete"
     assert last["ransom_notes"] == [{"name": "HOW_TO_DECRYPT.html", "files": 2}]
 
+
+
+def test_backup_recovery_point_from_the_last_backup_and_an_unread_copy_is_never_met(
+        web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    """No study-date lag measured: the recovery point is the age of the set's last backup at verification.
+    A fast run that did not read every file, with every file it read intact, is still not "RTO met"."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with web_db.transaction() as s:
+        bs = BackupSet(name="tape-weekly", protects="VNA", location="vault", kind="offsite", media="tape",
+                       immutable=True, last_success_at=now - timedelta(hours=30))
+        s.add(bs)
+        s.flush()
+        s.add(BackupVerification(backup_set_id=bs.id, started_at=now - timedelta(minutes=3), finished_at=now,
+                                 complete=False, expected_instances=20, files_checked=20, counts={"ok": 20},
+                                 not_checked={"directories": 1, "files": 0}, bytes_read=10**6, elapsed_seconds=2.0,
+                                 archive_bytes=10**6, projected_restore_hours=0.01, rto_hours=4.0, rto_met=True,
+                                 rpo_achieved_hours=None, rpo_hours=24.0, all_ok=True))
+    with web_db.read() as s:
+        from radguard.backup.sets import verification_record
+        record = verification_record(s.query(BackupVerification).one())
+    assert record["last_backup_at"] == now - timedelta(hours=30)
+    assert record["rpo_since_last_backup_hours"] == 30.0
+    assert record["rto_verdict"] == "incomplete" and record["rto_met"] is False
+    c = client_for("viewer")
+    page = c.get("/readiness/backup").text
+    assert "about 30 h since the last backup (target 24 h: beyond)" in page
+    assert "&lt; 0.1 h" in page and "0.0 h" not in page
+    assert "4 h: not met: copy incomplete" in page and "h: met" not in page
+    dash = c.get("/").text.split("last-backup")[1][:1500]
+    assert "about 30 h since the last backup" in dash and "RTO 4 h: not met" in dash
+    api = c.get("/api/v1/dashboard").json()["last_verification"]
+    assert api["rpo_since_last_backup_hours"] == 30.0 and api["rto_met"] is False

@@ -23,6 +23,7 @@ from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError
 from radguard.textfiles import parse_json, parse_yaml, read_text
 from radguard.validate import implausible
+from radguard.wording import restore_status
 
 _DEFAULT_MEDIA = {"local": "disk", "offsite": "disk", "cloud": "object", "tape": "tape"}
 
@@ -137,7 +138,29 @@ def verification_rto(run: BackupVerification) -> RtoVerdict | None:
     Reports, web pages, the API and the demo read this, not ``rto_met`` (older runs stored
     ``rto_met`` from the restore speed alone).
     """
-    return rto_verdict(run.rto_hours, run.projected_restore_hours, run.counts or {})
+    verdict = rto_verdict(run.rto_hours, run.projected_restore_hours, run.counts or {})
+    if verdict is not None and not run.complete and verdict.state in ("met", "unknown"):
+        # Part of the copy was never read (an interrupted or bounded run): not proven to restore.
+        unread = sum(int(v) for v in (run.not_checked or {}).values() if isinstance(v, int)) or 1
+        return RtoVerdict("incomplete", verdict.rto_hours, verdict.projected_hours,
+                          (*verdict.problems, ("not checked", unread)))
+    return verdict
+
+
+def rpo_since_last_backup(run: BackupVerification) -> tuple[datetime | None, float | None]:
+    """(the set's last successful backup, hours from it to the end of this verification).
+
+    The recovery point a restore at that moment would have achieved, from the backup time the
+    set records; readers show it when the verification could not measure the lag from study
+    dates (``rpo_achieved_hours`` is None). None when no backup time is known or the recorded
+    backup is newer than the verification (that run cannot say how old it was then).
+    """
+    backup_set = run.backup_set
+    last = backup_set.last_success_at if backup_set is not None else None
+    if last is None:
+        return None, None
+    seconds = (run.finished_at - last).total_seconds()
+    return last, (round(seconds / 3600, 2) if seconds >= 0 else None)
 
 
 def verification_problems(run: BackupVerification) -> list[tuple[str, int]]:
@@ -150,6 +173,7 @@ def verification_problems(run: BackupVerification) -> list[tuple[str, int]]:
 def verification_record(run: BackupVerification) -> dict[str, Any]:
     """One stored run as every reader shows it (ransom notes first, the RTO verdict of rto_verdict)."""
     verdict = verification_rto(run)
+    last_backup, since_backup = rpo_since_last_backup(run)
     return {
         "ransom_notes": list(run.ransom_notes or []),
         "finished_at": run.finished_at, "all_ok": run.all_ok, "complete": run.complete,
@@ -161,6 +185,9 @@ def verification_record(run: BackupVerification) -> dict[str, Any]:
         "rto_verdict": None if verdict is None else verdict.state,
         "rto_label": None if verdict is None else verdict.label(),
         "rpo_achieved_hours": run.rpo_achieved_hours, "rpo_hours": run.rpo_hours,
+        "last_backup_at": last_backup, "rpo_since_last_backup_hours": since_backup,
+        "restore_status": restore_status(int((run.counts or {}).get("ok", 0)), run.expected_instances,
+                                         verification_problems(run)),
     }
 
 

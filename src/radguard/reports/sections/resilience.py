@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from radguard.reports.scope import Scope
 from radguard.response.drills import demonstrated_recovery, load_drills, recovery_hours
-from radguard.wording import hours, restore_status
+from radguard.wording import hours, recovery_point, restore_status, rto_words
 
 
 @dataclass
@@ -58,6 +58,9 @@ class BackupRow:
     last_verified: str | None
     result: str
     detail: str
+    restore: str = ""  # what a restore would bring back (wording.restore_status)
+    rto: str = ""  # the RTO verdict in words; never "met" for an incomplete copy
+    rpo: str = ""  # the achieved recovery point in words (wording.recovery_point)
 
 
 @dataclass
@@ -168,7 +171,7 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
                           for n in record["ransom_notes"])
         # A ransom note is named first: it is the strongest sign that the copy is compromised.
         result = (f"RANSOM NOTE found ({notes}): copy compromised" if notes
-                  else "all checks passed" if last.all_ok else "problems found")
+                  else "all checks passed" if last.all_ok else "restore incomplete")
         verdict = verification_rto(last)
         rto = ""
         if last.projected_restore_hours is not None:
@@ -186,6 +189,10 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
                 last.finished_at.strftime("%Y-%m-%d %H:%M UTC"),
                 result,
                 detail,
+                restore=record["restore_status"],
+                rto=rto_words(record["rto_label"], record["rto_hours"]),
+                rpo=recovery_point(record["rpo_achieved_hours"], record["rpo_since_last_backup_hours"],
+                                   record["rpo_hours"]),
             )
         )
     out.backups_available = True

@@ -226,6 +226,9 @@ class VerificationOut(BaseModel):
     rto_verdict: str | None  # met, missed, incomplete (the copy lacks data: never met) or unknown
     rpo_achieved_hours: float | None
     ransom_notes: list[dict[str, Any]]  # names of the ransom notes found: the copy is compromised
+    last_backup_at: datetime | None = None  # the set's last successful backup
+    rpo_since_last_backup_hours: float | None = None  # from it to the end of the verification
+    restore_status: str = ""  # "17 of 20 instances restorable — 1 missing, ...: restore incomplete"
 
 
 class DrillSummary(BaseModel):
