@@ -26,3 +26,24 @@ def test_modality_reaching_the_internet_is_a_finding_with_the_flow(nw: Database,
     evidence = next(iter(found.values())).evidence
     assert evidence["from_zone"] == "imaging-modalities" and evidence["to_role"] == "internet"
     assert evidence["seen_in"] == ["csv"] and evidence["violation"] is True
+
+
+CLEAR = """first_seen,protocol,source,destination,destination_port,bytes
+2026-05-01T08:30:00Z,tcp,10.20.1.11,10.20.0.10,104,5000
+2026-05-01T08:31:00Z,tcp,10.20.1.11,10.20.1.12,104,5000
+2026-05-01T08:32:00Z,tcp,10.20.1.11,10.20.0.10,2762,5000
+"""
+
+
+def test_cleartext_dicom_between_zones_fires_within_a_zone_or_on_tls_it_does_not(nw: Database,
+                                                                                 tmp_path: Path) -> None:
+    log = tmp_path / "fw.csv"
+    log.write_text(CLEAR)
+    with nw.transaction() as s:
+        assert observe(s, "RG-FLOW-CLEARTEXT-CROSS-ZONE") == {}
+        import_flow_log(s, log)
+        found = observe(s, "RG-FLOW-CLEARTEXT-CROSS-ZONE")
+    assert list(found) == ["NWH-MAIN/PACS-CORE#10.20.1.11 → 10.20.0.10:104/tcp"]
+    evidence = next(iter(found.values())).evidence
+    assert evidence["from_zone"] == "imaging-modalities" and evidence["to_zone"] == "imaging-core"
+    assert evidence["cleartext_service"] == "dicom" and evidence["tls"] is False

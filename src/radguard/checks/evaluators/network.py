@@ -344,3 +344,31 @@ def modality_egress(ctx: CheckContext) -> Iterator[Observation]:
                           summary=f"{flow.where}: modality zone {verdict.source.name} reached "
                                   f"{verdict.target.role} zone {verdict.target.name} "
                                   f"({flow.connections} connections)")
+
+
+CLEARTEXT_SERVICES = frozenset({"dicom", "hl7-mllp"})
+# Flow logs carry no payload, so their service is None: the well-known cleartext ports stand in.
+CLEARTEXT_PORTS = {104: "dicom", 11112: "dicom", 2575: "hl7-mllp"}
+
+
+@evaluator("RG-FLOW-CLEARTEXT-CROSS-ZONE")
+def cleartext_cross_zone(ctx: CheckContext) -> Iterator[Observation]:
+    """Observed DICOM or HL7 MLLP without TLS between two different zones (default policy and the
+    inventory's zone names), allowed by a rule or not: the rule says who may talk, not that the
+    images and reports may cross a zone boundary readable by anyone on the path."""
+    from radguard.checks.segmentation import judge, load_policy
+
+    for verdict in judge(ctx.session, load_policy(None)):
+        flow = verdict.flow
+        if flow.tls or not verdict.crosses or flow.first_seen > ctx.now:
+            continue
+        service = flow.service if flow.service in CLEARTEXT_SERVICES else (
+            CLEARTEXT_PORTS.get(flow.server_port) if flow.service is None else None)
+        if service is None:
+            continue
+        yield Observation(asset_id=flow.server_asset_id,
+                          subject=None if flow.server_asset_id is not None else f"host:{flow.server}",
+                          key=flow.where, evidence={**verdict.document(), "cleartext_service": service},
+                          exposure=0.5,
+                          summary=f"{flow.where}: {service} without TLS from zone {verdict.source.name} to "
+                                  f"zone {verdict.target.name} ({flow.connections} connections)")
