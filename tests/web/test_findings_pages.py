@@ -124,3 +124,28 @@ def test_api_findings_next_cursor(web_db: Database, client_for: Callable[[str], 
     second = c.get("/api/v1/findings", params={"limit": 20, "sort": "check", "after": first.headers["x-next-cursor"]})
     assert [f["id"] for f in first.json() + second.json()] == all_ids[:40]
     assert c.get("/api/v1/findings", params={"after": first.headers["x-next-cursor"]}).status_code == 400
+
+
+def test_refused_decision_on_the_finding_page_keeps_what_was_typed(
+        web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    """Issue #19: no end date, a past end date, or one beyond the maximum term re-render the form
+    with the typed reason and date and the error beside them; nothing is stored."""
+    _seed(web_db)
+    with web_db.read() as s:
+        fid = s.scalar(select(Finding.id).where(Finding.state == "open"))
+    c = client_for("assessor")
+    past = (date.today() - timedelta(days=3)).isoformat()
+    too_far = (date.today() + timedelta(days=400)).isoformat()
+    for until, message in (("", "needs an end date"), (past, "is not in the future"),
+                           (too_far, "at most 365 days")):
+        r = c.post("/findings/decide", data={"ids": str(fid), "action": "accept", "until": until,
+                                             "reason": "typed reason kept", "back": f"/findings/{fid}",
+                                             "csrf_token": csrf_of(c)})
+        assert r.status_code == 400 and message in r.text
+        assert 'value="typed reason kept"' in r.text and 'id="decision-error"' in r.text
+        assert f'name="until" type="date" value="{until}"' in r.text
+        assert '<option value="accept" selected>' in r.text
+    with web_db.read() as s:
+        f = s.get(Finding, fid)
+        assert f is not None and f.state == "open" and f.decision_reason is None
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "finding.accept")) is None

@@ -76,6 +76,13 @@ async def findings_page(request: Request, state: str = "open", severity: str = "
 @router.get("/findings/{finding_id}")
 async def finding_page(request: Request, finding_id: int, principal: Principal = Depends(require("viewer")),
                        session: Session = Depends(db_session)) -> Response:
+    return _finding_view(request, session, principal, finding_id)
+
+
+def _finding_view(request: Request, session: Session, principal: Principal, finding_id: int, *,
+                  status_code: int = 200, error: str | None = None,
+                  typed: dict[str, str] | None = None) -> Response:
+    """The finding page; after a refused decision, with the error and the values the user typed."""
     try:
         finding = get_finding(session, finding_id)
     except RadguardError:
@@ -83,7 +90,8 @@ async def finding_page(request: Request, finding_id: int, principal: Principal =
     rec = finding_record(finding, default_catalog(), events=True)
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
                                             "plain": wording_for(finding.check_id),
-                                            "can_decide": principal.role in ("assessor", "admin")})
+                                            "can_decide": principal.role in ("assessor", "admin"),
+                                            "error": error, "typed": typed or {}}, status_code=status_code)
 
 
 @router.post("/findings/decide")
@@ -103,6 +111,12 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
                    ip=client_ip(request))
     except RadguardError as exc:
         session.rollback()
+        back = form.get("back")
+        if len(ids) == 1 and back == f"/findings/{ids[0]}":
+            # From the finding's own page: show the form again with what was typed and the
+            # stage's message beside it, instead of a bare error page (issue #19).
+            return _finding_view(request, session, principal, ids[0], status_code=400, error=str(exc),
+                                 typed={"action": action, "reason": reason, "until": until})
         raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
     back = form.get("back")
