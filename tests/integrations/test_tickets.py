@@ -164,3 +164,15 @@ def test_servicenow_import_set(findings_db: Database) -> None:
         assert servicenow_import_set(s) == text  # same findings: same rows (coalesce updates, no duplicates)
     with findings_db.read() as s:
         assert len(s.scalars(select(FindingTicket)).all()) == len(rows)
+
+
+def test_ticket_key_is_shown_in_the_finding_views(findings_db: Database, sqlite_url: str, rg: Any) -> None:
+    """After a ServiceNow export the key is on the finding: in ``findings show`` (text and JSON)."""
+    with findings_db.transaction() as s:
+        text = servicenow_import_set(s)
+    first = next(csv.DictReader(io.StringIO(text)))
+    finding_id = first["u_radguard_finding_id"].removeprefix("RG-")
+    out = rg("--db", sqlite_url, "findings", "show", finding_id, "--json")
+    assert out.code == 0 and json.loads(out.out)["tickets"] == {"servicenow": f"RG-{finding_id}"}
+    out = rg("--db", sqlite_url, "findings", "show", finding_id)
+    assert out.code == 0 and f"RG-{finding_id}" in out.out

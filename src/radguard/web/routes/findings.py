@@ -88,6 +88,9 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
     except RadguardError:
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
+    from radguard.integrations.tickets import ticket_keys
+
+    rec["tickets"] = ticket_keys(session, [finding_id]).get(finding_id, {})
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
                                             "plain": wording_for(finding.check_id),
                                             "can_decide": principal.role in ("assessor", "admin"),
