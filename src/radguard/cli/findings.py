@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from radguard import wording
 from radguard.checks.engine import load_settings
@@ -80,20 +79,15 @@ def list_cmd(
         console.print(plural(len(rows), "finding"))
 
 
-def _tickets(session: Session, finding_id: int) -> dict[str, str]:
-    """The ticket keys this finding was exported under ({system: key}); integrations owns that read."""
-    from radguard.integrations.tickets import ticket_keys
-
-    return ticket_keys(session, [finding_id]).get(finding_id, {})
-
-
 @findings_app.command("show")
 def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Finding ID."),
              json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """One finding with its risk explanation, evidence and history."""
     with db(ctx).read() as session:
         record = finding_record(get_finding(session, finding_id), events=True)
-        record["tickets"] = _tickets(session, finding_id)
+        from radguard.integrations.tickets import finding_tickets
+
+        record["tickets"] = finding_tickets(session, finding_id)
     if json_out:
         print_json(record)
         return

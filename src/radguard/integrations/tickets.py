@@ -67,6 +67,11 @@ def ticket_keys(session: Session, finding_ids: list[int]) -> dict[int, dict[str,
     return out
 
 
+def finding_tickets(session: Session, finding_id: int) -> dict[str, str]:
+    """{system: ticket key} for one finding: what its CLI and web views show."""
+    return ticket_keys(session, [finding_id]).get(finding_id, {})
+
+
 def export_jira(session: Session, client: Any, project: str, states: list[str] | None = None,
                 issue_type: str = "Task") -> dict[str, list[str]]:
     """Create or update one Jira issue per finding; returns the created and updated keys.

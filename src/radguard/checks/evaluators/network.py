@@ -326,17 +326,22 @@ def time_not_synced(ctx: CheckContext) -> Iterator[Observation]:
 EGRESS_ROLES = frozenset({"internet", "general", "guest"})
 
 
+def _judged_flows(ctx: CheckContext) -> list[Any]:
+    """Observed flows up to the assessment time, judged once per assessment with the default
+    imaging policy (zones from the inventory's zone names) and shared by every flow check."""
+    from radguard.checks.segmentation import judge, load_policy
+
+    return ctx.memo("segmentation.default_verdicts",
+                    lambda: [v for v in judge(ctx.session, load_policy(None)) if v.flow.first_seen <= ctx.now])
+
+
 @evaluator("RG-FLOW-MODALITY-EGRESS")
 def modality_egress(ctx: CheckContext) -> Iterator[Observation]:
     """Observed flows from a modality zone to the internet, general IT or guest zones, judged
     with the default imaging policy (zones from the inventory's zone names)."""
-    from radguard.checks.segmentation import judge, load_policy
-
-    for verdict in judge(ctx.session, load_policy(None)):
+    for verdict in _judged_flows(ctx):
         flow = verdict.flow
         if verdict.source.role != "modality" or verdict.target.role not in EGRESS_ROLES:
-            continue
-        if flow.first_seen > ctx.now:
             continue
         yield Observation(asset_id=flow.client_asset_id,
                           subject=None if flow.client_asset_id is not None else f"host:{flow.client}",
@@ -356,11 +361,9 @@ def cleartext_cross_zone(ctx: CheckContext) -> Iterator[Observation]:
     """Observed DICOM or HL7 MLLP without TLS between two different zones (default policy and the
     inventory's zone names), allowed by a rule or not: the rule says who may talk, not that the
     images and reports may cross a zone boundary readable by anyone on the path."""
-    from radguard.checks.segmentation import judge, load_policy
-
-    for verdict in judge(ctx.session, load_policy(None)):
+    for verdict in _judged_flows(ctx):
         flow = verdict.flow
-        if flow.tls or not verdict.crosses or flow.first_seen > ctx.now:
+        if flow.tls or not verdict.crosses:
             continue
         service = flow.service if flow.service in CLEARTEXT_SERVICES else (
             CLEARTEXT_PORTS.get(flow.server_port) if flow.service is None else None)

@@ -88,9 +88,9 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
     except RadguardError:
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
-    from radguard.integrations.tickets import ticket_keys
+    from radguard.integrations.tickets import finding_tickets
 
-    rec["tickets"] = ticket_keys(session, [finding_id]).get(finding_id, {})
+    rec["tickets"] = finding_tickets(session, finding_id)
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
                                             "plain": wording_for(finding.check_id),
                                             "can_decide": principal.role in ("assessor", "admin"),
@@ -105,6 +105,7 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
     if not ids:
         raise HTTPException(status_code=400, detail="select at least one finding")
+    back = form.get("back")
     try:
         for fid in ids:
             f = transition(session, fid, action, by=principal.name, reason=reason, until=_until(until),
@@ -114,7 +115,6 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
                    ip=client_ip(request))
     except RadguardError as exc:
         session.rollback()
-        back = form.get("back")
         if len(ids) == 1 and back == f"/findings/{ids[0]}":
             # From the finding's own page: show the form again with what was typed and the
             # stage's message beside it, instead of a bare error page (issue #19).
@@ -122,6 +122,5 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
                                  typed={"action": action, "reason": reason, "until": until})
         raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
-    back = form.get("back")
     target = back if isinstance(back, str) and back.startswith("/findings") else "/findings"
     return RedirectResponse(target, status_code=303)
