@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import select
 
+from radguard.checks.findings import finding_record, get_finding, list_findings
 from radguard.db.models.integrations import FindingTicket
 from radguard.db.session import Database
-from radguard.integrations.tickets import TicketError, export_jira, servicenow_import_set, ticket_keys
+from radguard.integrations.tickets import TicketError, export_jira, servicenow_import_set
 
 
 class JiraContract:
@@ -140,8 +141,10 @@ def test_jira_export_creates_then_updates(findings_db: Database, jira_server: Ji
     assert len(jira_server.issues) == len(first["created"])  # no duplicates
     assert ("PUT", f"/rest/api/2/issue/{issue['id']}") in jira_server.requests
     with findings_db.read() as s:
-        keys = ticket_keys(s, [fid])
-    assert keys[fid]["jira"] == issue["key"]
+        assert finding_record(get_finding(s, fid))["tickets"] == {"jira": issue["key"]}
+        listed = {f.id: finding_record(f)["tickets"] for f in list_findings(s)}
+    assert listed[fid] == {"jira": issue["key"]}
+
 
 
 def test_jira_refusal_is_a_clear_error_and_stores_nothing(findings_db: Database, jira_server: JiraContract) -> None:

@@ -64,7 +64,8 @@ class TransitionError(RadguardError):
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:
-    finding = session.scalar(select(Finding).where(Finding.id == finding_id).options(selectinload(Finding.events)))
+    finding = session.scalar(select(Finding).where(Finding.id == finding_id)
+                             .options(selectinload(Finding.events), selectinload(Finding.tickets)))
     if finding is None:
         raise NotFoundError(f"no finding {finding_id}; see `radguard findings list`")
     return finding
@@ -221,7 +222,8 @@ def list_findings(session: Session, *, states: Sequence[str] = (), severities: S
     :param offset: skip this many first.
     """
     keys = _sort_keys(sort)
-    stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site)).where(
+    stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site),
+                                   selectinload(Finding.tickets)).where(
         *_conditions(session, states=states, severities=severities, asset_ref=asset_ref, check_ids=check_ids,
                      site=site, due_before=due_before))
     return session.scalars(_ordered(session, stmt, keys, sort, after, offset, limit)).all()
@@ -404,6 +406,8 @@ class FindingRecord(BaseModel):
     defense_layer: str | None
     frameworks: FrameworkRefs
     remediation: str | None
+    tickets: dict[str, str] = Field(default_factory=dict,
+                                    description="Ticket system (jira, servicenow) → the ticket key it was handed to.")
 
 
 class FindingDetail(FindingRecord):
@@ -434,6 +438,7 @@ def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: b
         "frameworks": spec.frameworks.model_copy() if spec
         else FrameworkRefs.model_construct(csf2=[], hicp=[], hph_cpg=[], hipaa=[]),
         "remediation": spec.remediation if spec else None,
+        "tickets": {t.system: t.key for t in finding.tickets},
     }
     if not events:
         return FindingRecord(**fields)

@@ -85,9 +85,6 @@ def show_cmd(ctx: typer.Context, finding_id: int = typer.Argument(..., help="Fin
     """One finding with its risk explanation, evidence and history."""
     with db(ctx).read() as session:
         record = finding_record(get_finding(session, finding_id), events=True)
-        from radguard.integrations.tickets import finding_tickets
-
-        record["tickets"] = finding_tickets(session, finding_id)
     if json_out:
         print_json(record)
         return

@@ -4,7 +4,8 @@
 Every ticket carries radguard's finding ID — in Jira as the label ``radguard-finding-ID`` and in
 the summary prefix ``[radguard #ID]``, in ServiceNow as the ``u_radguard_finding_id`` column that
 the import set's transform map coalesces on — so exporting again updates the same ticket instead
-of creating a second one. The ticket key is stored on the finding (table ``finding_ticket``).
+of creating a second one. The ticket key is stored on the finding (table ``finding_ticket``) and is part of its one
+record (``FindingRecord.tickets``: CLI ``--json``, ``findings show``, the API and the web page).
 """
 
 from __future__ import annotations
@@ -57,19 +58,6 @@ def _store_key(session: Session, finding_id: int, system: str, key: str) -> None
         session.add(FindingTicket(finding_id=finding_id, system=system, key=key, exported_at=utcnow()))
     else:
         row.key, row.exported_at = key, utcnow()
-
-
-def ticket_keys(session: Session, finding_ids: list[int]) -> dict[int, dict[str, str]]:
-    """finding ID → {system: ticket key} (for the finding views)."""
-    out: dict[int, dict[str, str]] = {}
-    for row in session.scalars(select(FindingTicket).where(FindingTicket.finding_id.in_(finding_ids))):
-        out.setdefault(row.finding_id, {})[row.system] = row.key
-    return out
-
-
-def finding_tickets(session: Session, finding_id: int) -> dict[str, str]:
-    """{system: ticket key} for one finding: what its CLI and web views show."""
-    return ticket_keys(session, [finding_id]).get(finding_id, {})
 
 
 def export_jira(session: Session, client: Any, project: str, states: list[str] | None = None,

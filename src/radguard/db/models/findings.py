@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from radguard.db.models.integrations import FindingTicket
     from radguard.db.models.inventory import Asset
 
 OPEN_STATES = ("open", "reopened")
@@ -87,6 +88,8 @@ class Finding(Base):
     )
     # Read-only link for listings; findings are written in bulk by the assessment engine.
     asset: Mapped[Asset | None] = relationship(viewonly=True)
+    # The tickets it was handed to (integrations.tickets writes them): part of the finding's record.
+    tickets: Mapped[list[FindingTicket]] = relationship(viewonly=True, order_by="FindingTicket.system")
 
 
 # The findings list's order, risk first (migration 0018): a page reads its rows from this index

@@ -88,9 +88,6 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
     except RadguardError:
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
-    from radguard.integrations.tickets import finding_tickets
-
-    rec["tickets"] = finding_tickets(session, finding_id)
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
                                             "plain": wording_for(finding.check_id),
                                             "can_decide": principal.role in ("assessor", "admin"),
