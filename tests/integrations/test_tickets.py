@@ -179,3 +179,58 @@ def test_ticket_key_is_shown_in_the_finding_views(findings_db: Database, sqlite_
     assert out.code == 0 and json.loads(out.out)["tickets"] == {"servicenow": f"RG-{finding_id}"}
     out = rg("--db", sqlite_url, "findings", "show", finding_id)
     assert out.code == 0 and f"RG-{finding_id}" in out.out
+
+
+def test_roadmap_actions_to_jira_update_not_duplicate(findings_db: Database, jira_server: JiraContract) -> None:
+    from radguard.db.models.integrations import RoadmapTicket
+    from radguard.integrations.tickets import export_roadmap_jira, roadmap_tickets
+    from radguard.readiness.roadmap import build_roadmap
+
+    with findings_db.read() as s:
+        actions = build_roadmap(s)["actions"]
+    assert len(actions) >= 2
+    client = _client(jira_server)
+    with findings_db.transaction() as s:
+        first = export_roadmap_jira(s, client, "SEC")
+    assert first["updated"] == [] and len(first["created"]) == len(actions) == len(jira_server.issues)
+    top = actions[0]
+    issue = next(i for i in jira_server.issues.values()
+                 if f"radguard-action-{top['id']}" in i["fields"]["labels"])
+    assert issue["fields"]["summary"].startswith(f"[radguard roadmap #1] {top['title']}"[:60])
+    description = issue["fields"]["description"]
+    assert f"radguard roadmap action: {top['id']}" in description
+    assert all(f"radguard #{f['id']}" in description for f in top["why"]["findings"][:50])
+    with findings_db.transaction() as s:
+        second = export_roadmap_jira(s, client, "SEC")
+    assert second["created"] == [] and sorted(second["updated"]) == sorted(first["created"])
+    assert len(jira_server.issues) == len(actions)  # no duplicates
+    with findings_db.read() as s:
+        assert roadmap_tickets(s)[top["id"]] == {"jira": issue["key"]}
+        assert len(s.scalars(select(RoadmapTicket)).all()) == len(actions)
+
+
+def test_roadmap_servicenow_import_set(findings_db: Database) -> None:
+    from radguard.integrations.tickets import ACTION_COLUMNS, roadmap_servicenow_import_set, roadmap_tickets
+    from radguard.readiness.roadmap import build_roadmap
+
+    with findings_db.transaction() as s:
+        text = roadmap_servicenow_import_set(s)
+        actions = build_roadmap(s)["actions"]
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ACTION_COLUMNS
+    assert [r["u_radguard_action_id"] for r in rows] == [a["id"] for a in actions]
+    assert [int(r["u_rank"]) for r in rows] == list(range(1, len(actions) + 1))
+    finding_work = next(a for a in actions if a["why"]["findings"])
+    row = next(r for r in rows if r["u_radguard_action_id"] == finding_work["id"])
+    assert row["u_findings"].split() == [f"RG-{f['id']}" for f in finding_work["why"]["findings"]]
+    with findings_db.read() as s:
+        assert roadmap_tickets(s)[finding_work["id"]] == {"servicenow": f"RGA-{finding_work['id']}"}
+
+
+def test_roadmap_servicenow_from_the_cli(findings_db: Database, sqlite_url: str, rg: Any, tmp_path: Any) -> None:
+    out_file = tmp_path / "roadmap.csv"
+    out = rg("--db", sqlite_url, "tickets", "servicenow", "--roadmap", "-o", str(out_file))
+    assert out.code == 0, out.out
+    rows = list(csv.DictReader(io.StringIO(out_file.read_text())))
+    roadmap = json.loads(rg("--db", sqlite_url, "roadmap", "--json").out)
+    assert [r["u_radguard_action_id"] for r in rows] == [a["id"] for a in roadmap["actions"]]

@@ -10,7 +10,8 @@ import typer
 
 from radguard.cli.common import console, db, print_json
 
-tickets_app = typer.Typer(help="Hand open findings to Jira or ServiceNow; re-exports update the same tickets.",
+tickets_app = typer.Typer(help="Hand open findings (or the roadmap's actions) to Jira or ServiceNow; re-exports "
+                               "update the same tickets.",
                           no_args_is_help=True)
 
 
@@ -23,14 +24,16 @@ def jira_cmd(
     token_env: str = typer.Option("RADGUARD_JIRA_TOKEN", "--token-env", help="Variable holding the API token."),
     issue_type: str = typer.Option("Task", "--issue-type", help="Issue type name."),
     state: list[str] = typer.Option(["open"], "--state", help="Finding states to export (repeatable)."),
+    roadmap: bool = typer.Option(False, "--roadmap",
+                                 help="Export the roadmap's actions (one issue per action) instead of findings."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Create or update one Jira issue per finding; the issue key is stored on the finding."""
+    """Create or update one Jira issue per finding (or per roadmap action); the key is stored in radguard."""
     from jira import JIRA
     from jira.exceptions import JIRAError
 
     from radguard.errors import InputError
-    from radguard.integrations.tickets import TicketError, export_jira
+    from radguard.integrations.tickets import TicketError, export_jira, export_roadmap_jira
 
     token = os.environ.get(token_env)
     if not token:
@@ -40,11 +43,15 @@ def jira_cmd(
     except JIRAError as exc:
         raise TicketError(f"cannot use Jira at {url}: HTTP {exc.status_code}") from None
     with db(ctx).transaction() as session:
-        result = export_jira(session, client, project, state, issue_type)
+        if roadmap:
+            result = export_roadmap_jira(session, client, project, issue_type)
+        else:
+            result = export_jira(session, client, project, state, issue_type)
     if json_out:
         print_json(result)
     else:
-        console.print(f"created {len(result['created'])}, updated {len(result['updated'])} Jira issues")
+        what = "roadmap actions" if roadmap else "findings"
+        console.print(f"created {len(result['created'])}, updated {len(result['updated'])} Jira issues ({what})")
 
 
 @tickets_app.command("servicenow")
@@ -52,13 +59,15 @@ def servicenow_cmd(
     ctx: typer.Context,
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the CSV here (default: standard output)."),
     state: list[str] = typer.Option(["open"], "--state", help="Finding states to export (repeatable)."),
+    roadmap: bool = typer.Option(False, "--roadmap",
+                                 help="One row per roadmap action (coalesce on u_radguard_action_id) instead."),
 ) -> None:
     """Write a ServiceNow import-set CSV keyed on radguard's finding ID (coalesce on u_radguard_finding_id)."""
-    from radguard.integrations.tickets import servicenow_import_set
+    from radguard.integrations.tickets import roadmap_servicenow_import_set, servicenow_import_set
     from radguard.outfiles import write_file
 
     with db(ctx).transaction() as session:
-        text = servicenow_import_set(session, state)
+        text = roadmap_servicenow_import_set(session) if roadmap else servicenow_import_set(session, state)
     if output is None:
         sys.stdout.write(text)
     else:

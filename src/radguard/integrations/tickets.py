@@ -1,4 +1,4 @@
-"""Open findings handed to ticket systems: Jira (REST, through the ``jira`` client) and ServiceNow
+"""Open findings and roadmap actions handed to ticket systems: Jira (REST, through the ``jira`` client) and ServiceNow
 (an import-set file).
 
 Every ticket carries radguard's finding ID — in Jira as the label ``radguard-finding-ID`` and in
@@ -11,6 +11,7 @@ record (``FindingRecord.tickets``: CLI ``--json``, ``findings show``, the API an
 from __future__ import annotations
 
 import io
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from radguard.csvcells import CsvDictWriter
 from radguard.db.base import utcnow
-from radguard.db.models.integrations import FindingTicket
+from radguard.db.models.integrations import FindingTicket, RoadmapTicket
 from radguard.errors import RadguardError
 
 PRIORITY = {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"}
@@ -70,8 +71,6 @@ def export_jira(session: Session, client: Any, project: str, states: list[str] |
     :param states: finding states to export (default open).
     :param issue_type: the issue type name.
     """
-    from jira.exceptions import JIRAError
-
     created: list[str] = []
     updated: list[str] = []
     for record in _open_records(session, states or ["open"]):
@@ -79,24 +78,30 @@ def export_jira(session: Session, client: Any, project: str, states: list[str] |
         fields = {"summary": f"[radguard #{record['id']}] {record['title']}"[:250],
                   "description": _description(record), "labels": ["radguard", label],
                   "priority": {"name": PRIORITY.get(record["severity"], "Medium")}}
-        try:
-            found = client.enhanced_search_issues(f'project = "{project}" AND labels = "{label}"',
-                                                  fields=["key"], maxResults=1, json_result=True)
-            issues = found.get("issues") or []
-            if issues:
-                key = issues[0]["key"]
-                client.issue(key, fields="summary").update(fields=fields, notify=False)
-                updated.append(key)
-            else:
-                issue = client.create_issue(fields={"project": {"key": project},
-                                                    "issuetype": {"name": issue_type}, **fields})
-                key = issue.key
-                created.append(key)
-        except JIRAError as exc:
-            raise TicketError(f"Jira refused finding {record['id']}: HTTP {exc.status_code} {exc.text}"[:500]) from None
+        key, new = _upsert_jira(client, project, issue_type, label, fields, f"finding {record['id']}")
+        (created if new else updated).append(key)
         _store_key(session, record["id"], "jira", key)
     session.flush()
     return {"created": created, "updated": updated}
+
+
+def _upsert_jira(client: Any, project: str, issue_type: str, label: str, fields: dict[str, Any],
+                 what: str) -> tuple[str, bool]:
+    """Update the issue carrying ``label`` or create it; returns (key, created)."""
+    from jira.exceptions import JIRAError
+
+    try:
+        found = client.enhanced_search_issues(f'project = "{project}" AND labels = "{label}"',
+                                              fields=["key"], maxResults=1, json_result=True)
+        issues = found.get("issues") or []
+        if issues:
+            key = str(issues[0]["key"])
+            client.issue(key, fields="summary").update(fields=fields, notify=False)
+            return key, False
+        issue = client.create_issue(fields={"project": {"key": project}, "issuetype": {"name": issue_type}, **fields})
+        return str(issue.key), True
+    except JIRAError as exc:
+        raise TicketError(f"Jira refused {what}: HTTP {exc.status_code} {exc.text}"[:500]) from None
 
 
 def servicenow_import_set(session: Session, states: list[str] | None = None) -> str:
@@ -116,3 +121,109 @@ def servicenow_import_set(session: Session, states: list[str] | None = None) -> 
         _store_key(session, r["id"], "servicenow", f"RG-{r['id']}")
     session.flush()
     return buf.getvalue()
+
+
+# --- roadmap actions -----------------------------------------------------------------------------
+# An action's ID is stable across roadmaps (the check ID for finding work, the question ID for a
+# checklist gap), so it is what a re-export matches on: the Jira label radguard-action-ID, the
+# ServiceNow column u_radguard_action_id. Its rank, horizon and findings change as work is done;
+# a re-export writes them onto the same ticket.
+
+ACTION_COLUMNS = ["u_radguard_action_id", "u_rank", "u_short_description", "u_description", "u_assignment_group",
+                  "u_horizon", "u_effort", "u_priority", "u_risk_reduction", "u_findings"]
+
+
+def _roadmap_actions(session: Session, today: date | None) -> list[dict[str, Any]]:
+    from radguard.readiness.roadmap import build_roadmap
+
+    return list(build_roadmap(session, today=today)["actions"])
+
+
+def _label_part(action_id: str) -> str:
+    """Jira labels cannot hold spaces; action IDs are check or question IDs (letters, digits, -_.)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in action_id)
+
+
+def _action_description(action: dict[str, Any]) -> str:
+    findings = action["why"]["findings"]
+    parts = [action.get("what") or action["title"], "",
+             f"Roadmap rank {action['rank']}, horizon {action['horizon']}, effort {action['effort']}, "
+             f"owner {action.get('owner') or '-'}"]
+    if findings:
+        parts += ["", f"Closes {len(findings)} open finding(s):"]
+        parts += [f"- radguard #{f['id']} {f['title']} ({f['severity']})" for f in findings[:50]]
+        if len(findings) > 50:
+            parts.append(f"- and {len(findings) - 50} more")
+    if action["why"]["questions"]:
+        parts += ["", "Checklist questions below target: " + ", ".join(map(str, action["why"]["questions"]))]
+    parts += ["", f"radguard roadmap action: {action['id']} (keep this line: re-exports update this ticket)"]
+    return "\n".join(parts)
+
+
+def _horizon_priority(action: dict[str, Any], horizons: list[str]) -> str:
+    index = horizons.index(action["horizon"]) if action["horizon"] in horizons else len(horizons)
+    return ("High", "Medium")[index] if index < 2 else "Low"
+
+
+def _store_action_key(session: Session, action_id: str, system: str, key: str) -> None:
+    row = session.scalar(select(RoadmapTicket).where(RoadmapTicket.action_id == action_id,
+                                                     RoadmapTicket.system == system))
+    if row is None:
+        session.add(RoadmapTicket(action_id=action_id, system=system, key=key, exported_at=utcnow()))
+    else:
+        row.key, row.exported_at = key, utcnow()
+
+
+def export_roadmap_jira(session: Session, client: Any, project: str, issue_type: str = "Task",
+                        today: date | None = None) -> dict[str, list[str]]:
+    """Create or update one Jira issue per roadmap action; returns the created and updated keys.
+
+    :param session: the caller's transaction (ticket keys are stored in it, per action ID).
+    :param client: a ``jira.JIRA`` client.
+    :param project: the Jira project key.
+    :param issue_type: the issue type name.
+    :param today: the roadmap's date (default today).
+    """
+    actions = _roadmap_actions(session, today)
+    horizons = list(dict.fromkeys(a["horizon"] for a in actions))
+    created: list[str] = []
+    updated: list[str] = []
+    for action in actions:
+        label = f"radguard-action-{_label_part(action['id'])}"
+        fields = {"summary": f"[radguard roadmap #{action['rank']}] {action['title']}"[:250],
+                  "description": _action_description(action), "labels": ["radguard", "radguard-roadmap", label],
+                  "priority": {"name": _horizon_priority(action, horizons)}}
+        key, new = _upsert_jira(client, project, issue_type, label, fields, f"roadmap action {action['id']}")
+        (created if new else updated).append(key)
+        _store_action_key(session, action["id"], "jira", key)
+    session.flush()
+    return {"created": created, "updated": updated}
+
+
+def roadmap_servicenow_import_set(session: Session, today: date | None = None) -> str:
+    """A CSV for a ServiceNow import set table (``u_radguard_roadmap``): one row per roadmap
+    action; the transform map coalesces on ``u_radguard_action_id``."""
+    actions = _roadmap_actions(session, today)
+    horizons = list(dict.fromkeys(a["horizon"] for a in actions))
+    buf = io.StringIO()
+    writer = CsvDictWriter(buf, ACTION_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for a in actions:
+        writer.writerow({"u_radguard_action_id": a["id"], "u_rank": a["rank"],
+                         "u_short_description": a["title"][:160], "u_description": _action_description(a),
+                         "u_assignment_group": a.get("owner") or "", "u_horizon": a["horizon"],
+                         "u_effort": a["effort"], "u_priority": {"High": 2, "Medium": 3}.get(
+                             _horizon_priority(a, horizons), 4),
+                         "u_risk_reduction": a["risk_reduction"],
+                         "u_findings": " ".join(f"RG-{f['id']}" for f in a["why"]["findings"])})
+        _store_action_key(session, a["id"], "servicenow", f"RGA-{a['id']}")
+    session.flush()
+    return buf.getvalue()
+
+
+def roadmap_tickets(session: Session) -> dict[str, dict[str, str]]:
+    """Roadmap action ID → {system: ticket key}: what the roadmap views show beside each action."""
+    out: dict[str, dict[str, str]] = {}
+    for row in session.scalars(select(RoadmapTicket).order_by(RoadmapTicket.action_id, RoadmapTicket.system)):
+        out.setdefault(row.action_id, {})[row.system] = row.key
+    return out

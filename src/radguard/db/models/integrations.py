@@ -57,3 +57,17 @@ class FindingTicket(Base):
     exported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (UniqueConstraint("finding_id", "system"),)
+
+
+class RoadmapTicket(Base):
+    """The ticket a roadmap action was handed to, by the action's stable ID (a check or question ID)."""
+
+    __tablename__ = "roadmap_ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[str] = mapped_column(String(100))
+    system: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("action_id", "system"),)
