@@ -70,3 +70,54 @@ def test_json_lines(findings_db: Database, rg: Callable[..., object], tmp_path: 
     records = [json.loads(line) for line in out_path.read_text().splitlines()]
     assert {r["check_id"] for r in records} >= {"RG-KEV", "RG-ADVISORY"}
     assert all(r["state"] in ("open", "reopened") for r in records)
+
+
+def _audit_events(db: Database) -> None:
+    from radguard.web.audit import record
+
+    with db.transaction() as s:
+        record(s, "alice@hospital", "finding.accept", target="finding:7", ip="10.1.2.3", via="web",
+               detail={"until": "2027-01-31"})
+        record(s, "bob", "user.disable", target="user:carol", via="cli")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
+def test_audit_events_as_cef_over_syslog(transport: str, findings_db: Database, rg: Callable[..., object],
+                                         listener: Callable[[str], tuple[int, list[str]]],
+                                         cert: tuple[Path, Path], sqlite_url: str) -> None:
+    _audit_events(findings_db)
+    port, received = listener(transport)
+    args = ["--db", sqlite_url, "siem", "send", "--no-findings", "--audit", "--to", f"{transport}://127.0.0.1:{port}"]
+    if transport == "tls":
+        args += ["--ca-file", str(cert[0])]
+    out = rg(*args)
+    assert out.code == 0, out.err  # type: ignore[attr-defined]
+    wait_for(received, 2)
+    audit = [SYSLOG.match(m) for m in received]
+    assert all(m is not None and m["msgid"] == "audit" for m in audit)
+    parsed = [parse_cef(m["msg"]) for m in audit if m is not None]
+    assert [h[4] for h, _ in parsed] == ["audit:finding.accept", "audit:user.disable"]  # oldest first
+    header, ext = parsed[0]
+    assert header[5] == "finding.accept" and ext["suser"] == "alice@hospital" and ext["src"] == "10.1.2.3"
+    assert ext["cs1Label"] == "target" and ext["cs1"] == "finding:7" and ext["cs2"] == "web" and ext["cat"] == "audit"
+    assert parsed[1][1]["suser"] == "bob" and "src" not in parsed[1][1]  # no address: no empty field
+
+
+def test_audit_events_as_json(findings_db: Database, rg: Callable[..., object],
+                              listener: Callable[[str], tuple[int, list[str]]], tmp_path: Path,
+                              sqlite_url: str) -> None:
+    _audit_events(findings_db)
+    port, received = listener("udp")
+    out = rg("--db", sqlite_url, "siem", "send", "--no-findings", "--audit", "--format", "json",
+             "--to", f"udp://127.0.0.1:{port}")
+    assert out.code == 0, out.err  # type: ignore[attr-defined]
+    wait_for(received, 2)
+    bodies = [json.loads(m["msg"]) for m in map(SYSLOG.match, received) if m is not None]
+    assert [b["action"] for b in bodies] == ["finding.accept", "user.disable"]
+    assert bodies[0]["record"] == "audit" and bodies[0]["actor"] == "alice@hospital" and bodies[0]["via"] == "web"
+    path = tmp_path / "siem.jsonl"
+    assert rg("--db", sqlite_url, "siem", "jsonl", "--audit", "-o", path).code == 0  # type: ignore[attr-defined]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    audit_lines = [r for r in lines if r.get("record") == "audit"]
+    assert [r["action"] for r in audit_lines] == ["finding.accept", "user.disable"]
+    assert len(lines) > len(audit_lines) and all("check_id" in r for r in lines if r.get("record") != "audit")
