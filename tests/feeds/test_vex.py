@@ -34,15 +34,20 @@ def cyclonedx(cves: list[str]) -> dict[str, object]:
                                  "affects": [{"ref": "dcmtk"}]} for c in cves]}
 
 
-def csaf(cves: list[str]) -> dict[str, object]:
+def csaf(cves: list[str], closing: str = "fixed") -> dict[str, object]:
     tree = {"branches": [{"category": "vendor", "name": "OFFIS", "branches": [
         {"category": "product_name", "name": "DCMTK", "branches": [
             {"category": "product_version", "name": "3.6.6",
              "product": {"product_id": "DCMTK-366", "name": "OFFIS DCMTK 3.6.6"}}]}]}]}
     return {"document": {"category": "csaf_vex", "publisher": {"name": "OFFIS"}}, "product_tree": tree,
-            "vulnerabilities": [{"cve": c, "product_status": {"fixed" if i else "known_not_affected": ["DCMTK-366"]},
+            "vulnerabilities": [{"cve": c, "product_status": {closing if i else "known_not_affected": ["DCMTK-366"]},
                                  "flags": [{"label": "vulnerable_code_not_present", "product_ids": ["DCMTK-366"]}]}
                                 for i, c in enumerate(cves)]}
+
+
+def csaf_first_fixed(cves: list[str]) -> dict[str, object]:
+    """CSAF VEX beyond known_not_affected: the version is the first one fixed."""
+    return csaf(cves, "first_fixed")
 
 
 def _router(db: Database) -> Finding:
@@ -53,7 +58,7 @@ def _router(db: Database) -> Finding:
         return finding
 
 
-@pytest.mark.parametrize("make", [openvex, cyclonedx, csaf])
+@pytest.mark.parametrize("make", [openvex, cyclonedx, csaf, csaf_first_fixed])
 def test_a_statement_covering_every_cve_closes_the_finding(
         feeds_db: Database, tmp_path: Path, make: Callable[[list[str]], dict[str, object]]) -> None:
     seed(feeds_db)
@@ -94,6 +99,12 @@ def test_other_products_and_versions_are_not_touched(feeds_db: Database, tmp_pat
         assert apply_vex(s, read_vex(path))["closed"] == []
     path.write_text(json.dumps(openvex(CVES, status="affected")))
     assert read_vex(path) == []
+    for status in ("known_affected", "under_investigation", "last_affected"):  # CSAF statuses that clear nothing
+        doc = csaf(CVES, status)
+        for vuln in doc["vulnerabilities"]:  # type: ignore[attr-defined]
+            vuln["product_status"] = {status: ["DCMTK-366"]}
+        path.write_text(json.dumps(doc))
+        assert read_vex(path) == [], status
 
 
 @pytest.mark.parametrize(("doc", "message"), [
