@@ -42,3 +42,21 @@ def test_schedules_from_the_web(web_db: Database, client_for: Callable[[str], Te
     with web_db.read() as s:
         actions = [e.action for e in recent(s, limit=10)]
     assert {"schedule.add", "schedule.pause", "schedule.run", "schedule.resume"} <= set(actions)
+
+
+def test_monthly_schedule_with_a_window_from_the_web(web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    admin = client_for("admin")
+    token = csrf_of(admin)
+    form = {"csrf_token": token, "name": "assess-month", "kind": "assess", "repeat": "monthly", "every_hours": "",
+            "timezone": "Europe/Berlin", "window": "Sat 22:00-Sun 04:00"}
+    assert admin.post("/schedules", data=form, follow_redirects=False).status_code == 303
+    row = list_schedules(web_db)[0]
+    assert row["monthly"] is True and row["timezone"] == "Europe/Berlin" and row["window"] == "Sat 22:00-Sun 04:00"
+    assert row["starts"] >= row["next_run"]
+    page = admin.get("/schedules").text
+    assert "Saturday 22:00 to Sunday 04:00" in page and "monthly on day" in page
+    detail = admin.get("/schedules/assess-month").text
+    assert "maintenance window Saturday 22:00 to Sunday 04:00 (Europe/Berlin)" in detail
+    bad = admin.post("/schedules", data={**form, "name": "other", "window": "whenever"})
+    assert bad.status_code == 400 and "Sat 22:00-Sun 04:00" in bad.text and "whenever" in bad.text
+    assert [r["name"] for r in list_schedules(web_db)] == ["assess-month"]

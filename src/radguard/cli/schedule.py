@@ -30,8 +30,14 @@ def add_cmd(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A unique name, e.g. north-weekly."),
     kind: str = typer.Option(..., "--kind", help="discover, assess, feeds, backup or report."),
-    every_hours: int = typer.Option(..., "--every-hours", help="Hours between runs (24 = daily, 168 = weekly, "
-                                    "720 = every 30 days)."),
+    every_hours: int = typer.Option(24, "--every-hours", help="Hours between runs (24 = daily, 168 = weekly); "
+                                    "see --monthly for calendar months."),
+    monthly: bool = typer.Option(False, "--monthly", help="Run on today's day of the month, every month (the "
+                                 "31st becomes the 28th/29th in February, then the 31st again)."),
+    timezone: str | None = typer.Option(None, "--timezone", help="IANA time zone for --monthly and --window, "
+                                        "e.g. Europe/Berlin (default UTC)."),
+    window: str | None = typer.Option(None, "--window", help="Maintenance window: a due run waits for its next "
+                                      "opening, e.g. 'Sat 22:00-Sun 04:00' or 'Mon-Fri 22:00-04:00'."),
     site: str | None = typer.Option(None, "--site", help="Site whose sensors run a discover schedule; a report "
                                     "schedule's site (default: the whole organization)."),
     targets: list[str] = typer.Option([], "--target", help="Discover: host, CIDR or host:port (repeatable)."),
@@ -64,7 +70,8 @@ def add_cmd(
         params = {"set": backup_set, "backup": backup_path, "manifest": manifest}
     elif kind == "report":
         params = {"directory": str(report_dir) if report_dir else None, "audience": audience, "format": fmt}
-    add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params)
+    add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params, monthly=monthly,
+                 timezone=timezone, window=window)
     console.print(f"schedule {name} added")
 
 
@@ -123,9 +130,10 @@ def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", 
     if json_out:
         print_json(rows)
         return
-    table = Table("schedule", "kind", "site", "every (h)", "next run", "paused", "last run", "error")
+    table = Table("schedule", "kind", "site", "runs", "window", "next run", "paused", "last run", "error")
     for r in rows:
-        table.add_row(r["name"], r["kind"], r["site"] or "", str(r["every_hours"]), str(r["next_run"]),
+        table.add_row(r["name"], r["kind"], r["site"] or "", r["every_words"], r["window_words"] or "any time",
+                      str(r["starts"]),
                       "yes" if r["paused"] else "", r["last_status"] or "", r["last_error"] or "")
     console.print(table)
 

@@ -14,6 +14,11 @@ Kinds:
 - ``report``: write the executive or technical report into a configured directory, one file
   per run, named by audience, site and date.
 
+Timing (:mod:`radguard.distributed.timing`): every N hours, or calendar-monthly (same day of the
+next month, clamped to its last day), in the schedule's time zone; a maintenance window makes a
+due run wait for the window's next opening (``tick`` skips it until then; run-now ignores it, it
+is an operator's explicit request).
+
 Run-now and pause work the same from the CLI (``radguard schedule``) and the web app
 (``/schedules``); both call the functions here.
 """
@@ -33,6 +38,7 @@ from radguard.db.base import utcnow
 from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
 from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
+from radguard.distributed.timing import add_month, parse_window, zone
 from radguard.errors import InputError, NotFoundError
 
 KINDS = ("discover", "assess", "feeds", "backup", "report")
@@ -100,16 +106,26 @@ def _check_params(kind: str, site: str | None, params: dict[str, Any]) -> dict[s
 
 
 def add_schedule(database: Database, name: str, kind: str, every_hours: int, site: str | None = None,
-                 params: dict[str, Any] | None = None, start: datetime | None = None) -> int:
+                 params: dict[str, Any] | None = None, start: datetime | None = None, monthly: bool = False,
+                 timezone: str | None = None, window: str | None = None) -> int:
     """Create a schedule, first due at ``start`` (now by default).
 
     :param params: discover: targets, ports, level, rate; backup: set, backup, manifest, rto, rpo;
         feeds: directory, or kev_url / csaf_url / all_ics; report: directory, audience, format.
+    :param monthly: run on ``start``'s day of the month, every month (``every_hours`` is ignored).
+    :param timezone: IANA time zone the day of the month and the window are read in (default UTC).
+    :param window: maintenance window, e.g. ``Sat 22:00-Sun 04:00`` or ``Mon-Fri 22:00-04:00``.
     """
     if kind not in KINDS:
         raise InputError("--kind", None, None, f"{kind!r} is not one of {', '.join(KINDS)}")
+    tz = zone(timezone)
+    parsed = parse_window(window)
+    if monthly:
+        every_hours = 720
     if every_hours < 1:
         raise InputError("--every-hours", None, None, "must be at least 1")
+    first = start or utcnow()
+    month_day = first.astimezone(tz).day if monthly and tz else first.day if monthly else None
     if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
         raise InputError("name", None, None, f"{name!r}: use 1-100 letters, digits, '-', '_' or '.'")
     params = _check_params(kind, site, dict(params or {}))
@@ -117,7 +133,8 @@ def add_schedule(database: Database, name: str, kind: str, every_hours: int, sit
         if session.scalar(select(Schedule.id).where(Schedule.name == name)) is not None:
             raise InputError("name", None, None, f"a schedule named {name!r} exists; pick another name")
         row = Schedule(name=name, kind=kind, site=site, every_hours=every_hours, params=params,
-                       paused=False, next_run=start or utcnow())
+                       paused=False, next_run=first, month_day=month_day, timezone=timezone or None,
+                       window=parsed.text if parsed else None)
         session.add(row)
         session.flush()
         return row.id
@@ -133,14 +150,21 @@ def set_paused(database: Database, name: str, paused: bool) -> None:
 
 
 def list_schedules(database: Database) -> list[dict[str, Any]]:
-    """Every schedule with its last run."""
+    """Every schedule with its last run; ``starts`` is when its next run can start (window included)."""
+    now = utcnow()
     with database.read() as session:
         out = []
         for s in session.scalars(select(Schedule).order_by(Schedule.name)):
             last = session.scalar(select(ScheduleRun).where(ScheduleRun.schedule_id == s.id)
                                   .order_by(ScheduleRun.id.desc()).limit(1))
+            window = parse_window(s.window)
             out.append({"name": s.name, "kind": s.kind, "site": s.site, "every_hours": s.every_hours,
-                        "paused": s.paused, "next_run": s.next_run, "params": dict(s.params),
+                        "monthly": s.month_day is not None, "month_day": s.month_day, "timezone": s.timezone,
+                        "window": s.window, "window_words": window.words() if window else None,
+                        "every_words": every_words(s.every_hours, s.month_day, s.timezone),
+                        "paused": s.paused, "next_run": s.next_run,
+                        "starts": window.next_opening(max(s.next_run, now), zone(s.timezone)) if window
+                        else s.next_run, "params": dict(s.params),
                         "last_status": last.status if last else None, "last_error": last.error if last else None,
                         "last_finished": last.finished if last else None})
         return out
@@ -212,6 +236,30 @@ def _execute(database: Database, kind: str, site: str | None, params: dict[str, 
     return {"job_id": job["job_id"]}
 
 
+def next_run_after(previous: datetime, now: datetime, every_hours: int, month_day: int | None,
+                   timezone: str | None) -> datetime:
+    """The nominal time after a run at ``now`` of a schedule that was due at ``previous``.
+
+    Every-N-hours schedules count from the later of the two; a monthly one steps month by month
+    from ``previous`` (keeping its day and local time) to the first date after ``now``.
+    """
+    if month_day is None:
+        return max(previous, now) + timedelta(hours=every_hours)
+    tz = zone(timezone)
+    nxt = add_month(previous, month_day, tz)
+    while nxt <= now:
+        nxt = add_month(nxt, month_day, tz)
+    return nxt
+
+
+def every_words(every_hours: int, month_day: int | None, timezone: str | None) -> str:
+    """How often a schedule runs, in words ("monthly on day 31 (Europe/Berlin)", "every 24 h")."""
+    if month_day is not None:
+        clamp = " (or the month's last day)" if month_day > 28 else ""
+        return f"monthly on day {month_day}{clamp}" + (f", {timezone} time" if timezone else ", UTC")
+    return f"every {every_hours} h"
+
+
 def run_schedule(database: Database, name: str, send: Sender | None = None,
                  now: datetime | None = None, due_only: bool = False) -> dict[str, Any] | None:
     """Run one schedule now (or only if due), record the run, move ``next_run`` on."""
@@ -222,8 +270,11 @@ def run_schedule(database: Database, name: str, send: Sender | None = None,
             raise NotFoundError(f"no schedule {name!r}")
         if due_only and (row.paused or row.next_run > now):
             return None
+        window = parse_window(row.window)
+        if due_only and window and not window.contains(now.astimezone(zone(row.timezone))):
+            return None  # due, but outside the maintenance window: waits for its next opening
         kind, site, params, sid = row.kind, row.site, dict(row.params), row.id
-        row.next_run = max(row.next_run, now) + timedelta(hours=row.every_hours)
+        row.next_run = next_run_after(row.next_run, now, row.every_hours, row.month_day, row.timezone)
     started = utcnow()
     try:
         counts, status, error = _execute(database, kind, site, params, send), "ok", None

@@ -65,6 +65,10 @@ class Schedule(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     paused: Mapped[bool] = mapped_column(default=False)
     next_run: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set for a calendar-monthly schedule: the day of the month it runs on (clamped to short months)
+    month_day: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None = UTC
+    window: Mapped[str | None] = mapped_column(String(100))  # maintenance window, e.g. "Sat 22:00-Sun 04:00"
 
 
 class ScheduleRun(Base):

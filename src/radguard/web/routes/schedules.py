@@ -81,7 +81,10 @@ async def create_schedule(request: Request, principal: Principal = Depends(requi
     try:
         site = site_code(form["site"]) if form.get("site") else None
         every = int(form.get("every_hours") or 0)
-        add_schedule(_database(request), name, kind, every, site, _params(kind, form))
+        monthly = form.get("repeat") == "monthly"
+        add_schedule(_database(request), name, kind, every or (720 if monthly else 0), site, _params(kind, form),
+                     monthly=monthly, timezone=form.get("timezone", "").strip() or None,
+                     window=form.get("window", "").strip() or None)
     except (RadguardError, ValueError) as exc:
         return render(request, "schedules.html", {"schedules": list_schedules(_database(request)), "kinds": KINDS,
                                                   "audiences": AUDIENCES, "formats": REPORT_FORMATS,

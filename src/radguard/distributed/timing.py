@@ -1,0 +1,134 @@
+"""When a schedule runs: calendar months and maintenance windows, in the schedule's time zone.
+
+A "monthly" schedule cannot be a fixed number of hours (months are 28-31 days long and a report
+due "on the 31st" must land on the 28th or 29th in February, then on the 31st again in March), so
+the next run is the same day of the next month, clamped to that month's last day, at the same
+wall-clock time in the schedule's time zone (DST changes the UTC hour, not the local one).
+
+A maintenance window ("Sat 22:00-Sun 04:00", or "Mon,Wed 22:00-04:00" for the same hours on several
+days) bounds when a due run may start: a due run outside it waits for the window's next opening,
+so probing of imaging segments happens only when the site agreed to it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from radguard.errors import InputError
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEK_MINUTES = 7 * 24 * 60
+_TIME = r"([01]?\d|2[0-3]):([0-5]\d)"
+_SPAN = re.compile(rf"^([a-z]{{3}})[a-z]*\s+{_TIME}\s*-\s*([a-z]{{3}})[a-z]*\s+{_TIME}$")
+_DAILY = re.compile(rf"^([a-z,\s-]+?)\s+{_TIME}\s*-\s*{_TIME}$")
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    """The IANA time zone ``name`` (e.g. ``Europe/Berlin``), None for UTC; refuses an unknown name."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError("--timezone", None, None, f"{name!r} is not an IANA time zone such as "
+                         "Europe/Berlin or America/New_York") from None
+
+
+def add_month(when: datetime, day: int, tz: ZoneInfo | None) -> datetime:
+    """The run after ``when``: day ``day`` of the next month (clamped), same local time, in UTC.
+
+    :param when: the previous nominal run (aware, UTC).
+    :param day: the schedule's day of the month (1-31), kept apart from ``when`` so that a run
+        clamped to Feb 28 is followed by Mar 31, not Mar 28.
+    :param tz: the schedule's time zone; None means UTC.
+    """
+    local = when.astimezone(tz or UTC)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    last = calendar.monthrange(year, month)[1]
+    nxt = local.replace(tzinfo=None).replace(year=year, month=month, day=min(day, last))
+    return nxt.replace(tzinfo=tz or UTC).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Weekly spans (start minute of the week from Monday 00:00, length in minutes), local time."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+
+    def words(self) -> str:
+        """The window as a sentence, e.g. "Saturday 22:00 to Sunday 04:00"."""
+        parts = []
+        for start, length in self.spans:
+            end = (start + length) % WEEK_MINUTES
+            parts.append(f"{_moment(start)} to {_moment(end)}")
+        return "; ".join(parts)
+
+    def contains(self, local: datetime) -> bool:
+        """Whether the local wall-clock time ``local`` falls inside the window."""
+        minute = local.weekday() * 1440 + local.hour * 60 + local.minute
+        return any((minute - start) % WEEK_MINUTES < length for start, length in self.spans)
+
+    def next_opening(self, when: datetime, tz: ZoneInfo | None) -> datetime:
+        """``when`` itself if inside the window, else the window's next opening (UTC)."""
+        local = when.astimezone(tz or UTC)
+        if self.contains(local):
+            return when
+        minute = local.weekday() * 1440 + local.hour * 60 + local.minute
+        wait = min((start - minute) % WEEK_MINUTES for start, _ in self.spans)
+        opening = local.replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=wait)
+        return opening.replace(tzinfo=tz or UTC).astimezone(UTC)
+
+
+def _moment(minute: int) -> str:
+    day, rest = divmod(minute, 1440)
+    return f"{DAY_NAMES[day]} {rest // 60:02d}:{rest % 60:02d}"
+
+
+def _day(text: str, window: str) -> int:
+    key = text.strip()[:3]
+    if key not in DAYS:
+        raise InputError("--window", None, None, f"{window!r}: {text.strip()!r} is not a day (Mon .. Sun)")
+    return DAYS.index(key)
+
+
+def _days(text: str, window: str) -> list[int]:
+    """"mon,wed", "mon-fri" or "sat" as weekday numbers."""
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            first, last = (_day(p, window) for p in part.split("-", 1))
+            out.extend((first + i) % 7 for i in range((last - first) % 7 + 1))
+        else:
+            out.append(_day(part, window))
+    return sorted(set(out))
+
+
+def parse_window(text: str | None) -> Window | None:
+    """Read a maintenance window; None or empty means "any time".
+
+    Forms: ``Sat 22:00-Sun 04:00`` (one span a week) or ``Mon-Fri 22:00-04:00`` /
+    ``Sat,Sun 01:00-05:00`` (those hours on each listed day; an end before the start crosses
+    midnight).
+    """
+    if not text or not text.strip():
+        return None
+    t = " ".join(text.strip().lower().split())
+    spans: list[tuple[int, int]] = []
+    if m := _SPAN.match(t):
+        start = _day(m[1], text) * 1440 + int(m[2]) * 60 + int(m[3])
+        end = _day(m[4], text) * 1440 + int(m[5]) * 60 + int(m[6])
+        spans.append((start, (end - start) % WEEK_MINUTES or WEEK_MINUTES))
+    elif m := _DAILY.match(t):
+        begin, finish = int(m[2]) * 60 + int(m[3]), int(m[4]) * 60 + int(m[5])
+        length = (finish - begin) % 1440 or 1440
+        spans.extend((d * 1440 + begin, length) for d in _days(m[1], text))
+    else:
+        raise InputError("--window", None, None, f"{text!r}: write a window as 'Sat 22:00-Sun 04:00' or "
+                         "'Mon-Fri 22:00-04:00' (days, then start-end in 24-hour time)")
+    return Window(text=text.strip(), spans=tuple(spans))
