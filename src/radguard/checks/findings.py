@@ -558,6 +558,18 @@ def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> d
     return grouped
 
 
+def open_finding_ids(session: Session, *, site: str | None = None) -> set[int]:
+    """The IDs of the open (incl. reopened) findings, or of those :func:`list_findings` counts for ``site``.
+
+    For pages that narrow a view built from every open finding (the roadmap by site) to one
+    site's, with the same site rule as the findings list (organization-wide findings count for
+    every site). An unknown site is refused as the list refuses it.
+    """
+    conditions = _conditions(session, states=["open"], severities=(), asset_ref=None, check_ids=(), site=site,
+                             due_before=None)
+    return set(session.scalars(select(Finding.id).where(*conditions)))
+
+
 def open_severities_by_asset(session: Session) -> dict[int, list[str]]:
     """The severities of each asset's open (incl. reopened) findings, for per-asset exports."""
     out: dict[int, list[str]] = {}
