@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from radguard.checks.allowlist import CSV_COLUMNS
 from radguard.db.session import Database
 from tests.conftest import CliResult
 
@@ -56,3 +59,60 @@ def test_a_bad_policy_names_the_file_and_field(tmp_path: Path, rg: Callable[...,
     assert "port 70000 is not 1-65535" in rg("segmentation", "show", "--policy", bad).err
     r = rg("segmentation", "show")
     assert r.code == 0 and "allow modality → archive tcp/104,11112,2762,4242" in r.out
+
+
+ALLOWED = FLOWS + """2026-05-01T09:30:00Z,tcp,10.20.1.12,10.20.2.10,104,5000
+2026-05-01T09:31:00Z,tcp,10.20.1.12,10.20.2.11,11112,5000
+2026-05-01T09:32:00Z,tcp,10.90.0.6,10.20.1.12,104,100
+"""
+
+
+def test_the_allow_list_proposes_only_allowed_flows_as_csv_and_nftables(
+        tmp_path: Path, sqlite_db: Database, rg: Callable[..., CliResult]) -> None:
+    (tmp_path / "fw.csv").write_text(ALLOWED)
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    assert rg("--db", sqlite_db.url, "passive", "flows", "import", tmp_path / "fw.csv").code == 0
+    pol = ("--policy", tmp_path / "policy.yaml")
+    checked = json.loads(rg("--db", sqlite_db.url, "segmentation", "check", *pol, "--json").out)["flows"]
+    violations = {(f["client"], f["server"], f["server_port"]) for f in checked if f["violation"]}
+    assert len(violations) == 4
+    r = rg("--db", sqlite_db.url, "segmentation", "export", *pol, "--format", "json")
+    assert r.code == 0, r.err
+    proposals = json.loads(r.out)["proposals"]
+    assert [(p["from_zone"], p["to_zone"], p["protocol"], p["port"], p["sources"], p["destinations"])
+            for p in proposals] == [
+        ("imaging-modalities", "imaging-core", "tcp", 104, ["10.20.1.10", "10.20.1.12"], ["10.20.2.10"]),
+        ("imaging-modalities", "imaging-core", "tcp", 11112, ["10.20.1.12"], ["10.20.2.11"])]
+    assert proposals[0]["connections"] == 2 and proposals[0]["allowed_by"].startswith("modalities store")
+    proposed = {(s, d, p["port"]) for p in proposals for s in p["sources"] for d in p["destinations"]}
+    assert not proposed & violations
+
+    # CSV: the documented columns, and each row reads back as the same proposal.
+    out = tmp_path / "allow.csv"
+    assert rg("--db", sqlite_db.url, "segmentation", "export", *pol, "--format", "csv", "-o", out).code == 0
+    with out.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+        rows = list(reader)
+    back = [{**row, "port": int(row["port"]), "connections": int(row["connections"]),
+             "sources": row["sources"].split(), "destinations": row["destinations"].split()} for row in rows]
+    assert back == proposals
+
+    # nftables: the real nft accepts the ruleset (-c: check only, nothing is loaded).
+    nft = tmp_path / "allow.nft"
+    assert rg("--db", sqlite_db.url, "segmentation", "export", *pol, "--format", "nftables", "-o", nft).code == 0
+    text = nft.read_text()
+    checked_by_nft = subprocess.run(["/usr/sbin/nft", "-c", "-f", str(nft)], capture_output=True, text=True)
+    assert checked_by_nft.returncode == 0, checked_by_nft.stderr + text
+    assert "set imaging_modalities_v4 {" in text and "elements = { 10.20.1.10, 10.20.1.12 }" in text
+    assert "policy accept;" in text
+    rules = [line.strip() for line in text.splitlines() if line.strip().startswith("ip saddr")]
+    assert rules == [
+        'ip saddr @imaging_modalities_v4 ip daddr { 10.20.2.10 } tcp dport 104 accept comment '
+        '"imaging-modalities -> imaging-core tcp/104: ' + proposals[0]["allowed_by"] + '"',
+        'ip saddr { 10.20.1.12 } ip daddr { 10.20.2.11 } tcp dport 11112 accept comment '
+        '"imaging-modalities -> imaging-core tcp/11112: ' + proposals[1]["allowed_by"] + '"']
+    assert "10.90.0.6" not in text and "dport 445 " not in text and "dport 443 " not in text
+    # A broken ruleset is refused by nft, so the check above can fail.
+    nft.write_text(text.replace("accept comment", "acept comment", 1))
+    assert subprocess.run(["/usr/sbin/nft", "-c", "-f", str(nft)], capture_output=True).returncode != 0

@@ -1,7 +1,10 @@
-"""``radguard segmentation show|check``: the zone policy, and observed flows judged against it."""
+"""``radguard segmentation show|check|export``: the zone policy, observed flows judged against it, and
+the allow-list proposed from the legitimate ones."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
@@ -66,6 +69,44 @@ def check_cmd(
                           f"{v.flow.last_seen.isoformat()}", highlight=False)
     if violations:
         raise typer.Exit(1)
+
+
+@segmentation_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    policy: Path | None = typer.Option(None, "--policy", help=POLICY_HELP),
+    fmt: str = typer.Option("csv", "--format", help="csv (columns in docs/passive.md), nftables (a ruleset to "
+                            "review) or json."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write (default: standard output)."),
+) -> None:
+    """Propose the allow-list a network team can apply, from observed flows the policy allows.
+
+    One rule per zone pair, protocol and port, with the source and destination hosts seen.
+    Violations are never proposed; flows inside one zone are not listed. The nftables ruleset is
+    one table with a set of hosts per zone and an accept rule per proposal; its default policy
+    stays accept for the administrator to choose.
+    """
+    from radguard.checks.allowlist import propose, to_csv, to_nftables
+    from radguard.checks.segmentation import judge, load_policy
+    from radguard.errors import InputError
+    from radguard.outfiles import write_file
+
+    if fmt not in ("csv", "nftables", "json"):
+        raise InputError("--format", None, None, f"{fmt!r} is not csv, nftables or json")
+    pol = load_policy(policy)
+    with db(ctx).read() as session:
+        proposals = propose(judge(session, pol))
+    if fmt == "csv":
+        text = to_csv(proposals)
+    elif fmt == "nftables":
+        text = to_nftables(proposals, pol.source)
+    else:
+        text = json.dumps({"policy": pol.source, "proposals": [p.document() for p in proposals]}, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_file(output, text)
+        console.print(f"{len(proposals)} proposed allow rules written to {output}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
