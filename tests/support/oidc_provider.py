@@ -1,0 +1,97 @@
+"""A real OpenID provider (panva/oidc-provider under Node) for the OIDC sign-in tests.
+
+Why real: discovery, JWKS, PKCE, one-time codes and state/nonce round-trips are exactly what a
+hand-written fake would get wrong. tests/support/oidc/provider.mjs is configured by environment
+and listens on a random loopback port; scripts/setup installs its pinned packages with `npm ci`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.ports import free_port
+
+NODE = "/usr/bin/node"
+HERE = Path(__file__).parent / "oidc"
+SCRIPT = HERE / "provider.mjs"
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """A running provider: its issuer URL and the one confidential client registered with it."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+    def discovery(self) -> dict[str, Any]:
+        """The provider's /.well-known/openid-configuration document."""
+        response = httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=5)
+        response.raise_for_status()
+        return dict(response.json())
+
+
+@contextmanager
+def running_oidc_provider(
+    log_dir: Path,
+    redirect_uri: str,
+    users: dict[str, dict[str, Any]],
+    client_id: str = "radguard",
+    client_secret: str = "radguard-test-client-secret",
+) -> Iterator[OidcProvider]:
+    """Start the provider on a random loopback port; stop it (its whole process group) at the end.
+
+    ``users`` maps a login to the claims the provider releases for it (e.g. ``{"groups": [...]}``).
+    """
+    if not (HERE / "node_modules" / "oidc-provider").is_dir():
+        raise RuntimeError(f"{HERE}/node_modules is missing: run scripts/setup (it runs npm ci there)")
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "OIDC_PORT": str(port),
+        "OIDC_REDIRECT_URI": redirect_uri,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": client_secret,
+        "OIDC_USERS": json.dumps(users),
+    }
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "oidc-provider.log").open("wb") as log:
+        proc = subprocess.Popen([NODE, str(SCRIPT)], cwd=HERE, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+    try:
+        _wait_for_discovery(issuer, proc, log_dir / "oidc-provider.log")
+        yield OidcProvider(issuer, client_id, client_secret, redirect_uri)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wait_for_discovery(issuer: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"oidc-provider exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"oidc-provider at {issuer} gave no discovery within {timeout}s: {log.read_text()[-2000:]}")
