@@ -235,7 +235,18 @@ def test_acceptance_term_is_capped_in_cli_and_web(rg, sqlite_url: str, tmp_path:
     in_60 = (utcnow() + timedelta(days=60)).date().isoformat()
     r = rg("--db", sqlite_url, "findings", "accept", str(fid), "--reason", "r", "--until", in_60,
            "--settings", str(settings))
-    assert r.code != 0 and "at most 30 days" in r.err
+    assert r.code != 0 and "at most 30 days" in r.err and "reason for exceeding the maximum" in r.err
+    r = rg("--db", sqlite_url, "findings", "accept", str(fid), "--reason", "r", "--until", in_60,
+           "--settings", str(settings), "--beyond-max-reason", "vendor fix due in 2 months", "--json")
+    assert r.code == 0, r.err
+    accepted = json.loads(r.out)
+    assert accepted["state"] == "risk_accepted"
+    assert accepted["history"][-1]["evidence"]["beyond_maximum"] == {"max_days": 30,
+                                                                     "reason": "vendor fix due in 2 months"}
+    with db.read() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "finding.accept")).one()
+        assert event.via == "cli" and event.detail["beyond_maximum_reason"] == "vendor fix due in 2 months"
+    assert rg("--db", sqlite_url, "findings", "reopen", str(fid), "--reason", "r").code == 0
     assert rg("--db", sqlite_url, "findings", "accept", str(fid), "--reason", "r", "--until", in_60).code == 0
     assert rg("--db", sqlite_url, "findings", "reopen", str(fid), "--reason", "r").code == 0
 

@@ -149,3 +149,35 @@ def test_refused_decision_on_the_finding_page_keeps_what_was_typed(
         f = s.get(Finding, fid)
         assert f is not None and f.state == "open" and f.decision_reason is None
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == "finding.accept")) is None
+
+
+def test_acceptance_beyond_the_maximum_warns_then_needs_a_reason(
+        web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    """Issue #19: an end date beyond sla.max_acceptance_days is a warning with an extra field, not a
+    ban: without a reason the form comes back (400) with the field required; with one, the decision
+    is stored with the reason in its history and in the audit log."""
+    _seed(web_db)
+    with web_db.read() as s:
+        fid = s.scalar(select(Finding.id).where(Finding.state == "open"))
+    c = client_for("assessor")
+    too_far = (date.today() + timedelta(days=500)).isoformat()
+    form = {"ids": str(fid), "action": "accept", "until": too_far, "reason": "replacement in 2028",
+            "back": f"/findings/{fid}", "csrf_token": csrf_of(c)}
+    r = c.post("/findings/decide", data=form)
+    assert r.status_code == 400 and "reason for exceeding the maximum" in r.text
+    assert 'name="beyond_reason" value="" required' in r.text
+    with web_db.read() as s:
+        f = s.get(Finding, fid)
+        assert f is not None and f.state == "open"
+    r = c.post("/findings/decide", data={**form, "beyond_reason": "board approved a 500-day term"},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with web_db.read() as s:
+        f = s.get(Finding, fid)
+        assert f is not None and f.state == "risk_accepted" and f.accepted_until is not None
+        assert f.events[-1].evidence["beyond_maximum"] == {"max_days": 365,
+                                                           "reason": "board approved a 500-day term"}
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.action == "finding.accept")).one()
+        assert audit.detail["beyond_maximum_reason"] == "board approved a 500-day term"
+    page = c.get(f"/findings/{fid}")
+    assert "beyond the 365-day maximum: board approved a 500-day term" in page.text

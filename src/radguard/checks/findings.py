@@ -63,6 +63,21 @@ class TransitionError(RadguardError):
     """The requested decision does not apply to the finding's current state."""
 
 
+class BeyondMaximumTerm(InputError):
+    """A risk acceptance ends after ``sla.max_acceptance_days`` and no reason for exceeding it was given.
+
+    A warning, not a ban (issue #19): the same decision with a justification is accepted, and the
+    justification is kept with the decision. Pages show the extra field when they catch this.
+    """
+
+    def __init__(self, until: datetime, longest: int) -> None:
+        self.longest = longest
+        super().__init__("findings", None, "until",
+                         f"{until.date().isoformat()} is more than {longest} days ahead; a risk acceptance lasts "
+                         f"at most {longest} days (settings: sla.max_acceptance_days), then is decided again. "
+                         "To accept for longer, give a reason for exceeding the maximum")
+
+
 def get_finding(session: Session, finding_id: int) -> Finding:
     finding = session.scalar(select(Finding).where(Finding.id == finding_id)
                              .options(selectinload(Finding.events), selectinload(Finding.tickets)))
@@ -73,12 +88,18 @@ def get_finding(session: Session, finding_id: int) -> Finding:
 
 def transition(session: Session, finding_id: int, action: str, *, by: str, reason: str,
                until: datetime | None = None, now: datetime | None = None,
-               sla: SlaPolicy | None = None) -> Finding:
-    """Apply a person's decision; raises with the allowed states if it does not apply."""
+               sla: SlaPolicy | None = None, beyond_maximum_reason: str | None = None) -> Finding:
+    """Apply a person's decision; raises with the allowed states if it does not apply.
+
+    :param beyond_maximum_reason: why a risk acceptance may end later than
+        ``sla.max_acceptance_days``; without it such an end date raises :class:`BeyondMaximumTerm`.
+        Kept in the decision's event (``evidence.beyond_maximum``) — the one rule CLI and web share.
+    """
     if action not in ACTIONS:
         raise InputError("findings", None, "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
     target = ACTIONS[action]
     now = now or utcnow()
+    beyond: dict[str, Any] | None = None
     if not by.strip():
         raise InputError("findings", None, "by", "say who makes this decision")
     if not reason.strip():
@@ -96,11 +117,17 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
             raise InputError("findings", None, "until", f"{until.date().isoformat()} is not in the future")
         longest = (sla or SlaPolicy()).max_acceptance_days
         if until > now + timedelta(days=longest):
-            raise InputError("findings", None, "until",
-                             f"{until.date().isoformat()} is more than {longest} days ahead; a risk acceptance lasts "
-                             f"at most {longest} days (settings: sla.max_acceptance_days), then is decided again")
+            justification = (beyond_maximum_reason or "").strip()
+            if not justification:
+                raise BeyondMaximumTerm(until, longest)
+            if len(justification) > 10_000:
+                raise InputError("findings", None, "beyond maximum reason", "longer than 10,000 characters")
+            beyond = {"max_days": longest, "reason": justification}
     previous = finding.state
     finding.state = target
+    detail: dict[str, Any] = {"until": until.isoformat()} if until else {}
+    if target == "risk_accepted" and beyond is not None:
+        detail["beyond_maximum"] = beyond
     finding.decided_by = by.strip() if target in ("risk_accepted", "false_positive", "mitigated") else None
     finding.decision_reason = reason.strip() if target in ("risk_accepted", "false_positive", "mitigated") else None
     finding.accepted_until = until if target == "risk_accepted" else None
@@ -114,8 +141,7 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
             exposed = (sla or SlaPolicy()).is_exposed_zone(asset.network_zone if asset else None)
         finding.due = (sla or SlaPolicy()).due(finding.severity, now, exposed)
     finding.events.append(FindingEvent(at=now, actor=by.strip(), from_state=previous, to_state=target,
-                                       reason=reason.strip(),
-                                       evidence={"until": until.isoformat()} if until else {}))
+                                       reason=reason.strip(), evidence=detail))
     session.flush()
     return finding
 

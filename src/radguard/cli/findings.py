@@ -133,6 +133,10 @@ def _decide(action: str, help_text: str) -> None:
         settings_file: Path | None = typer.Option(None, "--settings",
                                                   help="YAML settings (as for `radguard assess`): "
                                                        "sla.max_acceptance_days caps --until."),
+        beyond_reason: str | None = typer.Option(
+            None, "--beyond-max-reason",
+            help="Why a risk acceptance may end later than sla.max_acceptance_days (required then; kept "
+                 "with the decision)."),
         json_out: bool = typer.Option(False, "--json", help="Print the updated finding as JSON."),
     ) -> None:
         operator = os_user()
@@ -140,14 +144,19 @@ def _decide(action: str, help_text: str) -> None:
         end = parse_day_or_time(until, "--until", end_of_day=True) if until else None
         if end is not None and action != "accept":
             raise InputError("--until", None, None, "only `findings accept` takes an end date")
+        if beyond_reason is not None and action != "accept":
+            raise InputError("--beyond-max-reason", None, None, "only `findings accept` takes it")
         settings = load_settings(settings_file)
         with db(ctx).transaction() as session:
-            finding = transition(session, finding_id, action, by=who, reason=reason, until=end, sla=settings.sla)
+            finding = transition(session, finding_id, action, by=who, reason=reason, until=end, sla=settings.sla,
+                                 beyond_maximum_reason=beyond_reason)
+            beyond = finding.events[-1].evidence.get("beyond_maximum") if finding.events else None
             record = finding_record(finding, events=True)
             # --by is a claim; the audit log keeps who ran the command beside it.
             record_cli(session, f"finding.{action}", target=f"finding:{finding_id}",
                        detail={"check": finding.check_id, "by": who, "reason": reason,
-                               "until": end.isoformat() if end else None, "to": finding.state})
+                               "until": end.isoformat() if end else None, "to": finding.state,
+                               **({"beyond_maximum_reason": beyond["reason"]} if beyond else {})})
         if json_out:
             print_json(record)
             return

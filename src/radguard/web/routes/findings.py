@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.checks.executive import wording_for
-from radguard.checks.findings import ACTIONS, FINDING_SORTS, finding_record, get_finding, transition
+from radguard.checks.findings import ACTIONS, FINDING_SORTS, BeyondMaximumTerm, finding_record, get_finding, transition
 from radguard.checks.findings import findings_page as findings_page_rows
 from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
@@ -81,7 +81,7 @@ async def finding_page(request: Request, finding_id: int, principal: Principal =
 
 def _finding_view(request: Request, session: Session, principal: Principal, finding_id: int, *,
                   status_code: int = 200, error: str | None = None,
-                  typed: dict[str, str] | None = None) -> Response:
+                  typed: dict[str, str] | None = None, beyond_maximum: bool = False) -> Response:
     """The finding page; after a refused decision, with the error and the values the user typed."""
     try:
         finding = get_finding(session, finding_id)
@@ -91,11 +91,15 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
                                             "plain": wording_for(finding.check_id),
                                             "can_decide": principal.role in ("assessor", "admin"),
-                                            "error": error, "typed": typed or {}}, status_code=status_code)
+                                            "error": error, "typed": typed or {},
+                                            "beyond_maximum": beyond_maximum,
+                                            "max_days": request.app.state.settings.sla.max_acceptance_days},
+                  status_code=status_code)
 
 
 @router.post("/findings/decide")
 async def decide(request: Request, action: str = Form(...), reason: str = Form(""), until: str = Form(""),
+                 beyond_reason: str = Form(""),
                  principal: Principal = Depends(require("assessor")),
                  session: Session = Depends(db_session)) -> Response:
     form = await request.form()
@@ -106,9 +110,11 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
     try:
         for fid in ids:
             f = transition(session, fid, action, by=principal.name, reason=reason, until=_until(until),
-                           sla=request.app.state.settings.sla)
+                           sla=request.app.state.settings.sla, beyond_maximum_reason=beyond_reason or None)
+            beyond = f.events[-1].evidence.get("beyond_maximum") if f.events else None
             record(session, principal.name, f"finding.{action}", target=f"finding:{fid}",
-                   detail={"check": f.check_id, "reason": reason, "until": until or None, "to": f.state},
+                   detail={"check": f.check_id, "reason": reason, "until": until or None, "to": f.state,
+                           **({"beyond_maximum_reason": beyond["reason"]} if beyond else {})},
                    ip=client_ip(request))
     except RadguardError as exc:
         session.rollback()
@@ -116,7 +122,9 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
             # From the finding's own page: show the form again with what was typed and the
             # stage's message beside it, instead of a bare error page (issue #19).
             return _finding_view(request, session, principal, ids[0], status_code=400, error=str(exc),
-                                 typed={"action": action, "reason": reason, "until": until})
+                                 typed={"action": action, "reason": reason, "until": until,
+                                        "beyond_reason": beyond_reason},
+                                 beyond_maximum=isinstance(exc, BeyondMaximumTerm))
         raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
     target = back if isinstance(back, str) and back.startswith("/findings") else "/findings"
