@@ -205,3 +205,43 @@ def judge(session: Session, policy: Policy, since: datetime | None = None) -> li
                          and _matches(r.from_, src) and _matches(r.to, dst)), None)
         out.append(Verdict(flow, src, dst, rule))
     return out
+
+
+@dataclass
+class ZoneView:
+    """One zone as the report and the web app show it: what was observed, allowed, violating."""
+
+    name: str
+    role: str
+    hosts: set[str]
+    outbound: list[Verdict]
+    inbound: list[Verdict]
+    internal: list[Verdict]
+    rules: list[RuleSpec]
+
+    @property
+    def violations(self) -> list[Verdict]:
+        return [v for v in self.outbound + self.inbound if v.violation]
+
+
+def zone_views(verdicts: list[Verdict], policy: Policy) -> list[ZoneView]:
+    """Per zone seen in ``verdicts``: its flows out, in and inside, and the policy rules naming it."""
+    views: dict[str, ZoneView] = {}
+
+    def view(zone: Zone) -> ZoneView:
+        key = zone.name.lower()
+        if key not in views:
+            rules = [r for r in policy.rules if _matches(r.from_, zone) or _matches(r.to, zone)]
+            views[key] = ZoneView(zone.name, zone.role, set(), [], [], [], rules)
+        return views[key]
+
+    for v in verdicts:
+        src, dst = view(v.source), view(v.target)
+        src.hosts.add(v.flow.client)
+        dst.hosts.add(v.flow.server)
+        if v.crosses:
+            src.outbound.append(v)
+            dst.inbound.append(v)
+        else:
+            src.internal.append(v)
+    return sorted(views.values(), key=lambda z: z.name.lower())

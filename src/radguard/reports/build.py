@@ -12,6 +12,7 @@ from radguard.reports import charts
 from radguard.reports.observed import observe
 from radguard.reports.scope import Scope
 from radguard.reports.sections.coverage import FrameworkCoverage, coverage_section
+from radguard.reports.sections.dataflow import DataflowSection, dataflow_section
 from radguard.reports.sections.discovery import DiscoverySection, discovery_section
 from radguard.reports.sections.findings import FindingsSection, findings_section
 from radguard.reports.sections.inventory import InventorySection, inventory_section
@@ -38,6 +39,7 @@ class Report:
     roadmap: RoadmapSection
     coverage: list[FrameworkCoverage]
     discovery: DiscoverySection | None = None
+    dataflow: DataflowSection | None = None
     safeguards: SafeguardsSection | None = None
     charts: dict[str, str] = field(default_factory=dict)
 
@@ -64,6 +66,7 @@ def build_report(
     )
     if audience == "technical":
         report.discovery = discovery_section(scope)
+        report.dataflow = dataflow_section(scope)
         report.safeguards = safeguards_section(scope, findings.rows, findings.available)
     _draw(report)
     return report
@@ -111,6 +114,12 @@ def _draw(report: Report) -> None:
             [n for _, n in f.by_layer],
             unit="Open findings (count)",
         )
+    if report.dataflow is not None:
+        for site in report.dataflow.sites:
+            edges = [(client, server, ", ".join(sorted({f"{v.flow.proto}/{v.flow.server_port}" for v in vs})),
+                      any(v.violation for v in vs)) for (client, server), vs in site.pairs().items()]
+            report.charts[f"dataflow-{site.site}"] = charts.dataflow_map(
+                f"Observed data flows at {site.site}", site.zones(), edges)
     i = report.inventory
     if i.available:
         report.charts["inventory"] = charts.bar_chart(

@@ -138,3 +138,59 @@ def stacked_status_chart(
     ax.set_title(title, loc="left", fontweight="bold")
     ax.legend(ncols=len(statuses), loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8, frameon=False)
     return _svg(fig, title)
+
+
+def dataflow_map(
+    title: str,
+    zones: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    edges: Sequence[tuple[str, str, str, bool]],
+) -> str:
+    """Hosts grouped by zone (one framed column per zone), one arrow per observed client → server pair.
+
+    ``zones`` is (zone label, [(host key, host label)]); ``edges`` is (client key, server key,
+    label such as ``tcp/104``, violation). Violations are thick dashed arrows with their label in
+    bold and marked "VIOLATION", so they stand out in grey print; allowed or internal flows are thin
+    solid arrows. Each zone frame and each arrow carries an id (``zone-N``, ``edge-N``).
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    rows = max((len(hosts) for _, hosts in zones), default=1)
+    step, width = 4.2, 3.0
+    span_x, span_y = max(1, len(zones)) * step, rows + 1.6
+    fig, ax = plt.subplots(figsize=(min(7.2, 0.62 * span_x + 0.6), min(9.0, 0.62 * span_y + 0.6)))
+    ax.set_aspect("equal")
+    where: dict[str, tuple[float, float]] = {}
+    for i, (zone, hosts) in enumerate(zones):
+        x = i * step
+        frame = FancyBboxPatch((x - width / 2, -len(hosts) - 0.1), width, len(hosts) + 0.75,
+                               boxstyle="round,pad=0.05", facecolor="#f2f2f2", edgecolor="black", linewidth=0.8,
+                               zorder=1)
+        frame.set_gid(f"zone-{i}")
+        ax.add_patch(frame)
+        ax.text(x, 0.35, zone, ha="center", va="center", fontweight="bold", fontsize=7, zorder=4)
+        for j, (key, host) in enumerate(hosts):
+            y = -j - 0.5
+            where[key] = (x, y)
+            ax.text(x, y, host, ha="center", va="center", fontsize=7, zorder=4,
+                    bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "black",
+                          "linewidth": 0.6})
+    for k, (src, dst, text, violation) in enumerate(edges):
+        (x1, y1), (x2, y2) = where[src], where[dst]
+        # Arcs bend more the further they go and alternate sides, so parallel flows stay apart.
+        rad = (0.7 if x1 == x2 else 0.18 + 0.08 * (k % 3)) * (1 if k % 2 == 0 else -1)
+        arrow = FancyArrowPatch((x1, y1), (x2, y2), arrowstyle="-|>", mutation_scale=9, shrinkA=12, shrinkB=12,
+                                connectionstyle=f"arc3,rad={rad}", color="black" if violation else "#555555",
+                                linewidth=1.8 if violation else 0.8, linestyle="--" if violation else "-", zorder=2)
+        arrow.set_gid(f"edge-{k}")
+        ax.add_patch(arrow)
+        # The quadratic curve's midpoint: halfway to arc3's control point (equal aspect keeps it on the line).
+        dx, dy = x2 - x1, y2 - y1
+        mx, my = (x1 + x2) / 2 + rad * dy / 2, (y1 + y2) / 2 - rad * dx / 2
+        ax.text(mx, my, f"VIOLATION {text}" if violation else text, ha="center", va="center", fontsize=6,
+                fontweight="bold" if violation else "normal", zorder=3,
+                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    ax.set_xlim(-width / 2 - 0.6, (max(1, len(zones)) - 1) * step + width / 2 + 0.6)
+    ax.set_ylim(-rows - 1.2, 1.2)
+    ax.axis("off")
+    ax.set_title(title, loc="left", fontweight="bold")
+    return _svg(fig, title)
