@@ -21,6 +21,51 @@ def site_queue(site: str) -> str:
     return f"radguard.site.{site}"
 
 
+# kombu's Redis transport keeps a queue as one list per priority step: the plain name for
+# priority 0 and NAME + "\x06\x16" + step for the others (kombu.transport.redis.Channel._q_for_pri)
+_PRIORITY_STEPS = (0, 3, 6, 9)
+_PRIORITY_SEP = "\x06\x16"
+
+
+class BrokerUnreachable(Exception):
+    """The broker did not answer; the message names the broker (without its password) and the cause."""
+
+
+def queue_depths(broker_url: str, ca_file: Path | None, sites: list[str],
+                 timeout: float = 2.0) -> dict[str, int]:
+    """How many jobs wait in each site's queue on the broker (LLEN of the queue's Redis lists).
+
+    A job a sensor has taken but not yet acknowledged is not counted: it has left the list.
+
+    :param broker_url: ``rediss://:PASSWORD@host:port/0``, as the central side uses.
+    :param ca_file: the CA certificate of the broker's TLS.
+    :param sites: site codes whose queues are read.
+    :param timeout: seconds to wait for the broker before calling it unreachable.
+    :raises BrokerUnreachable: the broker cannot be reached or refuses the password.
+    """
+    import redis
+
+    options: dict[str, object] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if broker_url.startswith("rediss://"):
+        options["ssl_cert_reqs"] = "required"
+        if ca_file is not None:
+            options["ssl_ca_certs"] = str(ca_file)
+    client = redis.Redis.from_url(broker_url, **options)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for site in sites:
+                for step in _PRIORITY_STEPS:
+                    pipe.llen(site_queue(site) + (f"{_PRIORITY_SEP}{step}" if step else ""))
+            counts = pipe.execute()
+    except redis.RedisError as exc:
+        where = broker_url.rsplit("@", 1)[-1]
+        raise BrokerUnreachable(f"broker {where} unreachable: {type(exc).__name__}: {exc}") from None
+    finally:
+        client.close()
+    n = len(_PRIORITY_STEPS)
+    return {site: int(sum(counts[i * n:(i + 1) * n])) for i, site in enumerate(sites)}
+
+
 def transport_options(visibility_timeout: int) -> dict[str, object]:
     """Redis transport settings: a job unacknowledged for ``visibility_timeout`` seconds (its
     worker died) is handed out again; the sweep for such jobs runs every ~10 s, not every 100 s."""
