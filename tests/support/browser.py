@@ -30,13 +30,16 @@ def chromium() -> Iterator[Any]:
 
 
 @contextmanager
-def live_server(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread; yields its base URL."""
+def live_server(app: Any, host: str = "127.0.0.1", port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread; yields its base URL.
+
+    :param port: a port chosen beforehand (e.g. one already registered as an OIDC redirect); free if None.
+    """
     import uvicorn
 
     from tests.support.ports import free_port, wait_for_port
 
-    port = free_port(host)
+    port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from joserfc.jwk import RSAKey
 
 from tests.support.ports import free_port
 
@@ -35,6 +36,7 @@ class OidcProvider:
     client_id: str
     client_secret: str
     redirect_uri: str
+    signing_key: RSAKey  # the provider's private key: tests sign crafted tokens with it
 
     def discovery(self) -> dict[str, Any]:
         """The provider's /.well-known/openid-configuration document."""
@@ -59,6 +61,7 @@ def running_oidc_provider(
         raise RuntimeError(f"{HERE}/node_modules is missing: run scripts/setup (it runs npm ci there)")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
+    key = RSAKey.generate_key(2048, parameters={"kid": f"test-{port}", "use": "sig", "alg": "RS256"})
     env = {
         **os.environ,
         "OIDC_PORT": str(port),
@@ -66,6 +69,7 @@ def running_oidc_provider(
         "OIDC_CLIENT_ID": client_id,
         "OIDC_CLIENT_SECRET": client_secret,
         "OIDC_USERS": json.dumps(users),
+        "OIDC_SIGNING_JWK": json.dumps(key.as_dict(private=True)),
     }
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / "oidc-provider.log").open("wb") as log:
@@ -73,7 +77,7 @@ def running_oidc_provider(
                                 start_new_session=True)  # fmt: skip
     try:
         _wait_for_discovery(issuer, proc, log_dir / "oidc-provider.log")
-        yield OidcProvider(issuer, client_id, client_secret, redirect_uri)
+        yield OidcProvider(issuer, client_id, client_secret, redirect_uri, key)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -29,6 +29,7 @@ def test_discovery_and_jwks_are_served(provider: OidcProvider) -> None:
     (key,) = jwks["keys"]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["n"]
     assert "d" not in key, "the JWKS must publish only the public half of the signing key"
+    assert key["n"] == provider.signing_key.as_dict()["n"]  # it signs with the key the tests were given
 
 
 def test_an_authorization_request_without_pkce_is_refused(provider: OidcProvider) -> None:

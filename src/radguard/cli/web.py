@@ -170,7 +170,8 @@ def serve(
                                  "accounts (they are sent to enrol at their next sign-in)."),
     identity_file: Path | None = typer.Option(None, "--identity",
                                               help="YAML file configuring directory sign-in (an `ldap:` section "
-                                                   "for LDAP/Active Directory); see docs/identity.md."),
+                                                   "for LDAP/Active Directory, an `oidc:` section for OpenID "
+                                                   "Connect); see docs/identity.md."),
 ) -> None:
     """Serve the web application (sign in with an account made by `radguard user add`)."""
     import uvicorn

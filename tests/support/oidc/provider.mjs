@@ -10,7 +10,8 @@
 //                       form (devInteractions: any password) signs in as that login, and only
 //                       logins listed here get claims.
 //   OIDC_ID_TOKEN_TTL   optional ID token lifetime in seconds (default 600)
-// It signs with its own RSA key, generated at start-up and published at /jwks.
+//   OIDC_SIGNING_JWK    optional private RSA JWK (JSON) to sign with; otherwise one is generated
+// It signs with its own RSA key (published at /jwks, public half only).
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
@@ -18,8 +19,11 @@ const port = Number(process.env.OIDC_PORT);
 const users = JSON.parse(process.env.OIDC_USERS || '{}');
 const issuer = `http://127.0.0.1:${port}`;
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `test-${port}`, use: 'sig', alg: 'RS256' };
+const given = process.env.OIDC_SIGNING_JWK ? JSON.parse(process.env.OIDC_SIGNING_JWK) : null;
+const jwk = given || {
+  ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  kid: `test-${port}`, use: 'sig', alg: 'RS256',
+};
 
 const provider = new Provider(issuer, {
   clients: [{

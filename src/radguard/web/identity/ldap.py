@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from radguard.db.models.web import ROLES
 from radguard.errors import InputError, RadguardError
+from radguard.web.identity.oidc import OidcConfig
 
 # Letters, digits and the punctuation real account names use (AD sAMAccountName, UPNs).
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
@@ -92,6 +93,7 @@ class IdentityConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     ldap: LdapConfig | None = None
+    oidc: OidcConfig | None = None
 
 
 def load_identity_config(path: Path) -> IdentityConfig:
@@ -105,7 +107,7 @@ def load_identity_config(path: Path) -> IdentityConfig:
         raise InputError(str(path), f"line {mark.line + 1}" if mark else None, None,
                          f"not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise InputError(str(path), None, None, "expected a mapping with an `ldap:` section")
+        raise InputError(str(path), None, None, "expected a mapping with an `ldap:` and/or `oidc:` section")
     try:
         return IdentityConfig.model_validate(raw)
     except ValidationError as exc:

@@ -7,8 +7,9 @@ import logging
 import secrets
 import time
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from radguard.web.accounts import (
 )
 from radguard.web.app import render
 from radguard.web.audit import record
-from radguard.web.identity import ldap, totp
+from radguard.web.identity import ldap, oidc, totp
 from radguard.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -39,6 +40,13 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger("radguard.web.auth")
 DIRECTORY_DOWN = ("The hospital directory cannot be reached, so directory accounts cannot sign in now. "
                   "Local break-glass accounts still can; ask IT to check the directory connection.")
+PROVIDER_DOWN = ("The single sign-on provider cannot be reached, so its accounts cannot sign in now. "
+                 "Local break-glass accounts still can; ask IT to check the provider connection.")
+OIDC_FAILED = "The single sign-on could not be completed; please try again."
+OIDC_NO_ROLE = ("Your single sign-on account has no radguard role. Ask your administrator to add you to "
+                "a group that is mapped to a radguard role.")
+OIDC_COOKIE = "radguard_oidc"
+OIDC_COOKIE_SECONDS = 600  # time allowed at the provider between leaving and coming back
 
 
 def _safe_next(target: str | None) -> str:
@@ -50,8 +58,10 @@ def _safe_next(target: str | None) -> str:
 
 def _login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
+    sso: oidc.OidcConfig | None = request.app.state.identity.oidc
     response = render(request, "login.html", {"login_csrf": token, "error": error,
-                                              "next": _safe_next(request.query_params.get("next"))},
+                                              "next": _safe_next(request.query_params.get("next")),
+                                              "sso_name": sso.name if sso else None},
                       status_code=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.app.state.secure_cookies, max_age=3600, path="/login")
@@ -114,8 +124,8 @@ async def login(
     detail: dict[str, object] = {"factor": factor} if factor else {}
     if factor == "recovery":
         detail = {"factor": factor, "recovery_codes_left": totp.recovery_codes_left(session, user)}
-    if directory is not None:
-        # With a directory configured a local password is the break-glass path: always visible.
+    if directory is not None or request.app.state.identity.oidc is not None:
+        # With a directory or provider configured a local password is the break-glass path: always visible.
         detail["break_glass"] = True
         log.warning("break-glass sign-in with local account %s from %s", user.username, ip)
     record(session, user.username, "login", detail=detail or None, ip=ip)
@@ -156,6 +166,107 @@ async def _directory_login(request: Request, session: Session, directory: ldap.L
         detail["previous_role"] = previous
     record(session, user.username, "login", detail=detail, ip=ip)
     return _signed_in(request, session, user, ip, next)
+
+
+def _oidc_serializer(request: Request) -> URLSafeTimedSerializer:
+    # A per-process key: the pending-sign-in cookie only has to survive one trip to the provider.
+    if not hasattr(request.app.state, "oidc_cookie_key"):
+        request.app.state.oidc_cookie_key = secrets.token_bytes(32)
+    return URLSafeTimedSerializer(request.app.state.oidc_cookie_key, salt="radguard-oidc-pending")
+
+
+async def _oidc_provider(request: Request, config: oidc.OidcConfig) -> oidc.Provider:
+    provider: oidc.Provider | None = getattr(request.app.state, "oidc_provider", None)
+    if provider is None:  # discovered at first use; retried while the provider is unreachable
+        provider = await asyncio.to_thread(oidc.discover, config)
+        request.app.state.oidc_provider = provider
+    return provider
+
+
+def _oidc_config(request: Request) -> oidc.OidcConfig:
+    config: oidc.OidcConfig | None = request.app.state.identity.oidc
+    if config is None:
+        raise HTTPException(status_code=404)
+    return config
+
+
+def _provider_down(request: Request, session: Session, exc: oidc.ProviderUnreachable, ip: str | None) -> Response:
+    log.error("%s", exc)
+    record(session, "anonymous", "login.provider_unreachable", detail={"source": "oidc", "error": str(exc)[:300]},
+           ip=ip)
+    session.commit()
+    return _login_page(request, PROVIDER_DOWN, status=503)
+
+
+@router.get("/auth/oidc/start")
+async def oidc_start(request: Request, next: str = "/", session: Session = Depends(db_session)) -> Response:
+    """Send the browser to the provider with fresh state, nonce and PKCE challenge (kept in a signed cookie)."""
+    config = _oidc_config(request)
+    try:
+        provider = await _oidc_provider(request, config)
+    except oidc.ProviderUnreachable as exc:
+        return _provider_down(request, session, exc, client_ip(request))
+    url, pending = oidc.authorization_url(config, provider, _safe_next(next))
+    response = RedirectResponse(url, status_code=303)
+    cookie = _oidc_serializer(request).dumps([pending.state, pending.nonce, pending.code_verifier, pending.next])
+    # Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
+    response.set_cookie(OIDC_COOKIE, cookie, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
+                        max_age=OIDC_COOKIE_SECONDS, path="/auth/oidc")
+    return response
+
+
+@router.get("/auth/oidc/callback")
+async def oidc_callback(request: Request, session: Session = Depends(db_session)) -> Response:
+    """The provider's redirect back: check state, trade the code, verify the ID token, map the role."""
+    config = _oidc_config(request)
+    ip = client_ip(request)
+    params = request.query_params
+
+    def refused(reason: str, message: str = OIDC_FAILED, status: int = 400, **extra: object) -> Response:
+        record(session, "anonymous", "login.failed", detail={"source": "oidc", "reason": reason[:300], **extra}, ip=ip)
+        session.commit()
+        response = _login_page(request, message, status=status)
+        response.delete_cookie(OIDC_COOKIE, path="/auth/oidc")
+        return response
+
+    try:
+        state, nonce, verifier, next = _oidc_serializer(request).loads(
+            request.cookies.get(OIDC_COOKIE, ""), max_age=OIDC_COOKIE_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        return refused("no valid pending sign-in cookie (expired, tampered or another browser)")
+    if params.get("error"):
+        return refused(f"provider answered error {params.get('error')}: {params.get('error_description', '')}",
+                       status=401)
+    if not secrets.compare_digest(str(state), params.get("state", "")):
+        return refused("state does not match the one this browser was given")
+    try:
+        provider = await _oidc_provider(request, config)
+        id_token = await asyncio.to_thread(oidc.exchange_code, config, provider, params.get("code", ""), verifier)
+        try:
+            claims = oidc.verify_id_token(config, provider, id_token, nonce)
+        except oidc.OidcSignInRefused:
+            await asyncio.to_thread(oidc.refresh_keys, config, provider)  # the provider may have rotated keys
+            claims = oidc.verify_id_token(config, provider, id_token, nonce)
+    except oidc.ProviderUnreachable as exc:
+        return _provider_down(request, session, exc, ip)
+    except oidc.OidcSignInRefused as exc:
+        return refused(exc.reason, status=401)
+    try:
+        who = oidc.identity(config, claims)
+    except oidc.OidcSignInRefused as exc:
+        return refused(exc.reason, OIDC_NO_ROLE, status=403, subject=str(claims.get("sub"))[:128])
+    try:
+        user, previous = directory_user(session, who.username, who.role, "oidc")
+    except AuthError:
+        return refused("a local or disabled account has this name", SIGN_IN_FAILED, status=401,
+                       username=who.username)
+    detail: dict[str, object] = {"source": "oidc", "role": user.role, "subject": who.subject}
+    if previous:
+        detail["previous_role"] = previous
+    record(session, user.username, "login", detail=detail, ip=ip)
+    response = _signed_in(request, session, user, ip, str(next))
+    response.delete_cookie(OIDC_COOKIE, path="/auth/oidc")
+    return response
 
 
 @router.post("/logout")
