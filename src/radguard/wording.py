@@ -132,8 +132,35 @@ def value(v: Any, empty: str = "—") -> str:
     return str(v)
 
 
+def evidence_rows(evidence: Mapping[str, Any], empty: str = "not recorded") -> list[tuple[str, str]]:
+    """A finding's raw evidence as (field, value) rows in words, for a readable table.
+
+    A nested mapping becomes one row per field, labelled ``parent › field``; a list of mappings
+    one group per item (``parent 1 › field``), so no dict or list of dicts is printed whole.
+    Other values go through :func:`value`.
+
+    :param evidence: the stored evidence (the check's raw facts).
+    :param empty: what a missing value reads (``None``, empty text, an empty list).
+    """
+    rows: list[tuple[str, str]] = []
+
+    def walk(prefix: str, data: Mapping[str, Any]) -> None:
+        for key, item in data.items():
+            name = f"{prefix} › {label(key)}" if prefix else label(key)
+            if isinstance(item, Mapping) and item:
+                walk(name, item)
+            elif isinstance(item, (list, tuple)) and item and all(isinstance(i, Mapping) for i in item):
+                for n, entry in enumerate(item, start=1):
+                    walk(f"{name} {n}", entry)
+            else:
+                rows.append((name, value(item, empty)))
+
+    walk("", evidence)
+    return rows
+
+
 def register(env: Environment) -> Environment:
-    """Add the filters ``plural``, ``noun``, ``label``, ``hours`` and ``value`` to a Jinja environment.
+    """Add the wording filters (``plural``, ``label``, ``value``, ``evidence_rows`` ...) to a Jinja environment.
 
     :param env: the environment a page or report renders with.
     """
@@ -143,6 +170,7 @@ def register(env: Environment) -> Environment:
     env.filters["hours"] = hours
     env.filters["value"] = value
     env.filters["subject"] = subject
+    env.filters["evidence_rows"] = evidence_rows
     env.filters["recovery_point"] = recovery_point
     env.filters["rto_words"] = rto_words
     return env

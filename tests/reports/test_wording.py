@@ -78,6 +78,21 @@ def test_labels_of_internal_names() -> None:
     assert wording.label("risk_score") == "risk score"
 
 
+def test_evidence_rows_flatten_nested_evidence_into_words() -> None:
+    rows = wording.evidence_rows({
+        "remote_access_mfa": False, "console_mfa": None, "cleartext_dicom": ["10.20.1.11:104", "10.20.1.12:104"],
+        "sets": [], "backup": {"copies": 1, "offsite": {"site": "NWH-OIC"}},
+        "probes": [{"port": 104, "tls": False}, {"port": 11112, "tls": True}],
+    })
+    assert rows == [
+        ("remote access MFA", "no"), ("console MFA", "not recorded"),
+        ("cleartext DICOM", "10.20.1.11:104, 10.20.1.12:104"), ("sets", "not recorded"),
+        ("backup › copies", "1"), ("backup › offsite › site", "NWH-OIC"),
+        ("probes 1 › port", "104"), ("probes 1 › tls", "no"), ("probes 2 › port", "11112"), ("probes 2 › tls", "yes"),
+    ]
+    assert not any("{" in v or "[" in v or "None" in v for _, v in rows)
+
+
 def test_restore_status_says_what_would_come_back() -> None:
     assert (wording.restore_status(17, 20, [("missing", 1), ("altered", 1), ("corrupt", 1)])
             == "17 of 20 instances restorable — 1 missing, 1 altered, 1 corrupt: restore incomplete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from radguard import wording
 from radguard.checks.engine import assess
 from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site
@@ -104,3 +106,36 @@ def test_anonymous_is_sent_to_sign_in(app: FastAPI, web_db: Database) -> None:
         for path in ("/roadmap", "/roadmap.csv", "/roadmap.json"):
             r = c.get(path, follow_redirects=False)
             assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+
+
+def test_finding_page_links_its_asset_and_its_roadmap_action_and_reads_the_evidence(
+        web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    doc = _seed(web_db)
+    # The lowest-ranked finding action, so a link to the first rank would be wrong.
+    action = next(a for a in reversed(doc["actions"]) if a["kind"] == "finding" and a["rank"] > 1)
+    with web_db.read() as s:
+        finding = next(f for f in s.scalars(select(Finding).where(Finding.check_id == action["id"],
+                                                                   Finding.asset_id.is_not(None))))
+        fid, asset_id, evidence = finding.id, finding.asset_id, dict(finding.evidence)
+    assert evidence
+    c = client_for("viewer")
+    page = c.get(f"/findings/{fid}").text
+    assert f'<a href="/roadmap#action-{action["rank"]}">action {action["rank"]},' in page
+    assert f'href="/inventory/{asset_id}"' in page
+    table = page.split('id="evidence"', 1)[1].split("</table>", 1)[0]
+    for name, text in wording.evidence_rows(evidence):
+        assert f'<th scope="row">{html.escape(name)}</th><td>{html.escape(text)}</td>' in table
+    assert "{" not in table and "None" not in table and "True" not in table and "False" not in table
+
+    # The asset page lists and links each of its findings.
+    with web_db.read() as s:
+        own = list(s.scalars(select(Finding.id).where(Finding.asset_id == asset_id)))
+    asset_page = c.get(f"/inventory/{asset_id}").text
+    assert own and all(f'<a href="/findings/{i}">' in asset_page for i in own)
+
+    # Once mitigated, the finding is in no action: no roadmap link.
+    with web_db.transaction() as s:
+        for f in s.scalars(select(Finding).where(Finding.check_id == action["id"])):
+            f.state = "mitigated"
+    page = c.get(f"/findings/{fid}").text
+    assert "/roadmap#action-" not in page and 'id="roadmap-action"' not in page

@@ -14,15 +14,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from radguard.checks.executive import wording_for
+from radguard.checks.executive import plain_action, wording_for
 from radguard.checks.findings import ACTIONS, FINDING_SORTS, BeyondMaximumTerm, finding_record, get_finding, transition
 from radguard.checks.findings import findings_page as findings_page_rows
 from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
-from radguard.db.models.findings import ALL_STATES
+from radguard.db.models.findings import ALL_STATES, OPEN_STATES
 from radguard.db.models.inventory import Site
 from radguard.errors import RadguardError
+from radguard.readiness.roadmap import action_closing, build_roadmap
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.security import Principal, client_ip, db_session, require
@@ -88,7 +89,13 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
     except RadguardError:
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
+    # The roadmap action whose work closes it (its rank is the place in the whole ranking, so
+    # the roadmap is built; only for an open finding, as a closed one is in no action).
+    action = (action_closing(build_roadmap(session, today=utcnow().date()), finding.id)
+              if finding.state in OPEN_STATES else None)
     return render(request, "finding.html", {"f": rec, "actions": list(ACTIONS),
+                                            "action": action,
+                                            "action_title": plain_action(action)["title"] if action else "",
                                             "plain": wording_for(finding.check_id),
                                             "can_decide": principal.role in ("assessor", "admin"),
                                             "error": error, "typed": typed or {},
