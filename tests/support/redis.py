@@ -1,8 +1,9 @@
 """A real redis-server for the test: TLS only (certificate from a test CA), with a password.
 
 The broker is started and stopped by PID; its configuration file, certificates and CA live in a
-temporary directory. ``restart()`` lets fault tests kill the broker and bring it back on the
-same port.
+temporary directory. ``kill()`` then ``start()`` lets fault tests kill the broker and bring it
+back on the same port; like deploy/redis-radguard.conf it runs ``appendonly yes`` with
+``appendfsync always``, so what was queued before a kill -9 is there after the restart.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class RedisBroker:
             f"port 0\ntls-port {self.port}\nbind {' '.join(self.addresses)}\n"
             f"tls-cert-file {cert}\ntls-key-file {key}\ntls-ca-cert-file {self.ca}\n"
             "tls-auth-clients no\n"
-            f"requirepass {self.password}\nsave \"\"\nappendonly no\ndaemonize no\n"
+            f"requirepass {self.password}\nsave \"\"\nappendonly yes\nappendfsync always\ndaemonize no\n"
             f"dir {self.workdir}\nlogfile {self.workdir / 'redis.log'}\n")
 
     def url(self, host: str = "127.0.0.1") -> str:
