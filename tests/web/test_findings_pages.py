@@ -38,6 +38,8 @@ def test_accept_risk_in_bulk_is_recorded(web_db: Database, client_for: Callable[
                                          "reason": "vendor VPN replaced next quarter", "until": IN_200_DAYS,
                                          "csrf_token": csrf_of(c)}, follow_redirects=False)
     assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/findings?decided=2"
+    assert "Decision recorded for 2 findings." in c.get(r.headers["location"]).text
     with web_db.read() as s:
         rows = {f.id: f for f in s.scalars(select(Finding).where(Finding.id.in_(targets[:2])))}
         assert all(f.state == "risk_accepted" and f.decided_by == "assessor" for f in rows.values())
@@ -172,6 +174,8 @@ def test_acceptance_beyond_the_maximum_warns_then_needs_a_reason(
     r = c.post("/findings/decide", data={**form, "beyond_reason": "board approved a 500-day term"},
                follow_redirects=False)
     assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/findings/{fid}?saved=1"
+    assert "Decision recorded: the finding is now risk accepted" in c.get(r.headers["location"]).text
     with web_db.read() as s:
         f = s.get(Finding, fid)
         assert f is not None and f.state == "risk_accepted" and f.accepted_until is not None

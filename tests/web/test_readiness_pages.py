@@ -219,3 +219,36 @@ def test_backup_recovery_point_from_the_last_backup_and_an_unread_copy_is_never_
     assert "about 30 h since the last backup" in dash and "RTO 4 h: not met" in dash
     api = c.get("/api/v1/dashboard").json()["last_verification"]
     assert api["rpo_since_last_backup_hours"] == 30.0 and api["rto_met"] is False
+
+
+def test_drill_forms_without_htmx_keep_input_on_error_and_confirm_success(
+        northwind: Database, client_for: Callable[[str], TestClient]) -> None:
+    """Issue #19: a plain form post (no JavaScript) that is refused re-renders the whole page with the
+    error beside the form and what was typed (400); a saved one says so once, after the redirect."""
+    c = client_for("contributor")
+    r = c.post("/readiness/drills", data={"key": "2027-03-plain", "playbook": "ransomware-pacs",
+                                          "kind": "functional", "on": "2027-03-10", "services": "ct-main",
+                                          "csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303
+    r = c.post("/readiness/drills/2027-03-plain/events",
+               data={"milestone": "detected", "role": "imaging_informatics", "csrf_token": csrf_of(c)},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/readiness/drills/2027-03-plain?saved=1"
+    assert "Saved." in c.get(r.headers["location"]).text
+    assert "Saved." not in c.get("/readiness/drills/2027-03-plain").text  # shown once, not on every visit
+    r = c.post("/readiness/drills/2027-03-plain/events",
+               data={"milestone": "declared", "at": "2000-01-01T00:00", "role": "incident_commander",
+                     "note": "typed note kept", "csrf_token": csrf_of(c)})
+    assert r.status_code == 400 and "before" in r.text and 'role="alert"' in r.text
+    assert "<h1>" in r.text  # the whole page, not a fragment or an error page
+    assert 'value="2000-01-01T00:00"' in r.text and 'value="typed note kept"' in r.text
+    assert '<option value="declared" selected>' in r.text and "<option selected>incident_commander" in r.text
+    r = c.post("/readiness/drills/2027-03-plain/record",
+               data={"lesson": "kept lesson", "action_title": "kept action", "action_due": "not-a-date",
+                     "csrf_token": csrf_of(c)})
+    assert r.status_code == 400 and 'value="kept lesson"' in r.text and 'value="kept action"' in r.text
+    with northwind.read() as s:
+        drill = s.scalar(select(Drill).where(Drill.key == "2027-03-plain"))
+        assert drill is not None and drill.actions == [] and drill.lessons == []
+        events = s.scalars(select(DrillEvent).where(DrillEvent.drill_id == drill.id)).all()
+        assert [e.milestone for e in events] == ["detected"]

@@ -46,6 +46,7 @@ def _until(value: str) -> datetime | None:
 async def findings_page(request: Request, state: str = "open", severity: str = "", check: str = "",
                         site: str = "", asset: str = "", overdue: str = "", sort: str = "risk",
                         after: str = "", page: int = Query(1, ge=1, le=1_000_000),
+                        decided: int = Query(0, ge=0, le=1_000_000),
                         principal: Principal = Depends(require("viewer")),
                         session: Session = Depends(db_session)) -> Response:
     """The triage queue: filters, every sortable column, and 50 rows a page (keyset-paged forward).
@@ -71,18 +72,22 @@ async def findings_page(request: Request, state: str = "open", severity: str = "
         "states": ALL_STATES, "severities": SEVERITIES, "actions": list(ACTIONS),
         "back": "/findings?" + urlencode({**{k: v for k, v in filters.items() if v}, "sort": sort}),
         "can_decide": principal.role in ("assessor", "admin"),
+        "decided": decided,
     })
 
 
 @router.get("/findings/{finding_id}")
-async def finding_page(request: Request, finding_id: int, principal: Principal = Depends(require("viewer")),
+async def finding_page(request: Request, finding_id: int, saved: str = "",
+                       principal: Principal = Depends(require("viewer")),
                        session: Session = Depends(db_session)) -> Response:
-    return _finding_view(request, session, principal, finding_id)
+    """The finding; ``?saved=1`` is the one-time confirmation after a decision was recorded."""
+    return _finding_view(request, session, principal, finding_id, saved=saved == "1")
 
 
 def _finding_view(request: Request, session: Session, principal: Principal, finding_id: int, *,
                   status_code: int = 200, error: str | None = None,
-                  typed: dict[str, str] | None = None, beyond_maximum: bool = False) -> Response:
+                  typed: dict[str, str] | None = None, beyond_maximum: bool = False,
+                  saved: bool = False) -> Response:
     """The finding page; after a refused decision, with the error and the values the user typed."""
     try:
         finding = get_finding(session, finding_id)
@@ -100,6 +105,7 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
                                             "can_decide": principal.role in ("assessor", "admin"),
                                             "error": error, "typed": typed or {},
                                             "beyond_maximum": beyond_maximum,
+                                            "saved": saved,
                                             "max_days": request.app.state.settings.sla.max_acceptance_days},
                   status_code=status_code)
 
@@ -135,4 +141,10 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
         raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
     target = back if isinstance(back, str) and back.startswith("/findings") else "/findings"
+    # A one-time confirmation on the page the user comes back to (a query parameter: works the
+    # same with and without htmx, and a reload of the bare page no longer shows it).
+    if target == f"/findings/{ids[0]}":
+        target += "?saved=1"
+    else:
+        target += ("&" if "?" in target else "?") + f"decided={len(ids)}"
     return RedirectResponse(target, status_code=303)

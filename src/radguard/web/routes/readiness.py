@@ -183,10 +183,21 @@ def _drill_context(session: Session, key: str) -> dict[str, Any]:
 
 
 @router.get("/readiness/drills/{key}")
-async def drill_page(request: Request, key: str, principal: Principal = Depends(require("viewer")),
+async def drill_page(request: Request, key: str, saved: str = "", principal: Principal = Depends(require("viewer")),
                      session: Session = Depends(db_session)) -> Response:
+    """The drill; ``?saved=1`` is the one-time confirmation after a plain (non-htmx) form post."""
     return render(request, "readiness_drill.html", {**_drill_context(session, key),
-                                                    "can_record": principal.role != "viewer"})
+                                                    "can_record": principal.role != "viewer",
+                                                    "saved": saved == "1"})
+
+
+def _drill_refused(request: Request, session: Session, key: str, error: str, typed: dict[str, str]) -> Response:
+    """A refused recording: the fragment for htmx (200, which htmx swaps in), or the whole page
+    with the error and what was typed (400) for a plain form post — never a bare error page."""
+    context = {**_drill_context(session, key), "error": error, "typed": typed, "can_record": True}
+    if is_htmx(request):
+        return render(request, "_drill_record.html", context)
+    return render(request, "readiness_drill.html", context, status_code=400)
 
 
 def _at(value: str) -> datetime:
@@ -201,9 +212,8 @@ def _at(value: str) -> datetime:
 
 
 def _recorded(request: Request, session: Session, principal: Principal, key: str, rec: Recording,
-              action: str, detail: dict[str, Any]) -> Response:
+              action: str, detail: dict[str, Any], typed: dict[str, str]) -> Response:
     """Apply a recording with the stage's rules, audit it, and answer with the fresh timeline."""
-    error = None
     try:
         record_drill(session, key, rec, utcnow().date())
         record(session, principal.name, action, target=f"drill:{key}", detail=detail, ip=client_ip(request))
@@ -211,14 +221,13 @@ def _recorded(request: Request, session: Session, principal: Principal, key: str
         invalidate(request)
     except RadguardError as exc:
         session.rollback()
-        if not is_htmx(request):
-            raise http_error(exc) from None
-        error = str(exc)
+        session.expire_all()
+        return _drill_refused(request, session, key, str(exc), typed)
     if not is_htmx(request):
-        return RedirectResponse(f"/readiness/drills/{key}", status_code=303)
+        return RedirectResponse(f"/readiness/drills/{key}?saved=1", status_code=303)
     session.expire_all()
-    return render(request, "_drill_record.html", {**_drill_context(session, key), "error": error,
-                                                  "saved": error is None, "can_record": True})
+    return render(request, "_drill_record.html", {**_drill_context(session, key), "saved": True,
+                                                  "can_record": True})
 
 
 @router.post("/readiness/drills/{key}/events")
@@ -226,15 +235,13 @@ async def add_event(request: Request, key: str, milestone: str = Form(...), at: 
                     role: str = Form(""), note: str = Form(""),
                     principal: Principal = Depends(require("contributor")),
                     session: Session = Depends(db_session)) -> Response:
+    typed = {"milestone": milestone, "at": at, "role": role, "note": note}
     try:
         event = EventDoc(milestone=milestone, at=_at(at), role=role or None, note=note.strip() or None)
     except RadguardError as exc:
-        if not is_htmx(request):
-            raise http_error(exc) from None
-        return render(request, "_drill_record.html", {**_drill_context(session, key), "error": str(exc),
-                                                      "can_record": True})
+        return _drill_refused(request, session, key, str(exc), typed)
     return _recorded(request, session, principal, key, Recording(events=[event]), "drill.event",
-                     {"milestone": milestone, "at": event.at.isoformat(), "role": event.role})
+                     {"milestone": milestone, "at": event.at.isoformat(), "role": event.role}, typed)
 
 
 @router.post("/readiness/drills/{key}/record")
@@ -243,6 +250,8 @@ async def add_details(request: Request, key: str, participant: str = Form(""), p
                       action_due: str = Form(""), done: str = Form(""), complete: str = Form(""),
                       principal: Principal = Depends(require("contributor")),
                       session: Session = Depends(db_session)) -> Response:
+    typed = {"participant": participant, "participant_role": participant_role, "lesson": lesson,
+             "action_title": action_title, "action_role": action_role, "action_due": action_due, "done": done}
     try:
         rec = Recording(
             participants=[ParticipantDoc(name=participant.strip(), role=participant_role or None)]
@@ -256,13 +265,10 @@ async def add_details(request: Request, key: str, participant: str = Form(""), p
         )
     except (ValidationError, ValueError) as exc:
         problem = _first_error(exc) if isinstance(exc, ValidationError) else InputError("drill", None, "due", str(exc))
-        if not is_htmx(request):
-            raise http_error(problem) from None
-        return render(request, "_drill_record.html", {**_drill_context(session, key), "error": str(problem),
-                                                      "can_record": True})
+        return _drill_refused(request, session, key, str(problem), typed)
     detail = {"participants": len(rec.participants), "lessons": len(rec.lessons), "actions": len(rec.actions),
               "done": rec.done, "complete": rec.complete}
-    return _recorded(request, session, principal, key, rec, "drill.record", detail)
+    return _recorded(request, session, principal, key, rec, "drill.record", detail, typed)
 
 
 @router.get("/readiness/backup")
