@@ -122,6 +122,7 @@ def create_assessment(session: Session, organization: str, size: str, *, site_co
                     answered_at=old.answered_at,
                 ))
     session.flush()
+    _roadmap_changed(session)
     return assessment
 
 
@@ -223,6 +224,7 @@ def record_answer(session: Session, assessment: ChecklistAssessment, answer: Ans
     row.answered_by = answered_by
     row.answered_at = utcnow()
     session.flush()
+    _roadmap_changed(session)
     return row
 
 
@@ -234,3 +236,10 @@ def answers_of(session: Session, assessment: ChecklistAssessment) -> dict[str, A
                                    evidence=list(a.evidence_links or []))
         for a in rows
     }
+
+
+def _roadmap_changed(session: Session) -> None:
+    """A checklist gap feeds the roadmap: the dashboard's stored ranking is now out of date."""
+    from radguard.readiness.dashboard import mark_stale  # it imports the roadmap, which imports us
+
+    mark_stale(session)

@@ -44,7 +44,7 @@ from radguard.response.team import load_people, load_roles, role_record, team_ga
 from radguard.web.audit import recent, record
 from radguard.web.routes._forms import http_error
 from radguard.web.routes.checklists import QuestionView, assessment_or_404, question_views
-from radguard.web.routes.dashboard import CARDS, cache_of, first_wait, invalidate
+from radguard.web.routes.dashboard import CARDS, all_cards, first_wait, invalidate
 from radguard.web.routes.readiness import services_continuity
 from radguard.web.security import Principal, client_ip, db_session, require
 
@@ -276,6 +276,10 @@ class DashboardOut(BaseModel):
     last_verification: VerificationOut | None
     next_drills: list[DrillSummary]
     roadmap_actions: list[RoadmapActionOut]
+    # When the assessment that stored the findings and roadmap cards ran (None: no assessment yet),
+    # and whether a decision or answer since has made the stored roadmap out of date.
+    cards_assessed_at: datetime | None = None
+    roadmap_stale: bool = False
 
 
 def _drill_summary(d: Drill) -> DrillSummary:
@@ -289,9 +293,10 @@ def _action(a: dict[str, Any]) -> RoadmapActionOut:
 
 @router.get("/dashboard", response_model=DashboardOut,
             responses={503: {"model": ErrorOut, "description": "A card is still being computed; retry later."}})
-def dashboard(request: Request, principal: Principal = Depends(require("viewer"))) -> DashboardOut:
-    """The dashboard's cards (from the same cache as the page; `computed_at` says how fresh)."""
-    cards = cache_of(request).get_all(first_wait(request))
+def dashboard(request: Request, principal: Principal = Depends(require("viewer")),
+              session: Session = Depends(db_session)) -> DashboardOut:
+    """The dashboard's cards, as the page shows them (`computed_at` says how fresh)."""
+    cards = all_cards(request, session, first_wait(request))
     missing = sorted(set(CARDS) - {n for n, c in cards.items() if c.error is None})
     if missing:
         raise HTTPException(status_code=503, detail=f"still computing: {', '.join(missing)}",
@@ -311,6 +316,7 @@ def dashboard(request: Request, principal: Principal = Depends(require("viewer")
         backup_sets=bk["sets"], last_verification=VerificationOut(**bk["last"]) if bk["last"] else None,
         next_drills=[DrillSummary(**d) for d in drills_],
         roadmap_actions=[_action(a) for a in roadmap_["actions"]],
+        cards_assessed_at=f.get("assessed_at"), roadmap_stale=bool(roadmap_.get("stale")),
     )
 
 

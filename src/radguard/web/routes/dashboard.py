@@ -5,11 +5,14 @@ roadmap, service continuity and drills, backup verification runs); this module o
 their results. Each card carries its own "no data yet" state, so a fresh installation shows
 what to do next instead of zeros that look like a result. Cards are computed in the
 background and cached per application (``_cards.CardCache``), because some stage functions
-take minutes on a very large estate; each card says when it was computed.
+take minutes on a very large estate; each card says when it was computed. The findings and
+roadmap cards summarise the whole register, so they are not computed here at all: the
+assessment stores them (``readiness.dashboard``) and these cards read the stored row.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,21 +24,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.backup.sets import verification_record
-from radguard.checks.executive import plain_action
-from radguard.checks.findings import finding_counts
-from radguard.checks.loader import default_catalog
+from radguard.checks.findings import FindingCounts
 from radguard.db.base import utcnow
 from radguard.db.models.backup import BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset
 from radguard.readiness.checklists.assessments import assessment_versions, current_assessment
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
-from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
+from radguard.readiness.dashboard import findings_card as stored_findings_card
+from radguard.readiness.dashboard import mark_stale, stored_cards
+from radguard.readiness.roadmap import TOP
 from radguard.response.drills import demonstrated_recovery, load_drills, planned_drills
 from radguard.response.services import load_services
 from radguard.web.app import render
 from radguard.web.routes._cards import CardCache, CardValue
-from radguard.web.security import Principal, require
+from radguard.web.security import Principal, db_session, require
 
 router = APIRouter(include_in_schema=False)
 TOP_ACTIONS = TOP  # the same top five as the executive report and the demo
@@ -104,21 +107,15 @@ def readiness_card(session: Session) -> Readiness:
 
 
 def findings_card(session: Session) -> dict[str, Any]:
-    """Open findings by severity and by defense layer, from the register's grouped count.
+    """Open findings by severity, state and defense layer, as stored by the last assessment.
 
-    The counts are ``checks.findings.finding_counts`` (one grouped query, whatever the number
-    of findings); the layer comes from each check's catalog entry, mapped here per check.
+    ``readiness.dashboard.stored_cards`` is one row read; decisions since the assessment are
+    already counted in it. ``stored`` is False before the first assessment.
     """
-    catalog = default_catalog()
-    counts = finding_counts(session)
-    by_layer: dict[str, int] = {}
-    for check_id, n in counts.open_by_check.items():
-        spec = catalog.spec(check_id)
-        layer = spec.defense_layer if spec else "unmapped"
-        by_layer[layer] = by_layer.get(layer, 0) + n
-    return {"open": counts.open, "by_severity": list(counts.open_by_severity.items()),
-            "by_state": counts.by_state,
-            "by_layer": sorted(by_layer.items(), key=lambda kv: (-kv[1], kv[0]))}
+    cards = stored_cards(session)
+    if cards is None:
+        return {"stored": False, **stored_findings_card(FindingCounts(()))}
+    return {"stored": True, "assessed_at": cards.assessed_at, **cards.findings}
 
 
 def unproven_services(session: Session) -> tuple[int, list[dict[str, Any]]]:
@@ -169,9 +166,11 @@ def backup_card(session: Session) -> dict[str, Any]:
 
 
 def roadmap_card(session: Session) -> dict[str, Any]:
-    doc = build_roadmap(session, today=utcnow().date())
-    actions = [{**a, "plain": plain_action(a)} for a in top_of_roadmap(doc, TOP_ACTIONS).actions]
-    return {"actions": actions, "total": doc["summary"]["actions"]}
+    """The top roadmap actions stored by the last assessment (``stale``: a decision or answer since)."""
+    cards = stored_cards(session)
+    if cards is None:
+        return {"stored": False, "actions": [], "total": 0}
+    return {"stored": True, "assessed_at": cards.assessed_at, "stale": cards.stale, **cards.roadmap}
 
 
 # Card name → the function computing it. Order is the order on the page.
@@ -179,6 +178,10 @@ CARDS: dict[str, Callable[[Session], Any]] = {
     "readiness": readiness_card, "findings": findings_card, "services": services_card, "backup": backup_card,
     "drills": next_drills, "roadmap": roadmap_card, "assets": assets_card,
 }
+# Cards read from the row the assessment stored: one small read, so done in the request itself
+# (always current, never a placeholder); the others go through the background cache.
+STORED = frozenset({"findings", "roadmap"})
+CACHED = {name: compute for name, compute in CARDS.items() if name not in STORED}
 
 
 def dashboard_data(session: Session) -> dict[str, Any]:
@@ -190,14 +193,34 @@ def cache_of(request: Request) -> CardCache:
     """The app's card cache, made on first use (one per app, so one per database)."""
     cache: CardCache | None = getattr(request.app.state, "dashboard_cards", None)
     if cache is None:
-        cache = CardCache(request.app.state.db.sessions, CARDS)
+        cache = CardCache(request.app.state.db.sessions, CACHED)
         request.app.state.dashboard_cards = cache
     return cache
 
 
 def invalidate(request: Request) -> None:
-    """Called by every page or API call that changes what a card shows."""
+    """Called by every page or API call that changes what a card shows (after its commit).
+
+    The stored roadmap card is marked stale too: a checklist answer can change it, and only the
+    next assessment recomputes it.
+    """
+    with request.app.state.db.transaction() as session:
+        mark_stale(session)
     cache_of(request).invalidate()
+
+
+def all_cards(request: Request, session: Session, wait: float, only: tuple[str, ...] | None = None,
+              wait_running: bool = False) -> dict[str, CardValue]:
+    """Every card (or ``only`` these): the stored ones read now in ``session``, the others from the cache."""
+    names = only or tuple(CARDS)
+    cached = [n for n in names if n not in STORED]
+    cards = cache_of(request).get_all(wait, only=cached, wait_running=wait_running) if cached else {}
+    now = utcnow()
+    for name in names:
+        if name in STORED:
+            start = time.perf_counter()
+            cards[name] = CardValue(CARDS[name](session), now, time.perf_counter() - start, None, 0, time.monotonic())
+    return cards
 
 
 def first_wait(request: Request) -> float:
@@ -209,16 +232,18 @@ def _card_context(name: str, card: CardValue | None) -> dict[str, Any]:
 
 
 @router.get("/")
-def dashboard(request: Request, principal: Principal = Depends(require("viewer"))) -> Response:
+def dashboard(request: Request, principal: Principal = Depends(require("viewer")),
+              session: Session = Depends(db_session)) -> Response:
     # A plain function: FastAPI runs it in the thread pool, so waiting for a card never stalls other requests.
-    cards = cache_of(request).get_all(first_wait(request))
+    cards = all_cards(request, session, first_wait(request))
     return render(request, "dashboard.html", {"cards": [_card_context(n, cards.get(n)) for n in CARDS]})
 
 
 @router.get("/dashboard/cards/{name}")
-def dashboard_card(request: Request, name: str, principal: Principal = Depends(require("viewer"))) -> Response:
+def dashboard_card(request: Request, name: str, principal: Principal = Depends(require("viewer")),
+                   session: Session = Depends(db_session)) -> Response:
     """One card, for the placeholders that poll while a slow card is still being computed."""
     if name not in CARDS:
         raise HTTPException(status_code=404, detail=f"no dashboard card {name!r}")
-    card = cache_of(request).get_all(2.0, only=(name,), wait_running=True).get(name)
+    card = all_cards(request, session, 2.0, only=(name,), wait_running=True).get(name)
     return render(request, "_dashboard_card.html", _card_context(name, card))

@@ -26,6 +26,7 @@ from radguard.errors import RadguardError
 from radguard.readiness.roadmap import action_closing, build_roadmap
 from radguard.web.app import render
 from radguard.web.audit import record
+from radguard.web.routes.dashboard import invalidate
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
@@ -140,6 +141,7 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
                                  beyond_maximum=isinstance(exc, BeyondMaximumTerm))
         raise HTTPException(status_code=400, detail=str(exc)) from None
     session.commit()
+    invalidate(request)  # the stored dashboard counts moved with the decision
     target = back if isinstance(back, str) and back.startswith("/findings") else "/findings"
     # A one-time confirmation on the page the user comes back to (a query parameter: works the
     # same with and without htmx, and a reload of the bare page no longer shows it).

@@ -1,0 +1,139 @@
+"""The dashboard's findings and roadmap cards, computed once per assessment and stored.
+
+Both cards summarise every open finding: the roadmap ranks them all, which takes seconds to
+minutes at 100,000 assets, so no page request may compute them. Instead:
+
+* :func:`store_cards` computes them at the end of each assessment (``checks.engine.assess``)
+  and writes one :class:`~radguard.db.models.dashboard.DashboardSnapshot` row;
+* :func:`note_transition` adjusts the stored finding counts when a person decides on a finding
+  (``checks.findings.transition``): a few integers change, nothing is re-counted; the roadmap
+  part is then marked stale, as it is by :func:`mark_stale` after a checklist change, and the
+  next assessment computes it afresh;
+* :func:`stored_cards` is the one read function: the dashboard page and API call it.
+
+The counts are the very rows of :func:`radguard.checks.findings.finding_counts`, so the stored
+card and the report or CLI agree for the same data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from radguard.checks.executive import plain_action
+from radguard.checks.findings import FindingCounts, finding_counts
+from radguard.checks.loader import default_catalog
+from radguard.db.base import utcnow
+from radguard.db.models.dashboard import DashboardSnapshot
+from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
+
+# Bumped whenever the payload's shape changes; a row of another version is treated as absent
+# (the page says no cards are stored yet) until the next assessment writes a current one.
+SCHEMA_VERSION = 1
+# Rows kept: the newest is read; a few older ones show how the cards moved between runs.
+KEEP = 20
+
+
+@dataclass(frozen=True)
+class StoredCards:
+    """The stored cards as the dashboard shows them."""
+
+    assessed_at: datetime
+    updated_at: datetime
+    stale: bool
+    findings: dict[str, Any]
+    roadmap: dict[str, Any]
+
+
+def findings_card(counts: FindingCounts) -> dict[str, Any]:
+    """Open findings by severity, state and defense layer (the layer from each check's catalog entry)."""
+    catalog = default_catalog()
+    by_layer: dict[str, int] = {}
+    for check_id, n in counts.open_by_check.items():
+        spec = catalog.spec(check_id)
+        layer = spec.defense_layer if spec else "unmapped"
+        by_layer[layer] = by_layer.get(layer, 0) + n
+    return {"open": counts.open, "by_severity": list(counts.open_by_severity.items()),
+            "by_state": counts.by_state,
+            "by_layer": sorted(by_layer.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def roadmap_card(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """The top actions of the roadmap (as the executive report shows them) and the total count.
+
+    Each action keeps the fields the dashboard and API show plus ``findings_closed`` (how many
+    open findings it closes) instead of the list of them, so the stored row stays small.
+    """
+    doc = build_roadmap(session, today=(now or utcnow()).date())
+    actions = []
+    for a in top_of_roadmap(doc, TOP).actions:
+        why = a.get("why") or {}
+        kept = {k: v for k, v in a.items() if k != "why"}
+        actions.append({**kept, "plain": plain_action(a), "findings_closed": len(why.get("findings") or [])})
+    # Through JSON once, so what is returned here is exactly what a later read gives back.
+    return dict(json.loads(json.dumps({"actions": actions, "total": doc["summary"]["actions"]}, default=str)))
+
+
+def store_cards(session: Session, assessed_at: datetime | None = None) -> DashboardSnapshot:
+    """Compute the cards over the register as it is in ``session`` and store them (not committed)."""
+    now = utcnow()
+    counts = finding_counts(session)
+    row = DashboardSnapshot(assessed_at=assessed_at or now, updated_at=now, schema_version=SCHEMA_VERSION,
+                            stale=False, payload={"counts": [list(r) for r in counts.rows],
+                                                  "roadmap": roadmap_card(session, assessed_at)})
+    session.add(row)
+    session.flush()
+    old = session.scalars(select(DashboardSnapshot.id).order_by(DashboardSnapshot.id.desc()).offset(KEEP)).all()
+    if old:
+        session.query(DashboardSnapshot).filter(DashboardSnapshot.id.in_(old)).delete(synchronize_session=False)
+    return row
+
+
+def _latest(session: Session, *, for_update: bool = False) -> DashboardSnapshot | None:
+    stmt = select(DashboardSnapshot).order_by(DashboardSnapshot.id.desc()).limit(1)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
+    return row if row is not None and row.schema_version == SCHEMA_VERSION else None
+
+
+def note_transition(session: Session, check_id: str, severity: str, from_state: str, to_state: str) -> None:
+    """Move one finding from ``from_state`` to ``to_state`` in the stored counts (not committed).
+
+    The row is locked for the update (PostgreSQL), so two decisions at once both count.
+    """
+    row = _latest(session, for_update=True)
+    if row is None:
+        return
+    counts: dict[tuple[str, str, str], int] = {(c, st, sv): int(n) for c, st, sv, n in row.payload["counts"]}
+    for state, delta in ((from_state, -1), (to_state, 1)):
+        key = (check_id, state, severity)
+        counts[key] = counts.get(key, 0) + delta
+        if counts[key] <= 0:
+            del counts[key]
+    payload = {**row.payload, "counts": [[*k, n] for k, n in sorted(counts.items())]}
+    session.execute(update(DashboardSnapshot).where(DashboardSnapshot.id == row.id)
+                    .values(payload=payload, stale=True, updated_at=utcnow()))
+    session.expire(row)
+
+
+def mark_stale(session: Session) -> None:
+    """Say the stored roadmap may not reflect a change made since (not committed)."""
+    row = _latest(session)
+    if row is not None and not row.stale:
+        session.execute(update(DashboardSnapshot).where(DashboardSnapshot.id == row.id).values(stale=True))
+
+
+def stored_cards(session: Session) -> StoredCards | None:
+    """The newest stored cards, or None before the first assessment (one indexed row read)."""
+    row = _latest(session)
+    if row is None:
+        return None
+    counts = FindingCounts(tuple((c, st, sv, int(n)) for c, st, sv, n in row.payload["counts"]))
+    return StoredCards(assessed_at=row.assessed_at, updated_at=row.updated_at, stale=row.stale,
+                       findings=findings_card(counts), roadmap=row.payload["roadmap"])
