@@ -3,8 +3,8 @@
 The findings and roadmap cards are computed at the end of each assessment and kept as a JSON
 document with a schema version, so no dashboard request computes over the whole register.
 
-Revision ID: 0033_dashboard_snapshot
-Revises: 0032_roadmap_tickets
+Revision ID: 0034_dashboard_snapshot
+Revises: 0033_schedule_calendar
 """
 from collections.abc import Sequence
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0033_dashboard_snapshot"
-down_revision: str | Sequence[str] | None = "0032_roadmap_tickets"
+revision: str = "0034_dashboard_snapshot"
+down_revision: str | Sequence[str] | None = "0033_schedule_calendar"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
