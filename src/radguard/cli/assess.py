@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from radguard.checks.engine import assess, load_settings
 from radguard.checks.loader import default_catalog
 from radguard.checks.sla import parse_override
 from radguard.checks.spec import SEVERITY_ORDER
-from radguard.cli.common import console, db, print_json
+from radguard.cli.common import console, db, print_json, progress_bar
 from radguard.errors import InputError
 
 
@@ -34,18 +33,9 @@ def assess_cmd(
         settings = settings.model_copy(update={"sla": settings.sla.with_overrides(overrides)})
     database = db(ctx)
     catalog = default_catalog()
-    with database.transaction() as session:
-        if json_out:
-            result = assess(session, settings=settings, catalog=catalog)
-        else:
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console, transient=True) as progress:
-                task = progress.add_task("loading the inventory", total=len(catalog))
-
-                def advance(check_id: str) -> None:
-                    progress.update(task, description=check_id, advance=1)
-
-                result = assess(session, settings=settings, catalog=catalog, on_check=advance)
+    # The bar is on standard error (after a second), so --json output stays JSON alone.
+    with database.transaction() as session, progress_bar("loading the inventory", total=len(catalog)) as step:
+        result = assess(session, settings=settings, catalog=catalog, on_check=step)
     if json_out:
         print_json(result.as_dict())
         return

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +24,44 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that open the databa
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None = None, *, delay: float = 1.0,
+                 to: Console | None = None) -> Iterator[Callable[[str], None]]:
+    """A progress bar on standard error for work that may take a while (issue #19).
+
+    It appears only once the work has run ``delay`` seconds, so quick commands stay quiet; it
+    goes to standard error and is removed when done, so ``--json`` output on standard output stays
+    clean; and Rich draws nothing when standard error is not a terminal (logs, pipes, cron).
+
+    :param description: what is being done, shown beside the bar.
+    :param total: the number of steps, or None for a spinner with the elapsed time.
+    :param delay: seconds of work before the bar is shown.
+    :param to: the console to draw on (default: standard error).
+    :returns: a function to call after each step with the next step's description.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    bar = Progress(*columns, TimeElapsedColumn(), console=to or err_console, transient=True)
+    task = bar.add_task(description, total=total)
+    timer = threading.Timer(delay, bar.start)
+    timer.daemon = True
+    timer.start()
+
+    def step(next_description: str) -> None:
+        bar.update(task, advance=1, description=next_description)
+
+    try:
+        yield step
+    finally:
+        timer.cancel()
+        timer.join()
+        if bar.live.is_started:
+            bar.stop()
 
 
 @dataclass

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from radguard import wording
-from radguard.cli.common import console, db, print_json
+from radguard.cli.common import console, db, print_json, progress_bar
 from radguard.inventory.exporter import asset_record, export_inventory
 from radguard.inventory.importer import import_inventory
 from radguard.inventory.queries import find_asset, list_assets
@@ -25,7 +25,7 @@ def import_cmd(
 ) -> None:
     """Import sites, assets and data flows. All or nothing: one bad row aborts the whole file."""
     database = db(ctx)
-    with database.transaction() as session:
+    with database.transaction() as session, progress_bar(f"importing {file.name}"):
         result = import_inventory(session, file, fmt)
     if json_out:
         print_json(result.as_dict())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from radguard.cli.common import console, db
+from radguard.cli.common import console, db, progress_bar
 from radguard.errors import InputError
 
 
@@ -31,9 +31,12 @@ def report_cmd(
         raise InputError("--format", None, None, f"{chosen!r} is not a report format; use html or pdf")
     if not output.parent.exists():
         raise InputError(str(output), None, None, f"the directory {output.parent} does not exist; create it first")
-    with db(ctx).read() as session:
+    with db(ctx).read() as session, progress_bar(f"reading the register for the {audience} report",
+                                                 total=2) as step:
         report = build_report(session, audience, site)  # type: ignore[arg-type]
+        step("writing the PDF (WeasyPrint)" if chosen == "pdf" else "writing the HTML")
         size = write_report(report, output, chosen)  # type: ignore[arg-type]
+        step("done")
     console.print(f"wrote the {audience} report ({chosen}, {size // 1024 or 1} KiB) to {output}", highlight=False)
 
 
