@@ -18,7 +18,9 @@ from radguard.web.accounts import create_api_token
 from radguard.web.app import iter_routes
 from tests.web.conftest import PASSWORD, csrf_of
 
-PUBLIC = {("/login", "GET"), ("/login", "POST"), ("/healthz", "GET")}
+# Sign-in itself is public: the OIDC start/callback pair is the single sign-on equivalent of /login.
+PUBLIC = {("/login", "GET"), ("/login", "POST"), ("/healthz", "GET"),
+          ("/auth/oidc/start", "GET"), ("/auth/oidc/callback", "GET")}
 
 
 def test_sign_in_sets_hardened_session_cookie(app: FastAPI) -> None:
