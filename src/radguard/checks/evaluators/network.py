@@ -375,3 +375,73 @@ def cleartext_cross_zone(ctx: CheckContext) -> Iterator[Observation]:
                           exposure=0.5,
                           summary=f"{flow.where}: {service} without TLS from zone {verdict.source.name} to "
                                   f"zone {verdict.target.name} ({flow.connections} connections)")
+
+
+ARCHIVE_CLASSES = frozenset({"pacs", "vna"})
+STORE_OR_QUERY = ("C-STORE", "C-FIND", "C-MOVE", "C-GET")
+
+
+def _passive_dicom(ctx: CheckContext) -> list[dict[str, Any]]:
+    """The passive stage's DICOM association documents seen up to the assessment time."""
+    from radguard.passive.store import passive_evidence
+
+    def load() -> list[dict[str, Any]]:
+        out = []
+        for doc in passive_evidence(ctx.session, "passive.dicom"):
+            try:
+                first = datetime.fromisoformat(doc["first_seen"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if first <= ctx.now:
+                out.append(doc)
+        return out
+
+    return ctx.memo("passive.dicom", load)
+
+
+def _archives_and_known_aes(ctx: CheckContext) -> tuple[dict[str, Any], set[str]]:
+    archives = {e.host: a for a in ctx.assets() if a.asset_class in ARCHIVE_CLASSES for e in a.endpoints}
+    known = {t.ae_title.strip() for a in ctx.assets() for t in a.ae_titles}
+    return archives, known
+
+
+@evaluator("RG-PASSIVE-UNKNOWN-AE-PACS")
+def unknown_ae_at_archive(ctx: CheckContext) -> Iterator[Observation]:
+    """A calling AE title that no inventory asset holds, seen storing to or querying a PACS/VNA
+    (passive DICOM evidence: the association's AE titles and the DIMSE requests it sent)."""
+    archives, known = _archives_and_known_aes(ctx)
+    for doc in _passive_dicom(ctx):
+        archive = archives.get(str(doc.get("server")))
+        calling = (doc.get("calling_ae") or "").strip()
+        commands = {c: n for c, n in (doc.get("commands") or {}).items() if c in STORE_OR_QUERY}
+        if archive is None or not calling or calling in known or not commands:
+            continue
+        yield Observation(asset_id=archive.id, key=f"{calling}@{doc['client']}", exposure=0.6,
+                          evidence={k: doc.get(k) for k in ("client", "server", "server_port", "calling_ae",
+                                                            "called_ae", "associations", "accepted", "commands",
+                                                            "first_seen", "last_seen")},
+                          summary=f"AE {calling} at {doc['client']} (in no inventory asset) sent "
+                                  + ", ".join(f"{n} {c}" for c, n in sorted(commands.items()))
+                                  + f" to {archive.name} ({doc['server']}:{doc['server_port']})")
+
+
+@evaluator("RG-PASSIVE-MOVE-DEST-UNKNOWN")
+def unknown_move_destination(ctx: CheckContext) -> Iterator[Observation]:
+    """A C-MOVE asked a PACS/VNA to send images to an AE title no inventory asset holds
+    (passive DICOM evidence: the Move Destination of the C-MOVE command set)."""
+    archives, known = _archives_and_known_aes(ctx)
+    for doc in _passive_dicom(ctx):
+        archive = archives.get(str(doc.get("server")))
+        if archive is None:
+            continue
+        for dest in doc.get("move_destinations") or []:
+            dest = str(dest).strip()
+            if not dest or dest in known:
+                continue
+            yield Observation(asset_id=archive.id, key=f"move:{dest}", exposure=0.6,
+                              evidence={"move_destination": dest,
+                                        **{k: doc.get(k) for k in ("client", "server", "server_port", "calling_ae",
+                                                                   "called_ae", "commands", "first_seen",
+                                                                   "last_seen")}},
+                              summary=f"{doc.get('calling_ae') or doc['client']} asked {archive.name} to move "
+                                      f"images to AE {dest}, which no inventory asset holds")
