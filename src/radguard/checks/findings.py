@@ -48,6 +48,7 @@ from radguard.db.models.findings import (
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError, RadguardError
 from radguard.inventory.queries import find_asset
+from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "risk_accepted": ("open", "reopened"),
@@ -78,22 +79,31 @@ class BeyondMaximumTerm(InputError):
                          "To accept for longer, give a reason for exceeding the maximum")
 
 
-def get_finding(session: Session, finding_id: int) -> Finding:
-    finding = session.scalar(select(Finding).where(Finding.id == finding_id)
-                             .options(selectinload(Finding.events), selectinload(Finding.tickets)))
-    if finding is None:
+def get_finding(session: Session, finding_id: int, *, scope: SiteScope = None) -> Finding:
+    """One finding with its events and tickets.
+
+    :param finding_id: the ID.
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): a finding of
+        another site's asset, or an organisation-wide one for a site-scoped caller, is "not found".
+    """
+    finding = session.scalar(select(Finding).where(Finding.id == finding_id).options(
+        selectinload(Finding.events), selectinload(Finding.tickets),
+        selectinload(Finding.asset).selectinload(Asset.site)))
+    if finding is None or not site_visible(finding.asset.site.code if finding.asset else None, scope):
         raise NotFoundError(f"no finding {finding_id}; see `radguard findings list`")
     return finding
 
 
 def transition(session: Session, finding_id: int, action: str, *, by: str, reason: str,
                until: datetime | None = None, now: datetime | None = None,
-               sla: SlaPolicy | None = None, beyond_maximum_reason: str | None = None) -> Finding:
+               sla: SlaPolicy | None = None, beyond_maximum_reason: str | None = None,
+               scope: SiteScope = None) -> Finding:
     """Apply a person's decision; raises with the allowed states if it does not apply.
 
     :param beyond_maximum_reason: why a risk acceptance may end later than
         ``sla.max_acceptance_days``; without it such an end date raises :class:`BeyondMaximumTerm`.
         Kept in the decision's event (``evidence.beyond_maximum``) — the one rule CLI and web share.
+    :param scope: the sites the deciding person may see: a finding outside it is "not found".
     """
     if action not in ACTIONS:
         raise InputError("findings", None, "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
@@ -104,7 +114,7 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
         raise InputError("findings", None, "by", "say who makes this decision")
     if not reason.strip():
         raise InputError("findings", None, "reason", "give a reason; it is kept in the finding's history")
-    finding = get_finding(session, finding_id)
+    finding = get_finding(session, finding_id, scope=scope)
     if finding.state not in ALLOWED_FROM[target]:
         raise TransitionError(
             f"finding {finding_id} is {finding.state}; `{action}` applies only to "
@@ -150,9 +160,9 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
     return finding
 
 
-def _site_id(session: Session, site: str) -> int:
+def _site_id(session: Session, site: str, scope: SiteScope = None) -> int:
     sid = session.scalar(select(Site.id).where(Site.code == site))
-    if sid is None:
+    if sid is None or not site_visible(site, scope):  # another site is as unknown as no site
         raise NotFoundError(f"no site with code {site!r}; see `radguard inventory sites`")
     return sid
 
@@ -196,23 +206,40 @@ def _sort_keys(sort: str) -> tuple[SortKey, ...]:
     return FINDING_SORTS[sort]
 
 
+def scope_condition(session: Session, scope: SiteScope) -> ColumnElement[bool] | None:
+    """The findings a caller limited to ``scope`` may see: those of assets at its sites (None: no limit).
+
+    Organisation-wide findings (no asset) are not any site's, so a site-scoped caller does not
+    see them (:func:`radguard.inventory.scope.site_visible`). Written as the site filter below is
+    (a sub-select on ``asset_id + 0``) so the lists still walk the index of their order.
+    """
+    ids = scope_site_ids(session, scope)
+    if ids is None:
+        return None
+    return (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id.in_(ids)))
+
+
 def _conditions(session: Session, *, states: Sequence[str], severities: Sequence[str], asset_ref: str | None,
-                check_ids: Sequence[str], site: str | None, due_before: date | None) -> list[ColumnElement[bool]]:
+                check_ids: Sequence[str], site: str | None, due_before: date | None,
+                scope: SiteScope = None) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
+    limit = scope_condition(session, scope)
+    if limit is not None:
+        out.append(limit)
     wanted = _wanted_states(states)
     if wanted:
         out.append(Finding.state.in_(sorted(wanted)))
     if severities:
         out.append(Finding.severity.in_([s.lower() for s in severities]))
     if asset_ref:
-        out.append(Finding.asset_id == find_asset(session, asset_ref).id)
+        out.append(Finding.asset_id == find_asset(session, asset_ref, scope=scope).id)
     if check_ids:
         out.append(Finding.check_id.in_([c.upper() for c in check_ids]))
     if site:
         # A sub-select, not a join, on ``asset_id + 0`` (which no index matches): the list walks
         # the index of its order and tests each row, rather than collecting a site's findings by
         # asset and sorting them (SQLite's choice otherwise; a temporary B-tree per request).
-        sid = _site_id(session, site)
+        sid = _site_id(session, site, scope)
         out.append(Finding.asset_id.is_(None)
                    | (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id == sid)))
     if due_before is not None:
@@ -236,7 +263,7 @@ def _ordered(session: Session, stmt: Any, keys: Sequence[SortKey], sort: str, af
 def list_findings(session: Session, *, states: Sequence[str] = (), severities: Sequence[str] = (),
                   asset_ref: str | None = None, check_ids: Sequence[str] = (), site: str | None = None,
                   due_before: date | None = None, sort: str = "risk", after: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> Sequence[Finding]:
+                  limit: int | None = None, offset: int = 0, scope: SiteScope = None) -> Sequence[Finding]:
     """Findings, highest risk first (then by ID) — the one findings query every surface uses.
 
     :param states: ``open`` also matches ``reopened`` (both count as open); repeatable.
@@ -250,12 +277,14 @@ def list_findings(session: Session, *, states: Sequence[str] = (), severities: S
     :param after: a cursor from :func:`findings_cursor`: the rows after that one.
     :param limit: at most this many (paging with ``offset`` or ``after``).
     :param offset: skip this many first.
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`); None: all.
+        A ``site`` or ``asset_ref`` outside it is "not found".
     """
     keys = _sort_keys(sort)
     stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site),
                                    selectinload(Finding.tickets)).where(
         *_conditions(session, states=states, severities=severities, asset_ref=asset_ref, check_ids=check_ids,
-                     site=site, due_before=due_before))
+                     site=site, due_before=due_before, scope=scope))
     return session.scalars(_ordered(session, stmt, keys, sort, after, offset, limit)).all()
 
 
@@ -319,7 +348,7 @@ _ROW_COLUMNS = (Finding.id, Finding.risk_score, Finding.severity, Finding.check_
 def findings_page(session: Session, *, states: Sequence[str] = (), severities: Sequence[str] = (),
                   asset_ref: str | None = None, check_ids: Sequence[str] = (), site: str | None = None,
                   due_before: date | None = None, sort: str = "risk", after: str | None = None,
-                  page: int = 1, per_page: int = 50) -> FindingsPage:
+                  page: int = 1, per_page: int = 50, scope: SiteScope = None) -> FindingsPage:
     """A page of :func:`list_findings`' rows as :class:`FindingRow` (same filters and orders).
 
     With ``after`` the page starts after that cursor (``page`` is then only the number shown);
@@ -329,7 +358,7 @@ def findings_page(session: Session, *, states: Sequence[str] = (), severities: S
     keys = _sort_keys(sort)
     page = max(1, page)
     conds = _conditions(session, states=states, severities=severities, asset_ref=asset_ref, check_ids=check_ids,
-                        site=site, due_before=due_before)
+                        site=site, due_before=due_before, scope=scope)
     stmt = _ordered(session, select(*_ROW_COLUMNS).where(*conds), keys, sort, after,
                     0 if after else (page - 1) * per_page, per_page + 1)
     fetched = [FindingRow(*r) for r in session.execute(stmt)]
@@ -382,14 +411,18 @@ class FindingCounts:
         return out
 
 
-def finding_counts(session: Session, *, site: str | None = None) -> FindingCounts:
+def finding_counts(session: Session, *, site: str | None = None, scope: SiteScope = None) -> FindingCounts:
     """Findings counted in SQL (one grouped query), for the dashboard, reports and API.
 
     :param site: a site code, with the same rule as :func:`list_findings`.
+    :param scope: the sites the caller may see; None: all.
     """
     stmt = select(Finding.check_id, Finding.state, Finding.severity, func.count())
+    limit = scope_condition(session, scope)
+    if limit is not None:
+        stmt = stmt.where(limit)
     if site:
-        sid = _site_id(session, site)
+        sid = _site_id(session, site, scope)
         stmt = stmt.outerjoin(Asset, Finding.asset_id == Asset.id).where(
             Finding.asset_id.is_(None) | (Asset.site_id == sid))
     rows = session.execute(stmt.group_by(Finding.check_id, Finding.state, Finding.severity)

@@ -26,6 +26,8 @@ from radguard.web.accounts import (
     revoke_api_token,
     set_password,
     set_role,
+    set_user_sites,
+    user_sites,
 )
 from radguard.web.audit import record_cli
 
@@ -49,13 +51,35 @@ def user_add(
     role: str = typer.Option("viewer", "--role", help=f"One of: {', '.join(ROLES)}."),
     full_name: str | None = typer.Option(None, "--name", help="Full name, shown in the audit log."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    site: list[str] = typer.Option([], "--site", help="Limit the account to this site's data (site code; "
+                                                      "repeatable). Without it the account sees every site."),
 ) -> None:
     """Create a web account."""
     password = _read_password(password_stdin)
     with db(ctx).transaction() as session:
-        create_user(session, username, password, role, full_name)
-        record_cli(session, "user.add", target=username, detail={"role": role})
-    console.print(f"user {username} added with role {role}")
+        user = create_user(session, username, password, role, full_name, sites=site)
+        sites = sorted(user_sites(session, user) or ())
+        record_cli(session, "user.add", target=username, detail={"role": role, "sites": sites or None})
+    console.print(f"user {username} added with role {role}"
+                  + (f" for {', '.join(sites)}" if sites else " for every site"))
+
+
+@user_app.command("sites")
+def user_sites_cmd(
+    ctx: typer.Context,
+    username: str = typer.Argument(...),
+    site: list[str] = typer.Option([], "--site", help="A site the account is limited to (site code; repeatable); "
+                                                      "replaces the account's sites."),
+    every_site: bool = typer.Option(False, "--all", help="Lift the limit: the account sees every site."),
+) -> None:
+    """Limit an account's role to some sites (or lift the limit with --all); applies on its next request."""
+    if bool(site) == every_site:
+        raise InputError("--site", None, None, "give one or more --site CODE, or --all for every site")
+    with db(ctx).transaction() as session:
+        previous, now = set_user_sites(session, get_user(session, username), site)
+        record_cli(session, "user.sites", target=username, detail={"from": previous or None, "to": now or None})
+    console.print(f"user {username} now sees {', '.join(now) if now else 'every site'}"
+                  f" (was {', '.join(previous) if previous else 'every site'})")
 
 
 @user_app.command("list")
@@ -63,14 +87,17 @@ def user_list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json",
     """List web accounts."""
     with db(ctx).read() as session:
         users = list(session.scalars(select(User).order_by(User.username)))
-        rows = [{"username": u.username, "full_name": u.full_name, "role": u.role, "active": u.active,
+        rows = [{"username": u.username, "full_name": u.full_name, "role": u.role,
+                 "sites": sorted(user_sites(session, u) or ()) or None, "active": u.active,
                  "locked_until": u.locked_until, "last_login": u.last_login} for u in users]
     if json_out:
         print_json(rows)
         return
-    table = Table("User", "Name", "Role", "Active", "Last sign-in")
+    table = Table("User", "Name", "Role", "Sites", "Active", "Last sign-in")
     for r in rows:
-        table.add_row(str(r["username"]), str(r["full_name"] or ""), str(r["role"]), "yes" if r["active"] else "no",
+        sites = r["sites"]
+        table.add_row(str(r["username"]), str(r["full_name"] or ""), str(r["role"]),
+                      ", ".join(sites) if isinstance(sites, list) else "all", "yes" if r["active"] else "no",
                       str(r["last_login"] or "never"))
     console.print(table)
 
@@ -128,14 +155,18 @@ def user_reset_password(
 def user_token(ctx: typer.Context, username: str = typer.Argument(...),
                name: str = typer.Option("automation", "--name", help="What the token is for."),
                days: int = typer.Option(TOKEN_LIFETIME.days, "--days",
-                                        help=f"Days until the token expires (1-{MAX_TOKEN_LIFETIME.days}).")) -> None:
+                                        help=f"Days until the token expires (1-{MAX_TOKEN_LIFETIME.days})."),
+               site: list[str] = typer.Option([], "--site", help="Limit the token to this site (repeatable); at "
+                                                                 "most the user's own sites. Default: the user's.")
+               ) -> None:
     """Create an API token for a user. It is printed once; radguard stores only its hash."""
     with db(ctx).transaction() as session:
         user = get_user(session, username)
         if not 1 <= days <= MAX_TOKEN_LIFETIME.days:
             raise InputError("--days", None, None, f"a token lasts between 1 and {MAX_TOKEN_LIFETIME.days} days")
-        row, secret = create_api_token(session, user, name, lifetime=timedelta(days=days))
-        record_cli(session, "token.create", target=f"{username}:{row.prefix}", detail={"days": days})
+        row, secret = create_api_token(session, user, name, lifetime=timedelta(days=days), sites=site)
+        record_cli(session, "token.create", target=f"{username}:{row.prefix}",
+                   detail={"days": days, "sites": sorted(set(site)) or None})
         token_id = row.id
         expires = row.expires_at
     err_console.print(f"token {token_id} for {username}, valid until {expires:%Y-%m-%d %H:%M} UTC; "

@@ -14,6 +14,7 @@ import hashlib
 import re
 import secrets
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from radguard.db.base import utcnow
-from radguard.db.models.web import ROLES, ApiToken, User, WebSession
+from radguard.db.models.inventory import Site
+from radguard.db.models.web import ROLES, ApiToken, TokenSite, User, UserSite, WebSession
 from radguard.errors import InputError, NotFoundError, RadguardError
 
 SESSION_LIFETIME = timedelta(hours=8)
@@ -92,7 +94,71 @@ def check_password_strength(password: str, username: str | None = None, full_nam
             raise InputError("password", None, None, "the password must not contain the user's own name")
 
 
-def create_user(session: Session, username: str, password: str, role: str, full_name: str | None = None) -> User:
+def _site_ids(session: Session, codes: Iterable[str], field: str) -> dict[str, int]:
+    """Site codes to IDs; an unknown code is an InputError naming the known ones."""
+    wanted = sorted({c.strip() for c in codes if c.strip()})
+    known = {code: sid for sid, code in session.execute(select(Site.id, Site.code).where(Site.code.in_(wanted)))}
+    missing = [c for c in wanted if c not in known]
+    if missing:
+        have = ", ".join(session.scalars(select(Site.code).order_by(Site.code))) or "none yet"
+        raise InputError(field, None, None, f"no site {', '.join(missing)}; known sites: {have} "
+                                            "(`radguard inventory sites`)")
+    return known
+
+
+def user_sites(session: Session, user: User) -> frozenset[str] | None:
+    """The site codes ``user`` is limited to; None when the user sees every site (no rows).
+
+    :param session: the database session.
+    :param user: the account.
+    """
+    codes = frozenset(session.scalars(select(Site.code).join(UserSite, UserSite.site_id == Site.id)
+                                      .where(UserSite.user_id == user.id)))
+    return codes or None
+
+
+def token_sites(session: Session, token: ApiToken) -> frozenset[str] | None:
+    """The site codes an API token itself is limited to; None when it takes its user's."""
+    codes = frozenset(session.scalars(select(Site.code).join(TokenSite, TokenSite.site_id == Site.id)
+                                      .where(TokenSite.token_id == token.id)))
+    return codes or None
+
+
+def narrowed(outer: frozenset[str] | None, inner: frozenset[str] | None) -> frozenset[str] | None:
+    """The sites both limits allow (None is no limit): a token's scope is at most its user's."""
+    if outer is None:
+        return inner
+    return outer if inner is None else outer & inner
+
+
+def set_user_sites(session: Session, user: User, codes: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Limit ``user`` to these sites (none: every site); returns (previous, new) sorted codes.
+
+    Takes effect on the user's next request: the principal is read from the database each time.
+
+    :param session: the database session.
+    :param user: the account.
+    :param codes: site codes (``radguard inventory sites``); an unknown one is refused.
+    """
+    ids = _site_ids(session, codes, "--site")
+    previous = sorted(user_sites(session, user) or ())
+    session.execute(delete(UserSite).where(UserSite.user_id == user.id))
+    session.add_all(UserSite(user_id=user.id, site_id=sid) for sid in ids.values())
+    session.flush()
+    return previous, sorted(ids)
+
+
+def create_user(session: Session, username: str, password: str, role: str, full_name: str | None = None,
+                sites: Iterable[str] = ()) -> User:
+    """A new local account.
+
+    :param session: the database session.
+    :param username: the sign-in name.
+    :param password: checked by :func:`check_password_strength`.
+    :param role: one of :data:`ROLES`.
+    :param full_name: shown beside the name.
+    :param sites: site codes the user is limited to; none: every site.
+    """
     if role not in ROLES:
         raise InputError("role", None, "role", f"{role!r} is not a role; use one of {', '.join(ROLES)}")
     if not username or len(username) > 100 or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
@@ -104,6 +170,7 @@ def create_user(session: Session, username: str, password: str, role: str, full_
                 active=True, failed_logins=0)
     session.add(user)
     session.flush()
+    set_user_sites(session, user, sites)
     return user
 
 
@@ -306,7 +373,7 @@ def close_session(session: Session, token: str) -> None:
 
 
 def create_api_token(session: Session, user: User, name: str, lifetime: timedelta = TOKEN_LIFETIME,
-                     now: datetime | None = None) -> tuple[ApiToken, str]:
+                     now: datetime | None = None, sites: Iterable[str] = ()) -> tuple[ApiToken, str]:
     """Returns the stored row and the token itself, which is shown once and never again.
 
     :param session: the database session.
@@ -314,19 +381,36 @@ def create_api_token(session: Session, user: User, name: str, lifetime: timedelt
     :param name: what it is for.
     :param lifetime: how long it works (default 90 days; at most ``MAX_TOKEN_LIFETIME``).
     :param now: the creation time (default: now).
+    :param sites: site codes the token is limited to (none: its user's sites). A site-scoped
+        user's token may name only the user's own sites; it can never see more than its user.
     """
     if lifetime <= timedelta(0) or lifetime > MAX_TOKEN_LIFETIME:
         raise InputError("--days", None, None, f"a token lasts between 1 and {MAX_TOKEN_LIFETIME.days} days")
+    ids = _site_ids(session, sites, "--site")
+    own = user_sites(session, user)
+    if own is not None and not set(ids) <= own:
+        beyond = ", ".join(sorted(set(ids) - own))
+        raise InputError("--site", None, None, f"{user.username} is limited to {', '.join(sorted(own))}; "
+                                               f"a token cannot reach {beyond}")
     now = now or utcnow()
     secret = "rgt_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, prefix=secret[:12], token_hash=token_hash(secret), created_at=now,
                    expires_at=now + lifetime)
     session.add(row)
     session.flush()
+    session.add_all(TokenSite(token_id=row.id, site_id=sid) for sid in ids.values())
+    session.flush()
     return row, secret
 
 
 def lookup_api_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
+    """The user of a live token (None when unknown, revoked, expired or the user is disabled)."""
+    row = lookup_token_row(session, secret, now)
+    return row.user if row is not None else None
+
+
+def lookup_token_row(session: Session, secret: str, now: datetime | None = None) -> ApiToken | None:
+    """The live token row for ``secret`` (recording its use), or None; see :func:`lookup_api_token`."""
     now = now or utcnow()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
@@ -334,7 +418,7 @@ def lookup_api_token(session: Session, secret: str, now: datetime | None = None)
     if row.expires_at is not None and row.expires_at <= now:
         return None
     row.last_used = now
-    return row.user
+    return row
 
 
 def revoke_api_token(session: Session, token_id: int) -> ApiToken:

@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from radguard.db.models.web import ROLES, User, WebSession
-from radguard.web.accounts import lookup_api_token, lookup_session, role_at_least
+from radguard.web.accounts import lookup_session, lookup_token_row, narrowed, role_at_least, token_sites, user_sites
 from radguard.web.identity.totp import mfa_required
 
 SESSION_COOKIE = "rg_session"
@@ -209,11 +209,21 @@ class Principal:
     full_name: str | None
     via: str  # "session" or "token"
     csrf_token: str = ""
+    # The site codes this caller may see; None: every site. Read from the database on every
+    # request (a change of a user's sites applies at once); for a token, its own sites narrowed
+    # to its user's. Routes pass it to the stages as ``scope=`` (radguard.inventory.scope).
+    sites: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, user: User, via: str, web_session: WebSession | None = None) -> Principal:
+    def of(cls, user: User, via: str, web_session: WebSession | None = None,
+           sites: frozenset[str] | None = None) -> Principal:
         return cls(user.id, user.username, user.role, user.full_name, via,
-                   web_session.csrf_token if web_session else "")
+                   web_session.csrf_token if web_session else "", sites)
+
+    @property
+    def scope(self) -> frozenset[str] | None:
+        """The ``scope`` argument of the stages' read functions: :attr:`sites`."""
+        return self.sites
 
     @property
     def name(self) -> str:
@@ -316,12 +326,14 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
         principal: Principal | None = None
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
-            user = lookup_api_token(session, auth[7:].strip())
-            if user is None:
+            row = lookup_token_row(session, auth[7:].strip())
+            if row is None:
                 raise HTTPException(status_code=401, detail="invalid, expired or revoked API token",
                                     headers={"WWW-Authenticate": "Bearer"})
+            user = row.user
+            sites = narrowed(user_sites(session, user), token_sites(session, row))
             session.commit()  # records last_used
-            principal = Principal.of(user, "token")
+            principal = Principal.of(user, "token", sites=sites)
         else:
             token = request.cookies.get(SESSION_COOKIE)
             ws = lookup_session(session, token) if token else None
@@ -329,7 +341,7 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                 if _wants_html(request):
                     raise LoginRequired()
                 raise HTTPException(status_code=401, detail="sign in first", headers={"WWW-Authenticate": "Bearer"})
-            principal = Principal.of(ws.user, "session", ws)
+            principal = Principal.of(ws.user, "session", ws, sites=user_sites(session, ws.user))
             policy = getattr(request.app.state, "mfa_policy", "none")
             if (not ws.user.totp_enabled and mfa_required(ws.user, policy)
                     and not request.url.path.startswith(MFA_ENROLMENT_PATHS)):

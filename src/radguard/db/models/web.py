@@ -36,8 +36,30 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Set by an administrator (``radguard user force-reset``): the next sign-in must choose a new
+    # password before anything else (radguard.web.routes.account); cleared when it is set.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class UserSite(Base):
+    """A site the user is limited to. A user with no rows sees every site (docs/identity.md)."""
+
+    __tablename__ = "web_user_site"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"), primary_key=True)
+    # RESTRICT: removing a site must not quietly turn a user limited to it into an unrestricted one.
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), primary_key=True)
+
+
+class TokenSite(Base):
+    """A site an API token is limited to; a token's sites narrow its user's, never widen them."""
+
+    __tablename__ = "api_token_site"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), primary_key=True)
 
 
 class WebSession(Base):

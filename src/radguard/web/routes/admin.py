@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from radguard.db.models.web import ROLES, User
 from radguard.errors import RadguardError
-from radguard.web.accounts import create_user, disable_user, enable_user, set_role
+from radguard.inventory.queries import site_codes
+from radguard.web.accounts import create_user, disable_user, enable_user, set_role, set_user_sites, user_sites
 from radguard.web.app import render
 from radguard.web.audit import export_csv, recent, record
 from radguard.web.security import Principal, client_ip, db_session, require
@@ -21,7 +23,14 @@ router = APIRouter(include_in_schema=False)
 async def users_page(request: Request, principal: Principal = Depends(require("admin")),
                      session: Session = Depends(db_session)) -> Response:
     users = list(session.scalars(select(User).order_by(User.username)))
-    return render(request, "admin_users.html", {"users": users, "roles": ROLES})
+    limits = {u.id: sorted(user_sites(session, u) or ()) for u in users}
+    return render(request, "admin_users.html", {"users": users, "roles": ROLES, "limits": limits,
+                                                "sites": site_codes(session)})
+
+
+def _form_sites(form: FormData) -> list[str]:
+    """The ticked ``sites`` checkboxes of a form."""
+    return [v for v in form.getlist("sites") if isinstance(v, str) and v]
 
 
 @router.post("/admin/users")
@@ -29,11 +38,13 @@ async def add_user(request: Request, username: str = Form(...), password: str = 
                    role: str = Form(...), full_name: str = Form(""),
                    principal: Principal = Depends(require("admin")),
                    session: Session = Depends(db_session)) -> Response:
+    sites = _form_sites(await request.form())
     try:
-        create_user(session, username.strip(), password, role, full_name or None)
+        create_user(session, username.strip(), password, role, full_name or None, sites=sites)
     except RadguardError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    record(session, principal.name, "user.add", target=username, detail={"role": role}, ip=client_ip(request))
+    record(session, principal.name, "user.add", target=username,
+           detail={"role": role, "sites": sorted(set(sites)) or None}, ip=client_ip(request))
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
@@ -83,6 +94,21 @@ async def role_route(request: Request, user_id: int, role: str = Form(...),
         raise HTTPException(status_code=400, detail=str(exc)) from None
     record(session, principal.name, "user.role", target=user.username, detail={"from": previous, "to": role},
            ip=client_ip(request))
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/sites")
+async def sites_route(request: Request, user_id: int, principal: Principal = Depends(require("admin")),
+                      session: Session = Depends(db_session)) -> Response:
+    """Limit the user to the ticked sites; none ticked lifts the limit (every site)."""
+    user = _user(session, user_id)
+    try:
+        previous, now = set_user_sites(session, user, _form_sites(await request.form()))
+    except RadguardError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "user.sites", target=user.username,
+           detail={"from": previous or None, "to": now or None}, ip=client_ip(request))
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 

@@ -107,7 +107,7 @@ def me(principal: Principal = Depends(require("viewer"))) -> Me:
 def list_assets(q: str = "", site: str = "", asset_class: str = "", page: int = Query(1, ge=1, le=1_000_000),
                 per_page: int = Query(50, ge=1, le=500), principal: Principal = Depends(require("viewer")),
                 session: Session = Depends(db_session)) -> AssetList:
-    r = query_assets(session, q, site, asset_class, page, per_page)
+    r = query_assets(session, q, site, asset_class, page, per_page, scope=principal.scope)
     return AssetList(total=r.total, page=r.page, pages=r.pages, items=[
         AssetSummary(id=a.id, site=a.site.code, name=a.name, asset_class=a.asset_class, vendor=a.vendor,
                      product=a.product, software_version=a.software_version, criticality=a.criticality,
@@ -118,7 +118,7 @@ def list_assets(q: str = "", site: str = "", asset_class: str = "", page: int = 
 def get_asset(asset_id: int = Path(..., ge=1, le=2**63 - 1), principal: Principal = Depends(require("viewer")),
               session: Session = Depends(db_session)) -> dict[str, Any]:
     try:
-        asset = find_asset(session, str(asset_id))
+        asset = find_asset(session, str(asset_id), scope=principal.scope)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such asset") from None
     return {"id": asset.id, **asset_record(asset).model_dump(by_alias=True, mode="json")}
@@ -146,7 +146,7 @@ def list_findings(response: Response,
     try:
         rows = query_findings(session, states=[state] if state else [], severities=[severity] if severity else [],
                               check_ids=[check] if check else [], site=site or None, sort=sort, after=after,
-                              limit=limit, offset=0 if after else offset)
+                              limit=limit, offset=0 if after else offset, scope=principal.scope)
     except RadguardError as exc:
         raise http_error(exc) from None
     if len(rows) == limit:

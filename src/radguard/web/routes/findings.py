@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.checks.executive import plain_action, wording_for
@@ -21,11 +20,12 @@ from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.models.findings import ALL_STATES, OPEN_STATES
-from radguard.db.models.inventory import Site
-from radguard.errors import RadguardError
+from radguard.errors import NotFoundError, RadguardError
+from radguard.inventory.queries import site_codes
 from radguard.readiness.roadmap import action_closing, build_roadmap
 from radguard.web.app import render
 from radguard.web.audit import record
+from radguard.web.routes._forms import http_error
 from radguard.web.routes.dashboard import invalidate
 from radguard.web.security import Principal, client_ip, db_session, require
 
@@ -60,13 +60,13 @@ async def findings_page(request: Request, state: str = "open", severity: str = "
                                     severities=[severity] if severity else [], check_ids=[check] if check else [],
                                     site=site or None, asset_ref=asset or None,
                                     due_before=utcnow().date() if overdue else None, sort=sort,
-                                    after=after or None, page=page, per_page=PER_PAGE)
+                                    after=after or None, page=page, per_page=PER_PAGE, scope=principal.scope)
     except RadguardError as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from None
+        raise http_error(exc) from None  # a site or asset outside the caller's sites is a 404
     filters = {"state": state, "severity": severity, "check": check, "site": site, "asset": asset,
                "overdue": overdue}
     query = urlencode({k: v for k, v in filters.items() if v})
-    sites = list(session.scalars(select(Site.code).order_by(Site.code)))
+    sites = site_codes(session, scope=principal.scope)
     return render(request, "findings.html", {
         "result": result, "rows": result.rows, **filters, "sort": sort, "query": query,
         "sorts": list(FINDING_SORTS), "sites": sites, "checks": sorted(e.spec.id for e in default_catalog()),
@@ -91,7 +91,7 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
                   saved: bool = False) -> Response:
     """The finding page; after a refused decision, with the error and the values the user typed."""
     try:
-        finding = get_finding(session, finding_id)
+        finding = get_finding(session, finding_id, scope=principal.scope)
     except RadguardError:
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
@@ -124,12 +124,16 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
     try:
         for fid in ids:
             f = transition(session, fid, action, by=principal.name, reason=reason, until=_until(until),
-                           sla=request.app.state.settings.sla, beyond_maximum_reason=beyond_reason or None)
+                           sla=request.app.state.settings.sla, beyond_maximum_reason=beyond_reason or None,
+                           scope=principal.scope)
             beyond = f.events[-1].evidence.get("beyond_maximum") if f.events else None
             record(session, principal.name, f"finding.{action}", target=f"finding:{fid}",
                    detail={"check": f.check_id, "reason": reason, "until": until or None, "to": f.state,
                            **({"beyond_maximum_reason": beyond["reason"]} if beyond else {})},
                    ip=client_ip(request))
+    except NotFoundError:
+        session.rollback()  # another site's finding (or none at all): the same answer either way
+        raise HTTPException(status_code=404, detail="no such finding") from None
     except RadguardError as exc:
         session.rollback()
         if len(ids) == 1 and back == f"/findings/{ids[0]}":

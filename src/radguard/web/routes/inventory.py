@@ -10,15 +10,13 @@ from datetime import UTC, datetime, time
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.checks.attestations import KNOWN_SUBJECTS, list_attestations, record_attestation
 from radguard.checks.findings import list_findings
-from radguard.db.models.inventory import Site
 from radguard.discovery.probes import endpoint_states
 from radguard.errors import InputError, NotFoundError, RadguardError
-from radguard.inventory.queries import find_asset_by_id, query_assets
+from radguard.inventory.queries import find_asset_by_id, query_assets, site_codes
 from radguard.inventory.vocab import AssetClass
 from radguard.web.app import render
 from radguard.web.audit import record
@@ -31,8 +29,8 @@ router = APIRouter(include_in_schema=False)
 async def inventory(request: Request, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
                     principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> Response:
-    result = query_assets(session, q, site, asset_class, page)
-    sites = list(session.scalars(select(Site.code).order_by(Site.code)))
+    result = query_assets(session, q, site, asset_class, page, scope=principal.scope)
+    sites = site_codes(session, scope=principal.scope)
     template = "_inventory_rows.html" if request.headers.get("hx-request") else "inventory.html"
     return render(request, template, {"result": result, "q": q, "site": site, "asset_class": asset_class,
                                       "sites": sites, "classes": [c.value for c in AssetClass]})
@@ -56,10 +54,10 @@ def _asset_view(request: Request, session: Session, principal: Principal, asset_
                 saved: str | None = None) -> Response:
     """The asset page; after a refused attestation, with the error and what the user typed."""
     try:
-        asset = find_asset_by_id(session, asset_id)
+        asset = find_asset_by_id(session, asset_id, scope=principal.scope)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such asset") from None
-    findings = list(list_findings(session, asset_ref=str(asset.id)))
+    findings = list(list_findings(session, asset_ref=str(asset.id), scope=principal.scope))
     probes = endpoint_states(session, asset_id=asset.id)
     attestations = list(list_attestations(session, asset_ref=str(asset.id)))
     # A finding whose evidence names an attestation subject is closed by answering it here.
@@ -92,7 +90,7 @@ async def attest(request: Request, asset_id: int, subject: str = Form(""), value
     """Record an answer on this asset as the signed-in user, with an audit entry; refusals re-render."""
     typed = {"subject": subject, "value": value, "expires": expires, "evidence": evidence, "notes": notes}
     try:
-        asset = find_asset_by_id(session, asset_id)
+        asset = find_asset_by_id(session, asset_id, scope=principal.scope)
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such asset") from None
     try:
