@@ -1,8 +1,9 @@
 """The manager's day in a real browser (Playwright on Debian's Chromium, CSP active, #19):
 find the riskiest device, and open the roadmap and export it. Each is checked against the
 stages' own answers (the findings list's order, ``build_roadmap`` and its CSV), not only on
-the page. Screenshots go to the test's directory, and to docs/img when
-``RADGUARD_DOC_SCREENSHOTS=1`` (how the ones in the docs are made)."""
+the page, and each page is checked with axe-core (WCAG 2 A/AA, serious and critical).
+Screenshots go to the test's directory, and to docs/img when ``RADGUARD_DOC_SCREENSHOTS=1``
+(how the ones in the docs are made)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,23 @@ from tests.web.test_browser_flows import Session, northwind, served  # noqa: F40
 
 pytestmark = pytest.mark.browser
 DOC_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+# axe-core, installed by scripts/setup (`npm ci` in tests/support/axe, a committed lock file).
+AXE = Path(__file__).resolve().parents[1] / "support" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[str]:
+    """The serious and critical WCAG A/AA violations axe-core finds on the page (rule: nodes).
+
+    The script is read from disk and evaluated through the DevTools protocol, so the page's
+    CSP (no inline scripts) stays as it is for the page itself.
+    """
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
+        return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+                           .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 5).join(", "));
+    }""")
+    return list(found)
 
 
 def _shot(page: Any, tmp_path: Path, name: str) -> None:
@@ -49,6 +67,7 @@ def test_find_the_riskiest_device(northwind: Database, served: tuple[str, Any], 
     assert page.locator("h1").inner_text() == heading
     assert page.locator(f"tr[data-finding='{top_id}'] a[href='/findings/{top_id}']").count() == 1
     _shot(page, tmp_path, "web-riskiest-device.png")
+    assert axe_violations(page) == []
     user.assert_clean()
 
 
@@ -67,6 +86,13 @@ def test_open_the_roadmap_and_export_it(northwind: Database, served: tuple[str, 
              page.locator("#roadmap-actions tbody tr").evaluate_all("rows => rows.map(r => r.id)")]
     assert ranks == [a["rank"] for a in doc["actions"]]
     _shot(page, tmp_path, "web-roadmap.png")
+    assert axe_violations(page) == []
+    assert user.errors == []
+    # The check itself sees a violation when there is one (an image without a text alternative).
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/x.png\">')")
+    assert any(v.startswith("image-alt:") for v in axe_violations(page))
+    page.reload()
+    user.errors.clear()  # the inserted image's own 404, not the page's
     page.select_option("select[name=owner]", owner)
     page.click("form.filters button[type=submit]")
     page.wait_for_url(lambda url: "owner=" in url)
