@@ -9,7 +9,8 @@ minutes at 100,000 assets, so no page request may compute them. Instead:
   (``checks.findings.transition``): a few integers change, nothing is re-counted; the roadmap
   part is then marked stale, as it is by :func:`mark_stale` after a checklist change, and the
   next assessment computes it afresh;
-* :func:`stored_cards` is the one read function: the dashboard page and API call it.
+* :func:`stored_cards` is the one read function: the dashboard page and API call it;
+  :func:`stored_action_for` gives a finding page its action's stored place in the ranking.
 
 The counts are the very rows of :func:`radguard.checks.findings.finding_counts`, so the stored
 card and the report or CLI agree for the same data.
@@ -34,7 +35,7 @@ from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
 
 # Bumped whenever the payload's shape changes; a row of another version is treated as absent
 # (the page says no cards are stored yet) until the next assessment writes a current one.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the roadmap part keeps every finding action's place (finding_actions)
 # Rows kept: the newest is read; a few older ones show how the cards moved between runs.
 KEEP = 20
 
@@ -75,8 +76,15 @@ def roadmap_card(session: Session, now: datetime | None = None) -> dict[str, Any
         why = a.get("why") or {}
         kept = {k: v for k, v in a.items() if k != "why"}
         actions.append({**kept, "plain": plain_action(a), "findings_closed": len(why.get("findings") or [])})
+    # Every finding action's place in the ranking, by check ID (a finding action's ID is its
+    # check's): the finding page links a finding to its action without ranking the register.
+    places = {a["id"]: {"rank": a["rank"], "id": a["id"], "kind": a["kind"], "title": a["title"],
+                        "what": a.get("what"), "horizon": a["horizon"], "owner": a.get("owner"),
+                        "findings_closed": len((a.get("why") or {}).get("findings") or [])}
+              for a in doc["actions"] if a["kind"] == "finding"}
     # Through JSON once, so what is returned here is exactly what a later read gives back.
-    return dict(json.loads(json.dumps({"actions": actions, "total": doc["summary"]["actions"]}, default=str)))
+    return dict(json.loads(json.dumps({"actions": actions, "total": doc["summary"]["actions"],
+                                       "finding_actions": places}, default=str)))
 
 
 def store_cards(session: Session, assessed_at: datetime | None = None) -> DashboardSnapshot:
@@ -127,6 +135,21 @@ def mark_stale(session: Session) -> None:
     row = _latest(session)
     if row is not None and not row.stale:
         session.execute(update(DashboardSnapshot).where(DashboardSnapshot.id == row.id).values(stale=True))
+
+
+def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
+    """The stored roadmap action that closes open findings of ``check_id`` (rank, title, horizon,
+    owner, findings_closed), as ranked at the last assessment; None when no cards are stored yet
+    or the check has no action. One indexed row read, so a finding page can afford it.
+
+    :param session: a read session.
+    :param check_id: the finding's check ID.
+    """
+    row = _latest(session)
+    if row is None:
+        return None
+    place = (row.payload.get("roadmap") or {}).get("finding_actions", {}).get(check_id)
+    return dict(place) if place else None
 
 
 def stored_cards(session: Session) -> StoredCards | None:

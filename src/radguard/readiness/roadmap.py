@@ -463,19 +463,6 @@ def top_of_roadmap(doc: dict[str, Any], limit: int = TOP, finding_ids: set[int] 
     return TopOfRoadmap(actions=list(doc["actions"][:limit]), risks=risks)
 
 
-def action_closing(doc: dict[str, Any], finding_id: int) -> dict[str, Any] | None:
-    """The roadmap action whose work closes the open finding ``finding_id`` (None: no action does,
-    e.g. the finding is closed), so a finding's page can link to its place in the ranking.
-
-    :param doc: what :func:`build_roadmap` returned.
-    :param finding_id: the finding's ID.
-    """
-    for a in doc["actions"]:
-        if any(f["id"] == finding_id for f in a["why"]["findings"]):
-            return a
-    return None
-
-
 def priority_label(action: dict[str, Any]) -> str:
     """The ranking column in words: the ranked priority, and why it differs from the action's own."""
     if action["pinned"]:
