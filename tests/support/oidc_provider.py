@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 from joserfc.jwk import RSAKey
 
-from tests.support.ports import free_port
+from tests.support.ports import free_port, stop_group
 
 NODE = "/usr/bin/node"
 HERE = Path(__file__).parent / "oidc"
@@ -79,12 +78,7 @@ def running_oidc_provider(
         _wait_for_discovery(issuer, proc, log_dir / "oidc-provider.log")
         yield OidcProvider(issuer, client_id, client_secret, redirect_uri, key)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 def _wait_for_discovery(issuer: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:

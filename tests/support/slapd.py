@@ -7,16 +7,14 @@ machine's own /etc/ldap.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.ports import free_port, wait_for_port
+from tests.support.ports import free_port, stop_group, wait_for_port
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -139,10 +137,5 @@ def running_slapd(base: Path, users: dict[str, str]) -> Iterator[Slapd]:
         wait_for_port("127.0.0.1", ldap_port)
         yield Slapd("127.0.0.1", ldaps_port, ldap_port, base / "cert.pem", ldapi_url)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         shutil.rmtree(base / "db", ignore_errors=True)

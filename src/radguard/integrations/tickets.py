@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +26,9 @@ PRIORITY = {"critical": "Highest", "high": "High", "medium": "Medium", "low": "L
 SN_IMPACT = {"critical": 1, "high": 1, "medium": 2, "low": 3, "info": 3}
 SERVICENOW_COLUMNS = ["u_radguard_finding_id", "u_short_description", "u_description", "u_impact", "u_urgency",
                       "u_cmdb_ci", "u_location", "u_state", "u_due_date", "u_risk_score", "u_check_id"]
+
+
+_Ticket = TypeVar("_Ticket", FindingTicket, RoadmapTicket)
 
 
 class TicketError(RadguardError):
@@ -53,10 +56,14 @@ def _description(record: dict[str, Any]) -> str:
 
 
 def _store_key(session: Session, finding_id: int, system: str, key: str) -> None:
-    row = session.scalar(select(FindingTicket).where(FindingTicket.finding_id == finding_id,
-                                                     FindingTicket.system == system))
+    _upsert_ticket(session, FindingTicket, {"finding_id": finding_id, "system": system}, key)
+
+
+def _upsert_ticket(session: Session, model: type[_Ticket], match: dict[str, Any], key: str) -> None:
+    """Keep the one row per (object, system) of ``model``: a re-export moves its key and time."""
+    row = session.scalars(select(model).filter_by(**match)).first()
     if row is None:
-        session.add(FindingTicket(finding_id=finding_id, system=system, key=key, exported_at=utcnow()))
+        session.add(model(**match, key=key, exported_at=utcnow()))
     else:
         row.key, row.exported_at = key, utcnow()
 
@@ -166,12 +173,7 @@ def _horizon_priority(action: dict[str, Any], horizons: list[str]) -> str:
 
 
 def _store_action_key(session: Session, action_id: str, system: str, key: str) -> None:
-    row = session.scalar(select(RoadmapTicket).where(RoadmapTicket.action_id == action_id,
-                                                     RoadmapTicket.system == system))
-    if row is None:
-        session.add(RoadmapTicket(action_id=action_id, system=system, key=key, exported_at=utcnow()))
-    else:
-        row.key, row.exported_at = key, utcnow()
+    _upsert_ticket(session, RoadmapTicket, {"action_id": action_id, "system": system}, key)
 
 
 def export_roadmap_jira(session: Session, client: Any, project: str, issue_type: str = "Task",
