@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from radguard.checks.attestations import attestation_index
+from radguard.checks.findings import refresh_asset_rollups
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, Observation
 from radguard.checks.risk import score, score_inputs, signal_name
@@ -405,6 +406,10 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     _write(session, inserts, updates, touch, events, now, result.timings)
     result.timings["write"] = time.perf_counter() - mark
     result.created = len(inserts)
+    mark = time.perf_counter()
+    # The inventory's risk and open-findings orders read these stored figures (migration 0031).
+    refresh_asset_rollups(session)
+    result.timings["rollups"] = time.perf_counter() - mark
 
     counts = session.execute(
         select(Finding.severity, func.count()).where(Finding.state.in_(OPEN_STATES)).group_by(Finding.severity)

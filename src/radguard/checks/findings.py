@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, func, literal_column, select
+from sqlalchemy import Integer, Table, bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -157,7 +157,43 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
     from radguard.readiness.dashboard import note_transition
 
     note_transition(session, finding.check_id, finding.severity, previous, target)
+    if finding.asset_id is not None:
+        refresh_asset_rollups(session, [finding.asset_id])
     return finding
+
+
+def refresh_asset_rollups(session: Session, asset_ids: Iterable[int] | None = None) -> int:
+    """Store each asset's highest open risk score and open-finding count on the asset row.
+
+    The inventory sorts by these (migration 0031); computing them per request would aggregate
+    the whole register. The assessment calls this once at its end and a decision for its
+    finding's asset. Only rows whose figures changed are written (a re-assessment of an
+    unchanged fleet writes nothing), and the asset's ``updated_at`` is left alone: a roll-up is
+    not an inventory edit. Returns how many assets changed.
+
+    :param asset_ids: only these assets (default: every asset).
+    """
+    conds: list[ColumnElement[bool]] = [Finding.state.in_(OPEN_STATES), Finding.asset_id.is_not(None)]
+    stored = select(Asset.id, Asset.risk_score, Asset.open_findings)
+    if asset_ids is not None:
+        ids = sorted(set(asset_ids))
+        if not ids:
+            return 0
+        conds.append(Finding.asset_id.in_(ids))
+        stored = stored.where(Asset.id.in_(ids))
+    fresh = {int(aid or 0): (int(risk or 0), int(n)) for aid, risk, n in session.execute(
+        select(Finding.asset_id, func.max(Finding.risk_score), func.count()).where(*conds)
+        .group_by(Finding.asset_id))}
+    changes = [{"b_id": aid, "b_risk": fresh.get(aid, (0, 0))[0], "b_open": fresh.get(aid, (0, 0))[1]}
+               for aid, risk, n in session.execute(stored) if (risk, n) != fresh.get(aid, (0, 0))]
+    if changes:
+        table = Asset.__table__
+        assert isinstance(table, Table)
+        # updated_at set to itself: otherwise its onupdate would stamp every asset as edited.
+        session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            risk_score=bindparam("b_risk"), open_findings=bindparam("b_open"), updated_at=table.c.updated_at),
+            changes)
+    return len(changes)
 
 
 def _site_id(session: Session, site: str, scope: SiteScope = None) -> int:

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
+from radguard.db.keyset import SortKey, decode_cursor, encode_cursor
+from radguard.db.keyset import after as keyset_after
 from radguard.db.models.inventory import Asset, Site
-from radguard.errors import NotFoundError
+from radguard.errors import InputError, NotFoundError
 from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 
 
@@ -113,46 +117,135 @@ def count_assets(session: Session, site: str | None = None, *, scope: SiteScope 
     return int(session.scalar(stmt) or 0)
 
 
+# Each order ends in a unique column (or column set) and matches one index of migration 0031
+# column for column (the site order: the unique (site_id, name)), so no page sorts the
+# inventory and a cursor seeks to its first row. Sites are listed in the order they were added.
+_ID = SortKey(Asset.id)
+_RISK = SortKey(Asset.risk_score, descending=True)
+ASSET_SORTS: dict[str, tuple[SortKey, ...]] = {
+    "site": (SortKey(Asset.site_id), SortKey(Asset.name)),
+    "risk": (_RISK, _ID),
+    "open_findings": (SortKey(Asset.open_findings, descending=True), _RISK, _ID),
+    "criticality": (SortKey(Asset.criticality, descending=True, nullable=True), _RISK, _ID),
+    "class": (SortKey(Asset.asset_class), SortKey(Asset.site_id), SortKey(Asset.name)),
+    "last_seen": (SortKey(Asset.last_seen, descending=True, nullable=True), _ID),
+}
+
+
+class AssetRow(NamedTuple):
+    """An inventory list row: the columns the list shows, nothing else."""
+
+    id: int
+    site_id: int
+    name: str
+    asset_class: str
+    modality_type: str | None
+    vendor: str | None
+    product: str | None
+    software_version: str | None
+    criticality: int | None
+    confirmed: bool
+    risk_score: int
+    open_findings: int
+    last_seen: datetime | None
+    site_code: str = ""
+
+
+_ROW_COLUMNS = (Asset.id, Asset.site_id, Asset.name, Asset.asset_class, Asset.modality_type, Asset.vendor,
+                Asset.product, Asset.software_version, Asset.criticality, Asset.confirmed, Asset.risk_score,
+                Asset.open_findings, Asset.last_seen)
+
+
 @dataclass
 class AssetPage:
-    rows: list[Asset]
+    """One page of the inventory list; ``next_cursor`` is None on the last page."""
+
+    rows: list[AssetRow]
     total: int
     page: int
     pages: int
+    next_cursor: str | None = None
+    sort: str = "site"
+
+
+def _sort_keys(sort: str) -> tuple[SortKey, ...]:
+    if sort not in ASSET_SORTS:
+        raise InputError("inventory", None, "sort", f"{sort!r} is not one of {', '.join(ASSET_SORTS)}")
+    return ASSET_SORTS[sort]
+
+
+def asset_cursor(row: AssetRow, sort: str = "site") -> str:
+    """The cursor for the rows after ``row`` in ``sort``."""
+    return encode_cursor(sort, [getattr(row, str(k.expr.key)) for k in _sort_keys(sort)])
 
 
 def query_assets(session: Session, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
-                 per_page: int = 50, *, scope: SiteScope = None) -> AssetPage:
-    """Filter and page in the database (one COUNT and one page query), never in Python.
+                 per_page: int = 50, *, sort: str = "site", after: str | None = None,
+                 criticality: int | None = None, scope: SiteScope = None) -> AssetPage:
+    """Filter, order and page in the database (one COUNT and one page query), never in Python.
 
-    Written for 100,000 assets: no join in the count, the site filter resolved to its ID first,
-    and the page ordered by (site_id, name) — the unique index, so no sort — which lists sites
-    in the order they were added and assets by name within each site. ``scope`` (the sites the
-    caller may see, :mod:`radguard.inventory.scope`) limits every row and the count; a ``site``
-    outside it lists nothing.
+    Written for 100,000 assets: the page walks the index of its order (:data:`ASSET_SORTS`)
+    and tests each row against the filters, so it reads only its own rows; a filter on a
+    column other than the order's is written so that no index matches it (``site_id + 0``),
+    else a planner may collect the filtered rows by that index and sort them. The count uses
+    the plain, indexable filters.
+
+    :param q: a substring of the name, vendor or product.
+    :param site: a site code; an unknown site lists nothing.
+    :param asset_class: one asset class.
+    :param page: with ``after``, only the number shown; without it, the page by offset.
+    :param sort: one of :data:`ASSET_SORTS`.
+    :param after: a cursor from :func:`asset_cursor` (the previous page's "next").
+    :param criticality: only assets of this clinical criticality (1-5).
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`); it limits every
+        row and the count, and a ``site`` outside it lists nothing.
     """
-    conditions: list[ColumnElement[bool]] = []
+    keys = _sort_keys(sort)
+    plain: list[ColumnElement[bool]] = []
+    walked: list[ColumnElement[bool]] = []
     allowed = scope_site_ids(session, scope)
     if allowed is not None:
-        conditions.append(Asset.site_id.in_(allowed))
+        plain.append(Asset.site_id.in_(allowed))
+        walked.append(Asset.site_id.in_(allowed) if sort == "site" else (Asset.site_id + 0).in_(allowed))
     if q:
         like = f"%{q}%"
         # SQLite's LIKE already ignores ASCII case; ILIKE would wrap every row in lower().
         sqlite = session.get_bind().dialect.name == "sqlite"
         cols = (Asset.name, Asset.vendor, Asset.product)
-        conditions.append(or_(*(c.like(like) if sqlite else c.ilike(like) for c in cols)))
+        match = or_(*(c.like(like) if sqlite else c.ilike(like) for c in cols))
+        plain.append(match)
+        walked.append(match)
     if site:
         site_id = session.scalar(select(Site.id).where(Site.code == site))
         if site_id is None:
-            return AssetPage([], 0, 1, 1)
-        conditions.append(Asset.site_id == site_id)
+            return AssetPage([], 0, 1, 1, None, sort)
+        plain.append(Asset.site_id == site_id)
+        walked.append(Asset.site_id == site_id if sort == "site" else (Asset.site_id + 0) == site_id)
     if asset_class:
-        conditions.append(Asset.asset_class == asset_class)
-    total = session.scalar(select(func.count(Asset.id)).where(*conditions)) or 0
+        plain.append(Asset.asset_class == asset_class)
+        walked.append(Asset.asset_class == asset_class if sort in ("site", "class")
+                      else Asset.asset_class.concat("") == asset_class)
+    if criticality is not None:
+        plain.append(Asset.criticality == criticality)
+        walked.append(Asset.criticality == criticality if sort == "criticality"
+                      else (Asset.criticality + 0) == criticality)
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL either walks the order's index or sorts only the rows an index condition
+        # selects; hiding the filters from its indexes made it scan the table instead.
+        walked = plain
+    total = session.scalar(select(func.count(Asset.id)).where(*plain)) or 0
     pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    rows = list(session.scalars(
-        select(Asset).where(*conditions).options(selectinload(Asset.site))
-        .order_by(Asset.site_id, Asset.name).limit(per_page).offset((page - 1) * per_page)
-    ))
-    return AssetPage(rows, total, page, pages)
+    page = max(page, 1) if after else min(max(page, 1), pages)
+    stmt = select(*_ROW_COLUMNS).where(*walked)
+    if after:
+        values = decode_cursor(after, sort, keys, source="inventory")
+        stmt = stmt.where(keyset_after(keys, values, session.get_bind().dialect.name))
+    else:
+        stmt = stmt.offset((page - 1) * per_page)
+    stmt = stmt.order_by(*(k.order() for k in keys)).limit(per_page + 1)
+    fetched = [AssetRow(*r) for r in session.execute(stmt)]  # type: ignore[call-arg]
+    rows, has_next = fetched[:per_page], len(fetched) > per_page
+    site_ids = sorted({r.site_id for r in rows})
+    codes = {int(i): str(c) for i, c in session.execute(select(Site.id, Site.code).where(Site.id.in_(site_ids)))}
+    rows = [r._replace(site_code=codes.get(r.site_id, "")) for r in rows]
+    return AssetPage(rows, total, page, pages, asset_cursor(rows[-1], sort) if has_next and rows else None, sort)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -44,7 +45,8 @@ class Asset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    asset_class: Mapped[str] = mapped_column(String(32), index=True)
+    # Indexed by ix_asset_class_order below (class first), which also serves look-ups by class.
+    asset_class: Mapped[str] = mapped_column(String(32))
     modality_type: Mapped[str | None] = mapped_column(String(16))
     vendor: Mapped[str | None] = mapped_column(String(200))
     product: Mapped[str | None] = mapped_column(String(200))
@@ -71,6 +73,11 @@ class Asset(Base):
     last_reviewed: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Roll-ups of the asset's open findings, written by the assessment and by decisions
+    # (radguard.checks.findings.refresh_asset_rollups) so the inventory can be sorted by them
+    # through an index (migration 0031): the highest open risk score and how many are open.
+    risk_score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    open_findings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     site: Mapped[Site] = relationship(back_populates="assets")
     endpoints: Mapped[list[Endpoint]] = relationship(
@@ -82,6 +89,16 @@ class Asset(Base):
     components: Mapped[list[SoftwareComponent]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="SoftwareComponent.id"
     )
+
+
+# The inventory list's orders (radguard.inventory.queries.ASSET_SORTS, migration 0031): each
+# index holds exactly its order's columns and ends in a unique one, so a page is an index walk.
+# The site order is the unique (site_id, name) constraint.
+Index("ix_asset_risk_order", Asset.risk_score.desc(), Asset.id)
+Index("ix_asset_open_order", Asset.open_findings.desc(), Asset.risk_score.desc(), Asset.id)
+Index("ix_asset_criticality_order", Asset.criticality.desc(), Asset.risk_score.desc(), Asset.id)
+Index("ix_asset_class_order", Asset.asset_class, Asset.site_id, Asset.name)
+Index("ix_asset_last_seen_order", Asset.last_seen.desc(), Asset.id)
 
 
 class Endpoint(Base):

@@ -7,8 +7,9 @@ finding says to, through the checks stage's ``record_attestation`` and the audit
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,24 +17,44 @@ from radguard.checks.attestations import KNOWN_SUBJECTS, list_attestations, reco
 from radguard.checks.findings import list_findings
 from radguard.discovery.probes import endpoint_states
 from radguard.errors import InputError, NotFoundError, RadguardError
-from radguard.inventory.queries import find_asset_by_id, query_assets, site_codes
+from radguard.inventory.queries import ASSET_SORTS, find_asset_by_id, query_assets, site_codes
 from radguard.inventory.vocab import AssetClass
 from radguard.web.app import render
 from radguard.web.audit import record
+from radguard.web.routes._forms import http_error
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
+PER_PAGE = 50
 
 
 @router.get("/inventory")
-async def inventory(request: Request, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
+async def inventory(request: Request, q: str = "", site: str = "", asset_class: str = "", criticality: str = "",
+                    sort: str = "site", after: str = "", page: int = Query(1, ge=1, le=1_000_000),
                     principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> Response:
-    result = query_assets(session, q, site, asset_class, page, scope=principal.scope)
+    """The inventory table: filters, every sortable column, 50 rows a page (keyset-paged forward).
+
+    ``after`` is the cursor of the previous page's last row (its "Next" link); ``page`` is then
+    the number shown. Without ``after``, ``page`` is an offset (page links, going back).
+    """
+    crit: int | None = None
+    if criticality:
+        if not criticality.isdigit() or not 1 <= int(criticality) <= 5:
+            raise HTTPException(status_code=400, detail=f"criticality {criticality!r} is not 1-5")
+        crit = int(criticality)
+    try:
+        result = query_assets(session, q, site, asset_class, page, PER_PAGE, sort=sort, after=after or None,
+                              criticality=crit, scope=principal.scope)
+    except RadguardError as exc:
+        raise http_error(exc) from None
     sites = site_codes(session, scope=principal.scope)
+    filters = {"q": q, "site": site, "asset_class": asset_class, "criticality": criticality}
+    query = urlencode({k: v for k, v in filters.items() if v})
     template = "_inventory_rows.html" if request.headers.get("hx-request") else "inventory.html"
-    return render(request, template, {"result": result, "q": q, "site": site, "asset_class": asset_class,
-                                      "sites": sites, "classes": [c.value for c in AssetClass]})
+    return render(request, template, {"result": result, **filters, "sort": sort, "query": query,
+                                      "sorts": list(ASSET_SORTS), "sites": sites,
+                                      "classes": [c.value for c in AssetClass]})
 
 
 ATTESTATION_VALUES = ("yes", "no")  # every subject a built-in check reads is a yes/no answer
