@@ -35,7 +35,7 @@ SHIPPED_FEEDS = [ROOT / "src" / "radguard" / "demo" / "data", ROOT / "tests" / "
 CHILD = """
 import json, resource, sys, time
 from radguard.db.session import open_database
-from radguard.checks.engine import assess
+from radguard.readiness.dashboard import assess  # what `radguard assess` runs: checks, then the stored cards
 db = open_database(sys.argv[1])
 t = time.perf_counter()
 with db.transaction() as s:

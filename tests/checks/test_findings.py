@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from radguard.checks.attestations import list_attestations, record_attestation
-from radguard.checks.engine import assess
 from radguard.checks.findings import TransitionError, finding_record, list_findings, transition
 from radguard.checks.loader import Catalog
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.importer import import_inventory
+from radguard.readiness.dashboard import assess
 from tests.checks.conftest import NOW
 from tests.conftest import EXAMPLES
 

@@ -21,7 +21,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.checks.findings import transition
 from radguard.db.base import utcnow
 from radguard.db.migrate import upgrade
@@ -41,6 +40,7 @@ from radguard.inventory.vendors import import_vendors
 from radguard.readiness.checklists.assessments import AnswerInput, create_assessment, record_answer
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import close_assessment
+from radguard.readiness.dashboard import assess
 from radguard.response.drills import import_drills
 from radguard.response.services import import_services
 from radguard.response.team import import_team

@@ -114,9 +114,9 @@ def test_forged_foreign_and_revoked_results_are_refused(pg_db: Database, tmp_pat
 def test_silent_sensor_is_a_finding_until_it_reports(pg_db: Database, tmp_path: Path, scp: Peer) -> None:
     from datetime import timedelta
 
-    from radguard.checks.engine import assess
     from radguard.db.base import utcnow
     from radguard.db.models.findings import Finding
+    from radguard.readiness.dashboard import assess
 
     creds = enroll(pg_db, "NORTH")
     later = utcnow() + timedelta(hours=49)

@@ -41,9 +41,9 @@ def test_due_paused_and_history(pg_db: Database, rg: Callable[..., Any]) -> None
 def test_schedule_failing_again_and_again_is_a_finding(sqlite_db: Database) -> None:
     from sqlalchemy import select
 
-    from radguard.checks.engine import assess
     from radguard.db.models.findings import Finding
     from radguard.distributed.schedules import failing_schedules, run_schedule
+    from radguard.readiness.dashboard import assess
 
     add_schedule(sqlite_db, "north-nightly", "discover", 24, "NORTH", {"targets": ["127.0.0.1"], "ports": [104]})
 

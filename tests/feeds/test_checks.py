@@ -7,7 +7,6 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.checks.findings import advisory_detail, finding_record
 from radguard.checks.loader import default_catalog
 from radguard.checks.registry import CheckContext, load_evaluators
@@ -17,6 +16,7 @@ from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site, SoftwareComponent
 from radguard.db.session import Database
 from radguard.feeds.matching import match_assets
+from radguard.readiness.dashboard import assess
 
 CATALOG = Path(__file__).resolve().parents[2] / "src" / "radguard" / "checks" / "catalog" / "advisories.yaml"
 

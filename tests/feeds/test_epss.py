@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.checks.findings import finding_record
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.feeds.epss import compress, download_epss, parse_epss, read_epss_file
 from radguard.feeds.update import FeedUnavailableError
+from radguard.readiness.dashboard import assess
 from tests.feeds.test_checks import seed
 
 EPSS_CSV = ("#model_version:v2023.03.01,score_date:2026-12-02T00:00:00+0000\n"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.checks.vex import apply_vex
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.feeds.vex import read_vex
+from radguard.readiness.dashboard import assess
 from tests.feeds.test_checks import seed
 
 CVES = ["CVE-2022-2119", "CVE-2022-2120", "CVE-2022-2121"]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from radguard.checks.engine import assess
 from radguard.db.session import Database
+from radguard.readiness.dashboard import assess
 from tests.feeds.conftest import CSAF, KEV, NVD, import_paths
 from tests.feeds.test_checks import seed
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from radguard.checks.engine import assess
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.models.workforce import TrainingRecord
 from radguard.db.session import Database
 from radguard.readiness.checklists.assessments import AnswerInput, create_assessment, get_assessment, record_answer
 from radguard.readiness.checklists.report import score_assessment
+from radguard.readiness.dashboard import assess
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

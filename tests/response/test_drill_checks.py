@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.checks.loader import Catalog, default_catalog
 from radguard.checks.registry import CheckContext, load_evaluators
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
+from radguard.readiness.dashboard import assess
 from radguard.response.drills import Recording, import_drills, record_drill
 from tests.response.test_services import seed
 

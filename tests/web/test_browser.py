@@ -10,10 +10,10 @@ from datetime import date, timedelta
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
+from radguard.readiness.dashboard import assess
 from radguard.web.app import create_app
 from tests.conftest import EXAMPLES
 from tests.support.browser import chromium, live_server

@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.models.checklists import ChecklistAnswer
 from radguard.db.models.response import Drill
 from radguard.db.models.web import AuditEvent
@@ -20,6 +19,7 @@ from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
 from radguard.readiness.checklists.loader import load_catalog
+from radguard.readiness.dashboard import assess
 from radguard.response.drills import DrillDoc, plan_drill
 from radguard.response.services import import_services
 from radguard.response.team import import_team

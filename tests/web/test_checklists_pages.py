@@ -7,13 +7,13 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
 from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
 from radguard.readiness.checklists.loader import load_catalog
+from radguard.readiness.dashboard import assess
 from tests.conftest import EXAMPLES
 from tests.web.conftest import csrf_of
 

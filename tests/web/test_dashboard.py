@@ -13,14 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from radguard.checks.engine import assess
 from radguard.checks.findings import finding_counts
 from radguard.db.models.findings import Finding
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
 from radguard.readiness.checklists.loader import load_catalog
-from radguard.readiness.dashboard import stored_cards
+from radguard.readiness.dashboard import assess, stored_cards
 from radguard.web.routes._cards import CardCache
 from radguard.web.routes.dashboard import CACHED, next_drills
 from tests.conftest import EXAMPLES

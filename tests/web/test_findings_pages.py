@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.models.findings import Finding
 from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
+from radguard.readiness.dashboard import assess
 from tests.conftest import EXAMPLES
 from tests.web.conftest import csrf_of
 

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from radguard import wording
-from radguard.checks.engine import assess
 from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
+from radguard.readiness.dashboard import assess
 from radguard.readiness.roadmap import build_roadmap
 from tests.conftest import EXAMPLES
 

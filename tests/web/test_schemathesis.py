@@ -21,11 +21,11 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.models.web import User
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
 from radguard.readiness.checklists.assessments import create_assessment
+from radguard.readiness.dashboard import assess
 from radguard.response.drills import import_drills
 from radguard.response.services import import_services
 from radguard.response.team import import_team

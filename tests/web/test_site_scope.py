@@ -15,13 +15,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.models.web import AuditEvent, User
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.inventory.importer import import_inventory
+from radguard.readiness.dashboard import assess
 from radguard.web.accounts import create_api_token, create_user, user_sites
 from tests.conftest import EXAMPLES
 from tests.web.conftest import PASSWORD, csrf_of, login

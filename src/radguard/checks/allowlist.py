@@ -13,7 +13,6 @@ until the administrator chooses the default (drop) after review.
 
 from __future__ import annotations
 
-import csv
 import io
 import ipaddress
 import re
@@ -23,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from radguard.checks.segmentation import Verdict
+from radguard.csvcells import CsvDictWriter
 
 CSV_COLUMNS = ("from_zone", "from_role", "to_zone", "to_role", "protocol", "port", "sources", "destinations",
                "connections", "first_seen", "last_seen", "allowed_by")
@@ -86,7 +86,7 @@ def propose(verdicts: Iterable[Verdict]) -> list[Proposal]:
 def to_csv(proposals: Iterable[Proposal]) -> str:
     """CSV with a header row (:data:`CSV_COLUMNS`); ``sources``/``destinations`` space-separated."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = CsvDictWriter(buf, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for p in proposals:
         row = p.document()

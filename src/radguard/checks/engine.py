@@ -416,13 +416,6 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     ).all()
     result.open_by_severity = {sev: int(n) for sev, n in counts}
     result.open_total = sum(result.open_by_severity.values())
-    mark = time.perf_counter()
-    # The dashboard's findings and roadmap cards, stored with the register they summarise so that
-    # no page computes them (readiness owns them; imported here, as readiness imports checks).
-    from radguard.readiness.dashboard import store_cards
-
-    store_cards(session, now)
-    result.timings["dashboard"] = time.perf_counter() - mark
     result.seconds = time.perf_counter() - started
     return result
 

@@ -153,8 +153,8 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
     finding.events.append(FindingEvent(at=now, actor=by.strip(), from_state=previous, to_state=target,
                                        reason=reason.strip(), evidence=detail))
     session.flush()
-    # The stored dashboard counts move with the decision (readiness owns them and imports this module).
-    from radguard.readiness.dashboard import note_transition
+    # The stored dashboard counts move with the decision.
+    from radguard.checks.stored_counts import note_transition
 
     note_transition(session, finding.check_id, finding.severity, previous, target)
     if finding.asset_id is not None:

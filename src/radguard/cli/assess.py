@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
-from radguard.checks.engine import assess, load_settings
+from radguard.checks.engine import load_settings
 from radguard.checks.loader import default_catalog
 from radguard.checks.sla import parse_override
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.cli.common import console, db, print_json, progress_bar
 from radguard.errors import InputError
+from radguard.readiness.dashboard import assess
 
 
 def assess_cmd(

@@ -68,7 +68,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "coverage": ("coverage", "Status (met, partly met, not met, no evidence) of every requirement, from mapped "
                  "checks and answers."),
     "notify": ("notify", "Change-only notifications: rules, channels and the notification log."),
-    "tickets": ("tickets", "Hand open findings to Jira or ServiceNow; re-exports update the same tickets."),
+    "tickets": ("tickets", "Hand open findings (or the roadmap's actions) to Jira or ServiceNow; re-exports "
+                           "update the same tickets."),
     "siem": ("siem", "Findings and audit events to a SIEM: RFC 5424 syslog in CEF, or JSON lines."),
     "export": ("export", "Machine-readable exports for GRC tools, SIEMs and spreadsheets."),
     "serve": ("web", "Serve the web application (sign in with an account made by `radguard user add`)."),

@@ -289,7 +289,7 @@ def run_demo(options: DemoOptions, step: Step | None = None) -> DemoResult:
         backup = _backup(db, out)
 
         stage("assessment")
-        from radguard.checks.engine import assess
+        from radguard.readiness.dashboard import assess
 
         with db.transaction() as session:
             assess(session)

@@ -20,7 +20,6 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from radguard.checks.engine import assess
 from radguard.db.base import utcnow
 from radguard.db.models.discovery import Scan
 from radguard.db.models.evidence import Evidence
@@ -35,6 +34,7 @@ from radguard.discovery.targets import Resolver, parse_target, parse_targets
 from radguard.distributed.broker import DISCOVER_TASK, INGEST_TASK, make_app, site_queue
 from radguard.distributed.signing import ForgedResultError, SensorCredentials, new_credentials, verify
 from radguard.errors import DatabaseError, NotFoundError, RadguardError
+from radguard.readiness.dashboard import assess
 
 log = logging.getLogger("radguard.central")
 

@@ -33,13 +33,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from radguard.checks.engine import assess
 from radguard.db.base import utcnow
 from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
 from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
 from radguard.distributed.timing import add_month, parse_window, zone
 from radguard.errors import InputError, NotFoundError
+from radguard.readiness.dashboard import assess
 
 KINDS = ("discover", "assess", "feeds", "backup", "report")
 AUDIENCES = ("executive", "technical")

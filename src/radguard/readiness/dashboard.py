@@ -3,11 +3,12 @@
 Both cards summarise every open finding: the roadmap ranks them all, which takes seconds to
 minutes at 100,000 assets, so no page request may compute them. Instead:
 
-* :func:`store_cards` computes them at the end of each assessment (``checks.engine.assess``)
-  and writes one :class:`~radguard.db.models.dashboard.DashboardSnapshot` row;
-* :func:`note_transition` adjusts the stored finding counts when a person decides on a finding
+* :func:`assess` runs an assessment (``checks.engine.assess``) and then :func:`store_cards`,
+  which writes one :class:`~radguard.db.models.dashboard.DashboardSnapshot` row: every command,
+  schedule and ingest that assesses calls this one (the checks stage cannot call readiness);
+* ``checks.stored_counts.note_transition`` adjusts the stored finding counts when a person decides on a finding
   (``checks.findings.transition``): a few integers change, nothing is re-counted; the roadmap
-  part is then marked stale, as it is by :func:`mark_stale` after a checklist change, and the
+  part is then marked stale, as it is by ``mark_stale`` after a checklist change, and the
   next assessment computes it afresh;
 * :func:`stored_cards` is the one read function: the dashboard page and API call it;
   :func:`stored_action_for` gives a finding page its action's stored place in the ranking.
@@ -19,23 +20,29 @@ card and the report or CLI agree for the same data.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from radguard.checks.engine import AssessmentResult
+from radguard.checks.engine import assess as engine_assess
 from radguard.checks.executive import plain_action
 from radguard.checks.findings import FindingCounts, finding_counts
 from radguard.checks.loader import default_catalog
+from radguard.checks.stored_counts import SCHEMA_VERSION, latest_snapshot, mark_stale, note_transition
 from radguard.db.base import utcnow
 from radguard.db.models.dashboard import DashboardSnapshot
 from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
 
+__all__ = ["SCHEMA_VERSION", "StoredCards", "assess", "mark_stale", "note_transition", "store_cards",
+           "stored_action_for", "stored_cards"]
+
 # Bumped whenever the payload's shape changes; a row of another version is treated as absent
 # (the page says no cards are stored yet) until the next assessment writes a current one.
-SCHEMA_VERSION = 2  # 2: the roadmap part keeps every finding action's place (finding_actions)
 # Rows kept: the newest is read; a few older ones show how the cards moved between runs.
 KEEP = 20
 
@@ -102,41 +109,6 @@ def store_cards(session: Session, assessed_at: datetime | None = None) -> Dashbo
     return row
 
 
-def _latest(session: Session, *, for_update: bool = False) -> DashboardSnapshot | None:
-    stmt = select(DashboardSnapshot).order_by(DashboardSnapshot.id.desc()).limit(1)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = session.scalar(stmt)
-    return row if row is not None and row.schema_version == SCHEMA_VERSION else None
-
-
-def note_transition(session: Session, check_id: str, severity: str, from_state: str, to_state: str) -> None:
-    """Move one finding from ``from_state`` to ``to_state`` in the stored counts (not committed).
-
-    The row is locked for the update (PostgreSQL), so two decisions at once both count.
-    """
-    row = _latest(session, for_update=True)
-    if row is None:
-        return
-    counts: dict[tuple[str, str, str], int] = {(c, st, sv): int(n) for c, st, sv, n in row.payload["counts"]}
-    for state, delta in ((from_state, -1), (to_state, 1)):
-        key = (check_id, state, severity)
-        counts[key] = counts.get(key, 0) + delta
-        if counts[key] <= 0:
-            del counts[key]
-    payload = {**row.payload, "counts": [[*k, n] for k, n in sorted(counts.items())]}
-    session.execute(update(DashboardSnapshot).where(DashboardSnapshot.id == row.id)
-                    .values(payload=payload, stale=True, updated_at=utcnow()))
-    session.expire(row)
-
-
-def mark_stale(session: Session) -> None:
-    """Say the stored roadmap may not reflect a change made since (not committed)."""
-    row = _latest(session)
-    if row is not None and not row.stale:
-        session.execute(update(DashboardSnapshot).where(DashboardSnapshot.id == row.id).values(stale=True))
-
-
 def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
     """The stored roadmap action that closes open findings of ``check_id`` (rank, title, horizon,
     owner, findings_closed), as ranked at the last assessment; None when no cards are stored yet
@@ -145,7 +117,7 @@ def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
     :param session: a read session.
     :param check_id: the finding's check ID.
     """
-    row = _latest(session)
+    row = latest_snapshot(session)
     if row is None:
         return None
     place = (row.payload.get("roadmap") or {}).get("finding_actions", {}).get(check_id)
@@ -154,9 +126,24 @@ def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
 
 def stored_cards(session: Session) -> StoredCards | None:
     """The newest stored cards, or None before the first assessment (one indexed row read)."""
-    row = _latest(session)
+    row = latest_snapshot(session)
     if row is None:
         return None
     counts = FindingCounts(tuple((c, st, sv, int(n)) for c, st, sv, n in row.payload["counts"]))
     return StoredCards(assessed_at=row.assessed_at, updated_at=row.updated_at, stale=row.stale,
                        findings=findings_card(counts), roadmap=row.payload["roadmap"])
+
+
+def assess(session: Session, now: datetime | None = None, **kwargs: Any) -> AssessmentResult:
+    """An assessment, then the dashboard cards stored for the register it leaves (not committed).
+
+    :param session: the assessment's transaction.
+    :param now: the assessment's time (default now).
+    :param kwargs: passed on to :func:`radguard.checks.engine.assess` (settings, catalog, on_check).
+    """
+    result = engine_assess(session, now=now, **kwargs)
+    mark = time.perf_counter()
+    store_cards(session, result.assessed_at)
+    result.timings["dashboard"] = time.perf_counter() - mark
+    result.seconds += result.timings["dashboard"]
+    return result
