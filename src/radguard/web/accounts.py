@@ -28,6 +28,7 @@ from radguard.db.base import utcnow
 from radguard.db.models.inventory import Site
 from radguard.db.models.web import ROLES, ApiToken, TokenSite, User, UserSite, WebSession
 from radguard.errors import InputError, NotFoundError, RadguardError
+from radguard.inventory.queries import site_codes
 
 SESSION_LIFETIME = timedelta(hours=8)
 TOKEN_LIFETIME = timedelta(days=90)
@@ -100,7 +101,7 @@ def _site_ids(session: Session, codes: Iterable[str], field: str) -> dict[str, i
     known = {code: sid for sid, code in session.execute(select(Site.id, Site.code).where(Site.code.in_(wanted)))}
     missing = [c for c in wanted if c not in known]
     if missing:
-        have = ", ".join(session.scalars(select(Site.code).order_by(Site.code))) or "none yet"
+        have = ", ".join(site_codes(session)) or "none yet"
         raise InputError(field, None, None, f"no site {', '.join(missing)}; known sites: {have} "
                                             "(`radguard inventory sites`)")
     return known

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.db.base import utcnow
-from radguard.db.models.inventory import Site
 from radguard.errors import RadguardError
+from radguard.inventory.queries import site_codes
 from radguard.reports.build import build_report
 from radguard.reports.exports.oscal import build_oscal, write_oscal
 from radguard.reports.exports.tables import EXPORTS, to_csv, to_json
@@ -39,7 +38,7 @@ TABLE_EXPORTS = ("findings", "inventory", "roadmap")
 @router.get("/reports")
 async def reports_page(request: Request, principal: Principal = Depends(require("viewer")),
                        session: Session = Depends(db_session)) -> Response:
-    sites = list(session.scalars(select(Site.code).order_by(Site.code)))
+    sites = site_codes(session)
     return render(request, "reports.html", {"sites": sites, "audiences": AUDIENCES, "tables": TABLE_EXPORTS})
 
 

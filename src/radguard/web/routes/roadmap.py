@@ -14,15 +14,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from radguard.checks.executive import plain_action
 from radguard.checks.findings import open_finding_ids
 from radguard.db.base import utcnow
-from radguard.db.models.inventory import Site
 from radguard.errors import RadguardError
 from radguard.integrations.tickets import roadmap_tickets
+from radguard.inventory.queries import site_codes
 from radguard.readiness.roadmap import build_roadmap, capacity_line, to_csv
 from radguard.web.app import render
 from radguard.web.routes._forms import attachment, http_error
@@ -73,7 +72,7 @@ def roadmap_page(request: Request, site: str = "", owner: str = "",
     rows = [{**a, "plain": plain_action(a), "tickets": tickets.get(a["id"], {})} for a in shown]
     return render(request, "roadmap.html", {
         "doc": doc, "rows": rows, "site": site, "owner": owner, "capacity": capacity_line(doc),
-        "sites": list(session.scalars(select(Site.code).order_by(Site.code))),
+        "sites": site_codes(session),
         "owners": sorted({a["owner"] for a in doc["actions"] if a["owner"]}),
         "titles": {a["id"]: plain_action(a)["title"] for a in doc["actions"]},
     })
