@@ -151,7 +151,10 @@ def test_tampered_state_is_refused(sso_app: FastAPI, web_db: Database) -> None:
     with TestClient(sso_app) as client:
         url = _through_provider(_start(client), "alice")
         query = parse_qs(urlsplit(url).query)
-        query["state"] = ["x" + query["state"][0][1:]]
+        state = query["state"][0]
+        # Change the first character to a different one: a fixed replacement
+        # would leave the state untouched whenever it already began with it.
+        query["state"] = [("y" if state[0] == "x" else "x") + state[1:]]
         response = client.get("/auth/oidc/callback?" + urlencode(query, doseq=True), follow_redirects=False)
         assert response.status_code == 400
         assert "radguard_session" not in response.headers.get("set-cookie", "")
