@@ -18,12 +18,19 @@ def _terminal() -> tuple[Console, io.StringIO]:
     return Console(file=out, force_terminal=True, width=100), out
 
 
+def _wait_for(out: io.StringIO, text: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in out.getvalue():
+        assert time.monotonic() < deadline, f"the bar never showed {text!r}"
+        time.sleep(0.02)
+
+
 def test_bar_appears_on_slow_work_with_its_steps() -> None:
     term, out = _terminal()
     with progress_bar("reading the register", total=2, delay=0.05, to=term) as step:
-        time.sleep(0.3)
+        _wait_for(out, "reading the register")  # polled: a loaded machine may start the bar late
         step("writing the PDF")
-        time.sleep(0.3)
+        _wait_for(out, "writing the PDF")
     shown = out.getvalue()
     assert "reading the register" in shown and "writing the PDF" in shown and "1/2" in shown
 
