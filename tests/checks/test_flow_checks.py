@@ -48,3 +48,59 @@ def test_cleartext_dicom_between_zones_fires_within_a_zone_or_on_tls_it_does_not
     evidence = next(iter(found.values())).evidence
     assert evidence["from_zone"] == "imaging-modalities" and evidence["to_zone"] == "imaging-core"
     assert evidence["cleartext_service"] == "dicom" and evidence["tls"] is False
+
+
+REMOTE = """first_seen,protocol,source,destination,destination_port,bytes
+2026-05-01T08:30:00Z,tcp,8.8.4.4,10.20.1.11,3389,5000
+2026-05-01T08:31:00Z,tcp,10.30.9.5,10.20.1.11,5901,5000
+2026-05-01T08:32:00Z,tcp,10.40.0.1,10.20.1.12,3389,5000
+2026-05-01T08:33:00Z,tcp,10.40.0.5,10.20.0.10,22,5000
+2026-05-01T08:34:00Z,tcp,8.8.4.4,10.20.1.11,104,5000
+2026-05-01T08:35:00Z,tcp,8.8.4.4,10.40.0.1,22,5000
+2026-05-01T08:36:00Z,udp,10.30.9.5,10.20.0.10,5938,5000
+"""
+
+
+def test_remote_access_around_the_declared_gateway_fires_through_the_gateway_it_does_not(nw: Database,
+                                                                                        tmp_path: Path) -> None:
+    """RDP from the internet and VNC/TeamViewer from general IT to imaging hosts are findings; RDP
+    and SSH from the declared gateways (VENDOR-VPN, TELERAD-GW), DICOM, and SSH to the gateway
+    itself are not."""
+    found = _found_after_import(nw, tmp_path, REMOTE, "RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
+    assert sorted(found) == ["NWH-MAIN/CT-ED-1#10.30.9.5 → 10.20.1.11:5901/tcp",
+                             "NWH-MAIN/CT-ED-1#8.8.4.4 → 10.20.1.11:3389/tcp",
+                             "NWH-MAIN/PACS-CORE#10.30.9.5 → 10.20.0.10:5938/udp"]
+    rdp = found["NWH-MAIN/CT-ED-1#8.8.4.4 → 10.20.1.11:3389/tcp"]
+    assert rdp.evidence["remote_service"] == "RDP" and rdp.evidence["from_role"] == "internet"
+    assert "from outside the organisation" in rdp.summary
+    assert rdp.evidence["declared_gateways"] == ["OIC-HOME-READ-VPN", "TELERAD-GW", "VENDOR-VPN"]
+    vnc = found["NWH-MAIN/CT-ED-1#10.30.9.5 → 10.20.1.11:5901/tcp"]
+    assert vnc.evidence["remote_service"] == "VNC" and "from zone clinical-general (general)" in vnc.summary
+
+
+def test_without_a_declared_gateway_remote_access_flows_are_not_this_finding(nw: Database, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from radguard.db.models.inventory import Asset
+
+    log = tmp_path / "fw.csv"
+    log.write_text(REMOTE)
+    with nw.transaction() as s:
+        import_flow_log(s, log)
+        assert observe(s, "RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
+        for gateway in s.scalars(select(Asset).where(Asset.asset_class == "remote_access")):
+            gateway.asset_class = "other"
+        assert observe(s, "RG-FLOW-REMOTE-NOT-VIA-GATEWAY") == {}
+
+
+def test_the_remote_access_port_list_is_validated(tmp_path: Path) -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from radguard.checks.evaluators.network import remote_access_ports
+
+    assert remote_access_ports()[("tcp", 3389)] == "RDP" and remote_access_ports()[("tcp", 5938)] == "TeamViewer"
+    bad = tmp_path / "remote.yaml"
+    bad.write_text("services:\n  - {name: X, proto: tcp, ports: [70000]}\n")
+    with pytest.raises(ValidationError, match="70000"):
+        remote_access_ports(bad)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from radguard.checks.attestations import attestation_index
 from radguard.checks.evaluators._support import (
@@ -375,6 +380,69 @@ def cleartext_cross_zone(ctx: CheckContext) -> Iterator[Observation]:
                           exposure=0.5,
                           summary=f"{flow.where}: {service} without TLS from zone {verdict.source.name} to "
                                   f"zone {verdict.target.name} ({flow.connections} connections)")
+
+
+REMOTE_ACCESS_FILE = Path(__file__).resolve().parent.parent / "data" / "remote_access.yaml"
+
+
+class RemoteService(BaseModel):
+    """One remote-access protocol or tool of ``data/remote_access.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=60)
+    proto: Literal["tcp", "udp"]
+    ports: list[int] = Field(min_length=1)
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        bad = [p for p in value if not 1 <= p <= 65535]
+        if bad:
+            raise ValueError(f"port {bad[0]} is not 1-65535")
+        return value
+
+
+@lru_cache(maxsize=4)
+def remote_access_ports(path: Path = REMOTE_ACCESS_FILE) -> dict[tuple[str, int], str]:
+    """(protocol, server port) → the remote-access service's name, from the content file."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out: dict[tuple[str, int], str] = {}
+    for entry in (RemoteService.model_validate(x) for x in doc["services"]):
+        for port in entry.ports:
+            out.setdefault((entry.proto, port), entry.name)
+    return out
+
+
+@evaluator("RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
+def remote_access_bypassing_gateway(ctx: CheckContext) -> Iterator[Observation]:
+    """Observed remote-access flows (SSH, RDP, VNC, TeamViewer, … of data/remote_access.yaml) to an
+    imaging host that did not come from the declared gateway: neither from an address of an
+    inventory asset of class remote_access nor from a zone the policy gives the role
+    remote_gateway. Only judged when the inventory declares a gateway: without one there is no
+    "through the gateway" to compare with (RG-REMOTE-GW-NOT-DMZ and the flow checks speak then)."""
+    gateways = [a for a in ctx.assets() if a.asset_class == "remote_access"]
+    if not gateways:
+        return
+    gateway_ids = {a.id for a in gateways}
+    gateway_hosts = {e.host for a in gateways for e in a.endpoints}
+    imaging = {a.id: a for a in ctx.assets() if is_imaging(a)}
+    services = remote_access_ports()
+    for verdict in _judged_flows(ctx):
+        flow = verdict.flow
+        service = services.get((flow.proto, flow.server_port))
+        if service is None or flow.server_asset_id not in imaging:
+            continue
+        if flow.client in gateway_hosts or flow.client_asset_id in gateway_ids \
+                or verdict.source.role == "remote_gateway":
+            continue
+        outside = verdict.source.role == "internet"
+        origin = "from outside the organisation" if outside else \
+            f"from zone {verdict.source.name} ({verdict.source.role}), not the gateway"
+        yield Observation(asset_id=flow.server_asset_id, key=flow.where, exposure=0.9 if outside else 0.7,
+                          evidence={**verdict.document(), "remote_service": service,
+                                    "declared_gateways": sorted(a.name for a in gateways)[:NAMES_SHOWN]},
+                          summary=f"{flow.where}: {service} {origin} ({flow.connections} connections, last "
+                                  f"seen {flow.last_seen.date().isoformat()})")
 
 
 ARCHIVE_CLASSES = frozenset({"pacs", "vna"})
