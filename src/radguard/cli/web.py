@@ -22,6 +22,7 @@ from radguard.web.accounts import (
     create_user,
     disable_user,
     enable_user,
+    force_password_change,
     get_user,
     revoke_api_token,
     set_password,
@@ -138,16 +139,26 @@ def user_reset_password(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
     keep_tokens: bool = typer.Option(False, "--keep-tokens", help="Keep the user's API tokens working "
                                                                   "(by default a reset revokes them)."),
+    force: bool = typer.Option(False, "--force", help="Make the user choose a new password at the next sign-in, "
+                                                      "before any page or API call works. Alone it keeps the "
+                                                      "current password for that one sign-in; with "
+                                                      "--password-stdin the password read is a temporary one."),
 ) -> None:
-    """Set a new password, end the user's sessions and revoke their API tokens. Never enables a disabled account."""
-    password = _read_password(password_stdin)
+    """Set a new password (or, with --force, require one at the next sign-in), end the user's sessions and
+    revoke their API tokens. Never enables a disabled account."""
+    password = _read_password(password_stdin) if password_stdin or not force else None
     with db(ctx).transaction() as session:
         user = get_user(session, username)
-        revoked = set_password(session, user, password, keep_tokens=keep_tokens)
+        if password is None:
+            revoked = force_password_change(session, user, keep_tokens=keep_tokens)
+        else:
+            revoked = set_password(session, user, password, keep_tokens=keep_tokens, must_change=force)
         active = user.active
         record_cli(session, "user.reset-password", target=username,
-                   detail={"tokens_revoked": revoked, "tokens_kept": keep_tokens})
-    console.print(f"password of {username} reset; {revoked} API token(s) revoked"
+                   detail={"tokens_revoked": revoked, "tokens_kept": keep_tokens, "forced": force,
+                           "temporary_password": password is not None and force})
+    said = "must choose a new password at the next sign-in" if force else "reset"
+    console.print(f"password of {username} {said}; sessions ended; {revoked} API token(s) revoked"
                   + ("" if active else f"; the account stays disabled (`radguard user enable {username}`)"))
 
 

@@ -182,8 +182,12 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def _end_sessions(session: Session, user: User) -> None:
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+def _end_sessions(session: Session, user: User, keep: int | None = None) -> int:
+    """Delete the user's sessions (all, or all but the one with ID ``keep``); returns how many."""
+    query = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(WebSession.id != keep)
+    return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def revoke_tokens(session: Session, user: User, now: datetime | None = None) -> int:
@@ -201,7 +205,8 @@ def revoke_tokens(session: Session, user: User, now: datetime | None = None) -> 
     return count
 
 
-def set_password(session: Session, user: User, password: str, *, keep_tokens: bool = False) -> int:
+def set_password(session: Session, user: User, password: str, *, keep_tokens: bool = False,
+                 must_change: bool = False) -> int:
     """Set a new password, end the user's sessions and — unless ``keep_tokens`` — revoke the API tokens.
 
     A reset usually follows a suspected compromise; a token made by whoever knew the old password
@@ -212,13 +217,70 @@ def set_password(session: Session, user: User, password: str, *, keep_tokens: bo
     :param user: the account.
     :param password: the new password (checked by :func:`check_password_strength`).
     :param keep_tokens: keep the API tokens working (say so explicitly).
+    :param must_change: the password is a temporary one: the user must choose their own at the
+        next sign-in (:func:`force_password_change`).
     """
+    _refuse_directory(user)
     check_password_strength(password, user.username, user.full_name)
     user.password_hash = _hasher.hash(password)
     user.failed_logins = 0
     user.locked_until = None
+    user.must_change_password = must_change
     _end_sessions(session, user)
     return 0 if keep_tokens else revoke_tokens(session, user)
+
+
+def _refuse_directory(user: User) -> None:
+    if is_directory_account(user):
+        source = user.password_hash.partition(":")[2] or "directory"
+        raise InputError("user", None, user.username, f"{user.username} signs in through {source}: its password "
+                                                      "is changed there, not in radguard")
+
+
+def force_password_change(session: Session, user: User, *, keep_tokens: bool = False) -> int:
+    """Make the user choose a new password at their next sign-in, before any page or API call works.
+
+    The user's sessions end now (whoever holds one — perhaps the reason for the reset — is signed
+    out) and, unless ``keep_tokens``, the API tokens are revoked, as for :func:`set_password`. The
+    current password still signs in once, only to reach the change-password page. Returns the
+    number of tokens revoked.
+
+    :param session: the database session.
+    :param user: a local account (a directory account's password is the directory's).
+    :param keep_tokens: keep the API tokens working (say so explicitly).
+    """
+    _refuse_directory(user)
+    user.must_change_password = True
+    _end_sessions(session, user)
+    return 0 if keep_tokens else revoke_tokens(session, user)
+
+
+def change_own_password(session: Session, user: User, current: str, new: str, keep_session: int | None) -> int:
+    """The user replaces their own password (after a forced reset, or by choice).
+
+    The current password is asked for again, so a session left open on a shared workstation is not
+    enough to take the account over; the new one must pass :func:`check_password_strength` and
+    differ from the current one. Clears ``must_change_password`` and ends the user's *other*
+    sessions; API tokens are kept (the user chose this). Returns the number of sessions ended.
+
+    :param session: the database session.
+    :param user: the signed-in account.
+    :param current: the password it signed in with.
+    :param new: the chosen password.
+    :param keep_session: the ID of the session making the change (it stays signed in).
+    :raises AuthError: the current password is wrong.
+    """
+    _refuse_directory(user)
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise AuthError("the current password is wrong") from None
+    if new == current:
+        raise InputError("password", None, None, "choose a password different from the current one")
+    check_password_strength(new, user.username, user.full_name)
+    user.password_hash = _hasher.hash(new)
+    user.must_change_password = False
+    return _end_sessions(session, user, keep=keep_session)
 
 
 def disable_user(session: Session, user: User) -> int:

@@ -31,6 +31,7 @@ from radguard.web.security import (
     LoginRequired,
     LoginThrottle,
     MfaEnrolmentRequired,
+    PasswordChangeRequired,
     RequestGuard,
     SecurityHeaders,
     parse_trusted_proxies,
@@ -116,6 +117,12 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
         if request.headers.get("hx-request"):
             return Response(status_code=401, headers={"HX-Redirect": "/account/mfa"})
         return RedirectResponse("/account/mfa", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _new_password(request: Request, exc: PasswordChangeRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/account/password"})
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

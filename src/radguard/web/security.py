@@ -213,12 +213,14 @@ class Principal:
     # request (a change of a user's sites applies at once); for a token, its own sites narrowed
     # to its user's. Routes pass it to the stages as ``scope=`` (radguard.inventory.scope).
     sites: frozenset[str] | None = None
+    session_id: int | None = None  # the web_session row of a browser caller (None for a token)
 
     @classmethod
     def of(cls, user: User, via: str, web_session: WebSession | None = None,
            sites: frozenset[str] | None = None) -> Principal:
         return cls(user.id, user.username, user.role, user.full_name, via,
-                   web_session.csrf_token if web_session else "", sites)
+                   web_session.csrf_token if web_session else "", sites,
+                   web_session.id if web_session else None)
 
     @property
     def scope(self) -> frozenset[str] | None:
@@ -239,7 +241,13 @@ class MfaEnrolmentRequired(Exception):
     browsers are sent to the enrolment page, which (with sign-out) is all such a session reaches."""
 
 
+class PasswordChangeRequired(Exception):
+    """Raised when an administrator forced a password reset (``must_change_password``): browsers
+    are sent to the change-password page, which (with sign-out) is all such a session reaches."""
+
+
 MFA_ENROLMENT_PATHS = ("/account/mfa", "/logout")
+PASSWORD_CHANGE_PATHS = ("/account/password", "/logout")
 
 
 def _wants_html(request: Request) -> bool:
@@ -342,9 +350,17 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                     raise LoginRequired()
                 raise HTTPException(status_code=401, detail="sign in first", headers={"WWW-Authenticate": "Bearer"})
             principal = Principal.of(ws.user, "session", ws, sites=user_sites(session, ws.user))
+            path = request.url.path
+            if ws.user.must_change_password and not path.startswith(PASSWORD_CHANGE_PATHS):
+                # Before the MFA check: the password page must stay reachable to an unenrolled user.
+                if _wants_html(request):
+                    raise PasswordChangeRequired()
+                raise HTTPException(status_code=403, detail="an administrator requires a new password: "
+                                                            "choose one first (/account/password)")
             policy = getattr(request.app.state, "mfa_policy", "none")
             if (not ws.user.totp_enabled and mfa_required(ws.user, policy)
-                    and not request.url.path.startswith(MFA_ENROLMENT_PATHS)):
+                    and not path.startswith(MFA_ENROLMENT_PATHS
+                                            + (PASSWORD_CHANGE_PATHS if ws.user.must_change_password else ()))):
                 if _wants_html(request):
                     raise MfaEnrolmentRequired()
                 raise HTTPException(status_code=403, detail="enrol two-factor sign-in first (/account/mfa)")

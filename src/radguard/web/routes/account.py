@@ -1,24 +1,25 @@
-"""The signed-in user's own account: two-factor (TOTP) enrolment and recovery codes."""
+"""The signed-in user's own account: password change, two-factor (TOTP) enrolment and recovery codes."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from radguard.db.models.web import User
 from radguard.errors import RadguardError
+from radguard.web.accounts import AuthError, change_own_password, is_directory_account
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.identity import totp
-from radguard.web.security import Principal, client_ip, db_session, require
+from radguard.web.security import LoginThrottle, Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
 
 
 def _me(session: Session, principal: Principal) -> User:
     if principal.via != "session":
-        raise HTTPException(status_code=403, detail="manage two-factor sign-in from a browser session")
+        raise HTTPException(status_code=403, detail="manage your own account from a browser session")
     user = session.get(User, principal.user_id)
     if user is None:
         raise HTTPException(status_code=404, detail="no such user")
@@ -92,3 +93,51 @@ async def mfa_disable(request: Request, code: str = Form(...), principal: Princi
     record(session, principal.name, "mfa.disabled", target=principal.name, ip=client_ip(request))
     session.commit()
     return _page(request, session, user)
+
+
+def _password_page(request: Request, user: User, error: str | None = None, status: int = 200) -> Response:
+    return render(request, "account_password.html", {"forced": user.must_change_password, "error": error,
+                                                      "directory": is_directory_account(user)},
+                  status_code=status)
+
+
+@router.get("/account/password")
+async def password_page(request: Request, principal: Principal = Depends(require("viewer")),
+                        session: Session = Depends(db_session)) -> Response:
+    return _password_page(request, _me(session, principal))
+
+
+@router.post("/account/password")
+async def password_change(request: Request, current: str = Form(...), new: str = Form(...),
+                          confirm: str = Form(...), principal: Principal = Depends(require("viewer")),
+                          session: Session = Depends(db_session)) -> Response:
+    """Replace the signed-in user's password; the only page a forced reset leaves reachable.
+
+    The current password is checked under the sign-in throttle (a held session must not become
+    a way to guess it), and the other sessions of the user end.
+    """
+    user = _me(session, principal)
+    forced = user.must_change_password
+    ip = client_ip(request)
+    if new != confirm:
+        return _password_page(request, user, "The two new passwords differ; type the same one twice.", 400)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    if throttle.attempt(user.username, ip).wait > 0:
+        return _password_page(request, user, "Too many wrong attempts; wait a minute and try again.", 429)
+    try:
+        ended = change_own_password(session, user, current, new, keep_session=principal.session_id)
+    except AuthError:
+        session.rollback()
+        record(session, principal.name, "password.change_failed", target=principal.name,
+               detail={"reason": "wrong current password"}, ip=ip)
+        session.commit()
+        return _password_page(request, user, "The current password is wrong.", 401)
+    except RadguardError as exc:
+        session.rollback()
+        throttle.succeeded(user.username, ip)  # the current password was right; the new one is refused
+        return _password_page(request, user, str(exc), 400)
+    throttle.succeeded(user.username, ip)
+    record(session, principal.name, "password.change", target=principal.name,
+           detail={"forced": forced, "other_sessions_ended": ended}, ip=ip)
+    session.commit()
+    return RedirectResponse("/", status_code=303)

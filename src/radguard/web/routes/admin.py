@@ -11,7 +11,16 @@ from starlette.datastructures import FormData
 from radguard.db.models.web import ROLES, User
 from radguard.errors import RadguardError
 from radguard.inventory.queries import site_codes
-from radguard.web.accounts import create_user, disable_user, enable_user, set_role, set_user_sites, user_sites
+from radguard.web.accounts import (
+    create_user,
+    disable_user,
+    enable_user,
+    force_password_change,
+    is_directory_account,
+    set_role,
+    set_user_sites,
+    user_sites,
+)
 from radguard.web.app import render
 from radguard.web.audit import export_csv, recent, record
 from radguard.web.security import Principal, client_ip, db_session, require
@@ -24,8 +33,9 @@ async def users_page(request: Request, principal: Principal = Depends(require("a
                      session: Session = Depends(db_session)) -> Response:
     users = list(session.scalars(select(User).order_by(User.username)))
     limits = {u.id: sorted(user_sites(session, u) or ()) for u in users}
+    directory = {u.id for u in users if is_directory_account(u)}
     return render(request, "admin_users.html", {"users": users, "roles": ROLES, "limits": limits,
-                                                "sites": site_codes(session)})
+                                                "directory": directory, "sites": site_codes(session)})
 
 
 def _form_sites(form: FormData) -> list[str]:
@@ -65,6 +75,21 @@ async def disable_user_route(request: Request, user_id: int, principal: Principa
     except RadguardError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     record(session, principal.name, "user.disable", target=user.username, detail={"tokens_revoked": revoked},
+           ip=client_ip(request))
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/force-reset")
+async def force_reset_route(request: Request, user_id: int, principal: Principal = Depends(require("admin")),
+                            session: Session = Depends(db_session)) -> Response:
+    """The user must choose a new password at the next sign-in; their sessions end, tokens are revoked."""
+    user = _user(session, user_id)
+    try:
+        revoked = force_password_change(session, user)
+    except RadguardError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    record(session, principal.name, "user.force-reset", target=user.username, detail={"tokens_revoked": revoked},
            ip=client_ip(request))
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)

@@ -128,6 +128,8 @@ async def login(
         # With a directory or provider configured a local password is the break-glass path: always visible.
         detail["break_glass"] = True
         log.warning("break-glass sign-in with local account %s from %s", user.username, ip)
+    if user.must_change_password:
+        detail["must_change_password"] = True
     record(session, user.username, "login", detail=detail or None, ip=ip)
     session.commit()
     return _signed_in(request, session, user, ip, next)
@@ -136,7 +138,9 @@ async def login(
 def _signed_in(request: Request, session: Session, user: User, ip: str | None, next: str) -> Response:
     new = open_session(session, user, ip)
     session.commit()
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    # A forced reset: the change-password page first (every other route would send them there anyway).
+    target = "/account/password" if user.must_change_password else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, new.token, httponly=True, samesite="strict",
                         secure=request.app.state.secure_cookies, max_age=8 * 3600, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
