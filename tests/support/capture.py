@@ -150,3 +150,53 @@ def send_hl7(host: str, port: int, message: str) -> str:
 
     with MLLPClient(host, port) as client:
         return str(client.send_message(message))
+
+
+@contextmanager
+def tcp_service(host: str) -> Iterator[int]:
+    """A TCP server on a free port of ``host`` that answers each connection's first bytes with
+    ``ok`` and closes: a stand-in for any service (SMB, a web console…) whose flow is what counts."""
+    port = free_port(host)
+    srv = socket.socket(socket.AF_INET)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, port))
+    srv.listen(8)
+    srv.settimeout(0.1)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5.0)
+                try:
+                    if conn.recv(4096):
+                        conn.sendall(b"ok")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        thread.join(2)
+        srv.close()
+
+
+def tcp_exchange(source: str, host: str, port: int) -> None:
+    """One real TCP conversation from the address ``source`` (a 127/8 address, so any is local):
+    connect, send a line, wait for the answer and for the server to close."""
+    with socket.socket(socket.AF_INET) as client:
+        client.settimeout(10.0)
+        client.bind((source, 0))
+        client.connect((host, port))
+        client.sendall(b"hello\n")
+        answer = b""
+        while data := client.recv(64):
+            answer += data
+        assert answer == b"ok", answer

@@ -193,6 +193,13 @@ class Verdict:
                 "allowed_by": self.rule.why if self.rule else None, "violation": self.violation}
 
 
+def allowing_rule(policy: Policy, proto: str, port: int, source: Zone, target: Zone) -> RuleSpec | None:
+    """The first rule of ``policy`` that lets ``source`` open ``proto``/``port`` to ``target``
+    (by role or zone name), or None. It does not look at whether the zones are the same one."""
+    return next((r for r in policy.rules if r.proto == proto and port in r.ports
+                 and _matches(r.from_, source) and _matches(r.to, target)), None)
+
+
 def judge(session: Session, policy: Policy, since: datetime | None = None) -> list[Verdict]:
     """Every observed flow with its zones and the rule that allows it (None: not allowed)."""
     zoner = Zoner(session, policy)
@@ -201,8 +208,7 @@ def judge(session: Session, policy: Policy, since: datetime | None = None) -> li
         src, dst = zoner.zone(flow.client), zoner.zone(flow.server)
         rule = None
         if src.name.lower() != dst.name.lower():
-            rule = next((r for r in policy.rules if r.proto == flow.proto and flow.server_port in r.ports
-                         and _matches(r.from_, src) and _matches(r.to, dst)), None)
+            rule = allowing_rule(policy, flow.proto, flow.server_port, src, dst)
         out.append(Verdict(flow, src, dst, rule))
     return out
 

@@ -175,14 +175,77 @@ def _reached_from_general_it(ctx: CheckContext) -> dict[int, dict[str, list[Prob
     return out
 
 
+# Roles a host has because it is an imaging system; a peer placed in one of these only by a zone
+# name or a policy range is not trusted to be one (a flat network names every zone "imaging").
+IMAGING_ROLES = frozenset({"modality", "archive", "ai", "workstation", "integration", "remote_gateway"})
+NOT_OFFICE_CLASSES = frozenset({"remote_access", "network_device", "cloud_service"})
+FLOWS_SHOWN = 10  # flows quoted per finding; the count is always complete
+
+
+def _office_flows(ctx: CheckContext) -> dict[int, list[tuple[Any, str]]]:
+    """Imaging asset → (verdict, office peer address) for each observed flow between it and a
+    host that is not an imaging system, on a port the policy does not allow between their roles.
+
+    Zone names are not trusted here: the imaging end's role comes from its asset class, the
+    peer's from its zone only when that zone is not an imaging one (else general for an
+    inventory asset, unknown for an address no asset holds), and the pair is judged even when
+    the inventory puts both in one zone. Office peers: confirmed inventory assets outside the
+    imaging, remote-access, network and cloud classes, and private addresses no asset holds.
+    Internet peers are left to RG-FLOW-MODALITY-EGRESS; hosts that passive import found speaking
+    DICOM or HL7 (unconfirmed) to the unknown-AE checks."""
+    from radguard.checks.segmentation import CLASS_ROLES, Zone, allowing_rule
+
+    def build() -> dict[int, list[tuple[Any, str]]]:
+        assets = {a.id: a for a in ctx.assets()}
+        policy = _flow_policy(ctx)
+        out: dict[int, list[tuple[Any, str]]] = {}
+        for verdict in _judged_flows(ctx):
+            flow = verdict.flow
+            ends = ((flow.client_asset_id, flow.server_asset_id, verdict.source, verdict.target, flow.server, True),
+                    (flow.server_asset_id, flow.client_asset_id, verdict.target, verdict.source, flow.client, False))
+            for own_id, peer_id, own_zone, peer_zone, peer_host, own_is_client in ends:
+                own = assets.get(own_id) if own_id is not None else None
+                if own is None or not is_imaging(own) or peer_zone.role == "internet":
+                    continue
+                peer = assets.get(peer_id) if peer_id is not None else None
+                if peer is not None and (is_imaging(peer) or peer.asset_class in NOT_OFFICE_CLASSES
+                                         or not peer.confirmed):
+                    continue
+                peer_role = peer_zone.role if peer_zone.role not in IMAGING_ROLES else \
+                    ("general" if peer is not None else "unknown")
+                mine = Zone(own_zone.name, CLASS_ROLES.get(own.asset_class, "other"))
+                theirs = Zone(peer_zone.name, peer_role)
+                src, dst = (mine, theirs) if own_is_client else (theirs, mine)
+                if allowing_rule(policy, flow.proto, flow.server_port, src, dst) is None:
+                    out.setdefault(own.id, []).append((verdict, peer_host))
+        return out
+
+    return ctx.memo("segmentation.office_flows", build)
+
+
 @evaluator("RG-NOT-SEGMENTED")
 def not_segmented(ctx: CheckContext) -> Iterator[Observation]:
     attested = attestation_index(ctx)
     groups = _zone_groups(ctx)
     reached = _reached_from_general_it(ctx)
+    office = _office_flows(ctx)
     for asset in ctx.assets():
         if not is_imaging(asset):
             continue
+        # Nor is traffic seen on the wire: whatever the zones are called, the hosts talked.
+        if asset.id in office:
+            seen = office[asset.id]
+            peers = sorted({peer for _, peer in seen})
+            yield Observation(
+                asset_id=asset.id, key="observed-flows", exposure=0.8,
+                evidence={"zone": asset.network_zone, "office_peers": peers[:NAMES_SHOWN],
+                          "office_peer_count": len(peers), "flow_count": len(seen),
+                          "flows": [v.document() for v, _ in seen[:FLOWS_SHOWN]]},
+                summary=f"exchanged traffic with {len(peers)} non-imaging "
+                        f"{'host' if len(peers) == 1 else 'hosts'} on ports the segmentation policy does not "
+                        f"allow ({', '.join(v.flow.where for v, _ in seen[:3])}"
+                        f"{', …' if len(seen) > 3 else ''}), whatever the zone names say",
+            )
         # What a scan saw is not excused by an attestation: the network let it through.
         for zone, probes in sorted(reached.get(asset.id, {}).items()):
             probes = sorted(probes, key=lambda p: (p.host, p.port))
@@ -331,13 +394,20 @@ def time_not_synced(ctx: CheckContext) -> Iterator[Observation]:
 EGRESS_ROLES = frozenset({"internet", "general", "guest"})
 
 
+def _flow_policy(ctx: CheckContext) -> Any:
+    """The segmentation policy the flow checks judge with (read once per assessment)."""
+    from radguard.checks.segmentation import load_policy
+
+    return ctx.memo("segmentation.policy", lambda: load_policy(None))
+
+
 def _judged_flows(ctx: CheckContext) -> list[Any]:
     """Observed flows up to the assessment time, judged once per assessment with the default
     imaging policy (zones from the inventory's zone names) and shared by every flow check."""
-    from radguard.checks.segmentation import judge, load_policy
+    from radguard.checks.segmentation import judge
 
     return ctx.memo("segmentation.default_verdicts",
-                    lambda: [v for v in judge(ctx.session, load_policy(None)) if v.flow.first_seen <= ctx.now])
+                    lambda: [v for v in judge(ctx.session, _flow_policy(ctx)) if v.flow.first_seen <= ctx.now])
 
 
 @evaluator("RG-FLOW-MODALITY-EGRESS")
