@@ -16,6 +16,7 @@ import pytest
 from radguard.db.migrate import upgrade
 from radguard.db.session import Database, open_database
 from tests.support.postgres import create_database, postgres_server
+from tests.support.redis import RedisBroker
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -26,6 +27,15 @@ EXAMPLES = ROOT / "examples"
 def pg_server() -> Iterator[str]:
     with postgres_server() as base:
         yield base
+
+
+@pytest.fixture
+def broker() -> Iterator[RedisBroker]:
+    """A real redis-server with TLS and a password (the sensors' broker), stopped after the test."""
+    b = RedisBroker()
+    b.start()
+    yield b
+    b.cleanup()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

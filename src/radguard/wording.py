@@ -159,6 +159,19 @@ def evidence_rows(evidence: Mapping[str, Any], empty: str = "not recorded") -> l
     return rows
 
 
+def job_outcome(status: str | None, attempts: int | None) -> str:
+    """How a sensor job ended, with its tries: "ingested", "ingested after 2 attempts (1 retry)",
+    "failed after 3 attempts (2 retries)", "queued".
+
+    :param status: the job's status (queued, ingested, partial, refused, failed).
+    :param attempts: how often it was tried on the sensor and at ingest (0 or None: not yet).
+    """
+    status = status or "queued"
+    if not attempts or attempts <= 1:
+        return status
+    return f"{status} after {plural(attempts, 'attempt')} ({plural(attempts - 1, 'retry')})"
+
+
 def register(env: Environment) -> Environment:
     """Add the wording filters (``plural``, ``label``, ``value``, ``evidence_rows`` ...) to a Jinja environment.
 
@@ -173,6 +186,7 @@ def register(env: Environment) -> Environment:
     env.filters["evidence_rows"] = evidence_rows
     env.filters["recovery_point"] = recovery_point
     env.filters["rto_words"] = rto_words
+    env.filters["job_outcome"] = job_outcome
     return env
 
 

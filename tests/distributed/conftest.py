@@ -1,4 +1,5 @@
-"""Shared parts for the multi-site tests: a real TLS+password Redis and a real PostgreSQL database."""
+"""Shared parts for the multi-site tests: a real PostgreSQL database and a local scope file (the real
+TLS+password Redis, ``broker``, is in tests/conftest.py: the web tests use it too)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from radguard.db.migrate import upgrade
 from radguard.db.models.inventory import Site
 from radguard.db.session import Database, open_database
 from tests.support.postgres import create_database
-from tests.support.redis import RedisBroker
 
 
 @pytest.fixture
@@ -26,14 +26,6 @@ def pg_db(pg_server: str) -> Iterator[Database]:
         session.add_all([Site(code="NORTH", name="North hospital"), Site(code="SOUTH", name="South clinic")])
     yield db
     db.dispose()
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisBroker]:
-    b = RedisBroker()
-    b.start()
-    yield b
-    b.cleanup()
 
 
 def write_scope(path: Path, targets: list[str], max_level: int = 2, exclude: list[str] | None = None,

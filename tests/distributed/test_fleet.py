@@ -209,13 +209,16 @@ def fleet(tmp_path: Path, namespaces: list[Namespace]) -> Iterator[Fleet]:
         upgrade(fl.db)
         with fl.db.transaction() as s:
             s.add_all([Site(code="NORTH", name="North hospital"), Site(code="SOUTH", name="South clinic")])
+        # central first, and ready before any sensor answers: a result waiting in the queue for a worker
+        # still starting (seconds on a loaded machine) would count as clock skew
+        fl.start_central()
+        fl.wait(lambda: "ready." in fl.log("central"), 90, "the central worker to start")
         for site, ns, host in (("NORTH", namespaces[0], "127.0.0.10"), ("SOUTH", namespaces[1], "127.0.0.20")):
             start_segment(ns, host)
             creds = tmp_path / f"{site}.cred"
             enroll(fl.db, site).save(creds)
             fl.sensors[site] = (ns, creds, write_scope(tmp_path / f"{site}-scope.yaml", [f"{host}/32"]))
             fl.start_sensor(site)
-        fl.start_central()
         yield fl
     finally:
         fl.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,14 +13,6 @@ from radguard.db.session import Database
 from radguard.distributed.broker import BrokerUnreachable, make_app, queue_depths
 from radguard.distributed.central import create_job, enroll, send_job
 from tests.support.redis import RedisBroker
-
-
-@pytest.fixture
-def broker() -> Iterator[RedisBroker]:
-    b = RedisBroker()
-    b.start()
-    yield b
-    b.cleanup()
 
 
 def _depth_cells(html: str) -> dict[str, str]:

@@ -24,6 +24,8 @@ sensor_app_cli = typer.Typer(help="Multi-site sensors: enrol, revoke, run; send 
 
 _BROKER_HELP = "Broker URL, e.g. rediss://:PASSWORD@broker.example.org:6380/0 (or env RADGUARD_BROKER_URL)."
 _DEFAULT_PORTS = ",".join(str(p) for p in DEFAULT_PORTS)
+_RETRIES_HELP = "Retries of a failing job before it is recorded as failed (0-100)."
+_BACKOFF_HELP = "Longest wait between two tries, in seconds (waits double from 1 s up to this)."
 
 
 @sensor_app_cli.command("enroll")
@@ -71,6 +73,7 @@ def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", 
 def jobs_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """The newest jobs and how each ended (ingested, refused, failed with its reason)."""
     from radguard.distributed.central import list_jobs
+    from radguard.wording import job_outcome
 
     rows = list_jobs(db(ctx))
     if json_out:
@@ -78,7 +81,8 @@ def jobs_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", 
         return
     table = Table("job", "site", "status", "sensor", "created", "reason")
     for r in rows:
-        table.add_row(r["id"], r["site"], r["status"], r["sensor_id"] or "", str(r["created"]), r["reason"] or "")
+        table.add_row(r["id"], r["site"], job_outcome(r["status"], r["attempts"]), r["sensor_id"] or "",
+                      str(r["created"]), r["reason"] or "")
     console.print(table)
 
 
@@ -120,10 +124,12 @@ def run_cmd(
     visibility_timeout: int = typer.Option(3600, "--visibility-timeout",
                                            help="Seconds before an unacknowledged job (a killed sensor's) "
                                            "is handed out again."),
+    max_retries: int = typer.Option(8, "--max-retries", help=_RETRIES_HELP),
+    backoff_max: int = typer.Option(30, "--retry-backoff-max", help=_BACKOFF_HELP),
 ) -> None:
     """Run a sensor: consume its site's jobs, check each against the local scope, send signed results."""
     from radguard.discovery.scope import load_scope
-    from radguard.distributed.broker import site_queue, transport_options
+    from radguard.distributed.broker import RetryPolicy, site_queue, transport_options
     from radguard.distributed.sensor import SensorRuntime, flush_loop, sensor_app
     from radguard.distributed.signing import load_credentials
     from radguard.distributed.spool import Spool
@@ -133,7 +139,7 @@ def run_cmd(
     if max_rate <= 0:
         raise InputError("--max-rate", None, None, "must be above 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = sensor_app(broker, runtime, broker_ca)
+    app = sensor_app(broker, runtime, broker_ca, RetryPolicy(max_retries, backoff_max))
     app.conf.broker_transport_options = transport_options(visibility_timeout)
     threading.Thread(target=flush_loop, args=(app, runtime), daemon=True).start()
     worker = app.Worker(queues=[site_queue(creds.site)], pool="solo", concurrency=1,
@@ -151,13 +157,16 @@ def central_worker_cmd(
     visibility_timeout: int = typer.Option(3600, "--visibility-timeout",
                                            help="Seconds before an unacknowledged result is handed out again."),
     no_assess: bool = typer.Option(False, "--no-assess", help="Do not run the assessment after each ingest."),
+    max_retries: int = typer.Option(8, "--max-retries", help=_RETRIES_HELP),
+    backoff_max: int = typer.Option(30, "--retry-backoff-max", help=_BACKOFF_HELP),
 ) -> None:
     """Run the central ingest worker: verify sensors' results and store each once."""
-    from radguard.distributed.broker import CENTRAL_QUEUE, transport_options
+    from radguard.distributed.broker import CENTRAL_QUEUE, RetryPolicy, transport_options
     from radguard.distributed.central import central_app
 
+    policy = RetryPolicy(max_retries, backoff_max)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = central_app(broker, db(ctx), broker_ca, assess_after=not no_assess)
+    app = central_app(broker, db(ctx), broker_ca, assess_after=not no_assess, retry=policy)
     app.conf.broker_transport_options = transport_options(visibility_timeout)
     worker = app.Worker(queues=[CENTRAL_QUEUE], pool="solo", concurrency=1, hostname=f"central@{socket.gethostname()}",
                         loglevel="INFO", without_mingle=True, without_gossip=True)

@@ -38,6 +38,16 @@ def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
              "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]
 
 
+def job_states(session: Session, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """How each of ``job_ids`` stands now (status, reason, attempts, finished): a schedule's run
+    records the job it queued, and its history shows how that job ended."""
+    if not job_ids:
+        return {}
+    rows = session.scalars(select(SensorJob).where(SensorJob.id.in_(sorted(set(job_ids))))).all()
+    return {j.id: {"id": j.id, "status": j.status, "reason": j.reason, "attempts": j.attempts,
+                   "finished": j.finished} for j in rows}
+
+
 def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str, Any]]:
     """Unrevoked sensors with no result for ``hours`` (those never heard from count from enrolment)."""
     limit = now - timedelta(hours=hours)

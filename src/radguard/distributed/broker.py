@@ -7,13 +7,47 @@ survives a killed sensor or a broker restart; the ingest side makes redelivery h
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 
 CENTRAL_QUEUE = "radguard.central"
 DISCOVER_TASK = "radguard.sensor.discover"
 INGEST_TASK = "radguard.central.ingest"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failing task is tried again: up to ``max_retries`` more times, waiting 1, 2, 4 … s
+    between tries but never more than ``backoff_max`` s. Both ends read it from their command's
+    ``--max-retries`` / ``--retry-backoff-max`` (defaults: 8 retries, 30 s: a database or disk
+    away for about three minutes is ridden out; a fault that lasts longer ends the job as failed).
+
+    :param max_retries: retries after the first try (0 = the first failure is final).
+    :param backoff_max: the longest wait between two tries, in seconds (at least 1).
+    """
+
+    max_retries: int = 8
+    backoff_max: int = 30
+
+    def __post_init__(self) -> None:
+        from radguard.errors import InputError
+
+        if not 0 <= self.max_retries <= 100:
+            raise InputError("--max-retries", None, None, f"{self.max_retries}: use 0 to 100")
+        if not 1 <= self.backoff_max <= 86400:
+            raise InputError("--retry-backoff-max", None, None, f"{self.backoff_max}: use 1 to 86400 seconds")
+
+    def countdown(self, retries: int) -> int:
+        """Seconds to wait before try ``retries + 2`` (after ``retries`` retries already)."""
+        return int(min(self.backoff_max, 2 ** min(retries, 30)))
+
+    def task_options(self) -> dict[str, Any]:
+        """Celery task options for ``autoretry_for`` with this policy."""
+        return {"max_retries": self.max_retries, "retry_backoff": 1, "retry_backoff_max": self.backoff_max,
+                "retry_jitter": False}
 
 
 def site_queue(site: str) -> str:

@@ -24,17 +24,18 @@ from radguard.db.base import utcnow
 from radguard.db.models.discovery import Scan
 from radguard.db.models.evidence import Evidence
 from radguard.db.models.sensors import Sensor, SensorJob
-from radguard.db.session import Database
+from radguard.db.session import Database, database_error
 from radguard.discovery.engine import Probed
 from radguard.discovery.merge import store_scan
 from radguard.discovery.results import EndpointDoc
 from radguard.discovery.scope import covered
 from radguard.discovery.sensors import job_rows, sensor_rows
 from radguard.discovery.targets import Resolver, parse_target, parse_targets
-from radguard.distributed.broker import DISCOVER_TASK, INGEST_TASK, make_app, site_queue
+from radguard.distributed.broker import DISCOVER_TASK, INGEST_TASK, RetryPolicy, make_app, site_queue
 from radguard.distributed.signing import ForgedResultError, SensorCredentials, new_credentials, verify
 from radguard.errors import DatabaseError, NotFoundError, RadguardError
 from radguard.readiness.dashboard import assess
+from radguard.wording import plural
 
 log = logging.getLogger("radguard.central")
 
@@ -111,20 +112,32 @@ def send_job(app: Celery, job: dict[str, Any]) -> None:
     app.send_task(DISCOVER_TASK, args=[job], queue=site_queue(str(job["site"])))
 
 
-def _record(database: Database, job_id: str, status: str, reason: str | None, sensor_id: str | None) -> None:
+def _record(database: Database, job_id: str, status: str, reason: str | None, sensor_id: str | None,
+            attempts: int | None = None) -> None:
     with database.transaction() as session:
         job = session.get(SensorJob, job_id)
         if job is not None and job.status != "ingested":
             job.status, job.reason, job.finished = status, reason, utcnow()
             job.sensor_id = sensor_id or job.sensor_id
+            if attempts is not None:
+                job.attempts = attempts
+
+
+def _attempts(body: dict[str, Any], ingest_retries: int) -> int:
+    """How often the job was tried: the sensor's runs (it retries a discovery that raised) plus
+    the ingest's retries (a database or disk fault at central)."""
+    sensor_runs = body.get("attempts")
+    return (int(sensor_runs) if isinstance(sensor_runs, int) and sensor_runs > 0 else 1) + max(0, ingest_retries)
 
 
 def ingest(database: Database, envelope: Any, run_assessment: bool = True,
-           measure_skew: bool = True) -> dict[str, Any]:
+           measure_skew: bool = True, ingest_retries: int = 0) -> dict[str, Any]:
     """Verify one signed result and store it exactly once; returns what happened.
 
     ``measure_skew``: update the sensor's clock skew from the result's ``sent_at``; off for an
     ingest retried after a database outage, whose delay is not the sensor's clock.
+    ``ingest_retries``: how many earlier tries of this ingest failed (recorded in the job's
+    ``attempts`` with the sensor's own tries).
 
     Refused (ForgedResultError, nothing stored but the refusal on the job): an unknown or revoked
     sensor, a bad signature, a body naming another sensor, a job of another site, an endpoint
@@ -153,8 +166,12 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True,
         raise ForgedResultError(f"sensor {sensor_id} serves site {site}; job {job_id} is for site {job_site}")
     if job_status == "ingested":
         return {"job_id": job_id, "status": "duplicate"}
+    # the skew is taken now, before the ingest's own database work (seconds with the assessment),
+    # which is not the sensor's clock either
+    skew = _skew(body) if measure_skew else _KEEP
     if job_kind == "backup":
-        return _ingest_backup(database, body, request, str(sensor_id), run_assessment, measure_skew)
+        return _ingest_backup(database, body, request, str(sensor_id), run_assessment, skew,
+                              _attempts(body, ingest_retries))
     allowed = parse_targets([str(t) for t in request.get("targets", [])])
     resolver = Resolver()
     endpoints = body.get("endpoints") or []
@@ -173,8 +190,8 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True,
         assert job is not None
         if job.status == "ingested":
             return {"job_id": job_id, "status": "duplicate"}
-        if status == "refused":
-            job.status, job.reason = "refused", str(body.get("reason"))
+        if status in ("refused", "failed"):  # refused by the local scope, or discovery failed on every try
+            job.status, job.reason = status, str(body.get("reason"))
             counts: dict[str, Any] = {}
         else:
             scan = Scan(started=datetime.fromisoformat(body["started"]),
@@ -191,13 +208,14 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True,
             job.status, job.reason, job.scan_id = "ingested", None, scan.id
             counts = dict(scan.counts)
         job.sensor_id, job.finished, job.counts = sensor_id, now, counts
-        job.attempts = (job.attempts or 0) + 1
-        if status == "refused":
-            job.status = "refused"
-        _seen(session, str(sensor_id), body, job, now, measure_skew)
-        if run_assessment and status != "refused":
+        job.attempts = _attempts(body, ingest_retries)
+        _seen(session, str(sensor_id), body, job, now, skew)
+        if run_assessment and job.status == "ingested":
             assess(session, now=now)
     return {"job_id": job_id, "status": job.status, "counts": counts}
+
+
+_KEEP = object()  # leave the sensor's clock skew as it is
 
 
 def _skew(body: dict[str, Any]) -> float | None:
@@ -206,17 +224,17 @@ def _skew(body: dict[str, Any]) -> float | None:
 
 
 def _seen(session: Session, sensor_id: str, body: dict[str, Any], job: SensorJob, now: datetime,
-          measure_skew: bool) -> None:
+          skew: float | object | None) -> None:
     sensor = session.get(Sensor, sensor_id)
     assert sensor is not None
     sensor.last_seen, sensor.version = now, str(body.get("version"))
-    if measure_skew:
-        sensor.clock_skew = _skew(body)
+    if skew is not _KEEP:
+        sensor.clock_skew = skew if isinstance(skew, float) else None
     sensor.last_job, sensor.last_status = job.id, job.status
 
 
 def _ingest_backup(database: Database, body: dict[str, Any], request: dict[str, Any], sensor_id: str,
-                   run_assessment: bool, measure_skew: bool) -> dict[str, Any]:
+                   run_assessment: bool, skew: float | object | None, attempts: int) -> dict[str, Any]:
     """Store a sensor's backup verification once (the job row is locked and marked ingested)."""
     from radguard.backup.sets import get_set, store_verification
 
@@ -241,35 +259,51 @@ def _ingest_backup(database: Database, body: dict[str, Any], request: dict[str, 
                 job.status, job.reason = "ingested", None
                 counts = {"files_checked": run.files_checked, "all_ok": run.all_ok}
         job.sensor_id, job.finished, job.counts = sensor_id, now, counts
-        job.attempts = (job.attempts or 0) + 1
-        _seen(session, sensor_id, body, job, now, measure_skew)
+        job.attempts = attempts
+        _seen(session, sensor_id, body, job, now, skew)
         if run_assessment and job.status == "ingested":
             assess(session, now=now)
         return {"job_id": job_id, "status": job.status, "counts": counts}
 
 
+def _fault(exc: BaseException, database: Database) -> str:
+    """A failed ingest's reason for people: database errors without SQL text or parameters."""
+    if isinstance(exc, SQLAlchemyError):
+        return str(database_error(exc, database.safe_url, database.wait))
+    return f"{type(exc).__name__}: {exc}"
+
+
 def central_app(broker_url: str, database: Database, ca_file: Path | None = None,
-                assess_after: bool = True) -> Celery:
-    """The central worker's app: ingests results (retried with backoff while the database is away)."""
+                assess_after: bool = True, retry: RetryPolicy | None = None) -> Celery:
+    """The central worker's app: ingests results, retried with backoff while the database (or its
+    disk) is away; after ``retry.max_retries`` retries the job is recorded as failed with the reason
+    and the number of attempts.
+    """
     app = make_app(broker_url, ca_file, name="radguard-central")
+    policy = retry or RetryPolicy()
 
     @app.task(name=INGEST_TASK, bind=True, acks_late=True, reject_on_worker_lost=True,
-              autoretry_for=(DatabaseError, SQLAlchemyError, OSError), retry_backoff=1, retry_backoff_max=30,
-              retry_jitter=False, max_retries=8)
+              autoretry_for=(DatabaseError, SQLAlchemyError, OSError), **policy.task_options())
     def ingest_task(self: Any, envelope: dict[str, Any]) -> str:
+        retries = int(self.request.retries or 0)
         try:
             return str(ingest(database, envelope, run_assessment=assess_after,
-                              measure_skew=self.request.retries == 0)["status"])
+                              measure_skew=retries == 0, ingest_retries=retries)["status"])
         except ForgedResultError as exc:
             log.warning("refused result: %s", exc)
             return "forged"
         except (DatabaseError, SQLAlchemyError, OSError) as exc:
-            if self.request.retries >= self.max_retries:
-                job_id = str((envelope.get("body") or {}).get("job_id"))
-                log.error("ingest of job %s failed for good: %s", job_id, exc)
+            body = envelope.get("body") if isinstance(envelope, dict) else None
+            body = body if isinstance(body, dict) else {}
+            job_id, attempts = str(body.get("job_id")), _attempts(body, retries)
+            if retries >= policy.max_retries:
+                reason = f"ingest failed after {plural(attempts, 'attempt')}: {_fault(exc, database)}"
+                log.error("job %s: %s", job_id, reason)
                 with contextlib.suppress(DatabaseError, SQLAlchemyError):
-                    _record(database, job_id, "failed", f"ingest failed after {self.request.retries} retries: {exc}",
-                            None)
+                    _record(database, job_id, "failed", reason, None, attempts)
+            else:
+                log.warning("job %s: ingest attempt %d failed (%s); retry in %d s", job_id, attempts,
+                            _fault(exc, database), policy.countdown(retries))
             raise
 
     return app

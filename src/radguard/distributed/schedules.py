@@ -37,6 +37,7 @@ from radguard.db.base import utcnow
 from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
 from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
+from radguard.discovery.sensors import job_states
 from radguard.distributed.timing import add_month, parse_window, zone
 from radguard.errors import InputError, NotFoundError
 from radguard.readiness.dashboard import assess
@@ -171,15 +172,17 @@ def list_schedules(database: Database) -> list[dict[str, Any]]:
 
 
 def history(database: Database, name: str) -> list[dict[str, Any]]:
-    """A schedule's runs, newest first."""
+    """A schedule's runs, newest first; a run that queued a sensor job carries ``job``: how that
+    job stands now (status, reason, attempts), since the run itself ends when the job is queued."""
     with database.read() as session:
         row = session.scalar(select(Schedule).where(Schedule.name == name))
         if row is None:
             raise NotFoundError(f"no schedule {name!r}")
         runs = session.scalars(select(ScheduleRun).where(ScheduleRun.schedule_id == row.id)
-                               .order_by(ScheduleRun.id.desc()))
+                               .order_by(ScheduleRun.id.desc())).all()
+        jobs = job_states(session, [str(r.counts["job_id"]) for r in runs if (r.counts or {}).get("job_id")])
         return [{"started": r.started, "finished": r.finished, "status": r.status, "counts": dict(r.counts),
-                 "error": r.error} for r in runs]
+                 "error": r.error, "job": jobs.get(str((r.counts or {}).get("job_id")))} for r in runs]
 
 
 def _refresh_feeds(database: Database, params: dict[str, Any]) -> dict[str, Any]:

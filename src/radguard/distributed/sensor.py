@@ -31,10 +31,11 @@ from radguard.discovery.merge import sort_results
 from radguard.discovery.run import DiscoveryRequest, Plan, _refuse_unresolved
 from radguard.discovery.scope import Scope, authorize
 from radguard.discovery.targets import Exclusions, Resolver, parse_targets
-from radguard.distributed.broker import CENTRAL_QUEUE, DISCOVER_TASK, INGEST_TASK, make_app
+from radguard.distributed.broker import CENTRAL_QUEUE, DISCOVER_TASK, INGEST_TASK, RetryPolicy, make_app
 from radguard.distributed.signing import SensorCredentials
 from radguard.distributed.spool import Spool
 from radguard.errors import RadguardError, SafetyError
+from radguard.wording import plural
 
 log = logging.getLogger("radguard.sensor")
 
@@ -127,12 +128,28 @@ def _refuse(runtime: SensorRuntime, body: dict[str, Any], started: datetime, rea
     body.update(status="refused", reason=reason, endpoints=[], skipped=[], level=None)
 
 
-def run_job(runtime: SensorRuntime, job: dict[str, Any]) -> dict[str, Any]:
-    """Run one job (or refuse it) and return the signed envelope for central."""
+def _body(runtime: SensorRuntime, job: dict[str, Any], started: datetime, attempts: int) -> dict[str, Any]:
+    return {"job_id": str(job.get("job_id")), "site": runtime.credentials.site,
+            "sensor_id": runtime.credentials.sensor_id, "version": radguard.__version__,
+            "started": started.isoformat(), "attempts": attempts}
+
+
+def failed_result(runtime: SensorRuntime, job: dict[str, Any], reason: str, attempts: int) -> dict[str, Any]:
+    """The signed envelope of a job that failed on every try: no evidence, the reason and the tries."""
+    now = utcnow()
+    body = _body(runtime, job, now, attempts)
+    body.update(status="failed", reason=reason, endpoints=[], skipped=[], level=None,
+                finished=now.isoformat(), sent_at=time.time())
+    return runtime.credentials.sign(body)
+
+
+def run_job(runtime: SensorRuntime, job: dict[str, Any], attempts: int = 1) -> dict[str, Any]:
+    """Run one job (or refuse it) and return the signed envelope for central.
+
+    :param attempts: which try of the job this is (1 = the first); reported to central.
+    """
     started = utcnow()
-    body: dict[str, Any] = {"job_id": str(job.get("job_id")), "site": runtime.credentials.site,
-                            "sensor_id": runtime.credentials.sensor_id, "version": radguard.__version__,
-                            "started": started.isoformat()}
+    body = _body(runtime, job, started, attempts)
     log.info("job %s received", body["job_id"])
     if job.get("kind") == "backup":
         try:
@@ -190,14 +207,32 @@ def deliver(app: Celery, runtime: SensorRuntime, envelope: dict[str, Any]) -> bo
         return False
 
 
-def sensor_app(broker_url: str, runtime: SensorRuntime, ca_file: Path | None = None) -> Celery:
-    """The sensor's Celery app: one task, consuming its site's queue."""
+def sensor_app(broker_url: str, runtime: SensorRuntime, ca_file: Path | None = None,
+               retry: RetryPolicy | None = None) -> Celery:
+    """The sensor's Celery app: one task, consuming its site's queue.
+
+    A job whose discovery raises (not a refusal: the local scope's refusals are final) is tried
+    again with ``retry``'s backoff; after its last retry central receives it as ``failed`` with
+    the error and the number of attempts, so it never stays "queued" for ever.
+    """
     app = make_app(broker_url, ca_file, name=f"radguard-sensor-{runtime.credentials.sensor_id}")
     app.conf.broker_connection_timeout = 3
+    policy = retry or RetryPolicy()
 
-    @app.task(name=DISCOVER_TASK, acks_late=True, reject_on_worker_lost=True)
-    def discover(job: dict[str, Any]) -> str:
-        envelope = run_job(runtime, job)
+    @app.task(name=DISCOVER_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+    def discover(self: Any, job: dict[str, Any]) -> str:
+        retries = int(self.request.retries or 0)
+        try:
+            envelope = run_job(runtime, job, attempts=retries + 1)
+        except Exception as exc:
+            fault = f"{type(exc).__name__}: {exc}"
+            if retries < policy.max_retries:
+                log.warning("job %s: attempt %d failed (%s); retry in %d s", job.get("job_id"), retries + 1,
+                            fault, policy.countdown(retries))
+                raise self.retry(exc=exc, countdown=policy.countdown(retries), max_retries=policy.max_retries) from exc
+            reason = f"discovery failed after {plural(retries + 1, 'attempt')}: {fault}"
+            log.error("job %s: %s", job.get("job_id"), reason)
+            envelope = failed_result(runtime, job, reason, retries + 1)
         deliver(app, runtime, envelope)
         return str(envelope["body"]["status"])
 
