@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel
 
@@ -73,6 +74,56 @@ def ordered(start: date | datetime | None, end: date | datetime | None, start_na
     b = end.date() if isinstance(end, datetime) else end
     if b < a:
         raise ValueError(f"{end_name} {b.isoformat()} is before {start_name} {a.isoformat()}")
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """An IANA time zone (``Europe/Berlin``, ``UTC``), or a ValueError naming it."""
+    text = name.strip()
+    try:
+        if not text or text.startswith(("/", ".")) or ".." in text:
+            raise ValueError
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone such as Europe/Berlin or UTC") from None
+
+
+def local_moment(text: str, tz: tzinfo) -> datetime:
+    """A date and time typed in local time (a ``datetime-local`` field: ``2027-02-10T09:05``) as UTC.
+
+    A value with its own offset keeps it. A wall-clock time the zone skips (the hour the clocks go
+    forward) is refused rather than silently moved; of the two instants a repeated hour names
+    (clocks going back) the first is taken.
+
+    :param text: what the field sent.
+    :param tz: the zone the person typed it in (the one stated beside the field).
+    """
+    value = text.strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time such as 2027-02-10T09:05") from None
+    if parsed.tzinfo is None:
+        local = parsed.replace(tzinfo=tz)
+        if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != parsed:
+            raise ValueError(f"{value} does not exist in {getattr(tz, 'key', tz)} time (the clocks skip it)")
+        parsed = local
+    return plausible_time(parsed.astimezone(UTC))
+
+
+def local_day_end(text: str, tz: tzinfo) -> datetime:
+    """A date typed in local time (a ``date`` field) as the UTC instant its last minute begins.
+
+    "Valid through 2027-03-31" in Berlin lasts until 23:59 Berlin time, which is 21:59 UTC in summer.
+
+    :param text: ``YYYY-MM-DD``.
+    :param tz: the zone stated beside the field.
+    """
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    plausible_day(day)
+    return datetime.combine(day, time(23, 59), tzinfo=tz).astimezone(UTC)
 
 
 PlausibleDate = Annotated[date, AfterValidator(plausible_day)]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 
 #: Internal names whose plain reading is not just "underscores become spaces".
 LABELS: Mapping[str, str] = {
@@ -172,6 +173,55 @@ def job_outcome(status: str | None, attempts: int | None) -> str:
     return f"{status} after {plural(attempts, 'attempt')} ({plural(attempts - 1, 'retry')})"
 
 
+def zone_name(tz: tzinfo | None) -> str:
+    """The name a time zone is stated by beside a field or time: ``Europe/Berlin``, ``UTC``."""
+    if tz is None:
+        return "UTC"
+    return str(getattr(tz, "key", None) or tz.tzname(None) or "UTC")
+
+
+def moment(at: datetime | None, tz: tzinfo | None = None, *, seconds: bool = False, empty: str = "—") -> str:
+    """A stored (UTC) instant in the reader's local time with its zone: ``2027-02-10 09:05 CET``.
+
+    :param at: the instant (a naive value is taken as UTC, as the database stores it).
+    :param tz: the reader's zone (the site's or the browser's); UTC when None.
+    :param seconds: include seconds (timelines, logs).
+    :param empty: what None reads.
+    """
+    if at is None:
+        return empty
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    local = aware.astimezone(tz or UTC)
+    abbreviation = local.tzname() or zone_name(tz)
+    return f"{local.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {abbreviation}"
+
+
+def local_day(at: datetime | None, tz: tzinfo | None = None, empty: str = "—") -> str:
+    """The local calendar day of a stored instant (an expiry kept as its day's last minute)."""
+    if at is None:
+        return empty
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware.astimezone(tz or UTC).date().isoformat()
+
+
+def local_input(at: datetime | None, tz: tzinfo | None = None) -> str:
+    """A stored instant as a ``datetime-local`` field's value in the reader's zone (``2027-02-10T09:05``)."""
+    if at is None:
+        return ""
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware.astimezone(tz or UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+@pass_context
+def _when(ctx: Context, at: datetime | None, seconds: bool = False) -> str:
+    return moment(at, ctx.get("tz"), seconds=seconds)
+
+
+@pass_context
+def _day(ctx: Context, at: datetime | None) -> str:
+    return local_day(at, ctx.get("tz"))
+
+
 def register(env: Environment) -> Environment:
     """Add the wording filters (``plural``, ``label``, ``value``, ``evidence_rows`` ...) to a Jinja environment.
 
@@ -187,6 +237,10 @@ def register(env: Environment) -> Environment:
     env.filters["recovery_point"] = recovery_point
     env.filters["rto_words"] = rto_words
     env.filters["job_outcome"] = job_outcome
+    # Times in the reader's zone: the page's context carries it as ``tz`` (radguard.web.app.render).
+    env.filters["when"] = _when
+    env.filters["local_day"] = _day
+    env.filters["zone_name"] = zone_name
     return env
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from collections.abc import Callable
 
@@ -43,7 +44,14 @@ def test_technical_pdf_and_site_scope(web_db: Database, client_for: Callable[[st
     _northwind(web_db)
     c = client_for("assessor")
     r = c.post("/reports/report", data={"audience": "technical", "fmt": "pdf", "site": "NWH-MAIN",
-                                        "csrf_token": csrf_of(c)})
+                                        "csrf_token": csrf_of(c)})  # a background job (test_report_jobs.py)
+    job = r.url.path
+    deadline = time.monotonic() + 180
+    while 'data-state="ready"' not in r.text and 'data-state="failed"' not in r.text:
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.2)
+        r = c.get(job)
+    r = c.get(job + "/download")
     assert r.status_code == 200 and r.content.startswith(b"%PDF-")
     assert "-NWH-MAIN-" in r.headers["content-disposition"]
     r = c.post("/reports/report", data={"audience": "technical", "fmt": "html", "site": "NOWHERE",

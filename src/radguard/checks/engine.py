@@ -55,6 +55,7 @@ from radguard.db.models.findings import (
 from radguard.db.models.inventory import Asset
 from radguard.errors import InputError, RadguardError
 from radguard.textfiles import node_line, parse_yaml_nodes, read_text
+from radguard.validate import time_zone
 
 _CHUNK = 5000
 
@@ -95,6 +96,14 @@ class AssessSettings(BaseModel):
     # Per-parameter overrides read by evaluators, e.g. {"stale_days": 180, "eos_near_years": 3};
     # only the names the file gives (evaluators fall back to their defaults for the rest).
     parameters: dict[str, Any] = Field(default_factory=dict)
+    # The IANA zone people at the organisation read and type times in (the web app's date-time
+    # fields and the times it shows); stored times stay UTC.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return time_zone(value).key
 
     @field_validator("parameters")
     @classmethod

@@ -11,6 +11,7 @@ import pkgutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -44,9 +45,19 @@ templates.env.filters["http_url"] = http_url
 wording.register(templates.env)
 
 
+def local_zone(request: Request) -> ZoneInfo:
+    """The zone this app's people read and type times in (``timezone:`` in the settings file; UTC by default).
+
+    Every date-time field states it, parses what was typed in it (``validate.local_moment``) and
+    every time shown is converted to it (``wording.moment``), so what is typed reads back the same.
+    """
+    settings: AssessSettings = request.app.state.settings
+    return ZoneInfo(settings.timezone)
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    """Render a page with the signed-in principal and its CSRF token available to templates."""
-    ctx = {"principal": getattr(request.state, "principal", None), **(context or {})}
+    """Render a page with the signed-in principal, its CSRF token and the local zone (``tz``) available to templates."""
+    ctx = {"principal": getattr(request.state, "principal", None), "tz": local_zone(request), **(context or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 

@@ -6,7 +6,7 @@ and each one is also written to the audit log.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, tzinfo
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -20,10 +20,11 @@ from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.models.findings import ALL_STATES, OPEN_STATES
-from radguard.errors import NotFoundError, RadguardError
+from radguard.errors import InputError, NotFoundError, RadguardError
 from radguard.inventory.queries import site_codes
 from radguard.readiness.dashboard import stored_action_for
-from radguard.web.app import render
+from radguard.validate import local_day_end
+from radguard.web.app import local_zone, render
 from radguard.web.audit import record
 from radguard.web.routes._forms import http_error
 from radguard.web.routes.dashboard import invalidate
@@ -33,14 +34,14 @@ router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
 
 
-def _until(value: str) -> datetime | None:
+def _until(value: str, tz: tzinfo) -> datetime | None:
+    """The "accepted until" date as the last minute of that day in the page's zone (stored as UTC)."""
     if not value:
         return None
     try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise HTTPException(status_code=400, detail=f"{value!r} is not a date (YYYY-MM-DD)") from None
-    return datetime.combine(day, time(23, 59), tzinfo=UTC)
+        return local_day_end(value, tz)
+    except ValueError as exc:
+        raise InputError("findings", None, "until", str(exc)) from None
 
 
 @router.get("/findings")
@@ -122,8 +123,9 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
         raise HTTPException(status_code=400, detail="select at least one finding")
     back = form.get("back")
     try:
+        ends = _until(until, local_zone(request))
         for fid in ids:
-            f = transition(session, fid, action, by=principal.name, reason=reason, until=_until(until),
+            f = transition(session, fid, action, by=principal.name, reason=reason, until=ends,
                            sla=request.app.state.settings.sla, beyond_maximum_reason=beyond_reason or None,
                            scope=principal.scope)
             beyond = f.events[-1].evidence.get("beyond_maximum") if f.events else None

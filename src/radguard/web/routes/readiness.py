@@ -9,7 +9,7 @@ same validation (milestone order, known roles, nothing after the drill ended) as
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,8 @@ from radguard.response.drills import demonstrated_recovery as demonstrated
 from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
 from radguard.response.services import load_services
 from radguard.response.team import holders, load_people, load_roles, role_keys, team_gaps
-from radguard.web.app import render
+from radguard.validate import local_moment
+from radguard.web.app import local_zone, render
 from radguard.web.audit import record
 from radguard.web.routes._forms import attachment, http_error, is_htmx
 from radguard.web.routes.dashboard import invalidate
@@ -200,15 +201,14 @@ def _drill_refused(request: Request, session: Session, key: str, error: str, typ
     return render(request, "readiness_drill.html", context, status_code=400)
 
 
-def _at(value: str) -> datetime:
-    """A time typed into the page (UTC), or now when left blank — the live-recording case."""
+def _at(value: str, tz: tzinfo) -> datetime:
+    """A time typed in the page's local zone (stored as UTC), or now when left blank — the live-recording case."""
     if not value.strip():
         return utcnow().replace(microsecond=0)
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError("drill", None, "at", f"{value!r} is not a date and time such as 2027-02-10T09:05") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return local_moment(value, tz)
+    except ValueError as exc:
+        raise InputError("drill", None, "at", str(exc)) from None
 
 
 def _recorded(request: Request, session: Session, principal: Principal, key: str, rec: Recording,
@@ -237,7 +237,8 @@ async def add_event(request: Request, key: str, milestone: str = Form(...), at: 
                     session: Session = Depends(db_session)) -> Response:
     typed = {"milestone": milestone, "at": at, "role": role, "note": note}
     try:
-        event = EventDoc(milestone=milestone, at=_at(at), role=role or None, note=note.strip() or None)
+        event = EventDoc(milestone=milestone, at=_at(at, local_zone(request)), role=role or None,
+                         note=note.strip() or None)
     except RadguardError as exc:
         return _drill_refused(request, session, key, str(exc), typed)
     return _recorded(request, session, principal, key, Recording(events=[event]), "drill.event",

@@ -2,8 +2,10 @@
 
 A report is a map of the organization's weaknesses, so each download is written to the audit
 log (who took which report, for which site, from where). The forms post with the session's
-CSRF token; the handlers are plain functions so that a PDF being laid out by WeasyPrint runs
-in the thread pool and never stalls other requests.
+CSRF token; the handlers are plain functions so that building a report runs in the thread
+pool and never stalls other requests. A PDF is generated as a background job
+(:mod:`radguard.web.report_jobs`): the form redirects to the job's page, which shows its state
+(polled with htmx, or a plain "check again" link without JavaScript) and the download once ready.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from radguard.db.base import utcnow
@@ -27,7 +29,8 @@ from radguard.reports.render import write_report
 from radguard.reports.scope import Scope
 from radguard.web.app import render
 from radguard.web.audit import record
-from radguard.web.routes._forms import attachment, http_error
+from radguard.web.report_jobs import ReportJob, ReportJobs
+from radguard.web.routes._forms import attachment, http_error, is_htmx
 from radguard.web.security import Principal, client_ip, db_session, require
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +62,12 @@ def report_download(request: Request, audience: str = Form("executive"), fmt: st
     if fmt not in ("html", "pdf"):
         raise HTTPException(status_code=400, detail=f"{fmt!r} is not a report format; use html or pdf")
     chosen_site = site or None
+    if fmt == "pdf":
+        try:
+            Scope(session, chosen_site).site_id()  # refuse an unknown site now, not in the job
+        except RadguardError as exc:
+            raise http_error(exc) from None
+        return _start_pdf(request, session, principal, audience, chosen_site)
     with tempfile.TemporaryDirectory(prefix="radguard-report-") as tmp:
         target = Path(tmp) / f"report.{fmt}"
         try:
@@ -115,3 +124,58 @@ def _oscal_zip(scope: Scope) -> bytes:
             for path in (ar_path, poam_path):
                 zf.write(path, path.name)
     return buffer.getvalue()
+
+
+def _jobs(request: Request) -> ReportJobs:
+    """The process's report jobs, made on first use."""
+    state = request.app.state
+    jobs: ReportJobs | None = getattr(state, "report_jobs", None)
+    if jobs is None:
+        jobs = state.report_jobs = ReportJobs(state.db)
+    return jobs
+
+
+def _start_pdf(request: Request, session: Session, principal: Principal, audience: str,
+               site: str | None) -> Response:
+    """Start (or rejoin) the PDF job for this report and send the browser to its page."""
+    job, started = _jobs(request).start(principal.name, audience, site)
+    if started:
+        record(session, principal.name, "report.generate", target=f"report:{audience}",
+               detail={"format": "pdf", "site": site, "job": job.id}, ip=client_ip(request))
+        session.commit()
+    return RedirectResponse(f"/reports/jobs/{job.id}", status_code=303)
+
+
+def _job(request: Request, job_id: int, principal: Principal) -> ReportJob:
+    job = _jobs(request).get(job_id, principal.name)
+    if job is None:
+        raise HTTPException(status_code=404, detail="no such report job (jobs are kept until the server restarts)")
+    return job
+
+
+@router.get("/reports/jobs/{job_id}")
+def job_page(request: Request, job_id: int, principal: Principal = Depends(require("viewer"))) -> Response:
+    """The job's state; htmx polls this fragment every second until the PDF is ready or failed."""
+    job = _job(request, job_id, principal)
+    context = {"job": job, "name": _pdf_name(job)}
+    if is_htmx(request):
+        return render(request, "_report_job.html", context)
+    return render(request, "report_job.html", context)
+
+
+def _pdf_name(job: ReportJob) -> str:
+    return f"radguard-{job.audience}-report{_site_part(job.site)}-{job.created_at.strftime('%Y%m%d-%H%M')}.pdf"
+
+
+@router.get("/reports/jobs/{job_id}/download")
+def job_download(request: Request, job_id: int, principal: Principal = Depends(require("viewer")),
+                 session: Session = Depends(db_session)) -> Response:
+    """The finished PDF as an attachment, audited as every report download is."""
+    job = _job(request, job_id, principal)
+    if job.state != "ready" or job.path is None:
+        raise HTTPException(status_code=409, detail=f"the report is not ready: {job.words}")
+    body = job.path.read_bytes()
+    record(session, principal.name, "report.download", target=f"report:{job.audience}",
+           detail={"format": "pdf", "site": job.site, "bytes": len(body), "job": job.id}, ip=client_ip(request))
+    session.commit()
+    return Response(body, media_type="application/pdf", headers=attachment(_pdf_name(job)))

@@ -26,8 +26,8 @@ from radguard.distributed.schedules import (
     set_paused,
 )
 from radguard.errors import RadguardError
-from radguard.validate import site_code
-from radguard.web.app import render
+from radguard.validate import local_moment, site_code, time_zone
+from radguard.web.app import local_zone, render
 from radguard.web.audit import record
 from radguard.web.routes._forms import http_error
 from radguard.web.security import Principal, client_ip, db_session, require
@@ -82,13 +82,18 @@ async def create_schedule(request: Request, principal: Principal = Depends(requi
         site = site_code(form["site"]) if form.get("site") else None
         every = int(form.get("every_hours") or 0)
         monthly = form.get("repeat") == "monthly"
+        schedule_zone = form.get("timezone", "").strip() or None
+        # The first run is typed in the schedule's own zone when one is given, else the page's.
+        first = form.get("start", "").strip()
+        start = local_moment(first, time_zone(schedule_zone) if schedule_zone else local_zone(request)) \
+            if first else None
         add_schedule(_database(request), name, kind, every or (720 if monthly else 0), site, _params(kind, form),
-                     monthly=monthly, timezone=form.get("timezone", "").strip() or None,
+                     start=start, monthly=monthly, timezone=schedule_zone,
                      window=form.get("window", "").strip() or None)
     except (RadguardError, ValueError) as exc:
         return render(request, "schedules.html", {"schedules": list_schedules(_database(request)), "kinds": KINDS,
                                                   "audiences": AUDIENCES, "formats": REPORT_FORMATS,
-                                                  "error": str(exc)}, status_code=400)
+                                                  "error": str(exc), "typed": form}, status_code=400)
     _audit(request, session, principal, "schedule.add", name, {"kind": kind})
     return RedirectResponse("/schedules", status_code=303)
 
