@@ -36,8 +36,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from radguard.checks.attestations import attestation_index
-from radguard.checks.findings import refresh_asset_rollups
+from radguard.checks.findings import write_asset_rollups
 from radguard.checks.loader import Catalog, default_catalog
+from radguard.checks.register import AssessedRegister, RegisterRow
 from radguard.checks.registry import CheckContext, Observation
 from radguard.checks.risk import score, score_inputs, signal_name
 from radguard.checks.sla import SlaPolicy
@@ -149,6 +150,9 @@ class AssessmentResult:
     observed_by_check: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    # The register as this run left it, for the summaries computed right after in the same
+    # transaction (readiness.dashboard.assess); not part of the result's serialised shape.
+    register: AssessedRegister | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -288,7 +292,7 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     # SQLAlchemy's result objects cost 0.5 s more at 335,000 findings.
     existing_stmt = select(Finding.id, Finding.fingerprint, Finding.check_id, Finding.asset_id, Finding.state,
                            Finding.risk_score, cast_(Finding.evidence, Text), Finding.summary, Finding.severity,
-                           Finding.title)
+                           Finding.title, Finding.subject, Finding.key, Finding.due)
     result_rows = conn.exec_driver_sql(str(existing_stmt.compile(dialect=conn.dialect)))
     existing = result_rows.cursor.fetchall()
     result_rows.close()
@@ -300,6 +304,8 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     touch: list[int] = []
     events: list[tuple[Any, ...]] = []  # in _EVENT_COLUMNS order
     closing: list[tuple[int, int | None, str, dict[str, Any], str, str]] = []
+    # Every finding as this run leaves it (AssessedRegister): what the cards and roll-ups summarise.
+    final: list[RegisterRow] = []
     # SQLite keeps evidence as the text written; a document written by another encoder (an
     # older radguard) is rewritten once in ours, so that later runs compare texts only.
     rewrite_text = conn.dialect.name == "sqlite"
@@ -337,13 +343,17 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
         return risk
 
     closable = (*OPEN_STATES, "risk_accepted")
-    for fid, fp, check_id, asset_id, state, risk_score, evidence_text, summary, severity, title in existing:
+    for (fid, fp, check_id, asset_id, state, risk_score, evidence_text, summary, severity, title, subject, key,
+         old_due) in existing:
         item = seen.pop(fp, None)
         if item is None:
             if state in closable:
                 reason = ("check no longer in the catalog" if check_id not in catalog
                           else "condition no longer observed")
                 closing.append((fid, asset_id, state, _decode(evidence_text), reason, check_id))
+                state = "mitigated"
+            final.append(RegisterRow(fid, check_id, asset_id, subject, key, title, severity, state, risk_score,
+                                     old_due))
             continue
         risk, explanation_text, due = risk_and_due(item)
         spec = item.spec
@@ -380,13 +390,21 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
                 updates.append({"id": fid, "last_seen": now, "evidence": item.text})
             else:
                 touch.append(fid)
+        final.append(RegisterRow(fid, check_id, asset_id, subject, key, spec.title, spec.severity,
+                                 values.get("state", state), risk, values.get("due", old_due)))
 
-    for fp, item in seen.items():
+    # New findings get their IDs here, the very IDs the database would give them (SQLite: one
+    # past the largest; PostgreSQL: the column's sequence), so the register is known without
+    # reading it back.
+    new_ids = _new_ids(session, len(seen))
+    for new_id, (fp, item) in zip(new_ids, seen.items(), strict=True):
         risk, explanation_text, due = risk_and_due(item)
         obs, spec = item.obs, item.spec
         # In _NEW_FINDING_COLUMNS order.
-        inserts.append((fp, spec.id, obs.asset_id, obs.subject, obs.key, spec.title, obs.summary, spec.severity,
-                        "open", risk, explanation_text, item.text, due, now, now))
+        inserts.append((new_id, fp, spec.id, obs.asset_id, obs.subject, obs.key, spec.title, obs.summary,
+                        spec.severity, "open", risk, explanation_text, item.text, due, now, now))
+        final.append(RegisterRow(new_id, spec.id, obs.asset_id, obs.subject, obs.key, spec.title, spec.severity,
+                                 "open", risk, due))
 
     if closing:
         latest = _latest_evidence_by_asset(session)
@@ -416,14 +434,21 @@ def _assess(session: Session, now: datetime | None, settings: AssessSettings | N
     result.timings["write"] = time.perf_counter() - mark
     result.created = len(inserts)
     mark = time.perf_counter()
-    # The inventory's risk and open-findings orders read these stored figures (migration 0031).
-    refresh_asset_rollups(session)
+    register = result.register = AssessedRegister(
+        final, {aid: (a.name, a.owner) for aid, a in assets.items()})
+    # The inventory's risk and open-findings orders read these stored figures (migration 0031):
+    # computed from the register in memory, compared with what the snapshot read, and only the
+    # changed assets written (checks.findings.refresh_asset_rollups does the same in SQL).
+    fresh = register.rollups()
+    write_asset_rollups(session, {aid: fresh.get(aid, (0, 0)) for aid, a in assets.items()
+                                  if (a.risk_score, a.open_findings) != fresh.get(aid, (0, 0))})
     result.timings["rollups"] = time.perf_counter() - mark
 
-    counts = session.execute(
-        select(Finding.severity, func.count()).where(Finding.state.in_(OPEN_STATES)).group_by(Finding.severity)
-    ).all()
-    result.open_by_severity = {sev: int(n) for sev, n in counts}
+    by_severity: dict[str, int] = {}
+    for row in final:
+        if row.state in OPEN_STATES:
+            by_severity[row.severity] = by_severity.get(row.severity, 0) + 1
+    result.open_by_severity = by_severity
     result.open_total = sum(result.open_by_severity.values())
     result.seconds = time.perf_counter() - started
     return result
@@ -477,9 +502,26 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 
 # Column orders of the tuples the engine builds for bulk inserts.
-_NEW_FINDING_COLUMNS = ("fingerprint", "check_id", "asset_id", "subject", "key", "title", "summary", "severity",
+_NEW_FINDING_COLUMNS = ("id", "fingerprint", "check_id", "asset_id", "subject", "key", "title", "summary", "severity",
                         "state", "risk_score", "risk_explanation", "evidence", "due", "first_seen", "last_seen")
 _EVENT_COLUMNS = ("finding_id", "at", "actor", "from_state", "to_state", "reason", "evidence")
+
+
+def _new_ids(session: Session, n: int) -> list[int]:
+    """IDs for ``n`` new findings, in order, as the database would assign them on insert.
+
+    SQLite gives an INTEGER PRIMARY KEY without AUTOINCREMENT one past the largest in use, and
+    no one else inserts meanwhile (a writer's transaction holds the write lock from its start,
+    radguard.db.session); PostgreSQL takes them from the column's sequence, as its default would.
+    """
+    if n == 0:
+        return []
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return sorted(int(v) for v, in conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('finding', 'id')) FROM generate_series(1, %(n)s)", {"n": n}))
+    top = int(session.scalar(select(func.max(Finding.id))) or 0)
+    return list(range(top + 1, top + 1 + n))
 
 
 def _insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:

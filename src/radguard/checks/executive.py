@@ -103,6 +103,10 @@ def _entry(check_id: str, raw: Any, path: Path) -> ExecutiveWording:
     return ExecutiveWording(**values)
 
 
+# libyaml's safe loader when PyYAML has it (as checks.loader): every assessment reads this file.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @lru_cache(maxsize=4)
 def load_wording(path: Path = EXECUTIVE_PATH) -> Mapping[str, ExecutiveWording]:
     """Check ID → its executive wording, every entry validated (read once per process).
@@ -110,7 +114,7 @@ def load_wording(path: Path = EXECUTIVE_PATH) -> Mapping[str, ExecutiveWording]:
     :param path: the wording file (default: the packaged ``checks/executive.yaml``).
     """
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ExecutiveWordingError(f"{path}: cannot read the executive wording: {exc}") from exc
     if doc is None:
@@ -128,7 +132,9 @@ def missing_wording(check_ids: Iterable[str], path: Path = EXECUTIVE_PATH) -> li
 
 def wording_for(check_id: str) -> ExecutiveWording | None:
     """The packaged wording of one check, or None for a check no longer in the catalog."""
-    return load_wording().get(check_id)
+    # The path given as the loader gives it: lru_cache keys ``f()`` and ``f(path)`` apart, and the
+    # file was read and validated twice per process.
+    return load_wording(EXECUTIVE_PATH).get(check_id)
 
 
 def executive_title(check_id: str, fallback: str) -> str:

@@ -184,15 +184,23 @@ def refresh_asset_rollups(session: Session, asset_ids: Iterable[int] | None = No
     fresh = {int(aid or 0): (int(risk or 0), int(n)) for aid, risk, n in session.execute(
         select(Finding.asset_id, func.max(Finding.risk_score), func.count()).where(*conds)
         .group_by(Finding.asset_id))}
-    changes = [{"b_id": aid, "b_risk": fresh.get(aid, (0, 0))[0], "b_open": fresh.get(aid, (0, 0))[1]}
-               for aid, risk, n in session.execute(stored) if (risk, n) != fresh.get(aid, (0, 0))]
+    return write_asset_rollups(session, {aid: fresh.get(aid, (0, 0)) for aid, risk, n in session.execute(stored)
+                                         if (risk, n) != fresh.get(aid, (0, 0))})
+
+
+def write_asset_rollups(session: Session, changes: dict[int, tuple[int, int]]) -> int:
+    """Store the given assets' roll-ups (asset ID → (highest open risk, open findings)); returns how many.
+
+    The one writer of the figures: :func:`refresh_asset_rollups` computes them in SQL, the
+    assessment from the register it holds (:class:`radguard.checks.register.AssessedRegister`).
+    """
     if changes:
         table = Asset.__table__
         assert isinstance(table, Table)
         # updated_at set to itself: otherwise its onupdate would stamp every asset as edited.
         session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
             risk_score=bindparam("b_risk"), open_findings=bindparam("b_open"), updated_at=table.c.updated_at),
-            changes)
+            [{"b_id": aid, "b_risk": risk, "b_open": n} for aid, (risk, n) in sorted(changes.items())])
     return len(changes)
 
 

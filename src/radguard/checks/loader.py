@@ -185,7 +185,11 @@ def catalog_specs() -> dict[str, CheckSpec]:
 
     With :func:`default_catalog` (which adds the evaluators) the one reader of the check
     catalog: framework coverage, the reports and the roadmap use it instead of parsing the YAML.
+    When the process has already loaded :func:`default_catalog` (an assessment has), its specs
+    are these, so the files are not read and validated a second time.
     """
+    if default_catalog.cache_info().currsize:
+        return {entry.spec.id: entry.spec for entry in default_catalog()}
     return {spec.id: spec for spec, _ in read_specs()}
 
 

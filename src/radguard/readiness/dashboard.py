@@ -33,6 +33,7 @@ from radguard.checks.engine import assess as engine_assess
 from radguard.checks.executive import plain_action
 from radguard.checks.findings import FindingCounts, finding_counts
 from radguard.checks.loader import default_catalog
+from radguard.checks.register import AssessedRegister
 from radguard.checks.stored_counts import SCHEMA_VERSION, latest_snapshot, mark_stale, note_transition
 from radguard.db.base import utcnow
 from radguard.db.models.dashboard import DashboardSnapshot
@@ -71,13 +72,18 @@ def findings_card(counts: FindingCounts) -> dict[str, Any]:
             "by_layer": sorted(by_layer.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def roadmap_card(session: Session, now: datetime | None = None) -> dict[str, Any]:
+def roadmap_card(session: Session, now: datetime | None = None,
+                 register: AssessedRegister | None = None) -> dict[str, Any]:
     """The top actions of the roadmap (as the executive report shows them) and the total count.
 
     Each action keeps the fields the dashboard and API show plus ``findings_closed`` (how many
     open findings it closes) instead of the list of them, so the stored row stays small.
+
+    :param register: the register as the assessment just left it, whose open findings the
+        roadmap then ranks instead of reading them back (default: read them).
     """
-    doc = build_roadmap(session, today=(now or utcnow()).date())
+    doc = build_roadmap(session, today=(now or utcnow()).date(),
+                        findings=register.open_findings() if register is not None else None)
     actions = []
     for a in top_of_roadmap(doc, TOP).actions:
         why = a.get("why") or {}
@@ -94,13 +100,19 @@ def roadmap_card(session: Session, now: datetime | None = None) -> dict[str, Any
                                        "finding_actions": places}, default=str)))
 
 
-def store_cards(session: Session, assessed_at: datetime | None = None) -> DashboardSnapshot:
-    """Compute the cards over the register as it is in ``session`` and store them (not committed)."""
+def store_cards(session: Session, assessed_at: datetime | None = None,
+                register: AssessedRegister | None = None) -> DashboardSnapshot:
+    """Compute the cards over the register as it is in ``session`` and store them (not committed).
+
+    :param register: the register as the assessment that just ran in ``session`` left it
+        (``AssessmentResult.register``): the cards are computed from it instead of from queries
+        over every finding; the same cards either way (tests/checks/test_assessed_register.py).
+    """
     now = utcnow()
-    counts = finding_counts(session)
+    counts = register.counts() if register is not None else finding_counts(session)
     row = DashboardSnapshot(assessed_at=assessed_at or now, updated_at=now, schema_version=SCHEMA_VERSION,
                             stale=False, payload={"counts": [list(r) for r in counts.rows],
-                                                  "roadmap": roadmap_card(session, assessed_at)})
+                                                  "roadmap": roadmap_card(session, assessed_at, register)})
     session.add(row)
     session.flush()
     old = session.scalars(select(DashboardSnapshot.id).order_by(DashboardSnapshot.id.desc()).offset(KEEP)).all()
@@ -143,7 +155,7 @@ def assess(session: Session, now: datetime | None = None, **kwargs: Any) -> Asse
     """
     result = engine_assess(session, now=now, **kwargs)
     mark = time.perf_counter()
-    store_cards(session, result.assessed_at)
+    store_cards(session, result.assessed_at, result.register)
     result.timings["dashboard"] = time.perf_counter() - mark
     result.seconds += result.timings["dashboard"]
     return result

@@ -322,18 +322,25 @@ def resolve_capacity(policy: RoadmapPolicy, explicit: float | None = None) -> fl
 
 
 def _check_specs() -> dict[str, Any]:
-    from radguard.checks.loader import read_specs
+    from radguard.checks.loader import catalog_specs
 
     try:
-        return {spec.id: spec for spec, _ in read_specs()}
+        return catalog_specs()  # read once per process (or taken from the loaded catalog)
     except ConfigError:
         return {}
 
 
 def gather(session: Session, catalog: ChecklistCatalog, policy: RoadmapPolicy,
-           assessment: ChecklistAssessment | None) -> tuple[list[CheckWork], list[QuestionWork]]:
+           assessment: ChecklistAssessment | None,
+           findings: dict[str, list[FindingRef]] | None = None) -> tuple[list[CheckWork], list[QuestionWork]]:
+    """The work items: open findings by check, and the assessment's questions.
+
+    :param findings: the open findings by check, when the caller holds them already (the
+        assessment: ``checks.register.AssessedRegister.open_findings``); default: read them.
+    """
     specs = _check_specs()
-    findings = open_findings(session)
+    if findings is None:
+        findings = open_findings(session)
     checks = []
     for check_id, refs in findings.items():
         spec = specs.get(check_id)
@@ -360,13 +367,16 @@ def gather(session: Session, catalog: ChecklistCatalog, policy: RoadmapPolicy,
 
 
 def build_roadmap(session: Session, assessment_id: int | None = None, today: date | None = None,
-                  capacity: float | None = None) -> dict[str, Any]:
+                  capacity: float | None = None,
+                  findings: dict[str, list[FindingRef]] | None = None) -> dict[str, Any]:
     """The roadmap document (what `radguard roadmap --json` prints); every roadmap output is cut from it.
 
     :param session: a read session.
     :param assessment_id: the checklist assessment to take gaps from (default: the newest).
     :param today: the roadmap's date (default: today).
     :param capacity: effort points per 30 days (default: :func:`resolve_capacity`).
+    :param findings: the open findings by check as :func:`radguard.checks.findings.open_findings`
+        gives them, when the caller already holds them (default: read them).
     """
     today = today or date.today()
     catalog, policy = load_catalog(), load_policy()
@@ -378,7 +388,7 @@ def build_roadmap(session: Session, assessment_id: int | None = None, today: dat
             raise
         assessment = None
     topic_owner = {d.topic: d.owner for d in catalog.domains}
-    checks, questions = gather(session, catalog, policy, assessment)
+    checks, questions = gather(session, catalog, policy, assessment, findings)
     actions = plan(checks, questions, policy, topic_owner, capacity)
     return document(actions, policy, session, assessment, today, capacity)
 
