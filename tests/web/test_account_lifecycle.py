@@ -194,3 +194,130 @@ def test_cli_force_reset_with_and_without_a_temporary_password(
         db.dispose()
     assert [(e.detail["forced"], e.detail["temporary_password"]) for e in events] == \
         [(True, False), (True, True), (False, False)]
+
+
+# --- sessions: listed, revoked one or all, ended by disabling ---------------------------------
+
+def _session_ids(db: Database, name: str) -> list[int]:
+    from radguard.web.accounts import list_sessions
+
+    with db.read() as s:
+        return [ws.id for ws in list_sessions(s, s.scalars(select(User).where(User.username == name)).one())]
+
+
+def test_admin_lists_and_revokes_sessions_and_a_revoked_session_is_signed_out(
+        app: FastAPI, web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    from datetime import timedelta
+
+    from radguard.db.base import utcnow
+    from radguard.db.models.web import WebSession
+
+    admin = client_for("admin")
+    laptop, desk = (_browser(app), _browser(app))
+    laptop.headers["user-agent"] = "Laptop-Browser/1.0"
+    desk.headers["user-agent"] = "Reading-Room-Desk/2.0"
+    login(laptop, "assessor")
+    login(desk, "assessor")
+    first, second = sorted(_session_ids(web_db, "assessor"))  # laptop signed in first
+    user_id = _user(web_db, "assessor").id
+
+    page = admin.get(f"/admin/users/{user_id}/sessions")
+    assert page.status_code == 200
+    assert "Laptop-Browser/1.0" in page.text and "Reading-Room-Desk/2.0" in page.text
+    assert page.text.count("<td>local</td>") == 2 and "testclient" in page.text
+    (viewed,) = _events(web_db, "sessions.view")
+    assert viewed.actor == "admin" and viewed.target == "assessor"
+
+    # last seen moves on use, at most once a minute
+    with web_db.transaction() as s:
+        ws = s.get(WebSession, second)
+        assert ws is not None
+        ws.last_seen = utcnow() - timedelta(minutes=5)
+    started = utcnow()
+    assert desk.get("/", follow_redirects=False).status_code == 200
+    with web_db.read() as s:
+        ws = s.get(WebSession, second)
+        assert ws is not None and ws.last_seen is not None and ws.last_seen >= started - timedelta(seconds=1)
+
+    csrf = csrf_of(admin)
+    r = admin.post(f"/admin/users/{user_id}/sessions/revoke", data={"csrf_token": csrf, "session_id": str(first)},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    r = laptop.get("/inventory", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert laptop.get("/api/v1/me", follow_redirects=False).status_code == 401
+    assert desk.get("/", follow_redirects=False).status_code == 200  # the other session goes on
+    # another user's session number is not this user's: refused, nothing ended
+    admin_session = _session_ids(web_db, "admin")[0]
+    r = admin.post(f"/admin/users/{user_id}/sessions/revoke", data={"csrf_token": csrf,
+                                                                   "session_id": str(admin_session)})
+    assert r.status_code == 404 and admin.get("/", follow_redirects=False).status_code == 200
+
+    r = admin.post(f"/admin/users/{user_id}/sessions/revoke", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    assert desk.get("/", follow_redirects=False).status_code == 303
+    assert "has no live session" in admin.get(f"/admin/users/{user_id}/sessions").text
+    assert [e.detail for e in _events(web_db, "session.revoke")] == [{"session": first, "ended": 1},
+                                                                      {"session": "all", "ended": 1}]
+    laptop.close()
+    desk.close()
+
+
+def test_disabling_a_user_ends_its_sessions_and_tokens(app: FastAPI, web_db: Database,
+                                                      client_for: Callable[[str], TestClient]) -> None:
+    admin = client_for("admin")
+    held = client_for("contributor")
+    with web_db.transaction() as s:
+        _, token = create_api_token(s, s.scalars(select(User).where(User.username == "contributor")).one(), "siem")
+    user_id = _user(web_db, "contributor").id
+    r = admin.post(f"/admin/users/{user_id}/disable", data={"csrf_token": csrf_of(admin)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert held.get("/", follow_redirects=False).status_code == 303
+    with TestClient(app, base_url="https://testserver") as api:
+        assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert _session_ids(web_db, "contributor") == []
+    (event,) = _events(web_db, "user.disable")
+    assert event.detail == {"tokens_revoked": 1, "sessions_ended": 1}
+
+
+def test_cli_lists_and_revokes_sessions(rg, sqlite_url: str,  # type: ignore[no-untyped-def]
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from radguard.web.app import create_app
+
+    rg("--db", sqlite_url, "init")
+    for name, role in (("ana", "admin"), ("bob", "viewer")):
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        assert rg("--db", sqlite_url, "user", "add", name, "--role", role, "--password-stdin").code == 0
+    db = open_database(sqlite_url)
+    try:
+        app = create_app(db)
+        with _browser(app) as one, _browser(app) as two:
+            one.headers["user-agent"] = "Ward-PC/3"
+            login(one, "bob")
+            login(two, "bob")
+            r = rg("--db", sqlite_url, "user", "sessions", "bob", "--json")
+            assert r.code == 0, r.err
+            rows = json.loads(r.out)
+            assert len(rows) == 2 and {row["method"] for row in rows} == {"local"}
+            assert {"id", "created_at", "last_seen", "expires_at", "ip", "user_agent"} <= set(rows[0])
+            assert "Ward-PC/3" in {row["user_agent"] for row in rows}
+            assert not any("token" in key or "csrf" in key for key in rows[0])
+            assert "Ward-PC/3" in rg("--db", sqlite_url, "user", "sessions", "bob").out
+            ward = next(row["id"] for row in rows if row["user_agent"] == "Ward-PC/3")
+            r = rg("--db", sqlite_url, "user", "revoke-sessions", "bob", "--session", str(ward))
+            assert r.code == 0 and "1 session(s) of bob ended" in r.out
+            assert one.get("/", follow_redirects=False).status_code == 303
+            assert two.get("/", follow_redirects=False).status_code == 200
+            r = rg("--db", sqlite_url, "user", "revoke-sessions", "bob", "--session", str(ward))
+            assert r.code != 0 and "bob has no session" in r.err
+            r = rg("--db", sqlite_url, "user", "disable", "bob")
+            assert r.code == 0 and "1 session(s) ended" in r.out
+            assert two.get("/", follow_redirects=False).status_code == 303
+        assert "bob has no live session" in rg("--db", sqlite_url, "user", "sessions", "bob").out
+        actions = [(e.action, e.detail) for e in _events(db, "session.revoke")]
+        assert actions == [("session.revoke", {"session": ward, "ended": 1})]
+        assert len(_events(db, "sessions.view")) == 3
+    finally:
+        db.dispose()

@@ -127,7 +127,7 @@ def test_web_disable_enable_and_role_are_audited(client_for: Callable[[str], Tes
         assert all(t.revoked_at is not None for t in viewer.tokens)
         events = {(e.action, e.target): e.detail for e in s.scalars(select(AuditEvent))}
     assert events[("user.role", "viewer")] == {"from": "viewer", "to": "assessor"}
-    assert events[("user.disable", "viewer")] == {"tokens_revoked": 1}
+    assert events[("user.disable", "viewer")] == {"tokens_revoked": 1, "sessions_ended": 0}
     assert ("user.enable", "viewer") in events
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from radguard import wording
 from radguard.cli.common import console, db, err_console, print_json
 from radguard.db.models.web import ROLES, User
 from radguard.errors import ConfigError, InputError
@@ -24,7 +25,10 @@ from radguard.web.accounts import (
     enable_user,
     force_password_change,
     get_user,
+    list_sessions,
     revoke_api_token,
+    revoke_sessions,
+    session_view,
     set_password,
     set_role,
     set_user_sites,
@@ -108,9 +112,10 @@ def user_disable(ctx: typer.Context, username: str = typer.Argument(...)) -> Non
     """Disable an account: its sessions end and its API tokens are revoked."""
     with db(ctx).transaction() as session:
         user = get_user(session, username)
-        revoked = disable_user(session, user)
-        record_cli(session, "user.disable", target=username, detail={"tokens_revoked": revoked})
-    console.print(f"user {username} disabled; {revoked} API token(s) revoked")
+        revoked, ended = disable_user(session, user)
+        record_cli(session, "user.disable", target=username,
+                   detail={"tokens_revoked": revoked, "sessions_ended": ended})
+    console.print(f"user {username} disabled; {ended} session(s) ended; {revoked} API token(s) revoked")
 
 
 @user_app.command("enable")
@@ -160,6 +165,43 @@ def user_reset_password(
     said = "must choose a new password at the next sign-in" if force else "reset"
     console.print(f"password of {username} {said}; sessions ended; {revoked} API token(s) revoked"
                   + ("" if active else f"; the account stays disabled (`radguard user enable {username}`)"))
+
+
+@user_app.command("sessions")
+def user_sessions(ctx: typer.Context, username: str = typer.Argument(...),
+                  json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List an account's live web sessions: number, sign-in and last-seen times, address, browser, method."""
+    with db(ctx).transaction() as session:
+        rows = [session_view(ws) for ws in list_sessions(session, get_user(session, username))]
+        # Who works when and from where: reading it is audited, as on the admin page.
+        record_cli(session, "sessions.view", target=username)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"{username} has no live session")
+        return
+    table = Table("Session", "Signed in", "Last seen", "Expires", "From", "Browser", "Method")
+    for r in rows:
+        table.add_row(str(r["id"]), wording.value(r["created_at"]), wording.value(r["last_seen"]),
+                      wording.value(r["expires_at"]), wording.value(r["ip"]), wording.value(r["user_agent"]),
+                      str(r["method"]))
+    console.print(table)
+
+
+@user_app.command("revoke-sessions")
+def user_revoke_sessions(ctx: typer.Context, username: str = typer.Argument(...),
+                         session_id: int | None = typer.Option(None, "--session",
+                                                               help="Only this session (its number in "
+                                                                    "`radguard user sessions`); default: all.")
+                         ) -> None:
+    """Sign an account out: end one or all of its web sessions (its next request must sign in again)."""
+    with db(ctx).transaction() as session:
+        ended = revoke_sessions(session, get_user(session, username), session_id)
+        record_cli(session, "session.revoke", target=username,
+                   detail={"session": session_id if session_id is not None else "all", "ended": ended})
+    console.print(f"{ended} session(s) of {username} ended; API tokens are unchanged "
+                  "(`radguard user revoke-token`, or `radguard user disable` for both)")
 
 
 @user_app.command("token")

@@ -283,9 +283,9 @@ def change_own_password(session: Session, user: User, current: str, new: str, ke
     return _end_sessions(session, user, keep=keep_session)
 
 
-def disable_user(session: Session, user: User) -> int:
+def disable_user(session: Session, user: User) -> tuple[int, int]:
     """Disable an account: its sessions end and its API tokens are revoked (not merely suspended),
-    so enabling it again later does not bring old tokens back. Returns the tokens revoked.
+    so enabling it again later does not bring old tokens back. Returns (tokens revoked, sessions ended).
 
     :param session: the database session.
     :param user: the account.
@@ -294,8 +294,8 @@ def disable_user(session: Session, user: User) -> int:
         raise InputError("user", None, user.username, "refusing to disable the last administrator; "
                                                       "add another admin first")
     user.active = False
-    _end_sessions(session, user)
-    return revoke_tokens(session, user)
+    ended = _end_sessions(session, user)
+    return revoke_tokens(session, user), ended
 
 
 def enable_user(session: Session, user: User) -> None:
@@ -413,26 +413,93 @@ class NewSession:
     csrf_token: str
 
 
-def open_session(session: Session, user: User, ip: str | None, now: datetime | None = None) -> NewSession:
+SESSION_METHODS = ("local", "ldap", "oidc")
+LAST_SEEN_EVERY = timedelta(minutes=1)  # how stale ``last_seen`` may get (one write a minute, not per request)
+
+
+def open_session(session: Session, user: User, ip: str | None, now: datetime | None = None, *,
+                 method: str = "local", user_agent: str | None = None, id_token: str | None = None) -> NewSession:
+    """A new server-side session for ``user``; only the token's hash is stored.
+
+    :param session: the database session.
+    :param user: who signed in.
+    :param ip: the client address (:func:`radguard.web.security.client_ip`).
+    :param now: the sign-in time (default: now).
+    :param method: how they signed in: ``local``, ``ldap`` or ``oidc``.
+    :param user_agent: the browser's User-Agent, shown when listing sessions (cut to 300 characters).
+    :param id_token: an OpenID provider's ID token, kept for signing out at the provider.
+    """
+    if method not in SESSION_METHODS:
+        raise ValueError(method)
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=token_hash(token), user_id=user.id, csrf_token=csrf, created_at=now,
-                           expires_at=now + SESSION_LIFETIME, ip=ip))
+                           expires_at=now + SESSION_LIFETIME, ip=ip, last_seen=now, method=method,
+                           user_agent=(user_agent or None) and user_agent[:300], id_token=id_token))
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     return NewSession(token, csrf)
 
 
 def lookup_session(session: Session, token: str, now: datetime | None = None) -> WebSession | None:
+    """The live session for a cookie's token, or None (unknown, revoked, expired, or its user disabled).
+
+    Marks it seen when ``last_seen`` is over :data:`LAST_SEEN_EVERY` old (the caller commits).
+    """
     now = now or utcnow()
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
     if ws is None or ws.expires_at < now or not ws.user.active:
         return None
+    if ws.last_seen is None or now - ws.last_seen >= LAST_SEEN_EVERY:
+        ws.last_seen = now
     return ws
 
 
-def close_session(session: Session, token: str) -> None:
-    session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
+def close_session(session: Session, token: str) -> WebSession | None:
+    """End the session of this token (signing out); returns the row as it was, or None."""
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
+    if ws is not None:
+        session.delete(ws)
+        session.flush()
+    return ws
+
+
+def list_sessions(session: Session, user: User, now: datetime | None = None) -> list[WebSession]:
+    """The user's live (unexpired) sessions, newest first.
+
+    :param session: the database session.
+    :param user: whose sessions.
+    :param now: the time that decides expiry (default: now).
+    """
+    now = now or utcnow()
+    return list(session.scalars(select(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at >= now)
+                                .order_by(WebSession.created_at.desc(), WebSession.id.desc())))
+
+
+def session_view(ws: WebSession) -> dict[str, object]:
+    """The one serialised shape of a session (CLI JSON, the admin page); never its token or CSRF value."""
+    return {"id": ws.id, "method": ws.method, "created_at": ws.created_at, "last_seen": ws.last_seen,
+            "expires_at": ws.expires_at, "ip": ws.ip, "user_agent": ws.user_agent}
+
+
+def revoke_sessions(session: Session, user: User, session_id: int | None = None) -> int:
+    """End one of the user's sessions (``session_id``) or all of them; returns how many ended.
+
+    The holder's next request finds no session and is sent to sign in (the API answers 401).
+
+    :param session: the database session.
+    :param user: whose sessions.
+    :param session_id: one session's number (``radguard user sessions``); None: every session.
+    :raises NotFoundError: ``session_id`` is not a session of this user.
+    """
+    if session_id is None:
+        return _end_sessions(session, user)
+    ended = int(session.execute(delete(WebSession).where(  # type: ignore[attr-defined]
+        WebSession.id == session_id, WebSession.user_id == user.id)).rowcount or 0)
+    if not ended:
+        raise NotFoundError(f"{user.username} has no session {session_id}; see `radguard user sessions "
+                            f"{user.username}`")
+    return ended
 
 
 def create_api_token(session: Session, user: User, name: str, lifetime: timedelta = TOKEN_LIFETIME,

@@ -349,18 +349,21 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                 if _wants_html(request):
                     raise LoginRequired()
                 raise HTTPException(status_code=401, detail="sign in first", headers={"WWW-Authenticate": "Bearer"})
+            seen = session.is_modified(ws)  # asked now: the next query autoflushes, and then it is clean
             principal = Principal.of(ws.user, "session", ws, sites=user_sites(session, ws.user))
+            must_change, totp_enabled = ws.user.must_change_password, ws.user.totp_enabled
+            if seen:
+                session.commit()  # records last_seen (at most once a minute)
             path = request.url.path
-            if ws.user.must_change_password and not path.startswith(PASSWORD_CHANGE_PATHS):
+            if must_change and not path.startswith(PASSWORD_CHANGE_PATHS):
                 # Before the MFA check: the password page must stay reachable to an unenrolled user.
                 if _wants_html(request):
                     raise PasswordChangeRequired()
                 raise HTTPException(status_code=403, detail="an administrator requires a new password: "
                                                             "choose one first (/account/password)")
             policy = getattr(request.app.state, "mfa_policy", "none")
-            if (not ws.user.totp_enabled and mfa_required(ws.user, policy)
-                    and not path.startswith(MFA_ENROLMENT_PATHS
-                                            + (PASSWORD_CHANGE_PATHS if ws.user.must_change_password else ()))):
+            if (not totp_enabled and mfa_required(ws.user, policy)
+                    and not path.startswith(MFA_ENROLMENT_PATHS + (PASSWORD_CHANGE_PATHS if must_change else ()))):
                 if _wants_html(request):
                     raise MfaEnrolmentRequired()
                 raise HTTPException(status_code=403, detail="enrol two-factor sign-in first (/account/mfa)")

@@ -72,6 +72,15 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # What an administrator needs to recognise a session before revoking it (`radguard user
+    # sessions`): when it was last used (updated at most once a minute), the browser's
+    # User-Agent (cut to 300 characters) and how it signed in: local, ldap or oidc.
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    method: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    # The OpenID provider's ID token of an oidc session: sent back as id_token_hint when signing
+    # out at the provider (RP-initiated logout). Never shown.
+    id_token: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship()
 

@@ -17,6 +17,9 @@ from radguard.web.accounts import (
     enable_user,
     force_password_change,
     is_directory_account,
+    list_sessions,
+    revoke_sessions,
+    session_view,
     set_role,
     set_user_sites,
     user_sites,
@@ -71,10 +74,11 @@ async def disable_user_route(request: Request, user_id: int, principal: Principa
                              session: Session = Depends(db_session)) -> Response:
     user = _user(session, user_id)
     try:
-        revoked = disable_user(session, user)
+        revoked, ended = disable_user(session, user)
     except RadguardError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    record(session, principal.name, "user.disable", target=user.username, detail={"tokens_revoked": revoked},
+    record(session, principal.name, "user.disable", target=user.username,
+           detail={"tokens_revoked": revoked, "sessions_ended": ended},
            ip=client_ip(request))
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
@@ -93,6 +97,37 @@ async def force_reset_route(request: Request, user_id: int, principal: Principal
            ip=client_ip(request))
     session.commit()
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/users/{user_id}/sessions")
+async def sessions_page(request: Request, user_id: int, principal: Principal = Depends(require("admin")),
+                        session: Session = Depends(db_session)) -> Response:
+    """The user's live sessions: when made and last used, from where, which browser, how signed in."""
+    user = _user(session, user_id)
+    rows = [session_view(ws) for ws in list_sessions(session, user)]
+    # Like the audit log, this shows who works when and from where: reading it is audited.
+    record(session, principal.name, "sessions.view", target=user.username, ip=client_ip(request))
+    session.commit()
+    return render(request, "admin_sessions.html", {"user": user, "rows": rows,
+                                                   "mine": principal.session_id})
+
+
+@router.post("/admin/users/{user_id}/sessions/revoke")
+async def revoke_sessions_route(request: Request, user_id: int, session_id: str = Form(""),
+                                principal: Principal = Depends(require("admin")),
+                                session: Session = Depends(db_session)) -> Response:
+    """End one session (``session_id``) or, with none given, every session of the user."""
+    user = _user(session, user_id)
+    if session_id and not session_id.isdigit():
+        raise HTTPException(status_code=400, detail="session_id: give a session number, or none for all")
+    try:
+        ended = revoke_sessions(session, user, int(session_id) if session_id else None)
+    except RadguardError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    record(session, principal.name, "session.revoke", target=user.username,
+           detail={"session": int(session_id) if session_id else "all", "ended": ended}, ip=client_ip(request))
+    session.commit()
+    return RedirectResponse(f"/admin/users/{user.id}/sessions", status_code=303)
 
 
 @router.post("/admin/users/{user_id}/enable")

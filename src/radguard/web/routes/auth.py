@@ -135,8 +135,10 @@ async def login(
     return _signed_in(request, session, user, ip, next)
 
 
-def _signed_in(request: Request, session: Session, user: User, ip: str | None, next: str) -> Response:
-    new = open_session(session, user, ip)
+def _signed_in(request: Request, session: Session, user: User, ip: str | None, next: str, *,
+               method: str = "local", id_token: str | None = None) -> Response:
+    new = open_session(session, user, ip, method=method, user_agent=request.headers.get("user-agent"),
+                       id_token=id_token)
     session.commit()
     # A forced reset: the change-password page first (every other route would send them there anyway).
     target = "/account/password" if user.must_change_password else _safe_next(next)
@@ -169,7 +171,7 @@ async def _directory_login(request: Request, session: Session, directory: ldap.L
     if previous:
         detail["previous_role"] = previous
     record(session, user.username, "login", detail=detail, ip=ip)
-    return _signed_in(request, session, user, ip, next)
+    return _signed_in(request, session, user, ip, next, method="ldap")
 
 
 def _oidc_serializer(request: Request) -> URLSafeTimedSerializer:
@@ -268,7 +270,7 @@ async def oidc_callback(request: Request, session: Session = Depends(db_session)
     if previous:
         detail["previous_role"] = previous
     record(session, user.username, "login", detail=detail, ip=ip)
-    response = _signed_in(request, session, user, ip, str(next))
+    response = _signed_in(request, session, user, ip, str(next), method="oidc", id_token=id_token)
     response.delete_cookie(OIDC_COOKIE, path="/auth/oidc")
     return response
 
