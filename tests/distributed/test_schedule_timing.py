@@ -10,7 +10,7 @@ import pytest
 
 from radguard.db.session import Database
 from radguard.distributed.schedules import add_schedule, list_schedules, next_run_after, tick
-from radguard.distributed.timing import add_month, parse_window
+from radguard.distributed.timing import add_month, first_monthly_run, parse_month_day, parse_window
 from radguard.errors import InputError
 
 
@@ -80,7 +80,7 @@ def test_tick_waits_for_the_window_and_monthly_moves_by_calendar(sqlite_db: Data
         add_schedule(sqlite_db, "bad-window", "assess", 24, window="sometimes")
     rows = {r["name"]: r for r in list_schedules(sqlite_db)}
     assert rows["assess-weekend"]["window_words"] == "Saturday 22:00 to Sunday 04:00"
-    assert rows["assess-monthly"]["every_words"] == "monthly on day 31 (or the month's last day), UTC"
+    assert rows["assess-monthly"]["every_words"] == "monthly on the last day, UTC"  # 31 clamps: always the last
     assert "bad-zone" not in rows and "bad-window" not in rows
     ran: list[Any] = tick(sqlite_db, now=friday_noon)  # due since 06:00, but the window opens Saturday 22:00
     assert ran == []
@@ -96,3 +96,52 @@ def test_tick_waits_for_the_window_and_monthly_moves_by_calendar(sqlite_db: Data
                                                                                         "assess-weekend"]
     rows = {r["name"]: r for r in list_schedules(sqlite_db)}
     assert rows["assess-monthly"]["next_run"] == _utc(2027, 3, 31, 2, 0)
+
+
+def test_monthly_day_first_run_and_clamping() -> None:
+    assert parse_month_day("last") == 31 and parse_month_day(" 15 ") == 15 and parse_month_day(1) == 1
+    for bad in ("0", "32", "-1", "first", "", "1.5"):
+        with pytest.raises(InputError, match="--monthly"):
+            parse_month_day(bad)
+    # created on 10 March 14:30 UTC: day 15 is still ahead this month, day 5 is next month's,
+    # day 10 is today (due at once); day 31 in February is the 28th (29th in a leap year)
+    created = _utc(2027, 3, 10, 14, 30)
+    assert first_monthly_run(created, 15, None) == _utc(2027, 3, 15, 14, 30)
+    assert first_monthly_run(created, 5, None) == _utc(2027, 4, 5, 14, 30)
+    assert first_monthly_run(created, 10, None) == created
+    assert first_monthly_run(_utc(2027, 2, 3, 8), 31, None) == _utc(2027, 2, 28, 8)
+    assert first_monthly_run(_utc(2028, 2, 3, 8), 31, None) == _utc(2028, 2, 29, 8)
+    assert first_monthly_run(_utc(2027, 12, 20, 8), 5, None) == _utc(2028, 1, 5, 8)  # December -> January
+    # in the schedule's zone: 23:30 UTC on 14 March is already 15 March in Berlin (today: due now)
+    late = _utc(2027, 3, 14, 23, 30)
+    assert first_monthly_run(late, 15, ZoneInfo("Europe/Berlin")) == late
+    assert first_monthly_run(late, 15, None) == _utc(2027, 3, 15, 23, 30)
+
+
+def test_monthly_day_schedule_runs_on_its_day_across_months(sqlite_db: Database, tmp_path: Any,
+                                                           rg: Any) -> None:
+    add_schedule(sqlite_db, "assess-15th", "assess", 24, start=_utc(2027, 1, 20, 6), month_day=15)
+    add_schedule(sqlite_db, "assess-last", "assess", 24, start=_utc(2027, 1, 20, 6), month_day="last")
+    rows = {r["name"]: r for r in list_schedules(sqlite_db)}
+    assert rows["assess-15th"]["next_run"] == _utc(2027, 2, 15, 6)  # the 15th has passed in January
+    assert rows["assess-last"]["next_run"] == _utc(2027, 1, 31, 6)
+    assert rows["assess-15th"]["every_words"] == "monthly on day 15, UTC"
+    assert rows["assess-last"]["every_words"] == "monthly on the last day, UTC"
+    assert tick(sqlite_db, now=_utc(2027, 1, 30, 23)) == []
+    seen: dict[str, list[datetime]] = {"assess-15th": [], "assess-last": []}
+    for now in (_utc(2027, 1, 31, 6, 1), _utc(2027, 2, 15, 6, 1), _utc(2027, 2, 28, 6, 1), _utc(2027, 3, 15, 6, 1),
+                _utc(2027, 3, 31, 6, 1), _utc(2027, 4, 15, 6, 1), _utc(2027, 4, 30, 6, 1)):
+        for r in tick(sqlite_db, now=now):
+            seen[r["name"]].append(now)
+    assert [d.date().isoformat() for d in seen["assess-last"]] == ["2027-01-31", "2027-02-28", "2027-03-31",
+                                                                  "2027-04-30"]
+    assert [d.date().isoformat() for d in seen["assess-15th"]] == ["2027-02-15", "2027-03-15", "2027-04-15"]
+
+    url = str(sqlite_db.engine.url)
+    out = rg("--db", url, "schedule", "add", "report-last", "--kind", "report", "--monthly", "last",
+             "--report-dir", str(tmp_path))
+    assert out.code == 0, out.err
+    assert {r["name"]: r for r in list_schedules(sqlite_db)}["report-last"]["month_day"] == 31
+    bad = rg("--db", url, "schedule", "add", "report-bad", "--kind", "report", "--monthly", "32",
+             "--report-dir", str(tmp_path))
+    assert bad.code != 0 and "--monthly" in bad.err and "1 to 31" in bad.err

@@ -55,8 +55,14 @@ def test_monthly_schedule_with_a_window_from_the_web(web_db: Database, client_fo
     assert row["starts"] >= row["next_run"]
     page = admin.get("/schedules").text
     assert "Saturday 22:00 to Sunday 04:00" in page and "monthly on day" in page
+    on_last = {**form, "name": "assess-last", "month_day": "last", "window": ""}
+    assert admin.post("/schedules", data=on_last, follow_redirects=False).status_code == 303
+    assert {r["name"]: r for r in list_schedules(web_db)}["assess-last"]["month_day"] == 31
+    assert "monthly on the last day, Europe/Berlin time" in admin.get("/schedules").text
+    refused = admin.post("/schedules", data={**on_last, "name": "assess-32", "month_day": "32"})
+    assert refused.status_code == 400 and "1 to 31" in refused.text
     detail = admin.get("/schedules/assess-month").text
     assert "maintenance window Saturday 22:00 to Sunday 04:00 (Europe/Berlin)" in detail
     bad = admin.post("/schedules", data={**form, "name": "other", "window": "whenever"})
     assert bad.status_code == 400 and "Sat 22:00-Sun 04:00" in bad.text and "whenever" in bad.text
-    assert [r["name"] for r in list_schedules(web_db)] == ["assess-month"]
+    assert [r["name"] for r in list_schedules(web_db)] == ["assess-last", "assess-month"]

@@ -32,8 +32,10 @@ def add_cmd(
     kind: str = typer.Option(..., "--kind", help="discover, assess, feeds, backup or report."),
     every_hours: int = typer.Option(24, "--every-hours", help="Hours between runs (24 = daily, 168 = weekly); "
                                     "see --monthly for calendar months."),
-    monthly: bool = typer.Option(False, "--monthly", help="Run on today's day of the month, every month (the "
-                                 "31st becomes the 28th/29th in February, then the 31st again)."),
+    monthly: str | None = typer.Option(None, "--monthly", metavar="DAY", help="Run every month on day DAY "
+                                       "(1-31; the 29th-31st become a shorter month's last day, then come "
+                                       "back) or on the 'last' day; first run: DAY's next occurrence (today "
+                                       "if it is today) at the current time of day."),
     timezone: str | None = typer.Option(None, "--timezone", help="IANA time zone for --monthly and --window, "
                                         "e.g. Europe/Berlin (default UTC)."),
     window: str | None = typer.Option(None, "--window", help="Maintenance window: a due run waits for its next "
@@ -70,7 +72,7 @@ def add_cmd(
         params = {"set": backup_set, "backup": backup_path, "manifest": manifest}
     elif kind == "report":
         params = {"directory": str(report_dir) if report_dir else None, "audience": audience, "format": fmt}
-    add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params, monthly=monthly,
+    add_schedule(db(ctx), name, kind, every_hours, site_code(site) if site else None, params, month_day=monthly,
                  timezone=timezone, window=window)
     console.print(f"schedule {name} added")
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
 from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
 from radguard.discovery.sensors import job_states
-from radguard.distributed.timing import add_month, parse_window, zone
+from radguard.distributed.timing import LAST_DAY, add_month, first_monthly_run, parse_month_day, parse_window, zone
 from radguard.errors import InputError, NotFoundError
 from radguard.readiness.dashboard import assess
 
@@ -108,12 +108,16 @@ def _check_params(kind: str, site: str | None, params: dict[str, Any]) -> dict[s
 
 def add_schedule(database: Database, name: str, kind: str, every_hours: int, site: str | None = None,
                  params: dict[str, Any] | None = None, start: datetime | None = None, monthly: bool = False,
-                 timezone: str | None = None, window: str | None = None) -> int:
+                 timezone: str | None = None, window: str | None = None,
+                 month_day: int | str | None = None) -> int:
     """Create a schedule, first due at ``start`` (now by default).
 
     :param params: discover: targets, ports, level, rate; backup: set, backup, manifest, rto, rpo;
         feeds: directory, or kev_url / csaf_url / all_ics; report: directory, audience, format.
     :param monthly: run on ``start``'s day of the month, every month (``every_hours`` is ignored).
+    :param month_day: run monthly on this day (1-31, clamped to a shorter month's end, or
+        ``last``); the first run is that day's next occurrence (today if it is today) at
+        ``start``'s local time of day. Implies ``monthly``.
     :param timezone: IANA time zone the day of the month and the window are read in (default UTC).
     :param window: maintenance window, e.g. ``Sat 22:00-Sun 04:00`` or ``Mon-Fri 22:00-04:00``.
     """
@@ -121,12 +125,16 @@ def add_schedule(database: Database, name: str, kind: str, every_hours: int, sit
         raise InputError("--kind", None, None, f"{kind!r} is not one of {', '.join(KINDS)}")
     tz = zone(timezone)
     parsed = parse_window(window)
-    if monthly:
+    day = parse_month_day(month_day) if month_day is not None and str(month_day).strip() else None
+    if monthly or day is not None:
         every_hours = 720
     if every_hours < 1:
         raise InputError("--every-hours", None, None, "must be at least 1")
     first = start or utcnow()
-    month_day = first.astimezone(tz).day if monthly and tz else first.day if monthly else None
+    if day is None and monthly:
+        day = first.astimezone(tz or UTC).day
+    if day is not None:
+        first = first_monthly_run(first, day, tz)
     if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
         raise InputError("name", None, None, f"{name!r}: use 1-100 letters, digits, '-', '_' or '.'")
     params = _check_params(kind, site, dict(params or {}))
@@ -134,7 +142,7 @@ def add_schedule(database: Database, name: str, kind: str, every_hours: int, sit
         if session.scalar(select(Schedule.id).where(Schedule.name == name)) is not None:
             raise InputError("name", None, None, f"a schedule named {name!r} exists; pick another name")
         row = Schedule(name=name, kind=kind, site=site, every_hours=every_hours, params=params,
-                       paused=False, next_run=first, month_day=month_day, timezone=timezone or None,
+                       paused=False, next_run=first, month_day=day, timezone=timezone or None,
                        window=parsed.text if parsed else None)
         session.add(row)
         session.flush()
@@ -258,8 +266,9 @@ def next_run_after(previous: datetime, now: datetime, every_hours: int, month_da
 def every_words(every_hours: int, month_day: int | None, timezone: str | None) -> str:
     """How often a schedule runs, in words ("monthly on day 31 (Europe/Berlin)", "every 24 h")."""
     if month_day is not None:
-        clamp = " (or the month's last day)" if month_day > 28 else ""
-        return f"monthly on day {month_day}{clamp}" + (f", {timezone} time" if timezone else ", UTC")
+        where = "the last day" if month_day == LAST_DAY else f"day {month_day}" + (
+            " (or the month's last day)" if month_day > 28 else "")
+        return f"monthly on {where}" + (f", {timezone} time" if timezone else ", UTC")
     return f"every {every_hours} h"
 
 

@@ -49,9 +49,45 @@ def add_month(when: datetime, day: int, tz: ZoneInfo | None) -> datetime:
     """
     local = when.astimezone(tz or UTC)
     year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-    last = calendar.monthrange(year, month)[1]
-    nxt = local.replace(tzinfo=None).replace(year=year, month=month, day=min(day, last))
+    nxt = local.replace(tzinfo=None).replace(year=year, month=month, day=month_day_in(year, month, day))
     return nxt.replace(tzinfo=tz or UTC).astimezone(UTC)
+
+
+LAST_DAY = 31  # "last": day 31 clamped to each month's end is always the month's last day
+
+
+def parse_month_day(text: str | int) -> int:
+    """A day of the month for ``--monthly``: 1-31 (clamped to a shorter month's end) or ``last``.
+
+    :raises InputError: anything else, naming ``--monthly``.
+    """
+    value = str(text).strip().lower()
+    if value == "last":
+        return LAST_DAY
+    if value.isdigit() and 1 <= int(value) <= 31:
+        return int(value)
+    raise InputError("--monthly", None, None, f"{text!r}: give a day of the month, 1 to 31 (the 29th-31st "
+                     "become the last day of a shorter month), or 'last'")
+
+
+def month_day_in(year: int, month: int, day: int) -> int:
+    """Day ``day`` of that month, clamped to the month's last day."""
+    return min(day, calendar.monthrange(year, month)[1])
+
+
+def first_monthly_run(start: datetime, day: int, tz: ZoneInfo | None) -> datetime:
+    """The first run of a schedule on day ``day`` of each month, created at ``start``: ``start``
+    itself when today (local) is that day, else that day (clamped) this month if still ahead,
+    else next month's — at ``start``'s local time of day, in UTC.
+    """
+    local = start.astimezone(tz or UTC)
+    this_month = month_day_in(local.year, local.month, day)
+    if this_month == local.day:
+        return start
+    if this_month > local.day:
+        nxt = local.replace(tzinfo=None).replace(day=this_month)
+        return nxt.replace(tzinfo=tz or UTC).astimezone(UTC)
+    return add_month(start, day, tz)
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ async def create_schedule(request: Request, principal: Principal = Depends(requi
             if first else None
         add_schedule(_database(request), name, kind, every or (720 if monthly else 0), site, _params(kind, form),
                      start=start, monthly=monthly, timezone=schedule_zone,
+                     month_day=(form.get("month_day", "").strip() or None) if monthly else None,
                      window=form.get("window", "").strip() or None)
     except (RadguardError, ValueError) as exc:
         return render(request, "schedules.html", {"schedules": list_schedules(_database(request)), "kinds": KINDS,
