@@ -14,9 +14,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, select
+import pytest
+from sqlalchemy import Text, cast, delete, func, select, text
 from sqlalchemy.orm import Session
 
+from radguard.checks import engine
 from radguard.checks.engine import AssessmentResult
 from radguard.checks.findings import finding_counts, open_findings, refresh_asset_rollups, transition
 from radguard.db.models.dashboard import DashboardSnapshot
@@ -136,3 +138,34 @@ def test_cards_and_rollups_from_the_assessment_equal_the_plain_path(database: Da
             select(DashboardSnapshot).order_by(DashboardSnapshot.id.desc()).limit(4))]
         # Newest first: the plain recomputation, the third run, the second's recomputation, the second run.
         assert payloads[1] == payloads[3]
+
+
+def _finding_indexes(session: Session) -> list[tuple[str, str]]:
+    """The finding table's index definitions as the database itself states them."""
+    if session.get_bind().dialect.name == "sqlite":
+        rows = session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                    "AND tbl_name = 'finding' ORDER BY name"))
+    else:
+        rows = session.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'finding' "
+                                    "ORDER BY indexname"))
+    return [(str(name), str(sql)) for name, sql in rows]
+
+
+def test_a_first_assessment_that_builds_the_indexes_afterwards_leaves_them_as_migrated(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Northwind's first run is far below the size at which the engine builds the finding indexes
+    # after inserting; lower the size so this run takes that path.
+    monkeypatch.setattr(engine, "DEFER_INDEXES_AT", 1)
+    with database.transaction() as session:
+        import_inventory(session, EXAMPLES / "northwind-inventory.yaml")
+        migrated = _finding_indexes(session)
+        assert len(migrated) >= 8  # the fingerprint (and on PostgreSQL the primary key) and the model's seven
+    with database.transaction() as session:
+        first = assess(session, now=NOW)
+        assert "write_indexes" in first.timings
+        _compare_with_plain_path(session, first)
+    with database.transaction() as session:
+        assert _finding_indexes(session) == migrated
+        second = assess(session, now=NOW + timedelta(hours=1))  # no new rows: indexes untouched
+        assert second.created == 0 and "write_indexes" not in second.timings
+        _compare_with_plain_path(session, second)
