@@ -1,18 +1,22 @@
 """Benchmark: p50/p95/p99 latency of web pages at 100,000 assets under concurrent load.
 
-Run:  .venv/bin/python benchmarks/web_latency.py --assets 100000 --concurrency 8 --requests 400
+Run:  .venv/bin/python benchmarks/web_latency.py --assets 100000 --assess --concurrency 8 --requests 200
+      [--postgres | --url postgresql+psycopg://…] [--only roadmap --only findings …]
 
-1. A fresh SQLite database with N generated assets (``benchmarks/inventory_import.py``'s
-   generator: 20 sites, an endpoint, an AE title and a software component each), imported with
-   ``import_inventory``; with ``--assess`` also a full ``radguard assess`` so the dashboard's
-   findings, layers and roadmap cards have real work to do.
+1. A fresh database (SQLite, or with ``--postgres`` a throwaway PostgreSQL server started as the
+   test suite starts it, or ``--url`` an existing one) with N generated assets
+   (``benchmarks/inventory_import.py``'s generator: 20 sites, an endpoint, an AE title and a
+   software component each), imported with ``import_inventory``; with ``--assess`` also a full
+   ``radguard assess`` (``readiness.dashboard.assess``: the findings, then the stored dashboard
+   cards and roadmap) so the lists, the dashboard and the roadmap have real work to do.
 2. ``radguard serve`` started as its own process on a free loopback port.
 3. This process is the load: an httpx async client with ``--concurrency`` requests in flight,
    signed in with a real session cookie, fetching each URL ``--requests`` times after a
    warm-up. Latency is measured per request, from send to the last byte.
 
-``--db PATH`` keeps the generated database and reuses it on the next run (generation is the slow
-part). Everything stays on 127.0.0.1.
+``--db PATH`` (SQLite) or ``--url`` keeps the generated database and reuses it on the next run
+(generation is the slow part). The finding and asset pages are those of the open finding in the
+middle of the ID range and its asset. Everything stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -33,21 +38,48 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inventory_import import generate_csv
 
+ROOT = Path(__file__).resolve().parent.parent
+
 URLS = {
     "dashboard": "/",
+    "findings, first page": "/findings",
+    "API findings, first page": "/api/v1/findings",
     "inventory, first page": "/inventory",
     "inventory, page 1,000": "/inventory?page=1000",
-    "inventory, search": "/inventory?q=product%2017",
-    "inventory, site + class": "/inventory?site=S07&asset_class=workstation",
+    "inventory, site + class, page 1": "/inventory?site=S07&asset_class=workstation",
+    "inventory, site + class, page 1,000": "/inventory?site=S07&asset_class=workstation&page=1000",
+    "API assets, first page": "/api/v1/assets",
+    "roadmap": "/roadmap",
+    "roadmap, one site": "/roadmap?site=S07",
+    "finding page": "/findings/{finding}",
+    "asset page": "/inventory/{asset}",
 }
 
 
-def build(db_path: Path, assets: int, run_assess: bool) -> None:
+def has_assets(url: str) -> bool:
+    """Whether ``url`` already holds a generated inventory (then it is reused, not rebuilt)."""
+    from sqlalchemy import func, inspect, select
+
+    from radguard.db.models.inventory import Asset
+    from radguard.db.session import open_database
+
+    db = open_database(url)
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("asset"):
+                return False
+        with db.read() as s:
+            return bool(s.scalar(select(func.count()).select_from(Asset)))
+    finally:
+        db.dispose()
+
+
+def build(url: str, assets: int, run_assess: bool) -> None:
     from radguard.db.migrate import upgrade
     from radguard.db.session import open_database
     from radguard.inventory.importer import import_inventory
 
-    db = open_database(f"sqlite:///{db_path}")
+    db = open_database(url)
     upgrade(db)
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "inventory.csv"
@@ -57,7 +89,7 @@ def build(db_path: Path, assets: int, run_assess: bool) -> None:
             import_inventory(s, csv_path)
         print(f"imported {assets} assets in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     if run_assess:
-        from radguard.checks.engine import assess
+        from radguard.readiness.dashboard import assess
 
         t = time.perf_counter()
         with db.transaction() as s:
@@ -66,7 +98,26 @@ def build(db_path: Path, assets: int, run_assess: bool) -> None:
     db.dispose()
 
 
-def session_cookie(db_path: Path) -> str:
+def sample_ids(url: str) -> dict[str, str]:
+    """The finding page and asset page to fetch: the open finding in the middle of the ID range."""
+    from sqlalchemy import func, select
+
+    from radguard.db.models.findings import Finding
+    from radguard.db.models.inventory import Asset
+    from radguard.db.session import open_database
+
+    db = open_database(url)
+    with db.read() as s:
+        top = s.scalar(select(func.max(Finding.id))) or 0
+        row = s.execute(select(Finding.id, Finding.asset_id)
+                        .where(Finding.id >= top // 2, Finding.asset_id.is_not(None))
+                        .order_by(Finding.id).limit(1)).first()
+        asset = row[1] if row else s.scalar(select(func.min(Asset.id)))
+    db.dispose()
+    return {"finding": str(row[0]) if row else "1", "asset": str(asset or 1)}
+
+
+def session_cookie(url: str) -> str:
     """An admin account and a real server-side session for it (as a sign-in would create)."""
     from sqlalchemy import select
 
@@ -74,11 +125,11 @@ def session_cookie(db_path: Path) -> str:
     from radguard.db.session import open_database
     from radguard.web.accounts import create_user, open_session
 
-    db = open_database(f"sqlite:///{db_path}")
+    db = open_database(url)
     with db.transaction() as s:
         user = s.scalar(select(User).where(User.username == "bench"))
         if user is None:
-            user = create_user(s, "bench", "benchmark passphrase", "admin", "Benchmark")
+            user = create_user(s, "bench", "latency load generator 7", "admin", "Load Generator")
         token = open_session(s, user, "127.0.0.1").token
     db.dispose()
     return token
@@ -131,16 +182,40 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--requests", type=int, default=400, help="Requests per URL (after warm-up).")
     ap.add_argument("--assess", action="store_true", help="Also run a full assessment (findings, roadmap).")
-    ap.add_argument("--db", type=Path, help="Keep the generated database here and reuse it.")
+    ap.add_argument("--db", type=Path, help="SQLite: keep the generated database here and reuse it.")
+    ap.add_argument("--postgres", action="store_true",
+                    help="a throwaway PostgreSQL server (as the test suite starts it) instead of SQLite")
+    ap.add_argument("--url", help="an existing database URL (e.g. PostgreSQL); built if empty, else reused")
+    ap.add_argument("--only", action="append", default=[], metavar="TEXT",
+                    help="measure only the pages whose label contains TEXT (repeatable)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="radguard-web-bench-"))
-    db_path = args.db or tmp / "bench.db"
-    if not db_path.exists():
-        build(db_path, args.assets, args.assess)
-    cookie = session_cookie(db_path)
+    with ExitStack() as stack:
+        if args.postgres:
+            sys.path.insert(0, str(ROOT))
+            from tests.support.postgres import create_database, postgres_server
+
+            url = create_database(stack.enter_context(postgres_server()))
+        else:
+            url = args.url or f"sqlite:///{args.db or tmp / 'bench.db'}"
+        try:
+            if not has_assets(url):
+                build(url, args.assets, args.assess)
+            serve_and_load(args, url)
+        finally:
+            if args.db is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def serve_and_load(args: argparse.Namespace, url: str) -> None:
+    """Start ``radguard serve`` on ``url`` and measure each page under load."""
+    cookie = session_cookie(url)
+    ids = sample_ids(url)
+    urls = {label: path.format(**ids) for label, path in URLS.items()
+            if not args.only or any(t in label for t in args.only)}
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "radguard.cli.main", "--db", f"sqlite:///{db_path}", "serve",
+    server = subprocess.Popen([sys.executable, "-m", "radguard.cli.main", "--db", url, "serve",
                                "--host", "127.0.0.1", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -156,17 +231,17 @@ def main() -> None:
                 raise SystemExit("the server did not start: " + (server.stderr.read().decode() if server.stderr
                                                                   else ""))
             time.sleep(0.2)
-        print(f"{args.assets} assets, {args.concurrency} concurrent requests, {args.requests} requests per URL")
-        print("| page | p50 ms | p95 ms | p99 ms | requests/s |\n|---|---|---|---|---|")
-        for label, path in URLS.items():
+        print(f"{url.split('://')[0]}, {args.assets} assets, {args.concurrency} concurrent requests, "
+              f"{args.requests} requests per URL")
+        print("| page | p50 ms | p95 ms | p99 ms | requests/s | load average |\n|---|---|---|---|---|---|")
+        for label, path in urls.items():
             latencies, wall = asyncio.run(load(base, cookie, path, args.requests, args.concurrency))
             print(f"| {label} (`{path}`) | {statistics.median(latencies) * 1000:.0f} | {pct(latencies, 0.95):.0f} | "
-                  f"{pct(latencies, 0.99):.0f} | {len(latencies) / wall:.1f} |", flush=True)
+                  f"{pct(latencies, 0.99):.0f} | {len(latencies) / wall:.1f} | {os.getloadavg()[0]:.1f} |",
+                  flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
-        if args.db is None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

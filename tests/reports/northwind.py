@@ -17,6 +17,7 @@ from radguard.db.session import open_database
 from radguard.readiness.checklists.assessments import AnswerInput, create_assessment, record_answer
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import close_assessment
+from radguard.readiness.dashboard import rerank
 from tests.conftest import EXAMPLES, FIXTURES
 
 
@@ -93,5 +94,9 @@ def populate(db_url: str) -> None:
                     },
                 )
             )
+        # The checklist answers came after the assessment: rank again, as a user would
+        # (`radguard roadmap --re-rank`), so the stored roadmap and the reports agree.
+        with db.transaction() as session:
+            rerank(session)
     finally:
         db.dispose()

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from radguard import wording
+from radguard.checks.findings import transition
 from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import Database
@@ -20,6 +21,7 @@ from radguard.inventory.importer import import_inventory
 from radguard.readiness.dashboard import assess
 from radguard.readiness.roadmap import build_roadmap
 from tests.conftest import EXAMPLES
+from tests.web.conftest import csrf_of
 
 ROW = re.compile(r'<tr id="action-(\d+)" data-action="([^"]+)" data-owner="([^"]*)">')
 
@@ -141,3 +143,46 @@ def test_finding_page_links_its_asset_and_its_roadmap_action_and_reads_the_evide
             f.state = "mitigated"
     page = c.get(f"/findings/{fid}").text
     assert "/roadmap#action-" not in page and 'id="roadmap-action"' not in page
+
+
+def test_a_decision_makes_the_stored_ranking_stale_until_a_rerank(
+        web_db: Database, client_for: Callable[[str], TestClient], rg: Any) -> None:
+    doc = _seed(web_db)
+    action = next(a for a in reversed(doc["actions"]) if a["kind"] == "finding" and len(a["why"]["findings"]) > 1)
+    fid, other = action["why"]["findings"][0]["id"], action["why"]["findings"][1]["id"]
+    viewer, assessor = client_for("viewer"), client_for("assessor")
+    page = viewer.get("/roadmap").text
+    assert 'id="ranked-at"' in page and "not yet reflected" not in page
+    assert "Re-rank now" not in page  # a viewer cannot re-rank
+    assert "not yet reflected" not in viewer.get(f"/findings/{other}").text
+
+    r = assessor.post("/findings/decide", data={"ids": [str(fid)], "action": "resolve", "reason": "patched",
+                                                "back": "/findings", "csrf_token": csrf_of(assessor)},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    page = assessor.get("/roadmap").text
+    assert "decisions since then are not yet reflected — re-rank" in page and "Re-rank now" in page
+    assert f'href="/findings/{fid}"' in page  # still the stored ranking
+    finding = viewer.get(f"/findings/{other}").text
+    assert f'action {action["rank"]},' in finding and 'id="roadmap-stale"' in finding
+    assert "decisions since then are not yet reflected" in finding
+    cli = rg("--db", web_db.url, "roadmap", "--format", "csv")
+    assert cli.code == 0 and "not yet reflected" in cli.err and "radguard roadmap --re-rank" in cli.err
+
+    r = assessor.post("/roadmap/rerank", data={"csrf_token": csrf_of(assessor)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/roadmap?reranked=1"
+    page = assessor.get("/roadmap").text
+    assert "not yet reflected" not in page and f'href="/findings/{fid}"' not in page
+    assert "not yet reflected" not in viewer.get(f"/findings/{other}").text
+    with web_db.read() as s:
+        assert [(a["rank"], a["id"]) for a in build_roadmap(s)["actions"]] == \
+            [(int(rank), aid) for rank, aid, _ in _rows(page)]
+    assert viewer.post("/roadmap/rerank", data={"csrf_token": csrf_of(viewer)}).status_code == 403
+
+    # The CLI re-ranks too, and then says nothing about staleness.
+    with web_db.transaction() as s:
+        transition(s, other, "resolve", by="tester", reason="patched")
+    assert "not yet reflected" in rg("--db", web_db.url, "roadmap").err
+    again = rg("--db", web_db.url, "roadmap", "--re-rank", "--format", "csv")
+    assert again.code == 0 and "not yet reflected" not in again.err
+    assert again.out == viewer.get("/roadmap.csv").text

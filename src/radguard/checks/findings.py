@@ -18,7 +18,7 @@ exports and the reports all read findings through them, so ``state=open`` means 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -47,7 +47,7 @@ from radguard.db.models.findings import (
 )
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError, RadguardError
-from radguard.inventory.queries import find_asset
+from radguard.inventory.queries import find_asset, site_id_for
 from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {
@@ -205,10 +205,7 @@ def write_asset_rollups(session: Session, changes: dict[int, tuple[int, int]]) -
 
 
 def _site_id(session: Session, site: str, scope: SiteScope = None) -> int:
-    sid = session.scalar(select(Site.id).where(Site.code == site))
-    if sid is None or not site_visible(site, scope):  # another site is as unknown as no site
-        raise NotFoundError(f"no site with code {site!r}; see `radguard inventory sites`")
-    return sid
+    return site_id_for(session, site, scope=scope)  # another site is as unknown as no site
 
 
 def _wanted_states(states: Sequence[str]) -> set[str]:
@@ -630,6 +627,7 @@ class FindingRef(NamedTuple):
     subject: str
     asset_owner: str | None = None
     due: str | None = None
+    asset_id: int | None = None  # None for an organization-wide finding
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "check_id": self.check_id, "title": self.title, "severity": self.severity,
@@ -640,29 +638,51 @@ def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> d
     """Open findings grouped by check ID (all checks, or only those named), highest risk first."""
     # Plain columns, not Finding objects: a large register has hundreds of thousands of open
     # findings, and loading each with its evidence and explanation JSON took minutes.
-    query = (
-        select(Finding.id, Finding.check_id, Finding.title, Finding.severity, Finding.risk_score,
-               Finding.subject, Finding.key, Finding.due, Asset.name, Asset.owner)
-        .outerjoin(Asset, Asset.id == Finding.asset_id)
-        .where(Finding.state.in_(OPEN_STATES))
-        .order_by(Finding.check_id, Finding.risk_score.desc(), Finding.id)
-    )
+    query = _ref_query().where(Finding.state.in_(OPEN_STATES)).order_by(
+        Finding.check_id, Finding.risk_score.desc(), Finding.id)
     if check_ids is not None:
         wanted = sorted(set(check_ids))
         if not wanted:
             return {}
         query = query.where(Finding.check_id.in_(wanted))
     grouped: dict[str, list[FindingRef]] = {}
-    for fid, check_id, title, severity, risk_score, subject, key, due, asset_name, asset_owner in \
+    for ref in _refs(session, query):
+        grouped.setdefault(ref.check_id, []).append(ref)
+    return grouped
+
+
+def _ref_query() -> Any:
+    return (select(Finding.id, Finding.check_id, Finding.title, Finding.severity, Finding.risk_score,
+                   Finding.subject, Finding.key, Finding.due, Asset.name, Asset.owner, Finding.asset_id)
+            .outerjoin(Asset, Asset.id == Finding.asset_id))
+
+
+def _refs(session: Session, query: Any) -> Iterator[FindingRef]:
+    for fid, check_id, title, severity, risk_score, subject, key, due, asset_name, asset_owner, asset_id in \
             session.execute(query):
         label = asset_name or subject or "organization"
         if key:
             label += f" ({key})"
-        grouped.setdefault(check_id, []).append(
-            FindingRef(id=fid, check_id=check_id, title=title, severity=severity, risk_score=risk_score,
-                       subject=label, asset_owner=asset_owner, due=due.isoformat() if due else None)
-        )
-    return grouped
+        yield FindingRef(id=fid, check_id=check_id, title=title, severity=severity, risk_score=risk_score,
+                         subject=label, asset_owner=asset_owner, due=due.isoformat() if due else None,
+                         asset_id=asset_id)
+
+
+def finding_refs(session: Session, ids: Iterable[int], chunk: int = 5000) -> dict[int, FindingRef]:
+    """The findings with these IDs (in any state) as :func:`open_findings` describes them, by ID.
+
+    For documents that keep findings by ID (the stored roadmap) and show them later.
+
+    :param session: a read session.
+    :param ids: finding IDs; unknown ones are left out.
+    :param chunk: IDs per query (a bound parameter each).
+    """
+    wanted = sorted(set(ids))
+    out: dict[int, FindingRef] = {}
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start:start + chunk]
+        out.update((ref.id, ref) for ref in _refs(session, _ref_query().where(Finding.id.in_(part))))
+    return out
 
 
 def open_finding_ids(session: Session, *, site: str | None = None) -> set[int]:

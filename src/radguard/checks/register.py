@@ -79,7 +79,7 @@ class AssessedRegister:
                 if due not in days:
                     days[due] = due if isinstance(due, str) else due.isoformat()  # type: ignore[union-attr]
                 refs.append(FindingRef(row.id, check_id, row.title, row.severity, row.risk_score, label,
-                                       asset[1] if asset else None, days[due]))
+                                       asset[1] if asset else None, days[due], row.asset_id))
         return grouped
 
     def counts(self) -> FindingCounts:

@@ -7,8 +7,19 @@ import sys
 import typer
 from rich.table import Table
 
-from radguard.cli.common import console, db, print_json
-from radguard.readiness.roadmap import ENV_CAPACITY, build_roadmap, capacity_line, priority_label, to_csv, to_markdown
+from radguard.cli.common import console, db, err_console, print_json
+from radguard.readiness.dashboard import rerank
+from radguard.readiness.roadmap import (
+    ENV_CAPACITY,
+    capacity_line,
+    findings_closed,
+    priority_label,
+    to_csv,
+    to_markdown,
+)
+from radguard.readiness.roadmap_store import current_roadmap
+from radguard.web.audit import record_cli
+from radguard.wording import moment
 
 
 def roadmap_cmd(
@@ -20,12 +31,27 @@ def roadmap_cmd(
         None, "--capacity", min=0.1, max=10000,
         help=f"Effort points the team completes per 30 days; fills the horizons in rank order (default: "
              f"${ENV_CAPACITY}, else roadmap.yaml's capacity_per_30_days, 10)."),
+    re_rank: bool = typer.Option(
+        False, "--re-rank",
+        help="Rank the register again now and store it (after decisions or checklist answers), then print it."),
 ) -> None:
-    """Checklist gaps and open findings as actions ranked by risk reduced per effort point, in horizons by capacity."""
+    """Checklist gaps and open findings as actions ranked by risk reduced per effort point, in horizons by capacity.
+
+    Prints the ranking stored by the last assessment (the web roadmap shows the same one), and says
+    so on stderr when decisions came after it; --assessment or another --capacity rank live.
+    """
     if fmt is not None and fmt not in ("md", "csv"):
         raise typer.BadParameter("use md or csv", param_hint="--format")
+    if re_rank:
+        with db(ctx).transaction() as session:
+            snapshot = rerank(session)
+            record_cli(session, "roadmap.rerank", target=f"dashboard_snapshot:{snapshot.id}")
     with db(ctx).read() as session:
-        doc = build_roadmap(session, assessment, capacity=capacity)
+        view = current_roadmap(session, assessment_id=assessment, capacity=capacity, full=json_out)
+    doc = view.doc
+    if view.ranked_at is not None and view.stale:
+        err_console.print(f"ranked at {moment(view.ranked_at)}; decisions since then are not yet "
+                          "reflected — re-rank with `radguard roadmap --re-rank`", highlight=False)
     if json_out:
         print_json(doc)
     elif fmt == "csv":
@@ -40,7 +66,7 @@ def roadmap_cmd(
         table = Table("#", "Horizon", "Action", "Why", "Risk ↓", "Effort (pts)", "Priority", "Running pts", "Owner",
                       "After")
         for a in doc["actions"]:
-            why = f"{len(a['why']['findings'])} findings" if a["why"]["findings"] else ""
+            why = f"{findings_closed(a)} findings" if findings_closed(a) else ""
             qs = " ".join(q["id"] for q in a["why"]["questions"])
             table.add_row(str(a["rank"]), a["horizon"], f"{a['id']}: {a['what']}", " ".join(x for x in (why, qs) if x),
                           str(a["risk_reduction"]), f"{a['effort']} ({a['effort_points']:g})", priority_label(a),

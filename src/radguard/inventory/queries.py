@@ -51,6 +51,20 @@ def site_codes(session: Session, *, scope: SiteScope = None) -> list[str]:
     return list(session.scalars(stmt))
 
 
+def asset_sites(session: Session) -> dict[int, int]:
+    """Asset ID → site ID for every asset (two integer columns: a tenth of a second at 100,000)."""
+    return {int(a): int(s) for a, s in session.execute(select(Asset.id, Asset.site_id))}
+
+
+def site_id_for(session: Session, code: str, *, scope: SiteScope = None) -> int:
+    """The ID of the site with this code; NotFoundError for an unknown one or one outside ``scope``
+    (another site is as unknown as no site)."""
+    sid = session.scalar(select(Site.id).where(Site.code == code))
+    if sid is None or not site_visible(code, scope):
+        raise NotFoundError(f"no site with code {code!r}; see `radguard inventory sites`")
+    return int(sid)
+
+
 def find_asset(session: Session, ref: str, *, scope: SiteScope = None) -> Asset:
     """Find an asset by numeric ID, ``SITE/NAME`` or a name unique across sites.
 

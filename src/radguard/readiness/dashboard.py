@@ -31,15 +31,16 @@ from sqlalchemy.orm import Session
 from radguard.checks.engine import AssessmentResult
 from radguard.checks.engine import assess as engine_assess
 from radguard.checks.executive import plain_action
-from radguard.checks.findings import FindingCounts, finding_counts
+from radguard.checks.findings import FindingCounts, finding_counts, open_findings
 from radguard.checks.loader import default_catalog
 from radguard.checks.register import AssessedRegister
 from radguard.checks.stored_counts import SCHEMA_VERSION, latest_snapshot, mark_stale, note_transition
 from radguard.db.base import utcnow
 from radguard.db.models.dashboard import DashboardSnapshot
 from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
+from radguard.readiness.roadmap_store import store_roadmap
 
-__all__ = ["SCHEMA_VERSION", "StoredCards", "assess", "mark_stale", "note_transition", "store_cards",
+__all__ = ["SCHEMA_VERSION", "StoredCards", "assess", "mark_stale", "note_transition", "rerank", "store_cards",
            "stored_action_for", "stored_cards"]
 
 # Bumped whenever the payload's shape changes; a row of another version is treated as absent
@@ -73,7 +74,7 @@ def findings_card(counts: FindingCounts) -> dict[str, Any]:
 
 
 def roadmap_card(session: Session, now: datetime | None = None,
-                 register: AssessedRegister | None = None) -> dict[str, Any]:
+                 register: AssessedRegister | None = None, doc: dict[str, Any] | None = None) -> dict[str, Any]:
     """The top actions of the roadmap (as the executive report shows them) and the total count.
 
     Each action keeps the fields the dashboard and API show plus ``findings_closed`` (how many
@@ -81,9 +82,11 @@ def roadmap_card(session: Session, now: datetime | None = None,
 
     :param register: the register as the assessment just left it, whose open findings the
         roadmap then ranks instead of reading them back (default: read them).
+    :param doc: the roadmap document already ranked (then ``register`` is not needed).
     """
-    doc = build_roadmap(session, today=(now or utcnow()).date(),
-                        findings=register.open_findings() if register is not None else None)
+    if doc is None:
+        doc = build_roadmap(session, today=(now or utcnow()).date(),
+                            findings=register.open_findings() if register is not None else None)
     actions = []
     for a in top_of_roadmap(doc, TOP).actions:
         why = a.get("why") or {}
@@ -110,11 +113,15 @@ def store_cards(session: Session, assessed_at: datetime | None = None,
     """
     now = utcnow()
     counts = register.counts() if register is not None else finding_counts(session)
+    # One ranking for the card and the stored whole roadmap (readiness.roadmap_store), so they agree.
+    findings = register.open_findings() if register is not None else open_findings(session)
+    doc = build_roadmap(session, today=(assessed_at or now).date(), findings=findings)
     row = DashboardSnapshot(assessed_at=assessed_at or now, updated_at=now, schema_version=SCHEMA_VERSION,
                             stale=False, payload={"counts": [list(r) for r in counts.rows],
-                                                  "roadmap": roadmap_card(session, assessed_at, register)})
+                                                  "roadmap": roadmap_card(session, assessed_at, doc=doc)})
     session.add(row)
     session.flush()
+    store_roadmap(session, row, doc, findings)
     old = session.scalars(select(DashboardSnapshot.id).order_by(DashboardSnapshot.id.desc()).offset(KEEP)).all()
     if old:
         session.query(DashboardSnapshot).filter(DashboardSnapshot.id.in_(old)).delete(synchronize_session=False)
@@ -126,6 +133,9 @@ def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
     owner, findings_closed), as ranked at the last assessment; None when no cards are stored yet
     or the check has no action. One indexed row read, so a finding page can afford it.
 
+    The action also says ``stale`` (a decision or answer came after the ranking, so the rank
+    may have moved) and ``ranked_at``.
+
     :param session: a read session.
     :param check_id: the finding's check ID.
     """
@@ -133,7 +143,22 @@ def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     place = (row.payload.get("roadmap") or {}).get("finding_actions", {}).get(check_id)
-    return dict(place) if place else None
+    if not place:
+        return None
+    ranked = (row.payload.get("roadmap_doc") or {}).get("ranked_at")
+    return {**place, "stale": row.stale,
+            "ranked_at": datetime.fromisoformat(ranked) if ranked else row.assessed_at}
+
+
+def rerank(session: Session) -> DashboardSnapshot:
+    """Rank the register again now and store the cards and roadmap for it (not committed).
+
+    The "re-rank now" of the roadmap page and ``radguard roadmap --re-rank``: after decisions
+    or checklist answers, without waiting for the next assessment. The cards keep the time of
+    the assessment they belong to.
+    """
+    last = latest_snapshot(session)
+    return store_cards(session, last.assessed_at if last is not None else None)
 
 
 def stored_cards(session: Session) -> StoredCards | None:

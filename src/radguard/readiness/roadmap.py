@@ -428,6 +428,7 @@ def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
         "actions": [
             {"rank": rank, "id": a.id, "kind": a.kind, "title": a.title, "what": a.what,
              "why": {"findings": [f.as_dict() for f in a.findings], "questions": a.questions},
+             "findings_closed": len(a.findings),
              "risk_reduction": a.risk_reduction, "effort": a.effort, "effort_points": a.cost,
              "priority": a.priority, "ranked_priority": a.ranked_priority, "ranked_for": a.ranked_for,
              "pinned": a.pinned, "cumulative_effort": a.cumulative_effort, "owner": a.owner,
@@ -482,11 +483,17 @@ def priority_label(action: dict[str, Any]) -> str:
     return f"{action['priority']:g}"
 
 
+def findings_closed(action: dict[str, Any]) -> int:
+    """How many open findings an action closes (a stored or filtered document lists only some)."""
+    return int(action.get("findings_closed", len(action["why"]["findings"])))
+
+
 def _why(action: dict[str, Any]) -> str:
     parts = []
-    findings = action["why"]["findings"]
-    if findings:
-        parts.append(f"{len(findings)} open {action['id']} {noun(len(findings), 'finding')}")
+    # The count, not the list: a stored document lists only an action's first findings.
+    closes = findings_closed(action)
+    if closes:
+        parts.append(f"{closes} open {action['id']} {noun(closes, 'finding')}")
     for q in action["why"]["questions"]:
         claimed = "unanswered" if q["claimed"] is None else q["claimed"]
         parts.append(f"{q['id']} at {claimed}/target {q['target']}" + (" (challenged)" if q["challenged"] else ""))

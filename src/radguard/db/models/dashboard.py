@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from radguard.db.base import Base, JSONDoc, UTCDateTime
@@ -31,3 +31,43 @@ class DashboardSnapshot(Base):
     # (a decision, a checklist answer); the next assessment computes them afresh.
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+
+
+class RoadmapAction(Base):
+    """One ranked action of the roadmap stored with the newest cards (owner: ``readiness.roadmap_store``).
+
+    ``action`` is the roadmap document's action without its list of findings; ``finding_ids``
+    holds that list as the findings' IDs in the action's order (little-endian 64-bit integers:
+    half a million findings are 4 MB to write, where their JSON was over 100 MB), resolved from
+    the findings register only when a whole export asks for them.
+    """
+
+    __tablename__ = "roadmap_action"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("dashboard_snapshot.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    finding_ids: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class RoadmapActionSite(Base):
+    """How many of an action's findings are at one site (``site_id`` None: organization-wide ones).
+
+    A site's view of the roadmap reads these few rows instead of every open finding of the site.
+    """
+
+    __tablename__ = "roadmap_action_site"
+    __table_args__ = (Index("ix_roadmap_action_site_snapshot_site", "snapshot_id", "site_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("dashboard_snapshot.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    findings: Mapped[int] = mapped_column(Integer)
+    # The first few of them in the action's order, as the document lists findings: what a page
+    # shows before "and N more".
+    first: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)

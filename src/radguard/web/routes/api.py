@@ -37,7 +37,7 @@ from radguard.readiness.checklists.assessments import (
 )
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import score_assessment
-from radguard.readiness.roadmap import build_roadmap
+from radguard.readiness.roadmap_store import current_roadmap
 from radguard.response.drills import EventDoc, Recording, drill_report, load_drill, load_drills, record_drill
 from radguard.response.playbooks import MILESTONES
 from radguard.response.team import load_people, load_roles, role_record, team_gaps
@@ -566,6 +566,10 @@ class RoadmapOut(BaseModel):
     actions: int
     risk_points: float
     top: list[RoadmapActionOut]
+    # When the stored ranking was made (None: ranked for this request) and whether a decision or
+    # checklist answer came after it (`radguard roadmap --re-rank` or the page's button ranks again).
+    ranked_at: datetime | None = None
+    stale: bool = False
 
 
 @router.get("/team", response_model=TeamOut)
@@ -646,6 +650,7 @@ def backup_sets(principal: Principal = Depends(require("viewer")),
 @router.get("/roadmap", response_model=RoadmapOut)
 def roadmap(limit: int = Query(20, ge=1, le=500), principal: Principal = Depends(require("viewer")),
             session: Session = Depends(db_session)) -> RoadmapOut:
-    doc = build_roadmap(session, today=utcnow().date())
+    view = current_roadmap(session, today=utcnow().date())
+    doc = view.doc
     return RoadmapOut(as_of=doc["as_of"], actions=doc["summary"]["actions"], risk_points=doc["summary"]["risk_points"],
-                      top=[_action(a) for a in doc["actions"][:limit]])
+                      top=[_action(a) for a in doc["actions"][:limit]], ranked_at=view.ranked_at, stale=view.stale)
