@@ -4,9 +4,12 @@ Runs ``radguard --version`` and ``radguard COMMAND --help`` for every command in
 radguard.cli.main.COMMANDS, ``--runs`` times each in turn (interleaved), through the installed
 ``.venv/bin/radguard`` entry point, and prints the median and best wall time of each with the
 load average. ``--help`` of a command imports that command's module, so its time is the
-start-up the command itself pays before doing any work. Not run in CI.
+start-up the command itself pays before doing any work. Two references run in the same rounds:
+the bare interpreter (``python -c pass``, the floor) and ``--version`` through the whole
+command line (``python -m radguard.cli.main --version``, Typer and Rich loaded: what the console
+script did before ``radguard.console`` answered it first). Not run in CI.
 
-Usage: .venv/bin/python benchmarks/cli_startup.py [--runs 11]
+Usage: .venv/bin/python benchmarks/cli_startup.py [--runs 11] [--only TEXT ...]
 """
 
 from __future__ import annotations
@@ -28,14 +31,19 @@ RADGUARD = str(Path(sys.executable).with_name("radguard"))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="only the cases whose name contains TEXT (repeatable)")
     args = parser.parse_args()
-    cases = {"--version": ["--version"], **{f"{name} --help": [name, "--help"] for name in COMMANDS}}
+    cases = {"python -c pass": [sys.executable, "-c", "pass"], "--version": [RADGUARD, "--version"],
+             "--version through the command line": [sys.executable, "-m", "radguard.cli.main", "--version"],
+             **{f"{name} --help": [RADGUARD, name, "--help"] for name in COMMANDS}}
+    cases = {name: argv for name, argv in cases.items() if not args.only or any(t in name for t in args.only)}
     times: dict[str, list[float]] = {name: [] for name in cases}
     before = os.getloadavg()
     for _ in range(args.runs):
         for name, argv in cases.items():
             start = time.perf_counter()
-            subprocess.run([RADGUARD, *argv], capture_output=True, check=True)
+            subprocess.run(argv, capture_output=True, check=True)
             times[name].append(time.perf_counter() - start)
     print(json.dumps({
         "runs": args.runs, "loadavg_before": [round(x, 2) for x in before],

@@ -45,3 +45,23 @@ def test_a_database_command_still_loads_what_it_needs() -> None:
     """The guard above is not vacuous: a command that reads the database does load SQLAlchemy."""
     loaded = _modules("inventory", "--help")
     assert "sqlalchemy" in loaded
+
+
+def test_the_console_script_answers_version_without_the_command_line_framework() -> None:
+    """`radguard --version` (the console script's entry) loads neither Typer, Click nor Rich,
+    and prints what the full command line prints."""
+    probe = ("import sys, atexit\n"
+             "atexit.register(lambda: print('\\n'.join(sorted(sys.modules)), file=sys.stderr))\n"
+             "from radguard.console import run\n"
+             "run(sys.argv[1:])\n")
+    fast = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True, timeout=120,
+                          check=True)
+    loaded = {line.split(".")[0] for line in fast.stderr.splitlines()}
+    assert "radguard" in loaded and not loaded & {"typer", "click", "rich", *HEAVY}, sorted(loaded)
+    full = subprocess.run([sys.executable, "-c", _PROBE, "--version"], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert fast.stdout == full.stdout and fast.stdout.startswith("radguard ")
+    # Anything else still reaches the command line.
+    other = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True, timeout=120,
+                           check=True)
+    assert "typer" in {line.split(".")[0] for line in other.stderr.splitlines()} and "Usage" in other.stdout

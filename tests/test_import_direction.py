@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"frameworks", "readiness"},  # interpretation: checklists, maturity, roadmap, continuity
     {"reports"},
     {"distributed", "integrations"},  # running the stages elsewhere, and handing their results on
-    {"web", "cli", "demo"},
+    {"web", "cli", "demo", "console"},  # console: the console script, in front of cli
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 # Modules of a later package that are content, not interpretation: the framework catalogs (IDs and
