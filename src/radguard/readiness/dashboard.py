@@ -145,9 +145,7 @@ def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
     place = (row.payload.get("roadmap") or {}).get("finding_actions", {}).get(check_id)
     if not place:
         return None
-    ranked = (row.payload.get("roadmap_doc") or {}).get("ranked_at")
-    return {**place, "stale": row.stale,
-            "ranked_at": datetime.fromisoformat(ranked) if ranked else row.assessed_at}
+    return {**place, "stale": row.stale, "ranked_at": row.ranked_at or row.assessed_at}
 
 
 def rerank(session: Session) -> DashboardSnapshot:

@@ -101,7 +101,8 @@ def store_roadmap(session: Session, snapshot: DashboardSnapshot, doc: dict[str, 
     if sites:
         session.execute(insert(RoadmapActionSite), sites)
     head = {k: v for k, v in doc.items() if k != "actions"}
-    snapshot.payload = {**snapshot.payload, PAYLOAD_KEY: _jsonable({**head, "ranked_at": utcnow().isoformat()})}
+    snapshot.payload = {**snapshot.payload, PAYLOAD_KEY: _jsonable(head)}
+    snapshot.ranked_at = utcnow()
     session.flush()
 
 
@@ -138,10 +139,9 @@ def stored_roadmap(session: Session, *, site_ids: Collection[int] | None = None,
         only the first :data:`FIRST`, with ``findings_closed`` the count.
     """
     snapshot = latest_snapshot(session)
-    if snapshot is None or PAYLOAD_KEY not in snapshot.payload:
+    if snapshot is None or PAYLOAD_KEY not in snapshot.payload or snapshot.ranked_at is None:
         return None
-    head = dict(snapshot.payload[PAYLOAD_KEY])
-    ranked_at = datetime.fromisoformat(head.pop("ranked_at"))
+    head, ranked_at = dict(snapshot.payload[PAYLOAD_KEY]), snapshot.ranked_at
     stmt = select(RoadmapAction).where(RoadmapAction.snapshot_id == snapshot.id).order_by(RoadmapAction.rank)
     if full:
         stmt = stmt.options(undefer(RoadmapAction.finding_ids))

@@ -30,6 +30,9 @@ class DashboardSnapshot(Base):
     # True once something the roadmap depends on changed after the cards were computed
     # (a decision, a checklist answer); the next assessment computes them afresh.
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the whole roadmap stored with these cards (RoadmapAction rows) was ranked; None for
+    # rows written before it was stored.
+    ranked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
 
 

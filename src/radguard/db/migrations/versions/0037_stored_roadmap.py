@@ -18,10 +18,13 @@ down_revision: str | Sequence[str] | None = "0036_session_details"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+UTC_DATETIME = sa.DateTime(timezone=True)
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("dashboard_snapshot", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ranked_at", UTC_DATETIME, nullable=True))
     op.create_table(
         "roadmap_action",
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
@@ -57,3 +60,5 @@ def downgrade() -> None:
     op.drop_index("ix_roadmap_action_site_snapshot_site", table_name="roadmap_action_site")
     op.drop_table("roadmap_action_site")
     op.drop_table("roadmap_action")
+    with op.batch_alter_table("dashboard_snapshot", schema=None) as batch_op:
+        batch_op.drop_column("ranked_at")
