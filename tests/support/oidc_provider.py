@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 from joserfc.jwk import RSAKey
@@ -51,10 +53,13 @@ def running_oidc_provider(
     users: dict[str, dict[str, Any]],
     client_id: str = "radguard",
     client_secret: str = "radguard-test-client-secret",
+    post_logout_redirect_uri: str | None = None,
 ) -> Iterator[OidcProvider]:
     """Start the provider on a random loopback port; stop it (its whole process group) at the end.
 
-    ``users`` maps a login to the claims the provider releases for it (e.g. ``{"groups": [...]}``).
+    ``users`` maps a login to the claims the provider releases for it (e.g. ``{"groups": [...]}``;
+    ``{"_userinfo": {...}}`` only from the userinfo endpoint). ``post_logout_redirect_uri`` is
+    registered for RP-initiated logout.
     """
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         raise RuntimeError(f"{HERE}/node_modules is missing: run scripts/setup (it runs npm ci there)")
@@ -69,6 +74,7 @@ def running_oidc_provider(
         "OIDC_CLIENT_SECRET": client_secret,
         "OIDC_USERS": json.dumps(users),
         "OIDC_SIGNING_JWK": json.dumps(key.as_dict(private=True)),
+        "OIDC_POST_LOGOUT_URI": post_logout_redirect_uri or "",
     }
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / "oidc-provider.log").open("wb") as log:
@@ -93,3 +99,30 @@ def _wait_for_discovery(issuer: str, proc: subprocess.Popen[bytes], log: Path, t
             pass
         time.sleep(0.1)
     raise TimeoutError(f"oidc-provider at {issuer} gave no discovery within {timeout}s: {log.read_text()[-2000:]}")
+
+
+def sign_in_at_provider(authorization_url: str, username: str, redirect_uri: str,
+                        browser: httpx.Client | None = None) -> str:
+    """Sign in at the provider's (development) login and consent forms; returns the callback URL
+    the provider redirects to. Pass ``browser`` to keep the provider's session cookies afterwards.
+    """
+    client = browser or httpx.Client(follow_redirects=False, timeout=10)
+    try:
+        response = client.get(authorization_url)
+        for _ in range(12):
+            location = response.headers.get("location")
+            if location and location.startswith(redirect_uri):
+                return location
+            if location:
+                response = client.get(urljoin(str(response.url), location))
+                continue
+            action = re.search(r'<form[^>]*action="([^"]+)"', response.text)
+            prompt = re.search(r'name="prompt" value="(\w+)"', response.text)
+            assert action and prompt, response.text
+            data = ({"prompt": "login", "login": username, "password": "any"} if prompt.group(1) == "login"
+                    else {"prompt": prompt.group(1)})
+            response = client.post(urljoin(str(response.url), action.group(1)), data=data)
+    finally:
+        if browser is None:
+            client.close()
+    raise AssertionError("the provider never redirected back")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
-from radguard.db.models.web import AuditEvent, User
+from radguard.db.models.web import AuditEvent, User, WebSession
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.web.app import create_app
@@ -167,6 +167,8 @@ def test_web_sign_in_through_the_directory_and_role_follows_groups(slapd: Slapd,
         slapd.ldapmodify(f"dn: {SECURITY}\nchangetype: modify\nadd: member\nmember: uid=alice,ou=people,{SUFFIX}\n")
     with web_db.read() as s:
         assert s.scalar(select(User.role).where(User.username == "alice")) == "viewer"
+        # the sessions say how they signed in (radguard user sessions)
+        assert set(s.scalars(select(WebSession.method).join(User).where(User.username == "alice"))) == {"ldap"}
     logins = _audit(web_db, "login")
     assert logins[-1] == {"source": "ldap", "role": "viewer", "previous_role": "assessor"}
     with TestClient(app, base_url="https://testserver") as c:

@@ -6,12 +6,11 @@ the ID-token checks are exercised by feeding crafted tokens to the very function
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -29,7 +28,7 @@ from radguard.web.app import create_app
 from radguard.web.identity import oidc
 from radguard.web.identity.ldap import IdentityConfig, load_identity_config
 from tests.support.browser import chromium, live_server
-from tests.support.oidc_provider import OidcProvider, running_oidc_provider
+from tests.support.oidc_provider import OidcProvider, running_oidc_provider, sign_in_at_provider
 from tests.support.ports import free_port
 from tests.web.conftest import PASSWORD, login
 
@@ -73,23 +72,8 @@ def _events(db: Database, action: str) -> list[AuditEvent]:
 
 
 def _through_provider(authorization_url: str, username: str) -> str:
-    """Sign in at the provider's (development) login and consent forms; returns our callback URL."""
-    with httpx.Client(follow_redirects=False, timeout=10) as browser:
-        response = browser.get(authorization_url)
-        for _ in range(12):
-            location = response.headers.get("location")
-            if location and location.startswith(REDIRECT):
-                return location
-            if location:
-                response = browser.get(urljoin(str(response.url), location))
-                continue
-            action = re.search(r'<form[^>]*action="([^"]+)"', response.text)
-            prompt = re.search(r'name="prompt" value="(\w+)"', response.text)
-            assert action and prompt, response.text
-            data = ({"prompt": "login", "login": username, "password": "any"} if prompt.group(1) == "login"
-                    else {"prompt": prompt.group(1)})
-            response = browser.post(urljoin(str(response.url), action.group(1)), data=data)
-    raise AssertionError("the provider never redirected back")
+    """Sign in at the provider's login and consent forms; returns our callback URL."""
+    return sign_in_at_provider(authorization_url, username, REDIRECT)
 
 
 def _start(client: TestClient) -> str:

@@ -9,6 +9,10 @@
 //   OIDC_USERS          JSON {"login": {"groups": [...], "email": ..., "name": ...}}; the login
 //                       form (devInteractions: any password) signs in as that login, and only
 //                       logins listed here get claims.
+//                       A user's "_userinfo" object holds claims released only by the userinfo
+//                       endpoint, never in the ID token; "_claim_names"/"_claim_sources" make a
+//                       distributed claim (what Entra ID sends for a groups overage).
+//   OIDC_POST_LOGOUT_URI optional post_logout_redirect_uri registered for RP-initiated logout
 //   OIDC_ID_TOKEN_TTL   optional ID token lifetime in seconds (default 600)
 //   OIDC_SIGNING_JWK    optional private RSA JWK (JSON) to sign with; otherwise one is generated
 // It signs with its own RSA key (published at /jwks, public half only).
@@ -30,18 +34,20 @@ const provider = new Provider(issuer, {
     client_id: process.env.OIDC_CLIENT_ID,
     client_secret: process.env.OIDC_CLIENT_SECRET,
     redirect_uris: [process.env.OIDC_REDIRECT_URI],
+    post_logout_redirect_uris: process.env.OIDC_POST_LOGOUT_URI ? [process.env.OIDC_POST_LOGOUT_URI] : [],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
   jwks: { keys: [jwk] },
   pkce: { required: () => true },
-  scopes: ['openid', 'profile', 'email', 'groups'],
+  scopes: ['openid', 'profile', 'email', 'groups', 'roles'],
   claims: {
     openid: ['sub'],
     profile: ['name', 'preferred_username'],
     email: ['email'],
     groups: ['groups'],
+    roles: ['realm_access', 'roles'], // Keycloak puts realm roles in realm_access.roles
   },
   // Put the scope's claims in the ID token itself (what Entra/Okta/Keycloak can be set to do).
   conformIdTokenClaims: false,
@@ -49,11 +55,11 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['radguard-test-cookie-key'] },
   async findAccount(ctx, sub) {
     if (!Object.hasOwn(users, sub)) return undefined;
-    const user = users[sub];
+    const { _userinfo: userinfoOnly, ...user } = users[sub];
     return {
       accountId: sub,
-      async claims() {
-        return { sub, preferred_username: sub, ...user };
+      async claims(use) {
+        return { sub, preferred_username: sub, ...user, ...(use === 'userinfo' ? userinfoOnly : {}) };
       },
     };
   },

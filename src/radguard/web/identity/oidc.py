@@ -11,6 +11,8 @@ provider's JWKS, ``iss``/``aud``/``exp``/``nonce`` with a clock-skew leeway); no
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import time
 from dataclasses import dataclass, field
@@ -57,8 +59,16 @@ class OidcConfig(BaseModel):
         variable name, or a file whose stripped content is the secret); exactly one. Never inline.
     :param redirect_url: this server's ``…/auth/oidc/callback`` URL, as registered at the provider.
     :param scopes: requested scopes; must include ``openid``.
-    :param role_claim: the ID token claim holding groups/roles (``groups``, ``roles``…).
+    :param role_claim: the claim holding groups/roles (``groups``, ``roles``…), or a dotted path
+        into a nested claim (Keycloak's ``realm_access.roles``); a claim whose own name has dots
+        (``https://hospital.test/roles``) is matched whole first.
     :param claim_roles: claim value → radguard role; the highest mapped role wins.
+    :param use_userinfo: when the ID token lacks ``role_claim``, read it from the provider's
+        userinfo endpoint (with the access token; its ``sub`` must be the ID token's).
+    :param post_logout_redirect_url: where the provider sends the browser after signing out at
+        the provider (RP-initiated logout, when discovery advertises ``end_session_endpoint``);
+        must be registered at the provider. Default: this server's ``/login`` next to ``redirect_url``.
+    :param sign_out_at_provider: end the provider's session too when a single sign-on user signs out.
     :param username_claim: claim used as the radguard user name (``preferred_username``; ``sub``
         when the claim is absent).
     :param leeway: seconds of clock skew allowed on ``exp``/``iat``/``nbf``.
@@ -79,10 +89,16 @@ class OidcConfig(BaseModel):
     username_claim: str = "preferred_username"
     leeway: int = Field(default=60, ge=0, le=600)
     timeout: int = Field(default=5, gt=0, le=60)
+    use_userinfo: bool = True
+    post_logout_redirect_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+")
+    sign_out_at_provider: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> OidcConfig:
-        for url, name in ((self.issuer, "issuer"), (self.redirect_url, "redirect_url")):
+        for url, name in ((self.issuer, "issuer"), (self.redirect_url, "redirect_url"),
+                          (self.post_logout_redirect_url or "", "post_logout_redirect_url")):
+            if not url:
+                continue
             parts = urlsplit(url)
             if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
                 raise ValueError(f"{name}: must be https:// (plain http only on loopback)")
@@ -94,6 +110,23 @@ class OidcConfig(BaseModel):
             raise ValueError("client_secret_env / client_secret_file: give exactly one")
         self.client_secret()  # fail at start-up, not at the first sign-in
         return self
+
+    def after_sign_out_url(self) -> str:
+        """Where the provider sends the browser back after signing out (``post_logout_redirect_url``)."""
+        if self.post_logout_redirect_url:
+            return self.post_logout_redirect_url
+        return self.redirect_url.removesuffix("auth/oidc/callback") + "login"
+
+    def cookie_key(self) -> bytes:
+        """The key signing the pending-sign-in cookie, derived from the client secret.
+
+        Every web worker reading the same identity file derives the same key, so a browser that
+        leaves for the provider from one worker can come back to another (a per-process random
+        key failed those callbacks). The derivation is one-way: the cookie key does not reveal the
+        secret, and it changes when the secret is rotated (a pending sign-in then starts again).
+        """
+        return hmac.new(self.client_secret().encode(), b"radguard oidc pending-sign-in cookie key",
+                        hashlib.sha256).digest()
 
     def client_secret(self) -> str:
         """The client secret from the environment variable or file the configuration names."""
@@ -122,6 +155,8 @@ class Provider:
     jwks_uri: str
     keys: KeySet
     fetched_at: float = field(default_factory=time.monotonic)
+    userinfo_endpoint: str | None = None
+    end_session_endpoint: str | None = None  # advertised by providers that support RP-initiated logout
 
 
 def _get_json(url: str, timeout: int) -> dict[str, Any]:
@@ -150,9 +185,13 @@ def discover(config: OidcConfig) -> Provider:
         endpoints = {k: str(doc[k]) for k in ("authorization_endpoint", "token_endpoint", "jwks_uri")}
     except KeyError as exc:
         raise ProviderUnreachable(f"OpenID provider: discovery has no {exc.args[0]}") from exc
+    optional = {k: str(doc[k]) if isinstance(doc.get(k), str) and doc[k] else None
+                for k in ("userinfo_endpoint", "end_session_endpoint")}
     return Provider(issuer=config.issuer, authorization_endpoint=endpoints["authorization_endpoint"],
                     token_endpoint=endpoints["token_endpoint"], jwks_uri=endpoints["jwks_uri"],
-                    keys=_keys(endpoints["jwks_uri"], config.timeout))
+                    keys=_keys(endpoints["jwks_uri"], config.timeout),
+                    userinfo_endpoint=optional["userinfo_endpoint"],
+                    end_session_endpoint=optional["end_session_endpoint"])
 
 
 def _keys(jwks_uri: str, timeout: int) -> KeySet:
@@ -184,8 +223,16 @@ def authorization_url(config: OidcConfig, provider: Provider, next: str) -> tupl
     return f"{provider.authorization_endpoint}{sep}{query}", pending
 
 
-def exchange_code(config: OidcConfig, provider: Provider, code: str, code_verifier: str) -> str:
-    """Trade the one-time code (with the PKCE verifier) for tokens; returns the raw ID token.
+@dataclass(frozen=True)
+class Tokens:
+    """What the token endpoint answered: the raw ID token and the access token (for userinfo)."""
+
+    id_token: str
+    access_token: str | None
+
+
+def exchange_code(config: OidcConfig, provider: Provider, code: str, code_verifier: str) -> Tokens:
+    """Trade the one-time code (with the PKCE verifier) for tokens.
 
     :raises OidcSignInRefused: the provider refused the code (used before, expired, wrong verifier).
     :raises ProviderUnreachable: the token endpoint did not answer.
@@ -204,7 +251,8 @@ def exchange_code(config: OidcConfig, provider: Provider, code: str, code_verifi
     if response.status_code != 200 or not isinstance(body, dict) or not body.get("id_token"):
         error = body.get("error", response.status_code) if isinstance(body, dict) else response.status_code
         raise OidcSignInRefused(f"token endpoint refused the code: {error}")
-    return str(body["id_token"])
+    access = body.get("access_token")
+    return Tokens(str(body["id_token"]), str(access) if isinstance(access, str) and access else None)
 
 
 def verify_id_token(config: OidcConfig, provider: Provider, id_token: str, nonce: str,
@@ -247,6 +295,114 @@ def refresh_keys(config: OidcConfig, provider: Provider) -> None:
         provider.fetched_at = time.monotonic()
 
 
+class GroupsOverage(OidcSignInRefused):
+    """Entra ID left the groups out of the token (the user is in too many): configure app roles."""
+
+
+OVERAGE_MESSAGE = ("Your account is in too many groups for the single sign-on token to list them (Entra ID "
+                   "\"groups overage\"). Ask your administrator to give radguard app roles (role_claim: roles) "
+                   "or to limit the groups claim to groups assigned to the radguard application.")
+_MISSING = object()
+
+
+def claim_at(claims: dict[str, Any], path: str) -> Any:
+    """The value of claim ``path``: a top-level claim of that exact name, else a dotted path into
+    nested objects (``realm_access.roles``); None when absent.
+
+    :param claims: verified ID token (or userinfo) claims.
+    :param path: a claim name or dotted path.
+    """
+    if path in claims:
+        return claims[path]
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+        if value is _MISSING:
+            return None
+    return value
+
+
+def check_overage(config: OidcConfig, claims: dict[str, Any]) -> None:
+    """Refuse clearly when the provider signalled that the role claim did not fit in the token.
+
+    Entra ID replaces ``groups`` with ``_claim_names: {"groups": "src1"}`` (a distributed claim
+    pointing at Microsoft Graph) once a user is in more than 200 groups, or sets ``hasgroups``
+    (implicit flow). radguard does not call Graph: it would need directory read permissions for
+    a sign-in, so the fix is in the app registration.
+
+    :raises GroupsOverage: the role claim is absent and the token says why.
+    """
+    if claim_at(claims, config.role_claim) is not None:
+        return
+    top = config.role_claim.split(".")[0]
+    names = claims.get("_claim_names")
+    distributed = isinstance(names, dict) and (config.role_claim in names or top in names)
+    if distributed or (claims.get("hasgroups") in (True, "true") and top == "groups"):
+        raise GroupsOverage(f"claim {config.role_claim!r} left out of the ID token (groups overage: "
+                            f"{'_claim_names' if distributed else 'hasgroups'}); configure app roles or a "
+                            "groups claim limited to the application's groups")
+
+
+def userinfo(config: OidcConfig, provider: Provider, access_token: str | None, subject: str) -> dict[str, Any]:
+    """The provider's userinfo claims for the signed-in person (read only when the ID token lacks
+    the role claim). Its ``sub`` must equal the ID token's (OpenID Connect Core 5.3.2).
+
+    :raises OidcSignInRefused: no endpoint or access token, a refusal, a non-JSON answer, another ``sub``.
+    :raises ProviderUnreachable: the endpoint did not answer.
+    """
+    if not provider.userinfo_endpoint or not access_token:
+        raise OidcSignInRefused(f"claim {config.role_claim!r} is not in the ID token and the provider gave "
+                                "no userinfo endpoint or access token to read it from")
+    try:
+        response = httpx.get(provider.userinfo_endpoint, timeout=config.timeout, follow_redirects=False,
+                             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise ProviderUnreachable(f"OpenID provider: {provider.userinfo_endpoint}: {exc}") from exc
+    if response.status_code != 200:
+        raise OidcSignInRefused(f"userinfo endpoint answered HTTP {response.status_code}")
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        raise OidcSignInRefused("userinfo endpoint did not answer JSON (signed userinfo is not supported)")
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise OidcSignInRefused("userinfo endpoint answered no JSON object")
+    if data.get("sub") != subject:
+        raise OidcSignInRefused("userinfo sub differs from the ID token's sub")
+    return data
+
+
+def role_claims(config: OidcConfig, provider: Provider, claims: dict[str, Any],
+                access_token: str | None) -> dict[str, Any]:
+    """The claims to map a role from: the ID token's, completed from userinfo when it lacks the
+    role claim (and ``use_userinfo`` is on). An overage marker is refused before userinfo is tried:
+    Entra ID's userinfo never lists groups.
+
+    :raises GroupsOverage: see :func:`check_overage`.
+    """
+    check_overage(config, claims)
+    if claim_at(claims, config.role_claim) is not None or not config.use_userinfo:
+        return claims
+    extra = userinfo(config, provider, access_token, str(claims["sub"]))
+    merged = {**extra, **claims}  # the signed ID token wins, except for the claim it lacked
+    key = config.role_claim if config.role_claim in extra else config.role_claim.split(".")[0]
+    if key in extra:
+        merged[key] = extra[key]
+    return merged
+
+
+def end_session_url(config: OidcConfig, provider: Provider, id_token: str | None) -> str | None:
+    """The provider's sign-out URL (RP-initiated logout) with ``id_token_hint`` and
+    ``post_logout_redirect_uri``; None when the provider advertises none or it is turned off."""
+    if not (config.sign_out_at_provider and provider.end_session_endpoint and id_token):
+        return None
+    query = urlencode({"id_token_hint": id_token, "post_logout_redirect_uri": config.after_sign_out_url(),
+                       "client_id": config.client_id})
+    sep = "&" if "?" in provider.end_session_endpoint else "?"
+    return f"{provider.end_session_endpoint}{sep}{query}"
+
+
 @dataclass(frozen=True)
 class OidcIdentity:
     """Who the provider says signed in, and the role the claim gives them now."""
@@ -259,7 +415,7 @@ class OidcIdentity:
 
 def identity(config: OidcConfig, claims: dict[str, Any]) -> OidcIdentity:
     """Map verified claims to a user name and role; no mapped claim value → refused."""
-    raw = claims.get(config.role_claim)
+    raw = claim_at(claims, config.role_claim)
     values = tuple(str(v) for v in raw) if isinstance(raw, list) else ((str(raw),) if raw else ())
     roles = [config.claim_roles[v] for v in values if v in config.claim_roles]
     username = str(claims.get(config.username_claim) or claims["sub"])[:128]

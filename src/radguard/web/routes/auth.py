@@ -174,11 +174,9 @@ async def _directory_login(request: Request, session: Session, directory: ldap.L
     return _signed_in(request, session, user, ip, next, method="ldap")
 
 
-def _oidc_serializer(request: Request) -> URLSafeTimedSerializer:
-    # A per-process key: the pending-sign-in cookie only has to survive one trip to the provider.
-    if not hasattr(request.app.state, "oidc_cookie_key"):
-        request.app.state.oidc_cookie_key = secrets.token_bytes(32)
-    return URLSafeTimedSerializer(request.app.state.oidc_cookie_key, salt="radguard-oidc-pending")
+def _oidc_serializer(config: oidc.OidcConfig) -> URLSafeTimedSerializer:
+    # Keyed from the configured client secret, so every web worker accepts the cookie another one set.
+    return URLSafeTimedSerializer(config.cookie_key(), salt="radguard-oidc-pending")
 
 
 async def _oidc_provider(request: Request, config: oidc.OidcConfig) -> oidc.Provider:
@@ -214,7 +212,7 @@ async def oidc_start(request: Request, next: str = "/", session: Session = Depen
         return _provider_down(request, session, exc, client_ip(request))
     url, pending = oidc.authorization_url(config, provider, _safe_next(next))
     response = RedirectResponse(url, status_code=303)
-    cookie = _oidc_serializer(request).dumps([pending.state, pending.nonce, pending.code_verifier, pending.next])
+    cookie = _oidc_serializer(config).dumps([pending.state, pending.nonce, pending.code_verifier, pending.next])
     # Lax, not Strict: the provider's redirect back is a cross-site top-level navigation.
     response.set_cookie(OIDC_COOKIE, cookie, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
                         max_age=OIDC_COOKIE_SECONDS, path="/auth/oidc")
@@ -236,7 +234,7 @@ async def oidc_callback(request: Request, session: Session = Depends(db_session)
         return response
 
     try:
-        state, nonce, verifier, next = _oidc_serializer(request).loads(
+        state, nonce, verifier, next = _oidc_serializer(config).loads(
             request.cookies.get(OIDC_COOKIE, ""), max_age=OIDC_COOKIE_SECONDS)
     except (BadSignature, ValueError, TypeError):
         return refused("no valid pending sign-in cookie (expired, tampered or another browser)")
@@ -247,14 +245,19 @@ async def oidc_callback(request: Request, session: Session = Depends(db_session)
         return refused("state does not match the one this browser was given")
     try:
         provider = await _oidc_provider(request, config)
-        id_token = await asyncio.to_thread(oidc.exchange_code, config, provider, params.get("code", ""), verifier)
+        tokens = await asyncio.to_thread(oidc.exchange_code, config, provider, params.get("code", ""), verifier)
+        id_token = tokens.id_token
         try:
             claims = oidc.verify_id_token(config, provider, id_token, nonce)
         except oidc.OidcSignInRefused:
             await asyncio.to_thread(oidc.refresh_keys, config, provider)  # the provider may have rotated keys
             claims = oidc.verify_id_token(config, provider, id_token, nonce)
+        # The role claim may be nested, or only in userinfo; an Entra groups overage is refused clearly.
+        claims = await asyncio.to_thread(oidc.role_claims, config, provider, claims, tokens.access_token)
     except oidc.ProviderUnreachable as exc:
         return _provider_down(request, session, exc, ip)
+    except oidc.GroupsOverage as exc:
+        return refused(exc.reason, oidc.OVERAGE_MESSAGE, status=403, subject=str(claims.get("sub"))[:128])
     except oidc.OidcSignInRefused as exc:
         return refused(exc.reason, status=401)
     try:
@@ -279,10 +282,27 @@ async def oidc_callback(request: Request, session: Session = Depends(db_session)
 async def logout(request: Request, principal: Principal = Depends(require("viewer")),
                  session: Session = Depends(db_session)) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        close_session(session, token)
-    record(session, principal.name, "logout", ip=client_ip(request))
+    ended = close_session(session, token) if token else None
+    target = "/login"
+    config: oidc.OidcConfig | None = request.app.state.identity.oidc
+    if ended is not None and ended.method == "oidc" and config is not None:
+        # RP-initiated logout: end the provider's session too, or the next "Sign in with…" would
+        # sign the same person straight back in without a password.
+        try:
+            provider = await _oidc_provider(request, config)
+            target = oidc.end_session_url(config, provider, ended.id_token) or target
+        except oidc.ProviderUnreachable as exc:
+            log.warning("signing out %s at the provider skipped: %s", principal.name, exc)
+    record(session, principal.name, "logout", ip=client_ip(request),
+           detail={"provider_sign_out": True} if target != "/login" else None)
     session.commit()
-    response = RedirectResponse("/login", status_code=303)
+    if target == "/login":
+        response: Response = RedirectResponse(target, status_code=303)
+    else:
+        # A page that moves on by itself, not a redirect: the sign-out form's CSP (form-action
+        # 'self') forbids a form submission ending at another origin, and browsers enforce that
+        # on redirects too. A meta refresh is a plain navigation.
+        response = render(request, "signed_out.html", {"principal": None, "provider_url": target,
+                                                       "sso_name": config.name if config else ""})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
