@@ -29,11 +29,12 @@ def pg_db(pg_server: str) -> Iterator[Database]:
 
 
 def write_scope(path: Path, targets: list[str], max_level: int = 2, exclude: list[str] | None = None,
-                backup_paths: list[str] | None = None) -> Path:
-    """A local scope file open for the next hour."""
+                backup_paths: list[str] | None = None, window_end: datetime | None = None) -> Path:
+    """A local scope file open for the next hour (or until ``window_end``)."""
     now = datetime.now(UTC)
+    end = window_end or now + timedelta(hours=1)
     doc = {"authorized_by": "Dana Whitfield, CISO", "reason": "CHG-1 sensor discovery",
-           "window": {"start": (now - timedelta(hours=1)).isoformat(), "end": (now + timedelta(hours=1)).isoformat()},
+           "window": {"start": (now - timedelta(hours=1)).isoformat(), "end": end.isoformat()},
            "targets": targets, "exclude": exclude or [], "max_level": max_level}
     if backup_paths:
         doc["backup_paths"] = backup_paths

@@ -18,7 +18,7 @@ from typing import Any
 from radguard.discovery.dicom import DicomProbe
 from radguard.discovery.fingerprints import correlate_host
 from radguard.discovery.http import HttpProbe
-from radguard.discovery.limits import Limits
+from radguard.discovery.limits import Deadline, Limits, WindowClosed
 from radguard.discovery.net import Conn, ConnectFailed, Net
 from radguard.discovery.results import EndpointDoc
 from radguard.discovery.targets import LEGACY_SERVICES
@@ -90,6 +90,8 @@ class ScanOptions:
     # Host name -> the addresses it was resolved to when the scan was planned (and checked
     # against every exclusion); connections go only there. Set by ``discovery.run.plan``.
     pinned: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # When set (a sensor: its local scope's window end), no endpoint probe starts after it.
+    deadline: Deadline | None = None
 
 
 @dataclass
@@ -111,9 +113,12 @@ class EndpointScan:
         self.sent: dict[str, Any] = {"tcp_connect": True}
         self._http_tried: set[bool] = set()  # plain / TLS: one web probe each, never a retry
 
-    async def run(self) -> Probed:
+    async def run(self) -> Probed | None:
+        """Probe the endpoint; None when the scan's deadline passed before its first connection."""
         try:
-            conn = await self.net.open(self.host, self.port)
+            conn = await self.net.open(self.host, self.port, deadline=self.options.deadline)
+        except WindowClosed:
+            return None
         except ConnectFailed as exc:
             self.doc.state = "closed" if exc.state == "closed" else "filtered"
             if exc.state != "closed":
@@ -364,7 +369,13 @@ async def scan_endpoints(endpoints: Iterable[tuple[str, int]], options: ScanOpti
             item = await queue.get()
             if item is None:
                 return
-            probed = await EndpointScan(net, options, *item).run()
+            deadline = options.deadline
+            probed = None if deadline is not None and deadline.passed() else \
+                await EndpointScan(net, options, *item).run()
+            if probed is None:  # the window closed: this endpoint is not started, the scan drains
+                assert deadline is not None
+                deadline.not_started += 1
+                continue
             results.append(probed)
             if on_result is not None:
                 on_result(probed)

@@ -48,6 +48,23 @@ class RateLimiter:
             self._starts.append(time.monotonic())
 
 
+class WindowClosed(Exception):
+    """The scan's deadline (its authorized window's end) passed before this probe could start."""
+
+
+@dataclass
+class Deadline:
+    """No new endpoint probe starts at or after ``at`` (seconds since the epoch, wall clock: a
+    window in a scope file is a UTC time). A probe already under way finishes; the endpoints
+    never started are counted in ``not_started``, so a caller can report the scan as partial."""
+
+    at: float
+    not_started: int = 0
+
+    def passed(self) -> bool:
+        return time.time() >= self.at
+
+
 @dataclass
 class HostState:
     semaphore: asyncio.Semaphore
@@ -71,9 +88,28 @@ class Limits:
             state = self._hosts[host] = HostState(asyncio.Semaphore(self.per_host))
         return state
 
-    async def acquire(self, host: str) -> None:
+    async def acquire(self, host: str, deadline: Deadline | None = None) -> None:
         """Take a per-host slot (held for the life of one connection; give it back with
-        :meth:`release`), after this host's back-off if it misbehaved, and a rate token."""
+        :meth:`release`), after this host's back-off if it misbehaved, and a rate token.
+
+        :param deadline: for an endpoint's first connection: raise :class:`WindowClosed` (holding
+            nothing) when the wait for the slot and the token ended at or after it.
+        """
+        if deadline is None:
+            return await self._acquire(host)
+        left = deadline.at - time.time()
+        if left <= 0:
+            raise WindowClosed(host)
+        try:  # the waits for a host slot and a rate token end at the deadline, not after it
+            async with asyncio.timeout(left):
+                await self._acquire(host)
+        except TimeoutError:
+            raise WindowClosed(host) from None
+        if deadline.passed():
+            self.release(host)
+            raise WindowClosed(host)
+
+    async def _acquire(self, host: str) -> None:
         if self._limiter is None:
             self._limiter = RateLimiter(self.rate)
         state = self._host(host)

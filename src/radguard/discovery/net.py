@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from radguard.discovery.limits import Limits
+from radguard.discovery.limits import Deadline, Limits
 from radguard.discovery.tls import client_context
 
 T = TypeVar("T")
@@ -96,9 +96,13 @@ class Net:
             self._tls = client_context()
         return self._tls
 
-    async def open(self, host: str, port: int, tls: bool = False) -> Conn:
-        """Open a connection under the scan's limits; the caller must :meth:`Conn.close` it."""
-        await self.limits.acquire(host)
+    async def open(self, host: str, port: int, tls: bool = False, deadline: Deadline | None = None) -> Conn:
+        """Open a connection under the scan's limits; the caller must :meth:`Conn.close` it.
+
+        :param deadline: given for an endpoint's first connection only: past it, raise
+            :class:`~radguard.discovery.limits.WindowClosed` instead of connecting.
+        """
+        await self.limits.acquire(host, deadline)
         try:
             conn = await self._open(host, port, tls)
         except BaseException:

@@ -112,11 +112,15 @@ def send_job(app: Celery, job: dict[str, Any]) -> None:
     app.send_task(DISCOVER_TASK, args=[job], queue=site_queue(str(job["site"])))
 
 
+# A job in one of these has its result stored: a redelivered copy is a duplicate.
+STORED = ("ingested", "partial")
+
+
 def _record(database: Database, job_id: str, status: str, reason: str | None, sensor_id: str | None,
             attempts: int | None = None) -> None:
     with database.transaction() as session:
         job = session.get(SensorJob, job_id)
-        if job is not None and job.status != "ingested":
+        if job is not None and job.status not in STORED:
             job.status, job.reason, job.finished = status, reason, utcnow()
             job.sensor_id = sensor_id or job.sensor_id
             if attempts is not None:
@@ -164,7 +168,7 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True,
         _record(database, job_id, "failed", f"sensor {sensor_id} of site {site} answered a job of site {job_site}",
                 None)
         raise ForgedResultError(f"sensor {sensor_id} serves site {site}; job {job_id} is for site {job_site}")
-    if job_status == "ingested":
+    if job_status in STORED:
         return {"job_id": job_id, "status": "duplicate"}
     # the skew is taken now, before the ingest's own database work (seconds with the assessment),
     # which is not the sensor's clock either
@@ -188,7 +192,7 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True,
     with database.transaction() as session:
         job = session.get(SensorJob, job_id, with_for_update=True)
         assert job is not None
-        if job.status == "ingested":
+        if job.status in STORED:
             return {"job_id": job_id, "status": "duplicate"}
         if status in ("refused", "failed"):  # refused by the local scope, or discovery failed on every try
             job.status, job.reason = status, str(body.get("reason"))
@@ -205,12 +209,16 @@ def ingest(database: Database, envelope: Any, run_assessment: bool = True,
             store_scan(session, scan, probed, site, len(body.get("skipped") or []))
             session.execute(update(Evidence).where(Evidence.scan_id == scan.id)
                             .values(sensor_id=sensor_id, job_id=job_id))
-            job.status, job.reason, job.scan_id = "ingested", None, scan.id
+            # partial: the sensor's window closed during the run; what it probed is stored
+            job.status, job.scan_id = ("partial" if status == "partial" else "ingested"), scan.id
+            job.reason = str(body.get("reason")) if status == "partial" else None
             counts = dict(scan.counts)
+            if status == "partial":
+                counts["not_probed"] = int(body.get("not_probed") or 0)
         job.sensor_id, job.finished, job.counts = sensor_id, now, counts
         job.attempts = _attempts(body, ingest_retries)
         _seen(session, str(sensor_id), body, job, now, skew)
-        if run_assessment and job.status == "ingested":
+        if run_assessment and job.status in STORED:
             assess(session, now=now)
     return {"job_id": job_id, "status": job.status, "counts": counts}
 

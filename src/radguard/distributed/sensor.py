@@ -1,7 +1,8 @@
 """The sensor side: check a job against the LOCAL scope, run discovery, sign and send the result.
 
 The local scope file is the final authority. Whatever central asks, a job is run only when its
-site is this sensor's site, the scope's window is open, its level is at or below the scope's
+site is this sensor's site, the scope's window is open (and no probe starts after it closes: a run
+still going then stops cleanly and is reported ``partial``), its level is at or below the scope's
 max_level, every target is covered by the scope's targets, and its rate is within the sensor's
 cap; the scope's exclusions (the segment's do-not-scan list) are never contacted. Anything else
 is refused before a packet is sent, written to the local refusal log, and reported to central as
@@ -27,6 +28,7 @@ from celery import Celery
 import radguard
 from radguard.db.base import utcnow
 from radguard.discovery.engine import ScanOptions, run_scan
+from radguard.discovery.limits import Deadline
 from radguard.discovery.merge import sort_results
 from radguard.discovery.run import DiscoveryRequest, Plan, _refuse_unresolved
 from radguard.discovery.scope import Scope, authorize
@@ -171,9 +173,20 @@ def run_job(runtime: SensorRuntime, job: dict[str, Any], attempts: int = 1) -> d
     else:
         options = scan_plan.request.options
         options.pinned = scan_plan.pinned
+        # the local scope's window is the final authority on "until when", whatever central's
+        # schedule thinks: no probe starts after its end, and the result says what was left out
+        end = runtime.scope.doc.window.end
+        options.deadline = deadline = Deadline(end.timestamp())
         results = sort_results(run_scan(scan_plan.endpoints(), options))
         log.info("job %s: %d endpoint(s) probed", body["job_id"], len(results))
-        body.update(status="done", reason=None, level=scan_plan.request.level,
+        status, reason = "done", None
+        if deadline.not_started:
+            status = "partial"
+            reason = (f"{runtime.scope.path}: the authorized window closed at {end.isoformat()} during the run; "
+                      f"{plural(len(results), 'endpoint')} probed, {deadline.not_started} of {scan_plan.total} "
+                      "not started")
+            log.warning("job %s: %s", body["job_id"], reason)
+        body.update(status=status, reason=reason, not_probed=deadline.not_started, level=scan_plan.request.level,
                     targets=list(scan_plan.request.targets), ports=list(scan_plan.request.ports),
                     scope={"authorized_by": runtime.scope.doc.authorized_by, "reason": runtime.scope.doc.reason},
                     endpoints=[{"doc": p.doc.document(), "sent": p.sent} for p in results],

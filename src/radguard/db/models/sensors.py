@@ -41,7 +41,7 @@ class SensorJob(Base):
     site: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     request: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
-    # queued → ingested | refused | failed
+    # queued → ingested | partial (the sensor's window closed mid-run) | refused | failed
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     sensor_id: Mapped[str | None] = mapped_column(String(64))
