@@ -12,10 +12,11 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, pass_context
-from jinja2.runtime import Context
+if TYPE_CHECKING:  # jinja2 only when filters are registered: a sensor (no jinja2) words its results too
+    from jinja2 import Environment
+    from jinja2.runtime import Context
 
 #: Internal names whose plain reading is not just "underscores become spaces".
 LABELS: Mapping[str, str] = {
@@ -212,12 +213,10 @@ def local_input(at: datetime | None, tz: tzinfo | None = None) -> str:
     return aware.astimezone(tz or UTC).strftime("%Y-%m-%dT%H:%M")
 
 
-@pass_context
 def _when(ctx: Context, at: datetime | None, seconds: bool = False) -> str:
     return moment(at, ctx.get("tz"), seconds=seconds)
 
 
-@pass_context
 def _day(ctx: Context, at: datetime | None) -> str:
     return local_day(at, ctx.get("tz"))
 
@@ -227,6 +226,8 @@ def register(env: Environment) -> Environment:
 
     :param env: the environment a page or report renders with.
     """
+    from jinja2 import pass_context
+
     env.filters["plural"] = plural
     env.filters["noun"] = noun
     env.filters["label"] = label
@@ -238,8 +239,8 @@ def register(env: Environment) -> Environment:
     env.filters["rto_words"] = rto_words
     env.filters["job_outcome"] = job_outcome
     # Times in the reader's zone: the page's context carries it as ``tz`` (radguard.web.app.render).
-    env.filters["when"] = _when
-    env.filters["local_day"] = _day
+    env.filters["when"] = pass_context(_when)
+    env.filters["local_day"] = pass_context(_day)
     env.filters["zone_name"] = zone_name
     return env
 
