@@ -47,7 +47,8 @@ def test_observed_flows_are_judged_against_the_policy(tmp_path: Path, sqlite_db:
     assert "violation: 10.20.1.10 → 8.8.4.4:443/tcp, zone/role unknown/unknown → internet/internet" in r.out
 
 
-def test_a_bad_policy_names_the_file_and_field(tmp_path: Path, rg: Callable[..., CliResult]) -> None:
+def test_a_bad_policy_names_the_file_and_field(tmp_path: Path, sqlite_db: Database,
+                                              rg: Callable[..., CliResult]) -> None:
     bad = tmp_path / "policy.yaml"
     bad.write_text(POLICY.replace("role: guest", "role: visitors"))
     r = rg("segmentation", "show", "--policy", bad)
@@ -57,7 +58,7 @@ def test_a_bad_policy_names_the_file_and_field(tmp_path: Path, rg: Callable[...,
     assert r.code == 2 and "field 'rules.0.to'" in r.err and "'lab' is neither a zone" in r.err
     bad.write_text(POLICY + "rules:\n  - {from: modality, to: archive, ports: [70000], why: x}\n")
     assert "port 70000 is not 1-65535" in rg("segmentation", "show", "--policy", bad).err
-    r = rg("segmentation", "show")
+    r = rg("--db", sqlite_db.url, "segmentation", "show")  # nothing stored: the default
     assert r.code == 0 and "allow modality → archive tcp/104,11112,2762,4242" in r.out
 
 
@@ -116,3 +117,57 @@ def test_the_allow_list_proposes_only_allowed_flows_as_csv_and_nftables(
     # A broken ruleset is refused by nft, so the check above can fail.
     nft.write_text(text.replace("accept comment", "acept comment", 1))
     assert subprocess.run(["/usr/sbin/nft", "-c", "-f", str(nft)], capture_output=True).returncode != 0
+
+
+MAIN_POLICY = """version: 1
+extends: default
+rules:
+  - {from: modality, to: internet, ports: [443], proto: tcp, why: "vendor cloud upload"}
+"""
+EGRESS = """first_seen,protocol,source,destination,destination_port,bytes
+2026-05-01T08:30:00Z,tcp,10.20.1.11,8.8.4.4,443,5000
+2026-05-01T08:31:00Z,tcp,10.60.1.11,8.8.4.4,443,5000
+"""
+
+
+def test_a_stored_site_policy_judges_that_sites_flows_in_the_checks_cli_and_report(
+        tmp_path: Path, sqlite_db: Database, rg: Callable[..., CliResult]) -> None:
+    """NWH-MAIN's stored policy allows its modalities' HTTPS to the internet; NWH-OIC keeps the
+    default, where the same flow is a violation. Every reader follows the stored policies."""
+    from radguard.reports.build import build_report
+    from tests.conftest import EXAMPLES
+
+    db = ("--db", sqlite_db.url)
+    (tmp_path / "fw.csv").write_text(EGRESS)
+    (tmp_path / "main.yaml").write_text(MAIN_POLICY)
+    (tmp_path / "bad.yaml").write_text(MAIN_POLICY.replace("ports: [443]", "ports: [0]"))
+    assert rg(*db, "inventory", "import", EXAMPLES / "northwind-inventory.yaml").code == 0
+    assert rg(*db, "passive", "flows", "import", tmp_path / "fw.csv").code == 0
+    r = rg(*db, "segmentation", "set-policy", tmp_path / "bad.yaml", "--site", "NWH-MAIN")
+    assert r.code == 2 and "bad.yaml, field 'rules.0'" in r.err
+    assert "vendor cloud upload" not in rg(*db, "segmentation", "show", "--site", "NWH-MAIN").out  # nothing stored
+    assert rg(*db, "segmentation", "set-policy", tmp_path / "main.yaml", "--site", "NOPE").code != 0
+    r = rg(*db, "segmentation", "set-policy", tmp_path / "main.yaml", "--site", "NWH-MAIN")
+    assert r.code == 0 and "stored for site NWH-MAIN" in r.out, r.err
+    assert "vendor cloud upload" in rg(*db, "segmentation", "show", "--site", "NWH-MAIN").out
+    assert "vendor cloud upload" not in rg(*db, "segmentation", "show", "--site", "NWH-OIC").out
+
+    checked = json.loads(rg(*db, "segmentation", "check", "--json").out)
+    flows = {f["client"]: f for f in checked["flows"]}
+    assert flows["10.20.1.11"]["violation"] is False and flows["10.20.1.11"]["allowed_by"] == "vendor cloud upload"
+    assert flows["10.60.1.11"]["violation"] is True
+    assert "main.yaml (stored for site NWH-MAIN)" in checked["policy"]
+
+    assert rg(*db, "assess").code == 0
+    found = json.loads(rg(*db, "findings", "list", "--check", "RG-FLOW-MODALITY-EGRESS", "--json").out)
+    assert [f["asset"]["name"] for f in found] == ["OIC-CT"]
+
+    with sqlite_db.read() as session:
+        sites = {s.site: s for s in build_report(session, "technical").dataflow.sites}  # type: ignore[union-attr]
+    assert sites["NWH-MAIN"].violations == 0 and sites["NWH-OIC"].violations == 1
+    assert sites["NWH-MAIN"].policy.source == "main.yaml (stored for site NWH-MAIN)"
+    assert sites["NWH-OIC"].policy.source == "default"
+
+    assert "cleared" in rg(*db, "segmentation", "clear-policy", "--site", "NWH-MAIN").out
+    checked = json.loads(rg(*db, "segmentation", "check", "--json").out)
+    assert checked["violations"] == 2 and checked["policy"] == "default"

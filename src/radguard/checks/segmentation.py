@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from radguard.db.models.inventory import Asset, Endpoint
-from radguard.errors import InputError
+from radguard.db.models.inventory import Asset, Endpoint, Site
+from radguard.db.models.segmentation import SegmentationPolicy
+from radguard.errors import InputError, NotFoundError
 from radguard.passive.store import ObservedFlow, observed_flows
 from radguard.textfiles import parse_yaml_nodes, read_text
 
@@ -94,8 +95,11 @@ class Policy:
 
 
 def _load_file(path: Path) -> PolicyFile:
-    source = str(path)
-    raw, _node = parse_yaml_nodes(read_text(path), source)
+    return _parse(read_text(path), str(path))
+
+
+def _parse(text: str, source: str) -> PolicyFile:
+    raw, _node = parse_yaml_nodes(text, source)
     if not isinstance(raw, dict):
         raise InputError(source, None, None, "a segmentation policy is a YAML mapping with version, zones, rules")
     try:
@@ -111,19 +115,81 @@ def load_policy(path: Path | None = None) -> Policy:
     if path is None:
         doc = _load_file(DEFAULT_POLICY)
         return Policy("default", tuple(doc.zones), tuple(doc.rules))
-    doc = _load_file(path)
+    return policy_from_text(read_text(path), str(path))
+
+
+def policy_from_text(text: str, source: str) -> Policy:
+    """A policy from its YAML text; ``source`` names it in errors and in what people are shown."""
+    doc = _parse(text, source)
     names = {z.name.lower() for z in doc.zones}
     if len(names) != len(doc.zones):
-        raise InputError(str(path), None, "zones", "two zones have the same name")
+        raise InputError(source, None, "zones", "two zones have the same name")
     for i, rule in enumerate(doc.rules):
         for side, value in (("from", rule.from_), ("to", rule.to)):
             if value not in ROLES and value != "any" and value.lower() not in names:
-                raise InputError(str(path), None, f"rules.{i}.{side}",
+                raise InputError(source, None, f"rules.{i}.{side}",
                                  f"{value!r} is neither a zone of this file nor a role ({', '.join(ROLES)})")
     rules = tuple(doc.rules)
     if doc.extends == "default":
         rules = tuple(_load_file(DEFAULT_POLICY).rules) + rules
-    return Policy(str(path), tuple(doc.zones), rules)
+    return Policy(source, tuple(doc.zones), rules)
+
+
+# Stored policies: the one configuration every reader uses (checks, report, web, CLI).
+
+def _site_id(session: Session, site: str) -> int:
+    site_id = session.scalar(select(Site.id).where(Site.code == site))
+    if site_id is None:
+        raise NotFoundError(f"no site {site!r}; see `radguard inventory list`")
+    return site_id
+
+
+def _stored_row(session: Session, site_id: int | None) -> SegmentationPolicy | None:
+    where = SegmentationPolicy.site_id.is_(None) if site_id is None else SegmentationPolicy.site_id == site_id
+    return session.scalar(select(SegmentationPolicy).where(where))
+
+
+def store_policy(session: Session, path: Path, site: str | None = None) -> Policy:
+    """Validate the policy file and keep it as the organisation's (``site`` None) or a site's
+    policy, replacing the one stored before; an invalid file stores nothing."""
+    text = read_text(path)
+    policy = policy_from_text(text, str(path))
+    site_id = _site_id(session, site) if site is not None else None
+    row = _stored_row(session, site_id)
+    if row is None:
+        row = SegmentationPolicy(site_id=site_id)
+        session.add(row)
+    row.source, row.text, row.stored_at = path.name, text, datetime.now(UTC)
+    session.flush()
+    return policy
+
+
+def clear_policy(session: Session, site: str | None = None) -> bool:
+    """Forget the stored policy of the organisation or of ``site``; False if none was stored."""
+    row = _stored_row(session, _site_id(session, site) if site is not None else None)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def _stored_policy(row: SegmentationPolicy, site: str | None) -> Policy:
+    label = f"{row.source} (stored for site {site})" if site else f"{row.source} (stored for the organisation)"
+    return policy_from_text(row.text, label)
+
+
+def policy_for(session: Session, site: str | None = None) -> Policy:
+    """The policy that judges ``site``'s flows: the site's stored policy, else the organisation's
+    (``radguard segmentation set-policy``), else radguard's default. ``site`` None: the
+    organisation's, else the default."""
+    if site is not None:
+        row = session.scalar(select(SegmentationPolicy).join(Site, Site.id == SegmentationPolicy.site_id)
+                             .where(Site.code == site))
+        if row is not None:
+            return _stored_policy(row, site)
+    row = _stored_row(session, None)
+    return _stored_policy(row, None) if row is not None else load_policy(None)
 
 
 class Zoner:
@@ -178,6 +244,7 @@ class Verdict:
     source: Zone
     target: Zone
     rule: RuleSpec | None
+    policy: Policy | None = None  # the policy that judged it
 
     @property
     def crosses(self) -> bool:
@@ -209,8 +276,60 @@ def judge(session: Session, policy: Policy, since: datetime | None = None) -> li
         rule = None
         if src.name.lower() != dst.name.lower():
             rule = allowing_rule(policy, flow.proto, flow.server_port, src, dst)
-        out.append(Verdict(flow, src, dst, rule))
+        out.append(Verdict(flow, src, dst, rule, policy))
     return out
+
+
+def judge_configured(session: Session, since: datetime | None = None) -> list[Verdict]:
+    """Every observed flow judged with the stored policy of its site: the server asset's site,
+    else the client asset's, else the organisation's policy (else the default). The flow checks,
+    the technical report, the web's zones page and ``radguard segmentation check`` without
+    ``--policy`` all judge this way."""
+    base = policy_for(session, None)
+    verdicts = judge(session, base, since)
+    own = dict(session.execute(select(Site.code, SegmentationPolicy.id)
+                               .join(SegmentationPolicy, SegmentationPolicy.site_id == Site.id)).all())
+    if not own or not verdicts:
+        return verdicts
+    ids = {i for v in verdicts for i in (v.flow.client_asset_id, v.flow.server_asset_id) if i is not None}
+    site_of: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = sorted(ids)[start:start + 500]
+        for asset_id, code in session.execute(select(Asset.id, Site.code).join(Site, Site.id == Asset.site_id)
+                                              .where(Asset.id.in_(chunk))):
+            site_of[asset_id] = code
+    by_site: dict[str, dict[tuple[str, str, str, int], Verdict]] = {}
+    out = []
+    for v in verdicts:
+        sites = [site_of.get(i) for i in (v.flow.server_asset_id, v.flow.client_asset_id) if i is not None]
+        site = next((s for s in sites if s in own), None)
+        if site is None:
+            out.append(v)
+            continue
+        if site not in by_site:
+            by_site[site] = {(x.flow.proto, x.flow.client, x.flow.server, x.flow.server_port): x
+                             for x in judge(session, policy_for(session, site), since)}
+        out.append(by_site[site][(v.flow.proto, v.flow.client, v.flow.server, v.flow.server_port)])
+    return out
+
+
+def site_verdicts(session: Session, verdicts: list[Verdict], site: str | None, *,
+                  scope: frozenset[str] | None = None) -> list[Verdict]:
+    """The verdicts of flows that touch an asset of ``site`` (None: every flow), and, for a
+    caller limited to the sites in ``scope``, only flows touching an asset of one of those sites.
+
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`); None: all.
+    """
+    if site is None and scope is None:
+        return verdicts
+    wanted = {site} if site is not None else set(scope or ())
+    if scope is not None:
+        wanted &= set(scope)
+    if not wanted:
+        return []
+    ids = set(session.scalars(select(Asset.id).join(Site, Site.id == Asset.site_id)
+                              .where(Site.code.in_(sorted(wanted)))))
+    return [v for v in verdicts if v.flow.client_asset_id in ids or v.flow.server_asset_id in ids]
 
 
 @dataclass

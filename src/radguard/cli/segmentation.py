@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,18 +14,62 @@ from radguard.cli.common import console, db, print_json
 
 segmentation_app = typer.Typer(help="Segmentation policy: zones as address ranges, allowed flows, checked against "
                                "observed flows.", no_args_is_help=True)
-POLICY_HELP = "A segmentation policy YAML file (default: radguard's default imaging policy, zones from the inventory)."
+POLICY_HELP = ("A segmentation policy YAML file to use instead of the stored ones (default: each site's stored "
+               "policy, else the organisation's, else radguard's default imaging policy).")
+SITE_HELP = "Site code: its stored policy (default: the organisation's)."
+
+
+@segmentation_app.command("set-policy")
+def set_policy_cmd(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="The policy YAML file (validated; errors name the file and field)."),
+    site: str | None = typer.Option(None, "--site", help="Store it for this site only (default: the organisation)."),
+) -> None:
+    """Store a segmentation policy for the organisation or one site.
+
+    The checks, the technical report, the web's zones page and ``segmentation check|export``
+    then judge that site's flows with it (a site's own policy, else the organisation's, else
+    radguard's default). Storing again replaces it; an invalid file stores nothing.
+    """
+    from radguard.checks.segmentation import store_policy
+
+    with db(ctx).transaction() as session:
+        pol = store_policy(session, path, site)
+    where = f"site {site}" if site else "the organisation"
+    console.print(f"policy {path.name} stored for {where}: {len(pol.zones)} zones, {len(pol.rules)} allowed flows",
+                  highlight=False)
+
+
+@segmentation_app.command("clear-policy")
+def clear_policy_cmd(
+    ctx: typer.Context,
+    site: str | None = typer.Option(None, "--site", help="Forget this site's policy (default: the organisation's)."),
+) -> None:
+    """Forget a stored policy: the site falls back to the organisation's, the organisation to the default."""
+    from radguard.checks.segmentation import clear_policy
+
+    with db(ctx).transaction() as session:
+        cleared = clear_policy(session, site)
+    where = f"site {site}" if site else "the organisation"
+    console.print(f"policy for {where} {'cleared' if cleared else 'was not stored'}", highlight=False)
 
 
 @segmentation_app.command("show")
 def show_cmd(
-    policy: Path | None = typer.Option(None, "--policy", help=POLICY_HELP),
+    ctx: typer.Context,
+    policy: Path | None = typer.Option(None, "--policy", help="A segmentation policy YAML file to validate and show "
+                                       "(default: the stored policy)."),
+    site: str | None = typer.Option(None, "--site", help=SITE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the policy as JSON."),
 ) -> None:
     """Validate a policy and print its zones and allowed flows (errors name the file and field)."""
-    from radguard.checks.segmentation import load_policy
+    from radguard.checks.segmentation import load_policy, policy_for
 
-    pol = load_policy(policy)
+    if policy is not None:
+        pol = load_policy(policy)
+    else:
+        with db(ctx).read() as session:
+            pol = policy_for(session, site)
     if json_out:
         print_json({"source": pol.source, "zones": [z.model_dump(mode="json") for z in pol.zones],
                     "rules": [r.model_dump(mode="json", by_alias=True) for r in pol.rules]})
@@ -49,18 +94,14 @@ def check_cmd(
     Flows between two different zones that no rule allows are violations; flows inside one zone
     are listed as internal. Exit status 1 when there is a violation.
     """
-    from radguard.checks.segmentation import judge, load_policy
-
-    pol = load_policy(policy)
-    with db(ctx).read() as session:
-        verdicts = judge(session, pol)
+    verdicts, source = _verdicts(ctx, policy)
     violations = [v for v in verdicts if v.violation]
     if json_out:
-        print_json({"policy": pol.source, "flows": [v.document() for v in verdicts],
+        print_json({"policy": source, "flows": [v.document() for v in verdicts],
                     "violations": len(violations)})
     else:
         allowed = sum(1 for v in verdicts if v.crosses and not v.violation)
-        console.print(f"{len(verdicts)} observed flows: {len(violations)} violate policy {pol.source}, {allowed} "
+        console.print(f"{len(verdicts)} observed flows: {len(violations)} violate policy {source}, {allowed} "
                       f"allowed across zones, {len(verdicts) - allowed - len(violations)} inside one zone",
                       highlight=False)
         for v in violations:
@@ -87,26 +128,37 @@ def export_cmd(
     stays accept for the administrator to choose.
     """
     from radguard.checks.allowlist import propose, to_csv, to_nftables
-    from radguard.checks.segmentation import judge, load_policy
     from radguard.errors import InputError
     from radguard.outfiles import write_file
 
     if fmt not in ("csv", "nftables", "json"):
         raise InputError("--format", None, None, f"{fmt!r} is not csv, nftables or json")
-    pol = load_policy(policy)
-    with db(ctx).read() as session:
-        proposals = propose(judge(session, pol))
+    verdicts, source = _verdicts(ctx, policy)
+    proposals = propose(verdicts)
     if fmt == "csv":
         text = to_csv(proposals)
     elif fmt == "nftables":
-        text = to_nftables(proposals, pol.source)
+        text = to_nftables(proposals, source)
     else:
-        text = json.dumps({"policy": pol.source, "proposals": [p.document() for p in proposals]}, indent=2) + "\n"
+        text = json.dumps({"policy": source, "proposals": [p.document() for p in proposals]}, indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
         write_file(output, text)
         console.print(f"{len(proposals)} proposed allow rules written to {output}", highlight=False)
+
+
+def _verdicts(ctx: typer.Context, policy: Path | None) -> tuple[list[Any], str]:
+    """Every observed flow judged with ``policy`` if given, else with each site's stored policy."""
+    from radguard.checks.segmentation import judge, judge_configured, load_policy, policy_for
+
+    pol = load_policy(policy) if policy is not None else None
+    with db(ctx).read() as session:
+        if pol is not None:
+            return judge(session, pol), pol.source
+        verdicts = judge_configured(session)
+        sources = sorted({v.policy.source for v in verdicts if v.policy})
+        return verdicts, ", ".join(sources) or policy_for(session, None).source
 
 
 def register(app: typer.Typer) -> None:

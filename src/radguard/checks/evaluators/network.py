@@ -197,7 +197,6 @@ def _office_flows(ctx: CheckContext) -> dict[int, list[tuple[Any, str]]]:
 
     def build() -> dict[int, list[tuple[Any, str]]]:
         assets = {a.id: a for a in ctx.assets()}
-        policy = _flow_policy(ctx)
         out: dict[int, list[tuple[Any, str]]] = {}
         for verdict in _judged_flows(ctx):
             flow = verdict.flow
@@ -216,7 +215,7 @@ def _office_flows(ctx: CheckContext) -> dict[int, list[tuple[Any, str]]]:
                 mine = Zone(own_zone.name, CLASS_ROLES.get(own.asset_class, "other"))
                 theirs = Zone(peer_zone.name, peer_role)
                 src, dst = (mine, theirs) if own_is_client else (theirs, mine)
-                if allowing_rule(policy, flow.proto, flow.server_port, src, dst) is None:
+                if allowing_rule(verdict.policy, flow.proto, flow.server_port, src, dst) is None:
                     out.setdefault(own.id, []).append((verdict, peer_host))
         return out
 
@@ -394,29 +393,24 @@ def time_not_synced(ctx: CheckContext) -> Iterator[Observation]:
 EGRESS_ROLES = frozenset({"internet", "general", "guest"})
 
 
-def _flow_policy(ctx: CheckContext) -> Any:
-    """The segmentation policy the flow checks judge with (read once per assessment)."""
-    from radguard.checks.segmentation import load_policy
-
-    return ctx.memo("segmentation.policy", lambda: load_policy(None))
-
-
 def _judged_flows(ctx: CheckContext) -> list[Any]:
-    """Observed flows up to the assessment time, judged once per assessment with the default
-    imaging policy (zones from the inventory's zone names) and shared by every flow check."""
-    from radguard.checks.segmentation import judge
+    """Observed flows up to the assessment time, judged once per assessment with the stored
+    segmentation policy of each flow's site (else the organisation's, else radguard's default;
+    zones from the policy's ranges and the inventory's zone names), shared by every flow check."""
+    from radguard.checks.segmentation import judge_configured
 
-    return ctx.memo("segmentation.default_verdicts",
-                    lambda: [v for v in judge(ctx.session, _flow_policy(ctx)) if v.flow.first_seen <= ctx.now])
+    return ctx.memo("segmentation.verdicts",
+                    lambda: [v for v in judge_configured(ctx.session) if v.flow.first_seen <= ctx.now])
 
 
 @evaluator("RG-FLOW-MODALITY-EGRESS")
 def modality_egress(ctx: CheckContext) -> Iterator[Observation]:
-    """Observed flows from a modality zone to the internet, general IT or guest zones, judged
-    with the default imaging policy (zones from the inventory's zone names)."""
+    """Observed flows from a modality zone to the internet, general IT or guest zones that the
+    segmentation policy does not allow (the default allows none; a rule in a site's stored
+    policy, e.g. for a vendor's cloud service, is that site's recorded decision)."""
     for verdict in _judged_flows(ctx):
         flow = verdict.flow
-        if verdict.source.role != "modality" or verdict.target.role not in EGRESS_ROLES:
+        if verdict.source.role != "modality" or verdict.target.role not in EGRESS_ROLES or not verdict.violation:
             continue
         yield Observation(asset_id=flow.client_asset_id,
                           subject=None if flow.client_asset_id is not None else f"host:{flow.client}",

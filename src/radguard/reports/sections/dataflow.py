@@ -1,7 +1,8 @@
 """Per-site data-flow map: observed flows between inventory hosts, grouped by zone, judged by policy.
 
 The facts come from their owners: flows and their zones from the segmentation stage
-(:func:`radguard.checks.segmentation.judge`, default policy, as the flow checks use it), hosts'
+(:func:`radguard.checks.segmentation.judge_configured`: each flow with its site's stored policy,
+as the flow checks judge it; the zones of a site's map with ``policy_for`` that site), hosts'
 names and sites from the inventory. A flow belongs to a site when its client or server is an
 asset of that site; flows touching no inventory asset are counted, not drawn.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from radguard.checks.segmentation import Verdict, judge, load_policy, zone_views
+from radguard.checks.segmentation import Policy, Verdict, judge_configured, policy_for, zone_views
 from radguard.reports.scope import Scope
 from radguard.reports.sections.inventory import load_assets
 
@@ -20,6 +21,7 @@ class SiteFlows:
     site: str
     verdicts: list[Verdict]
     names: dict[str, str]  # address -> asset name
+    policy: Policy
 
     @property
     def violations(self) -> int:
@@ -33,7 +35,7 @@ class SiteFlows:
         return out
 
     def zones(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        views = zone_views(self.verdicts, load_policy(None))
+        views = zone_views(self.verdicts, self.policy)
         return [(f"{z.name} ({z.role})", [(h, self.names.get(h, h)) for h in sorted(z.hosts)]) for z in views]
 
 
@@ -48,7 +50,7 @@ class DataflowSection:
 def dataflow_section(scope: Scope) -> DataflowSection:
     if not scope.has_table("evidence"):
         return DataflowSection(False, note="No observed flows.")
-    verdicts = [v for v in judge(scope.session, load_policy(None)) if v.flow.first_seen <= scope.now]
+    verdicts = [v for v in judge_configured(scope.session) if v.flow.first_seen <= scope.now]
     if not verdicts:
         return DataflowSection(False, note="No observed flows: import a capture (`radguard passive import`) or flow "
                                            "logs (`radguard passive flows import`).")
@@ -63,5 +65,6 @@ def dataflow_section(scope: Scope) -> DataflowSection:
             unattributed += 1
         for site in sites:
             per_site.setdefault(site, []).append(v)
-    return DataflowSection(bool(per_site), [SiteFlows(s, vs, names) for s, vs in sorted(per_site.items())],
+    return DataflowSection(bool(per_site), [SiteFlows(s, vs, names, policy_for(scope.session, s))
+                                            for s, vs in sorted(per_site.items())],
                            unattributed, note="" if per_site else "No observed flow touches an inventory asset.")
