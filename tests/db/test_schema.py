@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 import radguard.db.models  # noqa: F401
 from radguard.db.base import Base
 from radguard.db.migrate import head_revisions, is_up_to_date, upgrade
+from radguard.db.search import include_name
 from radguard.db.session import Database, open_database
 
 
@@ -16,7 +17,7 @@ def test_migrations_create_every_table_and_match_models(database: Database) -> N
     tables = set(inspect(database.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     with database.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": include_name})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == [], f"models and migrations disagree; write a migration: {diff}"
     assert is_up_to_date(database)

@@ -5,18 +5,25 @@ first invalid row raises :class:`InputError` and the caller rolls everything bac
 database is left exactly as it was. Natural keys make a re-import update, never duplicate.
 Endpoints, AE titles and software that a previous *import* recorded for an asset are replaced
 by the file's; those found by discovery or read from an SBOM are kept.
+
+A large import (thousands of assets, many compared with those already held) sets the search
+index's per-row triggers aside once it has written :data:`radguard.db.search.BULK_MIN_ROWS`
+assets and rebuilds the index once at the end (:class:`radguard.db.search.BulkAssetWrites`).
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from radguard.db import search
 from radguard.db.models.inventory import AETitle, Asset, DataFlow, Endpoint, Site, SoftwareComponent
 from radguard.errors import InputError
 from radguard.inventory.readers import detect_format, read_items
@@ -76,6 +83,8 @@ class InventoryImporter:
         self._pending: list[tuple[str, AssetRecord]] = []
         self._deferred: list[tuple[str, AssetRecord]] = []
         self._flows: list[tuple[str, DataFlowRecord]] = []
+        self._search = search.BulkAssetWrites(session)
+        self._table_rows: int | None = None
 
     def _fail(self, loc: str, exc: ValidationError) -> InputError:
         field_name, msg, _ = _describe(exc)
@@ -122,6 +131,7 @@ class InventoryImporter:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        self._maybe_bulk(self.result.assets_created + self.result.assets_updated + len(batch))
         keys = [(self.site_ids[r.site], r.name) for _, r in batch]
         existing = {
             (sid, name): aid
@@ -198,6 +208,20 @@ class InventoryImporter:
         if comps:
             self.session.execute(insert(SoftwareComponent), comps)
 
+    def _maybe_bulk(self, written: int) -> None:
+        """Set the search triggers aside once this import is big enough (see the module doc)."""
+        if self._search.suspended or written < search.BULK_MIN_ROWS or self.session.get_bind().dialect.name != "sqlite":
+            return
+        if self._table_rows is None:  # counted once: a count per batch would cost more than it saves
+            self._table_rows = self.session.scalar(select(func.count()).select_from(Asset)) or 0
+        if search.rebuild_pays(written, self._table_rows):
+            self._search.suspend()
+
+    def abandon(self) -> None:
+        """After a failed import: put the search triggers back (the caller's rollback would too)."""
+        with suppress(SQLAlchemyError):  # a failed statement leaves the session unusable until rollback
+            self._search.resume()
+
     def finish(self) -> ImportResult:
         for loc, rec in self._deferred:
             if rec.site not in self.site_ids:
@@ -209,6 +233,7 @@ class InventoryImporter:
             self._pending.append((loc, rec))
         self._deferred = []
         self._flush()
+        self._search.resume()
         self._apply_flows()
         return self.result
 
@@ -254,6 +279,10 @@ def import_inventory(session: Session, path: Path, fmt: str | None = None) -> Im
     """
     resolved = detect_format(path, fmt)
     importer = InventoryImporter(session, str(path))
-    for loc, kind, data in read_items(path, resolved):
-        importer.add(loc, kind, data)
-    return importer.finish()
+    try:
+        for loc, kind, data in read_items(path, resolved):
+            importer.add(loc, kind, data)
+        return importer.finish()
+    except BaseException:
+        importer.abandon()
+        raise

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, literal_column, or_, select, table
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from radguard.db.keyset import SortKey, decode_cursor, encode_cursor
 from radguard.db.keyset import after as keyset_after
 from radguard.db.models.inventory import Asset, Site
+from radguard.db.search import SEARCH_TABLE
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 
@@ -193,6 +194,31 @@ def asset_cursor(row: AssetRow, sort: str = "site") -> str:
     return encode_cursor(sort, [getattr(row, str(k.expr.key)) for k in _sort_keys(sort)])
 
 
+SEARCHED = (Asset.name, Asset.vendor, Asset.product)
+"""The columns ``q`` searches; migration 0038 indexes exactly these."""
+
+_fts = table(SEARCH_TABLE, column("rowid"))
+
+
+def search_match(session: Session, q: str) -> ColumnElement[bool]:
+    """Assets whose name, vendor or product contains ``q`` (any case; ``%`` and ``_`` are literal).
+
+    Answered from migration 0038's trigram index, not by reading every asset: on SQLite the
+    FTS5 table's phrase match (a trigram phrase is a substring), on PostgreSQL ``ILIKE`` over
+    the pg_trgm GIN indexes. A trigram index cannot look up fewer than three characters, so a
+    one- or two-character ``q`` is a plain ``LIKE`` (the same matches, read from every row).
+    """
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if session.get_bind().dialect.name != "sqlite":
+        # Backslash is PostgreSQL's default LIKE escape, and a bare ILIKE is what pg_trgm indexes.
+        return or_(*(c.ilike(pattern) for c in SEARCHED))
+    if len(q) < 3:
+        # SQLite's LIKE already ignores ASCII case; ILIKE would wrap every row in lower().
+        return or_(*(c.like(pattern, escape="\\") for c in SEARCHED))
+    phrase = '"' + q.replace('"', '""') + '"'
+    return Asset.id.in_(select(_fts.c.rowid).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase)))
+
+
 def query_assets(session: Session, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
                  per_page: int = 50, *, sort: str = "site", after: str | None = None,
                  criticality: int | None = None, scope: SiteScope = None) -> AssetPage:
@@ -204,7 +230,7 @@ def query_assets(session: Session, q: str = "", site: str = "", asset_class: str
     else a planner may collect the filtered rows by that index and sort them. The count uses
     the plain, indexable filters.
 
-    :param q: a substring of the name, vendor or product.
+    :param q: a substring of the name, vendor or product, any case (:func:`search_match`).
     :param site: a site code; an unknown site lists nothing.
     :param asset_class: one asset class.
     :param page: with ``after``, only the number shown; without it, the page by offset.
@@ -222,11 +248,7 @@ def query_assets(session: Session, q: str = "", site: str = "", asset_class: str
         plain.append(Asset.site_id.in_(allowed))
         walked.append(Asset.site_id.in_(allowed) if sort == "site" else (Asset.site_id + 0).in_(allowed))
     if q:
-        like = f"%{q}%"
-        # SQLite's LIKE already ignores ASCII case; ILIKE would wrap every row in lower().
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        cols = (Asset.name, Asset.vendor, Asset.product)
-        match = or_(*(c.like(like) if sqlite else c.ilike(like) for c in cols))
+        match = search_match(session, q)
         plain.append(match)
         walked.append(match)
     if site:

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, create_engine
 
 import radguard.db.models  # noqa: F401  (registers every table on Base.metadata)
 from radguard.db.base import Base, UTCDateTime
+from radguard.db.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,6 +34,7 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
             render_item=render_item,
+            include_name=include_name,
         )
         context.run_migrations()
 

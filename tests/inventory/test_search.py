@@ -1,0 +1,191 @@
+"""#18: the inventory's ``q`` finds the same assets on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm).
+
+``q`` is a case-insensitive substring of an asset's name, vendor or product; ``%``, ``_`` and
+quotes are plain characters; a one- or two-character ``q`` still matches. The SQLite index is
+kept by triggers, so renames and deletes by any writer are seen by the next search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, event, select, text, update
+
+from radguard.db import search
+from radguard.db.models.inventory import Asset, Site
+from radguard.db.session import Database
+from radguard.errors import InputError
+from radguard.inventory import importer
+from radguard.inventory.importer import import_inventory
+from radguard.inventory.queries import query_assets
+
+ASSETS = [
+    ("S1", "PACS-main", "Agfa", "Enterprise Imaging"),
+    ("S1", "ct-scanner-2", "Siemens Healthineers", "SOMATOM go.Up"),
+    ("S1", "mr_100%", "GE", "SIGNA \"Pioneer\""),
+    ("S2", "us-cart", None, None),
+    ("S2", "workstation-7", "Barco", "Coronis"),
+    ("S2", "mr-100", "Philips", "Ingenia"),
+]
+
+
+def _seed(db: Database) -> None:
+    with db.transaction() as s:
+        sites = {code: Site(code=code, name=f"Site {code}") for code in ("S1", "S2")}
+        s.add_all(sites.values())
+        s.flush()
+        s.add_all(Asset(site_id=sites[code].id, name=name, asset_class="other", vendor=vendor, product=product)
+                  for code, name, vendor, product in ASSETS)
+
+
+def _names(db: Database, q: str, **kw: object) -> list[str]:
+    with db.read() as s:
+        page = query_assets(s, q=q, per_page=100, **kw)  # type: ignore[arg-type]
+        names = sorted(r.name for r in page.rows)
+        assert page.total == len(names), (q, page.total, names)
+        return names
+
+
+def test_q_is_a_substring_of_name_vendor_or_product_in_any_case(database: Database) -> None:
+    _seed(database)
+    assert _names(database, "pacs") == ["PACS-main"]
+    assert _names(database, "SIEMENS health") == ["ct-scanner-2"]  # vendor, with its space
+    assert _names(database, "coronis") == ["workstation-7"]  # product
+    assert _names(database, "go.up") == ["ct-scanner-2"]
+    assert _names(database, "mr") == ["mr-100", "mr_100%"]  # two characters: still found
+    assert _names(database, "r") == sorted(n for _, n, v, p in ASSETS
+                                           if "r" in f"{n} {v or ''} {p or ''}".lower())
+    assert _names(database, "nothing-like-this") == []
+    assert _names(database, "pacs", site="S2") == []
+    assert _names(database, "mr-", site="S2") == ["mr-100"]
+
+
+def test_wildcards_and_quotes_in_q_are_plain_characters(database: Database) -> None:
+    _seed(database)
+    assert _names(database, "100%") == ["mr_100%"]
+    assert _names(database, "r_1") == ["mr_100%"]  # not "any character": mr-100 does not match
+    assert _names(database, "_") == ["mr_100%"]
+    assert _names(database, "%") == ["mr_100%"]
+    assert _names(database, '"Pioneer"') == ["mr_100%"]
+    assert _names(database, 'A "P') == ["mr_100%"]
+    assert _names(database, "a*") == []  # not an FTS prefix query
+
+
+def test_renames_and_deletes_are_searched_at_once(database: Database) -> None:
+    _seed(database)
+    with database.transaction() as s:
+        s.execute(update(Asset).where(Asset.name == "us-cart").values(name="ultrasound-cart", vendor="Esaote"))
+        s.execute(update(Asset).where(Asset.name == "PACS-main").values(criticality=5))  # not a searched column
+        s.execute(delete(Asset).where(Asset.name == "workstation-7"))
+    assert _names(database, "ultrasound") == ["ultrasound-cart"]
+    assert _names(database, "esaote") == ["ultrasound-cart"]
+    assert _names(database, "us-cart") == []
+    assert _names(database, "coronis") == []
+    assert _names(database, "pacs-m") == ["PACS-main"]
+    with database.transaction() as s:
+        s.add(Asset(site_id=s.scalar(select(Site.id).where(Site.code == "S1")), name="new-pacs",
+                    asset_class="pacs"))
+    assert _names(database, "pacs") == ["PACS-main", "new-pacs"]
+
+
+def test_the_search_index_is_there_at_head(database: Database) -> None:
+    """A batch migration that rebuilds ``asset`` on SQLite drops its triggers: this notices."""
+    with database.read() as s:
+        if database.engine.dialect.name == "sqlite":
+            triggers = set(s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                          "AND tbl_name = 'asset'")))
+            assert {"asset_search_insert", "asset_search_update", "asset_search_delete"} <= triggers
+        else:
+            indexes = set(s.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'asset'")))
+            assert {"ix_asset_name_trgm", "ix_asset_vendor_trgm", "ix_asset_product_trgm"} <= indexes
+
+
+@contextmanager
+def _statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def _import(db: Database, path: Path, rows: list[tuple[str, str, str, str]]) -> list[str]:
+    """Import (site, name, vendor, product) rows as a CSV file; the SQL statements it sent."""
+    path.write_text("site,site_name,name,class,vendor,product\n"
+                    + "".join(f"{site},Site {site},{name},other,{vendor},{product}\n"
+                              for site, name, vendor, product in rows))
+    with _statements(db) as seen, db.transaction() as s:
+        import_inventory(s, path)
+    return seen
+
+
+def _triggers(db: Database) -> set[str]:
+    with db.read() as s:
+        return set(s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'asset'")))
+
+
+def test_a_large_import_rebuilds_the_index_once_and_later_edits_keep_it_current(
+        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past BULK_MIN_ROWS (lowered here from 5,000 so the test stays small) SQLite drops the
+    search triggers, writes, rebuilds the FTS5 index once and puts the triggers back."""
+    sqlite = database.engine.dialect.name == "sqlite"
+    monkeypatch.setattr(search, "BULK_MIN_ROWS", 20)
+    scanners = [("S1", f"scanner-{i:03d}", "Acme", f"Model {i}") for i in range(60)]
+    seen = _import(database, tmp_path / "first.csv", scanners)
+    if sqlite:
+        assert sum("DROP TRIGGER" in s for s in seen) == 3, seen
+        assert sum("'rebuild'" in s for s in seen) == 1, seen
+        assert sum(s.startswith("CREATE TRIGGER") for s in seen) == 3, seen
+        assert set(search.TRIGGERS) <= _triggers(database)
+    assert _names(database, "scanner-04") == [f"scanner-04{i}" for i in range(10)]
+    assert _names(database, "ACME") == [name for _, name, _, _ in scanners]
+
+    # A re-import updates the vendor of ten of them (another bulk write on SQLite).
+    _import(database, tmp_path / "again.csv",
+            [(site, name, "Zenith" if i < 10 else vendor, product)
+             for i, (site, name, vendor, product) in enumerate(scanners)])
+    assert _names(database, "zenith") == [f"scanner-00{i}" for i in range(10)]
+    assert len(_names(database, "acme")) == 50
+
+    # An edit by any writer afterwards goes through the restored triggers.
+    with database.transaction() as s:
+        s.execute(update(Asset).where(Asset.name == "scanner-005").values(name="ct-room-5"))
+    assert _names(database, "ct-room") == ["ct-room-5"]
+    assert _names(database, "scanner-005") == []
+    assert "scanner-005" not in _names(database, "scanner")
+
+    # A small import keeps the triggers and is searchable at once.
+    monkeypatch.setattr(search, "BULK_MIN_ROWS", 5_000)
+    seen = _import(database, tmp_path / "small.csv", [("S2", "mr-unit", "Bruker", "BioSpec")])
+    assert not [s for s in seen if "TRIGGER" in s or "'rebuild'" in s], seen
+    assert _names(database, "biospec") == ["mr-unit"]
+
+
+def test_a_failed_large_import_leaves_the_index_and_its_triggers_as_they_were(
+        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed(database)
+    monkeypatch.setattr(search, "BULK_MIN_ROWS", 20)
+    monkeypatch.setattr(importer, "BATCH", 10)  # so rows are written (and triggers dropped) before the bad row
+    path = tmp_path / "bad.csv"
+    path.write_text("site,site_name,name,class,vendor,product\n"
+                    + "".join(f"S1,Site S1,probe-{i:03d},other,Acme,Model\n" for i in range(40))
+                    + "S1,Site S1,probe-bad,blender,Acme,Model\n")
+    with pytest.raises(InputError, match="row 41"), _statements(database) as seen, database.transaction() as s:
+        import_inventory(s, path)
+    if database.engine.dialect.name == "sqlite":
+        assert sum("DROP TRIGGER" in s for s in seen) == 3, seen  # the bulk path was taken
+        assert set(search.TRIGGERS) <= _triggers(database)
+    assert _names(database, "probe") == []
+    with database.transaction() as s:
+        s.execute(update(Asset).where(Asset.name == "us-cart").values(name="ultrasound-cart"))
+    assert _names(database, "ultrasound") == ["ultrasound-cart"]
+    assert _names(database, "us-cart") == []
