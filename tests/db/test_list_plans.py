@@ -4,7 +4,7 @@ Each list's first page is captured as the SQL the read side really sends, then e
 SQLite (EXPLAIN QUERY PLAN: no "USE TEMP B-TREE FOR ORDER BY") and PostgreSQL (EXPLAIN after
 ANALYZE: no Sort node), with 100,000 rows so the planners see a register of fleet size. Dropping
 or mis-ordering migration 0018's index makes this fail. The inventory search (``q``) must be
-answered from migration 0038's trigram index (SQLite FTS5, PostgreSQL pg_trgm GIN), not a scan.
+answered from migration 0039's trigram index (SQLite FTS5, PostgreSQL pg_trgm GIN), not a scan.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def _every_inventory_order(database: Database) -> None:
 
 
 def _inventory_search(database: Database) -> None:
-    """``q`` is answered by migration 0038's trigram index, for the page and for the count.
+    """``q`` is answered by migration 0039's trigram index, for the page and for the count.
 
     100 of the 100,000 assets match. The page may sort the matching rows (it cannot walk an
     order's index and a text index at once), but no plan reads the whole asset table.

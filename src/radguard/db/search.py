@@ -1,6 +1,6 @@
 """The inventory search's index structures, which live in the migrations and not in the models.
 
-Migration 0038 builds a trigram index for ``query_assets(q=...)``: on SQLite an FTS5 table
+Migration 0039 builds a trigram index for ``query_assets(q=...)``: on SQLite an FTS5 table
 (``asset_search`` and its shadow tables) kept by triggers, on PostgreSQL pg_trgm GIN indexes
 named ``ix_asset_<column>_trgm``. SQLAlchemy models cannot describe either, so the schema
 comparison (tests/db/test_schema.py) and Alembic autogenerate skip them by name with
@@ -29,7 +29,7 @@ SEARCH_TABLE = "asset_search"
 """The SQLite FTS5 table over ``asset`` (external content: rowid is ``asset.id``)."""
 
 TRIGGERS = ("asset_search_insert", "asset_search_update", "asset_search_delete")
-"""The SQLite triggers on ``asset`` that keep :data:`SEARCH_TABLE` current (migration 0038)."""
+"""The SQLite triggers on ``asset`` that keep :data:`SEARCH_TABLE` current (migration 0039)."""
 
 BULK_MIN_ROWS = 5_000
 """Below this many written rows the triggers cost under about half a second: keep them."""

@@ -195,7 +195,7 @@ def asset_cursor(row: AssetRow, sort: str = "site") -> str:
 
 
 SEARCHED = (Asset.name, Asset.vendor, Asset.product)
-"""The columns ``q`` searches; migration 0038 indexes exactly these."""
+"""The columns ``q`` searches; migration 0039 indexes exactly these."""
 
 _fts = table(SEARCH_TABLE, column("rowid"))
 
@@ -203,7 +203,7 @@ _fts = table(SEARCH_TABLE, column("rowid"))
 def search_match(session: Session, q: str) -> ColumnElement[bool]:
     """Assets whose name, vendor or product contains ``q`` (any case; ``%`` and ``_`` are literal).
 
-    Answered from migration 0038's trigram index, not by reading every asset: on SQLite the
+    Answered from migration 0039's trigram index, not by reading every asset: on SQLite the
     FTS5 table's phrase match (a trigram phrase is a substring), on PostgreSQL ``ILIKE`` over
     the pg_trgm GIN indexes. A trigram index cannot look up fewer than three characters, so a
     one- or two-character ``q`` is a plain ``LIKE`` (the same matches, read from every row).

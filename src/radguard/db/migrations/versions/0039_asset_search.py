@@ -14,15 +14,15 @@ rows for the page and again for the count; a trigram index answers it from the i
 Neither is in the models (radguard.db.search.is_search_object keeps autogenerate and the schema
 comparison away from them).
 
-Revision ID: 0038_asset_search
-Revises: 0037_stored_roadmap
+Revision ID: 0039_asset_search
+Revises: 0038_segmentation_policy
 """
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0038_asset_search"
-down_revision: str | Sequence[str] | None = "0037_stored_roadmap"
+revision: str = "0039_asset_search"
+down_revision: str | Sequence[str] | None = "0038_segmentation_policy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
