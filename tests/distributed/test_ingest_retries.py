@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,14 +16,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from radguard.backup.run import build_manifest
+from radguard.backup.scan import ScanOptions
+from radguard.backup.sets import BackupSetSpec, upsert_set
 from radguard.db.models.evidence import Evidence
 from radguard.db.session import Database
-from radguard.distributed.broker import RetryPolicy
+from radguard.distributed.broker import RetryPolicy, make_app
+from radguard.distributed.central import create_backup_job, send_job
 from radguard.distributed.schedules import add_schedule
 from radguard.errors import InputError
 from radguard.web.accounts import create_user
 from radguard.web.app import create_app
+from tests.backup.archive import make_archive
 from tests.conftest import CliResult
+from tests.distributed.conftest import write_scope
 from tests.distributed.fleet_procs import Site, fail_evidence_inserts, fault_tries
 from tests.support.redis import RedisBroker
 from tests.web.conftest import login
@@ -110,3 +117,30 @@ def test_retry_policy_bounds() -> None:
         RetryPolicy(-1, 30)
     with pytest.raises(InputError, match="--retry-backoff-max"):
         RetryPolicy(3, 0)
+
+
+def test_job_failing_on_the_sensor_is_retried_there_then_failed(tmp_path: Path, pg_db: Database,
+                                                                broker: RedisBroker) -> None:
+    """The sensor's own retries: its backup-scan state cannot be written (a file where its state
+    folder should be: a broken or full state disk), so every try raises on the sensor."""
+    allowed = tmp_path / "pacs-backup"
+    make_archive(allowed / "source", studies=1, series_per_study=1, per_series=2)
+    shutil.copytree(allowed / "source", allowed / "copy")
+    manifest = allowed / "source.radguard-manifest.jsonl"
+    build_manifest(allowed / "source", manifest, ScanOptions(workers=1), state_directory=tmp_path / "state")
+    with pg_db.transaction() as s:
+        upsert_set(s, BackupSetSpec(name="north-nightly", protects="PACS", location="NAS", kind="local"))
+    site = Site(tmp_path, pg_db, broker)
+    site.scope = write_scope(tmp_path / "scope.yaml", ["127.0.0.1/32"], backup_paths=[str(allowed)])
+    (tmp_path / "backup-state").write_text("not a folder")  # beside the spool: where the sensor keeps it
+    try:
+        site.start_sensor("--max-retries", "2", "--retry-backoff-max", "1")
+        site.start_central("--no-assess", visibility_timeout=120)
+        job = create_backup_job(pg_db, "NORTH", "north-nightly", str(allowed / "copy"), str(manifest))
+        send_job(make_app(broker.url(), broker.ca), job)
+        done = site.wait_finished(str(job["job_id"]))
+    finally:
+        site.stop()
+    assert done["status"] == "failed" and done["attempts"] == 3, done
+    assert done["reason"].startswith("the job failed on the sensor after 3 attempts: FileExistsError")
+    assert site.log("sensor").count("retry in 1 s") == 2

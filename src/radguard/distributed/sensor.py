@@ -243,7 +243,7 @@ def sensor_app(broker_url: str, runtime: SensorRuntime, ca_file: Path | None = N
                 log.warning("job %s: attempt %d failed (%s); retry in %d s", job.get("job_id"), retries + 1,
                             fault, policy.countdown(retries))
                 raise self.retry(exc=exc, countdown=policy.countdown(retries), max_retries=policy.max_retries) from exc
-            reason = f"discovery failed after {plural(retries + 1, 'attempt')}: {fault}"
+            reason = f"the job failed on the sensor after {plural(retries + 1, 'attempt')}: {fault}"
             log.error("job %s: %s", job.get("job_id"), reason)
             envelope = failed_result(runtime, job, reason, retries + 1)
         deliver(app, runtime, envelope)
