@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from radguard.db.base import utcnow
@@ -70,3 +71,30 @@ def test_schedule_failing_again_and_again_is_a_finding(sqlite_db: Database) -> N
     sent: list[dict[str, Any]] = []
     assert run_schedule(sqlite_db, "north-nightly", sent.append)["status"] == "ok"  # type: ignore[index]
     assert [state for _s, state, _e in finding()] == ["mitigated"]
+
+
+def test_schedule_whose_jobs_fail_on_the_sensor_keeps_failing(sqlite_db: Database, tmp_path: Path) -> None:
+    """Each run queues its job fine ("ok"), but every job comes back failed: the schedule is failing."""
+    from radguard.discovery.scope import load_scope
+    from radguard.distributed.central import enroll, ingest
+    from radguard.distributed.schedules import failing_schedules, run_schedule
+    from radguard.distributed.sensor import SensorRuntime, failed_result
+    from radguard.distributed.spool import Spool
+    from tests.distributed.conftest import write_scope
+
+    runtime = SensorRuntime(enroll(sqlite_db, "NORTH"), load_scope(write_scope(tmp_path / "scope.yaml",
+                                                                               ["127.0.0.1/32"])),
+                            Spool(tmp_path / "spool"))
+    add_schedule(sqlite_db, "north-nightly", "discover", 24, "NORTH", {"targets": ["127.0.0.1"], "ports": [104]})
+    sent: list[dict[str, Any]] = []
+    for n in range(3):
+        assert run_schedule(sqlite_db, "north-nightly", sent.append)["status"] == "ok"  # type: ignore[index]
+        with sqlite_db.read() as s:
+            assert failing_schedules(s) == []  # a job still queued, or fewer than 3 failures: not failing
+        reason = f"the job failed on the sensor after 3 attempts: OSError: disk {n}"
+        assert ingest(sqlite_db, failed_result(runtime, sent[-1], reason, 3), run_assessment=False)["status"] \
+            == "failed"
+    with sqlite_db.read() as s:
+        [row] = failing_schedules(s)
+    assert row["name"] == "north-nightly" and row["failed_runs"] == 3
+    assert row["last_error"] == "job failed: the job failed on the sensor after 3 attempts: OSError: disk 2"

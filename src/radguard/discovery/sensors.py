@@ -55,8 +55,22 @@ def silent_sensors(session: Session, now: datetime, hours: int) -> list[dict[str
             if r["revoked_at"] is None and (r["last_seen"] or r["enrolled_at"]) < limit]
 
 
+def _run_error(run: ScheduleRun, jobs: dict[str, dict[str, Any]]) -> str | None:
+    """A run's error, or its job's reason when the job failed or was refused; None if it went well."""
+    if run.status == "failed":
+        return run.error or "failed"
+    job = jobs.get(str((run.counts or {}).get("job_id")))
+    if job is not None and job["status"] in ("failed", "refused"):
+        return f"job {job['status']}: {job['reason'] or 'no reason given'}"
+    return None
+
+
 def failing_schedules(session: Session, runs: int = DEFAULT_FAILING_RUNS) -> list[dict[str, Any]]:
     """Unpaused schedules whose last ``runs`` runs all failed, with the newest error.
+
+    A run that queued a sensor job counts as failed when that job ended ``failed`` or
+    ``refused`` (its error is then the job's reason): the run itself only queued it, and a
+    discover schedule whose every job fails on the sensor or at ingest keeps failing too.
 
     The fleet's schedules are read here, beside the sensors, so the ``RG-SCHEDULE-FAILING``
     check (checks stage) can call it without importing :mod:`radguard.distributed`, which writes
@@ -69,8 +83,10 @@ def failing_schedules(session: Session, runs: int = DEFAULT_FAILING_RUNS) -> lis
     for s in session.scalars(select(Schedule).where(Schedule.paused.is_(False)).order_by(Schedule.name)):
         last = session.scalars(select(ScheduleRun).where(ScheduleRun.schedule_id == s.id)
                                .order_by(ScheduleRun.id.desc()).limit(runs)).all()
-        if len(last) == runs and all(r.status == "failed" for r in last):
+        jobs = job_states(session, [str(r.counts["job_id"]) for r in last if (r.counts or {}).get("job_id")])
+        errors = [_run_error(r, jobs) for r in last]
+        if len(last) == runs and all(errors):
             out.append({"name": s.name, "kind": s.kind, "site": s.site, "failed_runs": runs,
-                        "last_error": last[0].error, "last_finished": last[0].finished,
+                        "last_error": errors[0], "last_finished": last[0].finished,
                         "first_failed": last[-1].started})
     return out
