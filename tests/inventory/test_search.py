@@ -7,7 +7,8 @@ kept by triggers, so renames and deletes by any writer are seen by the next sear
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,34 @@ def test_a_failed_large_import_leaves_the_index_and_its_triggers_as_they_were(
         s.execute(update(Asset).where(Asset.name == "us-cart").values(name="ultrasound-cart"))
     assert _names(database, "ultrasound") == ["ultrasound-cart"]
     assert _names(database, "us-cart") == []
+
+
+def test_the_cli_list_searches_as_the_web_list_does(rg: Callable[..., Any], database: Database) -> None:
+    """``radguard inventory list --search`` goes through the same search_match as ``query_assets``."""
+    _seed(database)
+    for q in ("PACS", "siemens health", "mr", "100%", "r_1", "nothing-like-this"):
+        r = rg("--db", database.url, "inventory", "list", "--search", q, "--json")
+        assert r.code == 0, r.err
+        assert sorted(a["name"] for a in json.loads(r.out)) == _names(database, q), q
+    r = rg("--db", database.url, "inventory", "list", "-q", "mr-", "--site", "S2", "--json")
+    assert [a["name"] for a in json.loads(r.out)] == ["mr-100"]
+
+
+def test_non_ascii_case_folds_on_sqlite_and_as_lc_ctype_says_on_postgresql(database: Database) -> None:
+    """What docs/inventory.md says about letters outside ASCII."""
+    with database.transaction() as s:
+        site = Site(code="S1", name="Site S1")
+        s.add(site)
+        s.flush()
+        s.add(Asset(site_id=site.id, name="ÄRZTE-CT", asset_class="modality"))
+    assert _names(database, "ÄRZTE") == ["ÄRZTE-CT"]
+    if database.engine.dialect.name == "sqlite":
+        assert _names(database, "ärzte") == ["ÄRZTE-CT"]
+        return
+    with database.read() as s:
+        ctype = s.scalar(text("SELECT datctype FROM pg_database WHERE datname = current_database()"))
+    if ctype in ("C", "POSIX"):
+        assert _names(database, "ärzte") == [], ctype
+        assert _names(database, "Ärzte") == ["ÄRZTE-CT"], ctype
+    else:
+        assert _names(database, "ärzte") == ["ÄRZTE-CT"], ctype

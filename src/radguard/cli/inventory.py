@@ -41,11 +41,14 @@ def list_cmd(
     ctx: typer.Context,
     site: str | None = typer.Option(None, "--site", help="Only this site (code)."),
     asset_class: str | None = typer.Option(None, "--class", help="Only this asset class, e.g. modality."),
+    search: str = typer.Option("", "--search", "-q", metavar="TEXT",
+                               help="Only assets whose name, vendor or product contains TEXT, in any case "
+                                    "(the web inventory's search)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List assets, by site and name."""
     with db(ctx).read() as session:
-        assets = list_assets(session, site=site, asset_class=asset_class)
+        assets = list_assets(session, site=site, asset_class=asset_class, q=search)
         if json_out:
             print_json([
                 {"id": a.id, "site": a.site.code, "name": a.name, "class": a.asset_class,

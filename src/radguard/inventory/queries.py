@@ -23,15 +23,19 @@ from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 
 
 def list_assets(session: Session, site: str | None = None, asset_class: str | None = None,
-                limit: int | None = None, *, scope: SiteScope = None) -> Sequence[Asset]:
+                limit: int | None = None, *, scope: SiteScope = None, q: str = "") -> Sequence[Asset]:
     """Assets by site code and name.
 
     :param site: only this site's (by code).
     :param asset_class: only this class.
     :param limit: at most this many.
     :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`); None: all.
+    :param q: only those whose name, vendor or product contains it, any case (:func:`search_match`,
+        the same search as the web list and the API).
     """
     stmt = select(Asset).join(Site).options(selectinload(Asset.site), selectinload(Asset.endpoints))
+    if q:
+        stmt = stmt.where(search_match(session, q))
     if scope is not None:
         stmt = stmt.where(Site.code.in_(sorted(scope)))
     if site:
