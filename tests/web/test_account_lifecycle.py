@@ -189,6 +189,14 @@ def test_cli_force_reset_with_and_without_a_temporary_password(
         assert _user(db, "bob").must_change_password is False
         with _browser(app) as browser:
             assert login(browser, "bob", NEW).get("/", follow_redirects=False).status_code == 200
+        # a directory account's password is the directory's: neither kind of reset touches it
+        with db.transaction() as s:
+            directory_user(s, "carol", "viewer", "ldap")
+        for extra in ((), ("--force",)):
+            monkeypatch.setattr("sys.stdin", io.StringIO(NEW + "\n"))
+            r = rg("--db", sqlite_url, "user", "reset-password", "carol", "--password-stdin", *extra)
+            assert r.code != 0 and "signs in through ldap" in r.err
+        assert _user(db, "carol").password_hash == "!directory:ldap"
         events = _events(db, "user.reset-password")
     finally:
         db.dispose()
