@@ -30,6 +30,7 @@ from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import open_database
 from radguard.demo.scenario import PROBE_CHECKS, build_scenario
 from radguard.readiness.roadmap import build_roadmap, top_of_roadmap
+from tests.demo.readme import README, readme_mismatches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -212,6 +213,11 @@ def test_summary_matches_the_database(demo_run: DemoRun) -> None:
     # The damaged copy restores fast, but it is incomplete: the RTO is never "met" (issue #22).
     assert s["backup"]["rto"] == {"hours": 2.0, "verdict": "incomplete", "words": "not met: copy incomplete"}
     assert s["backup"]["ransom_notes"] == []
+
+
+def test_readme_quotes_what_the_demo_prints(demo_run: DemoRun) -> None:
+    """The README's demo summary is this run's, line for line (only the time and path may differ)."""
+    assert readme_mismatches(README.read_text(encoding="utf-8"), demo_run.summary) == []
 
 
 def test_reports_are_written(demo_run: DemoRun) -> None:

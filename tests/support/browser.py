@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,3 +52,22 @@ def live_server(app: Any, host: str = "127.0.0.1", port: int | None = None) -> I
         deadline = time.monotonic() + 10
         while thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+# axe-core, installed by scripts/setup (`npm ci` in tests/support/axe, a committed lock file).
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[str]:
+    """The serious and critical WCAG A/AA violations axe-core finds on the page (rule: nodes).
+
+    The script is read from disk and evaluated through the DevTools protocol, so the page's
+    CSP (no inline scripts) stays as it is for the page itself.
+    """
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
+        return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+                           .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 5).join(", "));
+    }""")
+    return list(found)

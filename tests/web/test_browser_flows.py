@@ -25,7 +25,7 @@ from radguard.response.services import import_services
 from radguard.response.team import import_team
 from radguard.web.app import create_app
 from tests.conftest import EXAMPLES
-from tests.support.browser import chromium, live_server
+from tests.support.browser import axe_violations, chromium, live_server
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -90,6 +90,7 @@ def test_answer_a_checklist_question(northwind: Database, served: tuple[str, Any
     expect(saved).to_contain_text("Saved.", timeout=10000)
     expect(saved).to_contain_text("by contributor")
     assert page.url.endswith(f"/checklists/{aid}")
+    assert axe_violations(page) == []  # the checklist page, with the answered question swapped in
     user.assert_clean()
     with northwind.read() as s:
         row = s.scalar(select(ChecklistAnswer).where(ChecklistAnswer.assessment_id == aid,

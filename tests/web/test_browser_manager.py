@@ -18,29 +18,11 @@ from radguard.checks.findings import list_findings
 from radguard.db.models.inventory import Asset
 from radguard.db.session import Database
 from radguard.readiness.roadmap import build_roadmap, to_csv
+from tests.support.browser import axe_violations
 from tests.web.test_browser_flows import Session, northwind, served  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 DOC_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-# axe-core, installed by scripts/setup (`npm ci` in tests/support/axe, a committed lock file).
-AXE = Path(__file__).resolve().parents[1] / "support" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def axe_violations(page: Any) -> list[str]:
-    """The serious and critical WCAG A/AA violations axe-core finds on the page (rule: nodes).
-
-    The script is read from disk and evaluated through the DevTools protocol, so the page's
-    CSP (no inline scripts) stays as it is for the page itself.
-    """
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
-        return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
-                           .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 5).join(", "));
-    }""")
-    return list(found)
-
-
 def _shot(page: Any, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     page.screenshot(path=str(path), full_page=False)

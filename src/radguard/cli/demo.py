@@ -15,29 +15,43 @@ from radguard.cli.common import console, err_console, print_json, state, termina
 from radguard.demo.run import STAGES, DemoOptions, DemoResult, run_demo
 
 
-def _print(result: DemoResult) -> None:
-    s = result.summary
+def summary_lines(summary: dict[str, Any], database: str) -> list[str]:
+    """The demo's summary as the lines it prints above the top-five table.
+
+    The README quotes them; tests/demo checks the quote against a real run, so it cannot go stale.
+
+    :param summary: ``DemoResult.summary`` (what ``--json`` prints).
+    :param database: where the demo's database is.
+    """
+    s = summary
     nodes, findings, seeded = s["nodes"], s["findings"], s["seeded_weaknesses"]
-    console.print(f"[bold]radguard demo[/] finished in {s['seconds']:.0f} s. Database: {result.database}",
-                  highlight=False)
+    lines = [f"radguard demo finished in {s['seconds']:.0f} s. Database: {database}"]
     services = ", ".join(f"{n} {name}" for name, n in sorted(nodes["services"].items()))
-    console.print(f"Nodes found: {nodes['found']} of {nodes['simulated']} simulated ({services})", highlight=False)
+    lines.append(f"Nodes found: {nodes['found']} of {nodes['simulated']} simulated ({services})")
     sev = ", ".join(f"{n} {name}" for name, n in findings["by_severity"].items() if n)
-    console.print(f"Open findings: {findings['open']} ({sev})", highlight=False)
-    console.print(f"Seeded network weaknesses found: {seeded['found']} of {seeded['expected']}"
-                  + (f"; missing: {', '.join(seeded['missing'])}" if seeded["missing"] else "")
-                  + (f"; not seeded: {', '.join(seeded['unexpected'])}" if seeded["unexpected"] else ""),
-                  highlight=False)
+    lines.append(f"Open findings: {findings['open']} ({sev})")
+    lines.append(f"Seeded network weaknesses found: {seeded['found']} of {seeded['expected']}"
+                 + (f"; missing: {', '.join(seeded['missing'])}" if seeded["missing"] else "")
+                 + (f"; not seeded: {', '.join(seeded['unexpected'])}" if seeded["unexpected"] else ""))
     readiness = s["readiness"]
     if readiness["score"] is not None:
         target = f", target {readiness['target']:.1f}" if readiness["target"] is not None else ""
-        console.print(f"Readiness (leadership checklist): {readiness['score']:.2f} of 4 ({readiness['percent']}%)"
-                      f"{target}", highlight=False)
+        lines.append(f"Readiness (leadership checklist): {readiness['score']:.2f} of 4 ({readiness['percent']}%)"
+                     f"{target}")
     backup = s["backup"]["counts"]
     bad = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in backup.items() if n and k != "ok")
     rto = s["backup"].get("rto")
-    console.print(f"Backup copy: {backup.get('ok', 0)} instances ok, {bad or 'no damage'}"
-                  + (f"; RTO {rto['hours']:g} h {rto['words']}" if rto else ""), highlight=False)
+    lines.append(f"Backup copy: {backup.get('ok', 0)} instances ok, {bad or 'no damage'}"
+                 + (f"; RTO {rto['hours']:g} h {rto['words']}" if rto else ""))
+    return lines
+
+
+def _print(result: DemoResult) -> None:
+    s = result.summary
+    head, *rest = summary_lines(s, result.database)
+    console.print(head.replace("radguard demo", "[bold]radguard demo[/]", 1), highlight=False)
+    for line in rest:
+        console.print(line, highlight=False)
     table = Table("#", "Top action", "Findings", "Horizon", "Owner", title="Top five actions (radguard roadmap)",
                   title_justify="left")
     for action in s["top_actions"]:
