@@ -132,7 +132,7 @@ def session_cookie(url: str) -> str:
     with db.transaction() as s:
         user = s.scalar(select(User).where(User.username == "bench"))
         if user is None:
-            user = create_user(s, "bench", "latency load generator 7", "admin", "Load Generator")
+            user = create_user(s, "bench", "seven latency probes at once", "admin", "Benchmark")
         token = open_session(s, user, "127.0.0.1").token
     db.dispose()
     return token

@@ -10,13 +10,13 @@ copy of this query in the report skipped a newest closed probe and listed the po
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.db.models.evidence import Evidence
@@ -92,20 +92,42 @@ def inventory_hosts(session: Session) -> dict[str, int]:
     return out
 
 
+def _hosts_of_asset(session: Session, asset_id: int) -> set[str]:
+    """Every host whose probes can decide one asset's endpoint states: its inventory endpoints',
+    its attached probes', and those of probes stored without a host column (read from the document)."""
+    hosts = set(session.scalars(select(Endpoint.host).where(Endpoint.asset_id == asset_id)))
+    hosts |= {h for h in session.scalars(select(Evidence.host).where(
+        Evidence.kind == PROBE_KIND, Evidence.asset_id == asset_id, Evidence.host.is_not(None))) if h}
+    for received in session.scalars(select(Evidence.received).where(
+            Evidence.kind == PROBE_KIND, Evidence.host.is_(None))):
+        if isinstance(received, dict) and isinstance(received.get("host"), str):
+            hosts.add(received["host"])
+    return hosts
+
+
 def latest_probes(session: Session, *, now: datetime | None = None,
-                  hosts: Mapping[str, int] | None = None) -> list[Probe]:
+                  hosts: Mapping[str, int] | None = None, only_hosts: Collection[str] | None = None) -> list[Probe]:
     """Newest ``probe.endpoint`` evidence per (host, port), with its asset resolved.
 
     :param session: the database session.
     :param now: ignore evidence collected after this time (an assessment "as of" a date).
     :param hosts: host → asset ID for probes discovery stored without an asset; by default
         the inventory's endpoints (:func:`inventory_hosts`). Checks pass their snapshot's map.
+    :param only_hosts: only the endpoints of these hosts (read through the host index; the
+        result for them is the same as in the whole list).
     :returns: one :class:`Probe` per endpoint, whatever its state, in first-seen order.
     """
-    hosts = inventory_hosts(session) if hosts is None else hosts
     stmt = (select(Evidence.id, Evidence.asset_id, Evidence.host, Evidence.port, Evidence.collected_at,
                    Evidence.received)
             .where(Evidence.kind == PROBE_KIND).order_by(Evidence.collected_at, Evidence.id))
+    if only_hosts is not None:
+        wanted = sorted(set(only_hosts))
+        if hosts is None:  # the lowest asset ID holding each host, as inventory_hosts gives it
+            hosts = {h: int(a) for h, a in session.execute(
+                select(Endpoint.host, func.min(Endpoint.asset_id)).where(Endpoint.host.in_(wanted))
+                .group_by(Endpoint.host))}
+        stmt = stmt.where(Evidence.host.in_(wanted) | Evidence.host.is_(None))
+    hosts = inventory_hosts(session) if hosts is None else hosts
     if now is not None:
         stmt = stmt.where(Evidence.collected_at <= now)
     newest: dict[tuple[str, int], Probe] = {}
@@ -113,7 +135,7 @@ def latest_probes(session: Session, *, now: datetime | None = None,
         doc = received if isinstance(received, dict) else {}
         host = host or doc.get("host")
         port = port if port is not None else doc.get("port")
-        if not host or port is None:
+        if not host or port is None or (only_hosts is not None and host not in only_hosts):
             continue
         newest[(host, int(port))] = Probe(eid, asset_id if asset_id is not None else hosts.get(host),
                                           host, int(port), at, doc)
@@ -176,7 +198,11 @@ def endpoint_states(session: Session, *, asset_id: int | None = None) -> list[En
     :param session: the database session.
     :param asset_id: only the endpoints attached (or resolved) to this asset.
     """
+    # One asset's: only the probes of its hosts (the asset page read every probe and every
+    # inventory endpoint, over half a second at 100,000 assets).
+    probes = latest_probes(session) if asset_id is None else latest_probes(
+        session, only_hosts=_hosts_of_asset(session, asset_id))
     out = [EndpointState(host=p.host, port=p.port, state=p.state, service=p.service, asset_id=p.asset_id,
                          collected_at=p.collected_at, evidence_id=p.evidence_id)
-           for p in latest_probes(session) if asset_id is None or p.asset_id == asset_id]
+           for p in probes if asset_id is None or p.asset_id == asset_id]
     return sorted(out, key=lambda e: (e.host, e.port))
