@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from radguard.backup.reconcile import STATUSES
 from radguard.backup.run import VerifyReport, verification_fields
@@ -21,6 +22,7 @@ from radguard.backup.timing import RtoVerdict, rto_verdict
 from radguard.db.models.backup import BACKUP_KINDS, BACKUP_MEDIA, BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset, Site
 from radguard.errors import InputError, NotFoundError
+from radguard.inventory.scope import SiteScope, scope_site_ids
 from radguard.textfiles import parse_json, parse_yaml, read_text
 from radguard.validate import implausible
 from radguard.wording import restore_status
@@ -121,12 +123,42 @@ def import_sets(session: Session, path: Path) -> tuple[int, int]:
     return created, updated
 
 
-def list_sets(session: Session) -> list[BackupSet]:
-    return list(session.scalars(select(BackupSet).order_by(BackupSet.protects, BackupSet.name)))
+def scope_condition(session: Session, scope: SiteScope) -> ColumnElement[bool] | None:
+    """The backup sets a caller limited to ``scope`` may see: those protecting an inventory
+    asset at its sites (a set of no asset is the organisation's); None: no limit."""
+    ids = scope_site_ids(session, scope)
+    if ids is None:
+        return None
+    return BackupSet.asset_id.in_(select(Asset.id).where(Asset.site_id.in_(ids)))
 
 
-def get_set(session: Session, name: str) -> BackupSet:
-    row = session.scalars(select(BackupSet).where(BackupSet.name == name)).first()
+def list_sets(session: Session, *, scope: SiteScope = None, verifications: bool = False) -> list[BackupSet]:
+    """The backup sets by what they protect and name.
+
+    :param scope: the sites the caller may see (:func:`scope_condition`); None: all.
+    :param verifications: load each set's verification runs with it.
+    """
+    stmt = select(BackupSet).order_by(BackupSet.protects, BackupSet.name)
+    if verifications:
+        stmt = stmt.options(selectinload(BackupSet.verifications))
+    cond = scope_condition(session, scope)
+    return list(session.scalars(stmt if cond is None else stmt.where(cond)))
+
+
+def latest_verification(session: Session, *, scope: SiteScope = None) -> tuple[BackupVerification, str] | None:
+    """The newest verification run of any set (in ``scope``) and its set's name, or None."""
+    stmt = (select(BackupVerification, BackupSet.name).join(BackupSet)
+            .order_by(BackupVerification.finished_at.desc(), BackupVerification.id.desc()).limit(1))
+    cond = scope_condition(session, scope)
+    row = session.execute(stmt if cond is None else stmt.where(cond)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def get_set(session: Session, name: str, *, scope: SiteScope = None) -> BackupSet:
+    """A set by name; another site's (for a caller limited to ``scope``) is "not found"."""
+    stmt = select(BackupSet).where(BackupSet.name == name)
+    cond = scope_condition(session, scope)
+    row = session.scalars(stmt if cond is None else stmt.where(cond)).first()
     if row is None:
         raise NotFoundError(f"no backup set named {name!r}; see `radguard backup set list`")
     return row

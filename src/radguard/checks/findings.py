@@ -634,12 +634,19 @@ class FindingRef(NamedTuple):
                 "risk_score": self.risk_score, "subject": self.subject, "due": self.due}
 
 
-def open_findings(session: Session, check_ids: Iterable[str] | None = None) -> dict[str, list[FindingRef]]:
-    """Open findings grouped by check ID (all checks, or only those named), highest risk first."""
+def open_findings(session: Session, check_ids: Iterable[str] | None = None, *,
+                  scope: SiteScope = None) -> dict[str, list[FindingRef]]:
+    """Open findings grouped by check ID (all checks, or only those named), highest risk first.
+
+    :param scope: the sites the caller may see (:func:`scope_condition`); None: all.
+    """
     # Plain columns, not Finding objects: a large register has hundreds of thousands of open
     # findings, and loading each with its evidence and explanation JSON took minutes.
     query = _ref_query().where(Finding.state.in_(OPEN_STATES)).order_by(
         Finding.check_id, Finding.risk_score.desc(), Finding.id)
+    limit = scope_condition(session, scope)
+    if limit is not None:
+        query = query.where(limit)
     if check_ids is not None:
         wanted = sorted(set(check_ids))
         if not wanted:
@@ -685,15 +692,15 @@ def finding_refs(session: Session, ids: Iterable[int], chunk: int = 5000) -> dic
     return out
 
 
-def open_finding_ids(session: Session, *, site: str | None = None) -> set[int]:
+def open_finding_ids(session: Session, *, site: str | None = None, scope: SiteScope = None) -> set[int]:
     """The IDs of the open (incl. reopened) findings, or of those :func:`list_findings` counts for ``site``.
 
     For pages that narrow a view built from every open finding (the roadmap by site) to one
     site's, with the same site rule as the findings list (organization-wide findings count for
-    every site). An unknown site is refused as the list refuses it.
+    every site). An unknown site, or one outside ``scope``, is refused as the list refuses it.
     """
     conditions = _conditions(session, states=["open"], severities=(), asset_ref=None, check_ids=(), site=site,
-                             due_before=None)
+                             due_before=None, scope=scope)
     return set(session.scalars(select(Finding.id).where(*conditions)))
 
 

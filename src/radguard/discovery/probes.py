@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.db.models.evidence import Evidence
-from radguard.db.models.inventory import Endpoint
+from radguard.db.models.inventory import Asset, Endpoint
 from radguard.discovery.results import EndpointDoc, State
+from radguard.inventory.scope import SiteScope, scope_site_ids
 
 # Evidence kind names discovery writes. Defined here only; other stages import them.
 PROBE_KIND = "probe.endpoint"
@@ -192,17 +193,26 @@ class EndpointState(BaseModel):
     evidence_id: int
 
 
-def endpoint_states(session: Session, *, asset_id: int | None = None) -> list[EndpointState]:
+def endpoint_states(session: Session, *, asset_id: int | None = None, scope: SiteScope = None) -> list[EndpointState]:
     """Every probed endpoint's newest state, by host and port (or only one asset's).
 
     :param session: the database session.
     :param asset_id: only the endpoints attached (or resolved) to this asset.
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): only endpoints
+        of those sites' assets (a probe of no inventory asset is no site's); None: all.
     """
+    ids = scope_site_ids(session, scope)
+    if ids is not None and asset_id is not None:
+        if session.scalar(select(Asset.site_id).where(Asset.id == asset_id)) not in ids:
+            return []
+        ids = None  # an asset of the caller's sites: all its probes are
+    visible = None if ids is None else set(session.scalars(select(Asset.id).where(Asset.site_id.in_(ids))))
     # One asset's: only the probes of its hosts (the asset page read every probe and every
     # inventory endpoint, over half a second at 100,000 assets).
     probes = latest_probes(session) if asset_id is None else latest_probes(
         session, only_hosts=_hosts_of_asset(session, asset_id))
     out = [EndpointState(host=p.host, port=p.port, state=p.state, service=p.service, asset_id=p.asset_id,
                          collected_at=p.collected_at, evidence_id=p.evidence_id)
-           for p in probes if asset_id is None or p.asset_id == asset_id]
+           for p in probes if (asset_id is None or p.asset_id == asset_id)
+           and (visible is None or p.asset_id in visible)]
     return sorted(out, key=lambda e: (e.host, e.port))

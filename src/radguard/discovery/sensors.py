@@ -15,24 +15,39 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.db.models.sensors import Schedule, ScheduleRun, Sensor, SensorJob
+from radguard.inventory.scope import SiteScope
 
 DEFAULT_FAILING_RUNS = 3
 
 
-def sensor_rows(session: Session) -> list[dict[str, Any]]:
-    """Every sensor with what the fleet page shows; ``waiting`` is its site's jobs not yet answered."""
+def sensor_rows(session: Session, *, scope: SiteScope = None) -> list[dict[str, Any]]:
+    """Every sensor with what the fleet page shows; ``waiting`` is its site's jobs not yet answered.
+
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): only their
+        sensors (a sensor is enrolled for one site); None: all.
+    """
     waiting = dict(session.execute(select(SensorJob.site, func.count()).where(SensorJob.status == "queued")
                                    .group_by(SensorJob.site)).all())
-    rows = session.scalars(select(Sensor).order_by(Sensor.site, Sensor.id)).all()
+    stmt = select(Sensor).order_by(Sensor.site, Sensor.id)
+    if scope is not None:
+        stmt = stmt.where(Sensor.site.in_(sorted(scope)))
+    rows = session.scalars(stmt).all()
     return [{"id": s.id, "site": s.site, "enrolled_at": s.enrolled_at, "revoked_at": s.revoked_at,
              "last_seen": s.last_seen, "version": s.version, "clock_skew": s.clock_skew,
              "last_job": s.last_job, "last_status": s.last_status, "waiting": int(waiting.get(s.site, 0))}
             for s in rows]
 
 
-def job_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
-    """The newest jobs, newest first."""
-    rows = session.scalars(select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)).all()
+def job_rows(session: Session, limit: int = 200, *, scope: SiteScope = None) -> list[dict[str, Any]]:
+    """The newest jobs, newest first.
+
+    :param limit: at most this many.
+    :param scope: the sites the caller may see: only jobs sent to their queues; None: all.
+    """
+    stmt = select(SensorJob).order_by(SensorJob.created.desc()).limit(limit)
+    if scope is not None:
+        stmt = stmt.where(SensorJob.site.in_(sorted(scope)))
+    rows = session.scalars(stmt).all()
     return [{"id": j.id, "site": j.site, "kind": j.kind, "status": j.status, "reason": j.reason,
              "sensor_id": j.sensor_id, "attempts": j.attempts, "created": j.created, "finished": j.finished,
              "counts": dict(j.counts or {}), "request": dict(j.request)} for j in rows]

@@ -40,6 +40,7 @@ from radguard.discovery.sensors import failing_schedules as failing_schedules  #
 from radguard.discovery.sensors import job_states
 from radguard.distributed.timing import LAST_DAY, add_month, first_monthly_run, parse_month_day, parse_window, zone
 from radguard.errors import InputError, NotFoundError
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.dashboard import assess
 
 KINDS = ("discover", "assess", "feeds", "backup", "report")
@@ -158,12 +159,22 @@ def set_paused(database: Database, name: str, paused: bool) -> None:
         row.paused = paused
 
 
-def list_schedules(database: Database) -> list[dict[str, Any]]:
-    """Every schedule with its last run; ``starts`` is when its next run can start (window included)."""
+def _visible(stmt: Any, scope: SiteScope) -> Any:
+    # A schedule of no site (assess, feeds, an organisation report) is organisation-wide: hidden
+    # from a caller limited to sites, as organisation-wide findings are.
+    return stmt if scope is None else stmt.where(Schedule.site.in_(sorted(scope)))
+
+
+def list_schedules(database: Database, *, scope: SiteScope = None) -> list[dict[str, Any]]:
+    """Every schedule with its last run; ``starts`` is when its next run can start (window included).
+
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): only their
+        sites' schedules; None: all.
+    """
     now = utcnow()
     with database.read() as session:
         out = []
-        for s in session.scalars(select(Schedule).order_by(Schedule.name)):
+        for s in session.scalars(_visible(select(Schedule).order_by(Schedule.name), scope)):
             last = session.scalar(select(ScheduleRun).where(ScheduleRun.schedule_id == s.id)
                                   .order_by(ScheduleRun.id.desc()).limit(1))
             window = parse_window(s.window)
@@ -179,11 +190,12 @@ def list_schedules(database: Database) -> list[dict[str, Any]]:
         return out
 
 
-def history(database: Database, name: str) -> list[dict[str, Any]]:
+def history(database: Database, name: str, *, scope: SiteScope = None) -> list[dict[str, Any]]:
     """A schedule's runs, newest first; a run that queued a sensor job carries ``job``: how that
-    job stands now (status, reason, attempts), since the run itself ends when the job is queued."""
+    job stands now (status, reason, attempts), since the run itself ends when the job is queued.
+    Another site's schedule (outside ``scope``) is "not found"."""
     with database.read() as session:
-        row = session.scalar(select(Schedule).where(Schedule.name == name))
+        row = session.scalar(_visible(select(Schedule).where(Schedule.name == name), scope))
         if row is None:
             raise NotFoundError(f"no schedule {name!r}")
         runs = session.scalars(select(ScheduleRun).where(ScheduleRun.schedule_id == row.id)

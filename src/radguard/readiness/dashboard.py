@@ -37,6 +37,7 @@ from radguard.checks.register import AssessedRegister
 from radguard.checks.stored_counts import SCHEMA_VERSION, latest_snapshot, mark_stale, note_transition
 from radguard.db.base import utcnow
 from radguard.db.models.dashboard import DashboardSnapshot
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
 from radguard.readiness.roadmap_store import store_roadmap
 
@@ -74,7 +75,8 @@ def findings_card(counts: FindingCounts) -> dict[str, Any]:
 
 
 def roadmap_card(session: Session, now: datetime | None = None,
-                 register: AssessedRegister | None = None, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+                 register: AssessedRegister | None = None, doc: dict[str, Any] | None = None, *,
+                 scope: SiteScope = None) -> dict[str, Any]:
     """The top actions of the roadmap (as the executive report shows them) and the total count.
 
     Each action keeps the fields the dashboard and API show plus ``findings_closed`` (how many
@@ -83,10 +85,12 @@ def roadmap_card(session: Session, now: datetime | None = None,
     :param register: the register as the assessment just left it, whose open findings the
         roadmap then ranks instead of reading them back (default: read them).
     :param doc: the roadmap document already ranked (then ``register`` is not needed).
+    :param scope: the sites of a caller limited to them: the card of their roadmap
+        (``build_roadmap(scope=…)``), computed for the dashboard of such a caller, never stored.
     """
     if doc is None:
         doc = build_roadmap(session, today=(now or utcnow()).date(),
-                            findings=register.open_findings() if register is not None else None)
+                            findings=register.open_findings() if register is not None else None, scope=scope)
     actions = []
     for a in top_of_roadmap(doc, TOP).actions:
         why = a.get("why") or {}

@@ -37,11 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from radguard.checks.findings import scope_condition
 from radguard.checks.spec import Effort
 from radguard.csvcells import CsvWriter
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import Finding
 from radguard.errors import ConfigError, NotFoundError
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.checklists.assessments import answers_of, get_assessment, previous_assessment
 from radguard.readiness.checklists.evidence import CHALLENGE_CAP, FindingRef, open_findings
 from radguard.readiness.checklists.loader import load_catalog
@@ -332,15 +334,17 @@ def _check_specs() -> dict[str, Any]:
 
 def gather(session: Session, catalog: ChecklistCatalog, policy: RoadmapPolicy,
            assessment: ChecklistAssessment | None,
-           findings: dict[str, list[FindingRef]] | None = None) -> tuple[list[CheckWork], list[QuestionWork]]:
+           findings: dict[str, list[FindingRef]] | None = None,
+           scope: SiteScope = None) -> tuple[list[CheckWork], list[QuestionWork]]:
     """The work items: open findings by check, and the assessment's questions.
 
     :param findings: the open findings by check, when the caller holds them already (the
         assessment: ``checks.register.AssessedRegister.open_findings``); default: read them.
+    :param scope: the sites the caller may see; used when ``findings`` is read here.
     """
     specs = _check_specs()
     if findings is None:
-        findings = open_findings(session)
+        findings = open_findings(session, scope=scope)
     checks = []
     for check_id, refs in findings.items():
         spec = specs.get(check_id)
@@ -368,7 +372,8 @@ def gather(session: Session, catalog: ChecklistCatalog, policy: RoadmapPolicy,
 
 def build_roadmap(session: Session, assessment_id: int | None = None, today: date | None = None,
                   capacity: float | None = None,
-                  findings: dict[str, list[FindingRef]] | None = None) -> dict[str, Any]:
+                  findings: dict[str, list[FindingRef]] | None = None, *,
+                  scope: SiteScope = None) -> dict[str, Any]:
     """The roadmap document (what `radguard roadmap --json` prints); every roadmap output is cut from it.
 
     :param session: a read session.
@@ -377,6 +382,10 @@ def build_roadmap(session: Session, assessment_id: int | None = None, today: dat
     :param capacity: effort points per 30 days (default: :func:`resolve_capacity`).
     :param findings: the open findings by check as :func:`radguard.checks.findings.open_findings`
         gives them, when the caller already holds them (default: read them).
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): the roadmap of
+        only those sites' open findings, ranked among themselves, without checklist gaps (a
+        self-assessment is the organisation's) and with progress counted on those sites; None: all.
+        Not with ``findings`` (those would be every site's).
     """
     today = today or date.today()
     catalog, policy = load_catalog(), load_policy()
@@ -387,19 +396,24 @@ def build_roadmap(session: Session, assessment_id: int | None = None, today: dat
         if assessment_id is not None:
             raise
         assessment = None
+    if scope is not None:
+        if findings is not None:
+            raise ValueError("pass scope or findings, not both: the findings given are every site's")
+        assessment = None
     topic_owner = {d.topic: d.owner for d in catalog.domains}
-    checks, questions = gather(session, catalog, policy, assessment, findings)
+    checks, questions = gather(session, catalog, policy, assessment, findings, scope)
     actions = plan(checks, questions, policy, topic_owner, capacity)
-    return document(actions, policy, session, assessment, today, capacity)
+    return document(actions, policy, session, assessment, today, capacity, scope)
 
 
 def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
-             assessment: ChecklistAssessment | None, today: date, capacity: float) -> dict[str, Any]:
+             assessment: ChecklistAssessment | None, today: date, capacity: float,
+             scope: SiteScope = None) -> dict[str, Any]:
     since = datetime.combine(today - timedelta(days=90), time.min, tzinfo=UTC)
-    closed = session.execute(
-        select(func.count(), func.coalesce(func.sum(Finding.risk_score), 0))
-        .where(Finding.state == "mitigated", Finding.closed_at.is_not(None), Finding.closed_at >= since)
-    ).one()
+    stmt = (select(func.count(), func.coalesce(func.sum(Finding.risk_score), 0))
+            .where(Finding.state == "mitigated", Finding.closed_at.is_not(None), Finding.closed_at >= since))
+    limit = scope_condition(session, scope)
+    closed = session.execute(stmt if limit is None else stmt.where(limit)).one()
     improved = None
     if assessment is not None:
         previous = previous_assessment(session, assessment)

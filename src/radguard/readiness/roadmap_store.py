@@ -220,11 +220,19 @@ def current_roadmap(session: Session, *, assessment_id: int | None = None, capac
     :param site: only the actions closing this site's findings (checklist actions stay); an
         unknown site (or one outside ``scope``) raises NotFoundError.
     :param owner: only this owner's actions.
-    :param scope: the sites the caller may see, for ``site``.
+    :param scope: the sites the caller may see: for ``site``, and a caller limited to sites gets
+        the roadmap of its sites' open findings, ranked live among themselves
+        (``build_roadmap(scope=…)``: the stored ranking is the organisation's).
     """
     site_id = site_id_for(session, site, scope=scope) if site else None
     view = None
-    if assessment_id is None:
+    if scope is not None:
+        doc = build_roadmap(session, assessment_id, today=today, capacity=capacity, scope=scope)
+        if site:
+            doc = {**doc, "actions": filter_actions(
+                doc["actions"], finding_ids=open_finding_ids(session, site=site, scope=scope))}
+        view = RoadmapView(doc=doc)
+    elif assessment_id is None:
         view = stored_roadmap(session, site_ids=None if site_id is None else [site_id], full=full)
         wanted = resolve_capacity(load_policy(), capacity)
         if view is not None and view.doc["summary"]["capacity_per_30_days"] != wanted:

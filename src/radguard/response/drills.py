@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from radguard.db.models.response import (
     Drill,
@@ -40,6 +41,7 @@ from radguard.db.models.response import (
     ImagingService,
 )
 from radguard.errors import InputError, NotFoundError
+from radguard.inventory.scope import SiteScope, scope_site_ids
 from radguard.response.playbooks import MILESTONE_LABELS, MILESTONES, load_catalog
 from radguard.response.playbooks.yamldoc import YamlDoc, dotted
 from radguard.response.team import role_keys
@@ -117,11 +119,16 @@ class DrillValidator:
     errors for ``drill import`` and option-named errors for ``drill record``.
     """
 
-    def __init__(self, session: Session, fail: Callable[[Loc, str], InputError]) -> None:
+    def __init__(self, session: Session, fail: Callable[[Loc, str], InputError], scope: SiteScope = None) -> None:
         self.fail = fail
         self.playbooks = {pb.id: pb for pb in load_catalog()}
         self.roles = role_keys(session)
-        self.services = {s.key: s for s in session.scalars(select(ImagingService))}
+        # A caller limited to sites knows only its sites' services: another site's is "no service".
+        ids = scope_site_ids(session, scope)
+        stmt = select(ImagingService)
+        if ids is not None:
+            stmt = stmt.where(ImagingService.site_id.in_(ids))
+        self.services = {s.key: s for s in session.scalars(stmt)}
 
     def role(self, loc: Loc, role: str | None) -> None:
         if role is not None and role not in self.roles:
@@ -272,11 +279,23 @@ def drill_doc(drill: Drill) -> DrillDoc:
     )
 
 
-def plan_drill(session: Session, rec: DrillDoc) -> Drill:
-    """Create a planned drill from command-line options; refuses a key already in use."""
-    validator = DrillValidator(session, _option_error)
+def plan_drill(session: Session, rec: DrillDoc, *, scope: SiteScope = None) -> Drill:
+    """Create a planned drill from command-line options; refuses a key already in use.
+
+    :param scope: the sites the planner may see (:mod:`radguard.inventory.scope`): a planner
+        limited to sites must name at least one service, all of them at its sites (a drill of
+        no service is the whole organisation's).
+    """
+    validator = DrillValidator(session, _option_error, scope)
     if session.scalar(select(Drill.id).where(Drill.key == rec.key)) is not None:
         raise InputError("drill plan", None, "KEY", f"a drill {rec.key!r} already exists; choose another key")
+    if scope is not None:
+        if not rec.services:
+            raise _option_error(["services"], "name the services of your sites this drill exercises; a drill "
+                                              "of no service is organisation-wide")
+        outside = [key for key in rec.services if key not in validator.services]
+        if outside:  # another site's service is as unknown as none: the same answer either way
+            raise NotFoundError(f"no service {outside[0]!r} at your sites; see the services page")
     validator.check(rec, [])
     drill = Drill(key=rec.key)
     session.add(drill)
@@ -298,8 +317,12 @@ class Recording:
     ended_at: datetime | None = None
 
 
-def record_drill(session: Session, key: str, rec: Recording, today: date) -> Drill:
-    drill = load_drill(session, key)
+def record_drill(session: Session, key: str, rec: Recording, today: date, *, scope: SiteScope = None) -> Drill:
+    """Add a recording to a drill with the catalog's rules (milestone order, known roles).
+
+    :param scope: the sites the recorder may see: another site's drill is "not found".
+    """
+    drill = load_drill(session, key, scope=scope)
     doc = drill_doc(drill)
     events = {e.milestone: e for e in doc.timeline}
     for ev in rec.events:
@@ -321,7 +344,7 @@ def record_drill(session: Session, key: str, rec: Recording, today: date) -> Dri
         # Completed stays completed; otherwise lifecycle_status derives it from the new record.
         "status": "completed" if rec.complete or doc.status == "completed" else None,
     })
-    validator = DrillValidator(session, _option_error)
+    validator = DrillValidator(session, _option_error, scope)
     validator.check(updated, [])
     _apply(session, drill, updated, validator)
     return drill
@@ -337,32 +360,61 @@ def _option_error(loc: Loc, problem: str) -> InputError:
     return InputError("drill", None, f"{option} ({dotted(loc)})" if option else None, problem)
 
 
-def load_drills(session: Session) -> list[Drill]:
-    return list(session.scalars(
+def scope_condition(session: Session, scope: SiteScope) -> ColumnElement[bool] | None:
+    """The drills a caller limited to ``scope`` may see (None: no limit).
+
+    A drill is a site's when it exercises services and every one of them is at a site in the
+    scope; a drill of no service (a tabletop for the whole organisation) or of a service of no
+    site is organisation-wide, hidden like organisation-wide findings, and one that also
+    exercises another site's service would show that site's service.
+    """
+    ids = scope_site_ids(session, scope)
+    if ids is None:
+        return None
+    outside = (select(DrillService.id).join(ImagingService, DrillService.service_id == ImagingService.id)
+               .where(DrillService.drill_id == Drill.id,
+                      or_(ImagingService.site_id.is_(None), ImagingService.site_id.not_in(ids))))
+    return and_(exists(select(DrillService.id).where(DrillService.drill_id == Drill.id)), ~exists(outside))
+
+
+def _scoped(session: Session, stmt: Any, scope: SiteScope) -> Any:
+    cond = scope_condition(session, scope)
+    return stmt if cond is None else stmt.where(cond)
+
+
+def load_drills(session: Session, *, scope: SiteScope = None) -> list[Drill]:
+    """Every drill with what was recorded, by date and key.
+
+    :param scope: the sites the caller may see (:func:`scope_condition`); None: all.
+    """
+    return list(session.scalars(_scoped(session,
         select(Drill).options(
             selectinload(Drill.services).selectinload(DrillService.service), selectinload(Drill.events),
             selectinload(Drill.participants), selectinload(Drill.lessons), selectinload(Drill.actions),
-        ).order_by(Drill.scheduled_on, Drill.key)
+        ).order_by(Drill.scheduled_on, Drill.key), scope)
     ))
 
 
-def planned_drills(session: Session, limit: int | None = None) -> list[Drill]:
+def planned_drills(session: Session, limit: int | None = None, *, scope: SiteScope = None) -> list[Drill]:
     """Drills still planned, earliest first (a date that passed without a record comes first).
 
     :param session: the database session.
     :param limit: at most this many.
+    :param scope: the sites the caller may see; None: all.
     """
     stmt = (select(Drill).where(Drill.status == "planned").options(selectinload(Drill.actions))
             .order_by(Drill.scheduled_on, Drill.key))
+    stmt = _scoped(session, stmt, scope)
     return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
-def load_drill(session: Session, key: str) -> Drill:
-    drill = session.scalar(
+def load_drill(session: Session, key: str, *, scope: SiteScope = None) -> Drill:
+    """One drill by key; another site's (for a caller limited to ``scope``) is "not found"."""
+    drill = session.scalar(_scoped(session,
         select(Drill).where(Drill.key == key).options(
             selectinload(Drill.services).selectinload(DrillService.service), selectinload(Drill.events),
             selectinload(Drill.participants), selectinload(Drill.lessons), selectinload(Drill.actions),
-        )
+        ), scope)
     )
     if drill is None:
         raise NotFoundError(f"no drill {key!r}; see `radguard drill list`")

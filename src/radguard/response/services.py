@@ -21,6 +21,7 @@ from radguard.db.models.inventory import Asset, Site
 from radguard.db.models.response import DowntimeProcedure, ImagingService, ServiceDependency
 from radguard.errors import NotFoundError
 from radguard.inventory.queries import find_asset
+from radguard.inventory.scope import SiteScope, scope_site_ids
 from radguard.response.playbooks.yamldoc import YamlDoc
 from radguard.response.team import role_keys
 
@@ -151,15 +152,21 @@ def import_services(session: Session, path: Path) -> ServicesImportResult:
     return result
 
 
-def load_services(session: Session) -> list[ImagingService]:
-    """Every service with its dependencies (and their assets and sites) and procedures."""
-    return list(session.scalars(
-        select(ImagingService).options(
-            selectinload(ImagingService.dependencies).selectinload(ServiceDependency.asset)
-            .selectinload(Asset.site),
-            selectinload(ImagingService.procedures),
-        ).order_by(ImagingService.key)
-    ))
+def load_services(session: Session, *, scope: SiteScope = None) -> list[ImagingService]:
+    """Every service with its dependencies (and their assets and sites) and procedures.
+
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): only services
+        of those sites (a service of no site is organisation-wide); None: all.
+    """
+    stmt = select(ImagingService).options(
+        selectinload(ImagingService.dependencies).selectinload(ServiceDependency.asset)
+        .selectinload(Asset.site),
+        selectinload(ImagingService.procedures),
+    ).order_by(ImagingService.key)
+    ids = scope_site_ids(session, scope)
+    if ids is not None:
+        stmt = stmt.where(ImagingService.site_id.in_(ids))
+    return list(session.scalars(stmt))
 
 
 def find_service(session: Session, key: str) -> ImagingService:

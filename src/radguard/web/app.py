@@ -27,6 +27,7 @@ from radguard.errors import InputError
 from radguard.links import http_url
 from radguard.web.identity.ldap import IdentityConfig
 from radguard.web.identity.totp import MFA_POLICIES
+from radguard.web.scope_audit import ScopeRefusalAudit
 from radguard.web.security import (
     MAX_BODY,
     LoginRequired,
@@ -113,6 +114,7 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
         raise InputError("--mfa", None, None, f"{mfa_policy!r} is not one of {', '.join(MFA_POLICIES)}")
     app.state.mfa_policy = mfa_policy
     app.state.identity = identity or IdentityConfig()
+    app.add_middleware(ScopeRefusalAudit)  # innermost: sees the route's principal and answer
     app.add_middleware(RequestGuard, max_body=max_body)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: refusals above carry the headers too
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

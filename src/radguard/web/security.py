@@ -325,8 +325,15 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page and try again")
 
 
-def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
-    """Dependency factory: the caller must be signed in with at least ``minimum`` role."""
+def require(minimum: str, *, organisation: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: the caller must be signed in with at least ``minimum`` role.
+
+    :param minimum: the least role.
+    :param organisation: the route covers the whole organisation by nature (the offline binder,
+        checklist self-assessments): an account limited to sites is refused it (403), as it is
+        every ``admin`` route — administering accounts, schedules and sensors reaches every site
+        (docs/identity.md, "Roles and sites").
+    """
     if minimum not in ROLES:
         raise ValueError(minimum)
 
@@ -367,13 +374,17 @@ def require(minimum: str) -> Callable[..., Awaitable[Principal]]:
                 if _wants_html(request):
                     raise MfaEnrolmentRequired()
                 raise HTTPException(status_code=403, detail="enrol two-factor sign-in first (/account/mfa)")
+        request.state.principal = principal  # also for the refusals below (radguard.web.scope_audit)
         if not role_at_least(principal.role, minimum):
             raise HTTPException(status_code=403, detail=f"this needs the {minimum} role or higher")
+        if (organisation or minimum == "admin") and principal.sites is not None:
+            raise HTTPException(status_code=403, detail="this covers the whole organisation; your account is "
+                                "limited to " + (", ".join(sorted(principal.sites)) or "no site"))
         await _check_csrf(request, principal)
-        request.state.principal = principal
         return principal
 
     dependency.min_role = minimum  # type: ignore[attr-defined]
+    dependency.organisation = organisation or minimum == "admin"  # type: ignore[attr-defined]
     return dependency
 
 

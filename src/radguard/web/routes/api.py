@@ -190,7 +190,7 @@ def list_findings(response: Response,
 def endpoints(principal: Principal = Depends(require("viewer")),
               session: Session = Depends(db_session)) -> list[EndpointState]:
     """Each probed endpoint's state at its newest probe: the same as `radguard inventory endpoints --json`."""
-    return endpoint_states(session)
+    return endpoint_states(session, scope=principal.scope)
 
 
 @router.get("/audit", response_model=list[AuditOut])
@@ -323,7 +323,7 @@ def _action(a: dict[str, Any]) -> RoadmapActionOut:
 def dashboard(request: Request, principal: Principal = Depends(require("viewer")),
               session: Session = Depends(db_session)) -> DashboardOut:
     """The dashboard's cards, as the page shows them (`computed_at` says how fresh)."""
-    cards = all_cards(request, session, first_wait(request))
+    cards = all_cards(request, session, first_wait(request), scope=principal.scope)
     missing = sorted(set(CARDS) - {n for n, c in cards.items() if c.error is None})
     if missing:
         raise HTTPException(status_code=503, detail=f"still computing: {', '.join(missing)}",
@@ -431,14 +431,14 @@ def _question_out(v: QuestionView) -> QuestionOut:
 
 
 @router.get("/checklists", response_model=list[AssessmentOut])
-def checklists(principal: Principal = Depends(require("viewer")),
+def checklists(principal: Principal = Depends(require("viewer", organisation=True)),
                session: Session = Depends(db_session)) -> list[AssessmentOut]:
     return [_assessment_out(session, a) for a in list_assessments(session)]
 
 
 @router.get("/checklists/{assessment_id}", response_model=ScoreOut, responses=_errors(404))
 def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
-                    principal: Principal = Depends(require("viewer")),
+                    principal: Principal = Depends(require("viewer", organisation=True)),
                     session: Session = Depends(db_session)) -> ScoreOut:
     a = assessment_or_404(session, assessment_id)
     doc = score_assessment(session, a)
@@ -454,7 +454,7 @@ def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
 
 @router.get("/checklists/{assessment_id}/questions", response_model=list[QuestionOut], responses=_errors(404))
 def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
-                        principal: Principal = Depends(require("viewer")),
+                        principal: Principal = Depends(require("viewer", organisation=True)),
                         session: Session = Depends(db_session)) -> list[QuestionOut]:
     return [_question_out(v) for v in question_views(session, assessment_or_404(session, assessment_id))]
 
@@ -463,7 +463,7 @@ def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
             responses=_errors(400, 404))
 def put_answer(request: Request, body: AnswerIn, assessment_id: int = Path(..., ge=1, le=2**31 - 1),
                question_id: str = Path(..., max_length=32),
-               principal: Principal = Depends(require("contributor")),
+               principal: Principal = Depends(require("contributor", organisation=True)),
                session: Session = Depends(db_session)) -> QuestionOut:
     """Answer one question (replacing an earlier answer); the same rules as `radguard checklist answer`."""
     a = assessment_or_404(session, assessment_id)
@@ -585,7 +585,7 @@ def team(principal: Principal = Depends(require("viewer")), session: Session = D
 def services(outage: float = Query(72.0, gt=0, le=24 * 90), principal: Principal = Depends(require("viewer")),
              session: Session = Depends(db_session)) -> list[ContinuityOut]:
     out = []
-    for r in services_continuity(session, outage):
+    for r in services_continuity(session, outage, principal.scope):
         d = r.as_dict()
         out.append(ContinuityOut(**{k: d[k] for k in ContinuityOut.model_fields if k != "modalities"},
                                  modalities=[ModalityOut(**{k: m.get(k) for k in ModalityOut.model_fields})
@@ -602,14 +602,14 @@ def _drill_out(d: Drill) -> DrillOut:
 @router.get("/drills", response_model=list[DrillSummary])
 def drills(principal: Principal = Depends(require("viewer")),
            session: Session = Depends(db_session)) -> list[DrillSummary]:
-    return [_drill_summary(d) for d in load_drills(session)]
+    return [_drill_summary(d) for d in load_drills(session, scope=principal.scope)]
 
 
 @router.get("/drills/{key}", response_model=DrillOut, responses=_errors(404))
 def drill(key: str = Path(..., max_length=64), principal: Principal = Depends(require("viewer")),
           session: Session = Depends(db_session)) -> DrillOut:
     try:
-        return _drill_out(load_drill(session, key))
+        return _drill_out(load_drill(session, key, scope=principal.scope))
     except RadguardError as exc:
         raise http_error(exc) from None
 
@@ -624,7 +624,7 @@ def drill_event(request: Request, body: EventIn, key: str = Path(..., max_length
     try:
         event = EventDoc(milestone=body.milestone, at=at if at.tzinfo else at.replace(tzinfo=UTC), role=body.role,
                          note=body.note)
-        record_drill(session, key, Recording(events=[event]), utcnow().date())
+        record_drill(session, key, Recording(events=[event]), utcnow().date(), scope=principal.scope)
     except RadguardError as exc:
         raise http_error(exc) from None
     record(session, principal.name, "drill.event", target=f"drill:{key}",
@@ -632,14 +632,14 @@ def drill_event(request: Request, body: EventIn, key: str = Path(..., max_length
     session.commit()
     invalidate(request)
     session.expire_all()
-    return _drill_out(load_drill(session, key))
+    return _drill_out(load_drill(session, key, scope=principal.scope))
 
 
 @router.get("/backup-sets", response_model=list[BackupSetOut])
 def backup_sets(principal: Principal = Depends(require("viewer")),
                 session: Session = Depends(db_session)) -> list[BackupSetOut]:
     out = []
-    for row in list_sets(session):
+    for row in list_sets(session, scope=principal.scope):
         rec = set_record(row)
         last = rec["last_verification"]
         out.append(BackupSetOut(**{k: rec[k] for k in BackupSetOut.model_fields if k != "last_verification_ok"},
@@ -650,7 +650,7 @@ def backup_sets(principal: Principal = Depends(require("viewer")),
 @router.get("/roadmap", response_model=RoadmapOut)
 def roadmap(limit: int = Query(20, ge=1, le=500), principal: Principal = Depends(require("viewer")),
             session: Session = Depends(db_session)) -> RoadmapOut:
-    view = current_roadmap(session, today=utcnow().date())
+    view = current_roadmap(session, today=utcnow().date(), scope=principal.scope)
     doc = view.doc
     return RoadmapOut(as_of=doc["as_of"], actions=doc["summary"]["actions"], risk_points=doc["summary"]["risk_points"],
                       top=[_action(a) for a in doc["actions"][:limit]], ranked_at=view.ranked_at, stale=view.stale)

@@ -119,7 +119,7 @@ def _can_answer(principal: Principal, assessment: ChecklistAssessment) -> bool:
 
 
 @router.get("/checklists")
-async def checklists_page(request: Request, principal: Principal = Depends(require("viewer")),
+async def checklists_page(request: Request, principal: Principal = Depends(require("viewer", organisation=True)),
                           session: Session = Depends(db_session)) -> Response:
     catalog = load_catalog()
     rows = []
@@ -134,7 +134,7 @@ async def checklists_page(request: Request, principal: Principal = Depends(requi
 @router.post("/checklists")
 async def create(request: Request, organization: str = Form(...), size: str = Form(...),
                  site_code: str = Form(""), carry_forward: str = Form(""),
-                 principal: Principal = Depends(require("assessor")),
+                 principal: Principal = Depends(require("assessor", organisation=True)),
                  session: Session = Depends(db_session)) -> Response:
     try:
         a = create_assessment(session, organization.strip(), size, site_code=site_code.strip(),
@@ -151,7 +151,7 @@ async def create(request: Request, organization: str = Form(...), size: str = Fo
 
 @router.get("/checklists/{assessment_id}")
 async def assessment_page(request: Request, assessment_id: int, domain: str = "",
-                          principal: Principal = Depends(require("viewer")),
+                          principal: Principal = Depends(require("viewer", organisation=True)),
                           session: Session = Depends(db_session)) -> Response:
     assessment = assessment_or_404(session, assessment_id)
     catalog = load_catalog()
@@ -186,7 +186,7 @@ def _answer_input(question_id: str, answer: str, na_reason: str, owner: str, not
 @router.post("/checklists/{assessment_id}/questions/{question_id}")
 async def answer(request: Request, assessment_id: int, question_id: str, answer: str = Form(""),
                  na_reason: str = Form(""), owner: str = Form(""), notes: str = Form(""), evidence: str = Form(""),
-                 principal: Principal = Depends(require("contributor")),
+                 principal: Principal = Depends(require("contributor", organisation=True)),
                  session: Session = Depends(db_session)) -> Response:
     assessment = assessment_or_404(session, assessment_id)
     error: str | None = None
@@ -215,7 +215,8 @@ async def answer(request: Request, assessment_id: int, question_id: str, answer:
 
 
 @router.post("/checklists/{assessment_id}/close")
-async def close(request: Request, assessment_id: int, principal: Principal = Depends(require("assessor")),
+async def close(request: Request, assessment_id: int,
+                principal: Principal = Depends(require("assessor", organisation=True)),
                 session: Session = Depends(db_session)) -> Response:
     assessment = assessment_or_404(session, assessment_id)
     try:

@@ -8,6 +8,12 @@ background and cached per application (``_cards.CardCache``), because some stage
 take minutes on a very large estate; each card says when it was computed. The findings and
 roadmap cards summarise the whole register, so they are not computed here at all: the
 assessment stores them (``readiness.dashboard``) and these cards read the stored row.
+
+An account limited to sites (``Principal.scope``) gets cards computed for its sites only, in a
+cache of their own (one per set of sites): the stored cards count every site, so its findings
+and roadmap cards are computed from the register (one grouped count; the roadmap of its sites'
+open findings) in the background like the other cards. Its readiness card says that checklist
+self-assessments are organisation-wide (docs/identity.md).
 """
 
 from __future__ import annotations
@@ -23,16 +29,17 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from radguard.backup.sets import verification_record
-from radguard.checks.findings import FindingCounts
+from radguard.backup.sets import latest_verification, list_sets, verification_record
+from radguard.checks.findings import FindingCounts, finding_counts
 from radguard.db.base import utcnow
-from radguard.db.models.backup import BackupSet, BackupVerification
 from radguard.db.models.inventory import Asset
+from radguard.inventory.scope import SiteScope, scope_site_ids
 from radguard.readiness.checklists.assessments import assessment_versions, current_assessment
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
 from radguard.readiness.dashboard import findings_card as stored_findings_card
 from radguard.readiness.dashboard import mark_stale, stored_cards
+from radguard.readiness.dashboard import roadmap_card as computed_roadmap_card
 from radguard.readiness.roadmap import TOP
 from radguard.response.drills import demonstrated_recovery, load_drills, planned_drills
 from radguard.response.services import load_services
@@ -72,6 +79,8 @@ class Readiness:
     challenged: int = 0
     unanswered: int = 0
     trend: list[TrendPoint] = field(default_factory=list)
+    # The caller is limited to sites: checklist self-assessments are the organisation's, not shown.
+    limited: bool = False
 
     @property
     def available(self) -> bool:
@@ -86,7 +95,9 @@ class Readiness:
         return " ".join(f"{i * step:.1f},{height - (p.score or 0) / 4 * height:.1f}" for i, p in enumerate(points))
 
 
-def readiness_card(session: Session) -> Readiness:
+def readiness_card(session: Session, scope: SiteScope = None) -> Readiness:
+    if scope is not None:
+        return Readiness(limited=True)
     latest = current_assessment(session)
     if latest is None:
         return Readiness()
@@ -106,24 +117,28 @@ def readiness_card(session: Session) -> Readiness:
                      trend=trend)
 
 
-def findings_card(session: Session) -> dict[str, Any]:
+def findings_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
     """Open findings by severity, state and defense layer, as stored by the last assessment.
 
     ``readiness.dashboard.stored_cards`` is one row read; decisions since the assessment are
-    already counted in it. ``stored`` is False before the first assessment.
+    already counted in it. ``stored`` is False before the first assessment. For a caller limited
+    to sites the counts are those sites' (``finding_counts(scope=…)``, one grouped query).
     """
     cards = stored_cards(session)
     if cards is None:
         return {"stored": False, **stored_findings_card(FindingCounts(()))}
+    if scope is not None:
+        return {"stored": True, "assessed_at": cards.assessed_at,
+                **stored_findings_card(finding_counts(session, scope=scope))}
     return {"stored": True, "assessed_at": cards.assessed_at, **cards.findings}
 
 
-def unproven_services(session: Session) -> tuple[int, list[dict[str, Any]]]:
+def unproven_services(session: Session, scope: SiteScope = None) -> tuple[int, list[dict[str, Any]]]:
     """(services recorded, those whose RTO no completed drill has demonstrated in time)."""
-    services = load_services(session)
+    services = load_services(session, scope=scope)
     if not services:
         return 0, []
-    results = continuity(services, CARD_OUTAGE_HOURS, demonstrated_recovery(load_drills(session)))
+    results = continuity(services, CARD_OUTAGE_HOURS, demonstrated_recovery(load_drills(session, scope=scope)))
     return len(services), [
         {"key": r.key, "name": r.name, "rto_hours": r.rto_hours, "status": r.rto_status,
          "demonstrated_hours": None if r.demonstrated_hours is None else round(r.demonstrated_hours, 2)}
@@ -131,66 +146,92 @@ def unproven_services(session: Session) -> tuple[int, list[dict[str, Any]]]:
     ]
 
 
-def last_verification(session: Session) -> dict[str, Any] | None:
-    row = session.execute(
-        select(BackupVerification, BackupSet.name).join(BackupSet)
-        .order_by(BackupVerification.finished_at.desc(), BackupVerification.id.desc()).limit(1)
-    ).first()
+def last_verification(session: Session, scope: SiteScope = None) -> dict[str, Any] | None:
+    row = latest_verification(session, scope=scope)
     if row is None:
         return None
     run, name = row
     return {"set": name, **verification_record(run)}
 
 
-def next_drills(session: Session) -> list[dict[str, Any]]:
+def next_drills(session: Session, scope: SiteScope = None) -> list[dict[str, Any]]:
     """Planned drills, earliest first (those whose date has passed without a record come first)."""
-    drills = planned_drills(session, NEXT_DRILLS)
+    drills = planned_drills(session, NEXT_DRILLS, scope=scope)
     return [{"key": d.key, "title": d.title, "kind": d.kind, "playbook": d.playbook, "date": d.scheduled_on,
              "status": d.status, "open_actions": sum(1 for a in d.actions if a.status != "done")} for d in drills]
 
 
-def assets_card(session: Session) -> dict[str, Any]:
-    by_class = dict(session.execute(select(Asset.asset_class, func.count()).group_by(Asset.asset_class)).all())
-    unconfirmed = session.scalar(select(func.count()).select_from(Asset).where(Asset.confirmed.is_(False))) or 0
+def assets_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
+    ids = scope_site_ids(session, scope)
+    by_class_q = select(Asset.asset_class, func.count()).group_by(Asset.asset_class)
+    unconfirmed_q = select(func.count()).select_from(Asset).where(Asset.confirmed.is_(False))
+    if ids is not None:
+        by_class_q = by_class_q.where(Asset.site_id.in_(ids))
+        unconfirmed_q = unconfirmed_q.where(Asset.site_id.in_(ids))
+    by_class = dict(session.execute(by_class_q).all())
+    unconfirmed = session.scalar(unconfirmed_q) or 0
     return {"total": sum(by_class.values()), "by_class": sorted(by_class.items()), "unconfirmed": unconfirmed}
 
 
-def services_card(session: Session) -> dict[str, Any]:
-    total, unproven = unproven_services(session)
+def services_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
+    total, unproven = unproven_services(session, scope)
     return {"total": total, "unproven": unproven}
 
 
-def backup_card(session: Session) -> dict[str, Any]:
-    return {"sets": session.scalar(select(func.count()).select_from(BackupSet)) or 0,
-            "last": last_verification(session)}
+def backup_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
+    return {"sets": len(list_sets(session, scope=scope)), "last": last_verification(session, scope)}
 
 
-def roadmap_card(session: Session) -> dict[str, Any]:
-    """The top roadmap actions stored by the last assessment (``stale``: a decision or answer since)."""
+def roadmap_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
+    """The top roadmap actions stored by the last assessment (``stale``: a decision or answer since).
+
+    For a caller limited to sites: the top of the roadmap of those sites' open findings,
+    computed now (``readiness.dashboard.roadmap_card(scope=…)``), once an assessment has run.
+    """
     cards = stored_cards(session)
     if cards is None:
         return {"stored": False, "actions": [], "total": 0}
+    if scope is not None:
+        return {"stored": True, "assessed_at": cards.assessed_at, "stale": False,
+                **computed_roadmap_card(session, scope=scope)}
     return {"stored": True, "assessed_at": cards.assessed_at, "stale": cards.stale, **cards.roadmap}
 
 
-# Card name → the function computing it. Order is the order on the page.
-CARDS: dict[str, Callable[[Session], Any]] = {
+# Card name → the function computing it (for the given sites; None: all). Order is the order on the page.
+CARDS: dict[str, Callable[[Session, SiteScope], Any]] = {
     "readiness": readiness_card, "findings": findings_card, "services": services_card, "backup": backup_card,
     "drills": next_drills, "roadmap": roadmap_card, "assets": assets_card,
 }
+
+
+def _for_sites(compute: Callable[[Session, SiteScope], Any], scope: SiteScope) -> Callable[[Session], Any]:
+    """``compute`` for one set of sites, as the card cache calls it (with a session only)."""
+    return lambda session: compute(session, scope)
+
+
 # Cards read from the row the assessment stored: one small read, so done in the request itself
 # (always current, never a placeholder); the others go through the background cache.
 STORED = frozenset({"findings", "roadmap"})
-CACHED = {name: compute for name, compute in CARDS.items() if name not in STORED}
+CACHED: dict[str, Callable[[Session], Any]] = {name: _for_sites(compute, None) for name, compute in CARDS.items()
+                                               if name not in STORED}
 
 
-def dashboard_data(session: Session) -> dict[str, Any]:
+def dashboard_data(session: Session, scope: SiteScope = None) -> dict[str, Any]:
     """Every card computed now, in this session (used by tests and scripts; pages use the cache)."""
-    return {name: compute(session) for name, compute in CARDS.items()}
+    return {name: compute(session, scope) for name, compute in CARDS.items()}
 
 
-def cache_of(request: Request) -> CardCache:
-    """The app's card cache, made on first use (one per app, so one per database)."""
+def cache_of(request: Request, scope: SiteScope = None) -> CardCache:
+    """The app's card cache, made on first use (one per app, so one per database), or the cache
+    of one set of sites for callers limited to them (every card, the stored ones included)."""
+    if scope is not None:
+        caches: dict[frozenset[str], CardCache] | None = getattr(request.app.state, "dashboard_site_cards", None)
+        if caches is None:
+            caches = request.app.state.dashboard_site_cards = {}
+        if scope not in caches:
+            caches[scope] = CardCache(request.app.state.db.sessions,
+                                      {name: _for_sites(compute, scope) for name, compute in CARDS.items()})
+        return caches[scope]
     cache: CardCache | None = getattr(request.app.state, "dashboard_cards", None)
     if cache is None:
         cache = CardCache(request.app.state.db.sessions, CACHED)
@@ -207,19 +248,27 @@ def invalidate(request: Request) -> None:
     with request.app.state.db.transaction() as session:
         mark_stale(session)
     cache_of(request).invalidate()
+    for cache in list(getattr(request.app.state, "dashboard_site_cards", {}).values()):
+        cache.invalidate()
 
 
 def all_cards(request: Request, session: Session, wait: float, only: tuple[str, ...] | None = None,
-              wait_running: bool = False) -> dict[str, CardValue]:
-    """Every card (or ``only`` these): the stored ones read now in ``session``, the others from the cache."""
+              wait_running: bool = False, scope: SiteScope = None) -> dict[str, CardValue]:
+    """Every card (or ``only`` these): the stored ones read now in ``session``, the others from the cache.
+
+    :param scope: the caller's sites (``Principal.scope``): every card from that set of sites' cache.
+    """
     names = only or tuple(CARDS)
+    if scope is not None:
+        return cache_of(request, scope).get_all(wait, only=names, wait_running=wait_running)
     cached = [n for n in names if n not in STORED]
     cards = cache_of(request).get_all(wait, only=cached, wait_running=wait_running) if cached else {}
     now = utcnow()
     for name in names:
         if name in STORED:
             start = time.perf_counter()
-            cards[name] = CardValue(CARDS[name](session), now, time.perf_counter() - start, None, 0, time.monotonic())
+            value = CARDS[name](session, None)
+            cards[name] = CardValue(value, now, time.perf_counter() - start, None, 0, time.monotonic())
     return cards
 
 
@@ -235,7 +284,7 @@ def _card_context(name: str, card: CardValue | None) -> dict[str, Any]:
 def dashboard(request: Request, principal: Principal = Depends(require("viewer")),
               session: Session = Depends(db_session)) -> Response:
     # A plain function: FastAPI runs it in the thread pool, so waiting for a card never stalls other requests.
-    cards = all_cards(request, session, first_wait(request))
+    cards = all_cards(request, session, first_wait(request), scope=principal.scope)
     return render(request, "dashboard.html", {"cards": [_card_context(n, cards.get(n)) for n in CARDS]})
 
 
@@ -245,5 +294,5 @@ def dashboard_card(request: Request, name: str, principal: Principal = Depends(r
     """One card, for the placeholders that poll while a slow card is still being computed."""
     if name not in CARDS:
         raise HTTPException(status_code=404, detail=f"no dashboard card {name!r}")
-    card = all_cards(request, session, 2.0, only=(name,), wait_running=True).get(name)
+    card = all_cards(request, session, 2.0, only=(name,), wait_running=True, scope=principal.scope).get(name)
     return render(request, "_dashboard_card.html", _card_context(name, card))

@@ -91,7 +91,7 @@ def _asset_view(request: Request, session: Session, principal: Principal, asset_
     except NotFoundError:
         raise HTTPException(status_code=404, detail="no such asset") from None
     findings = list(list_findings(session, asset_ref=str(asset.id), scope=principal.scope))
-    probes = endpoint_states(session, asset_id=asset.id)
+    probes = endpoint_states(session, asset_id=asset.id, scope=principal.scope)
     attestations = list(list_attestations(session, asset_ref=str(asset.id)))
     # A finding whose evidence names an attestation subject is closed by answering it here.
     answers = {f.id: next((k for k in (f.evidence or {}) if k in KNOWN_SUBJECTS), None) for f in findings}

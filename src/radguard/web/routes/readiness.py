@@ -17,13 +17,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from radguard.backup.sets import set_record, verification_record
+from radguard.backup.sets import list_sets, set_record, verification_record
 from radguard.db.base import utcnow
-from radguard.db.models.backup import BackupSet, BackupVerification
-from radguard.db.models.response import Drill, ImagingService, ResponsePerson, ResponseRole
-from radguard.errors import InputError, RadguardError
+from radguard.db.models.response import ResponsePerson, ResponseRole
+from radguard.errors import InputError, NotFoundError, RadguardError
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.binder import DEFAULT_OUTAGE_HOURS, BinderOptions, export_binder
 from radguard.readiness.continuity import ServiceContinuity, continuity
 from radguard.response.drills import (
@@ -59,10 +59,13 @@ async def overview(request: Request, principal: Principal = Depends(require("vie
     def count(model: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
+    # The team is the organisation's; services, drills and backup sets are counted in the caller's sites.
+    sets = list_sets(session, scope=principal.scope, verifications=True)
     return render(request, "readiness.html", {
-        "roles": count(ResponseRole), "people": count(ResponsePerson), "services": count(ImagingService),
-        "drills": count(Drill), "backup_sets": count(BackupSet), "verifications": count(BackupVerification),
-        "playbooks": len(load_catalog()),
+        "roles": count(ResponseRole), "people": count(ResponsePerson),
+        "services": len(load_services(session, scope=principal.scope)),
+        "drills": len(load_drills(session, scope=principal.scope)), "backup_sets": len(sets),
+        "verifications": sum(len(s.verifications) for s in sets), "playbooks": len(load_catalog()),
     })
 
 
@@ -75,23 +78,24 @@ async def team_page(request: Request, principal: Principal = Depends(require("vi
         "rows": rows, "people": people, "gaps": team_gaps(roles, people, utcnow().date())})
 
 
-def services_continuity(session: Session, outage_hours: float) -> list[ServiceContinuity]:
-    """What ``radguard services continuity --outage H`` computes, for every service."""
-    return continuity(load_services(session), outage_hours, demonstrated(load_drills(session)))
+def services_continuity(session: Session, outage_hours: float, scope: SiteScope = None) -> list[ServiceContinuity]:
+    """What ``radguard services continuity --outage H`` computes, for every service (in ``scope``)."""
+    return continuity(load_services(session, scope=scope), outage_hours,
+                      demonstrated(load_drills(session, scope=scope)))
 
 
 @router.get("/readiness/services")
 async def services_page(request: Request, outage: float = Query(DEFAULT_OUTAGE_HOURS, gt=0, le=24 * 90),
                         principal: Principal = Depends(require("viewer")),
                         session: Session = Depends(db_session)) -> Response:
-    results = [r.as_dict() for r in services_continuity(session, outage)]
+    results = [r.as_dict() for r in services_continuity(session, outage, principal.scope)]
     return render(request, "readiness_services.html", {"results": results, "outage": outage})
 
 
 @router.get("/readiness/playbooks")
 async def playbooks_page(request: Request, principal: Principal = Depends(require("viewer")),
                          session: Session = Depends(db_session)) -> Response:
-    drills = load_drills(session)
+    drills = load_drills(session, scope=principal.scope)
     last = {}
     for d in drills:
         if d.status == "completed":
@@ -102,7 +106,7 @@ async def playbooks_page(request: Request, principal: Principal = Depends(requir
 
 @router.post("/readiness/binder")
 def binder_download(request: Request, fmt: str = Form("html"), outage: float = Form(DEFAULT_OUTAGE_HOURS),
-                    principal: Principal = Depends(require("viewer")),
+                    principal: Principal = Depends(require("viewer", organisation=True)),
                     session: Session = Depends(db_session)) -> Response:
     """The offline binder (``radguard playbook export``) as a download; it lists staff contacts, so it is audited."""
     if fmt not in ("html", "pdf"):
@@ -128,10 +132,10 @@ def binder_download(request: Request, fmt: str = Form("html"), outage: float = F
 @router.get("/readiness/drills")
 async def drills_page(request: Request, principal: Principal = Depends(require("viewer")),
                       session: Session = Depends(db_session)) -> Response:
-    drills = load_drills(session)
+    drills = load_drills(session, scope=principal.scope)
     return render(request, "readiness_drills.html", {
         "drills": list(reversed(drills)), "playbooks": load_catalog(), "kinds": DRILL_KINDS,
-        "services": load_services(session), "can_record": principal.role != "viewer",
+        "services": load_services(session, scope=principal.scope), "can_record": principal.role != "viewer",
         "today": utcnow().date()})
 
 
@@ -154,7 +158,7 @@ async def plan(request: Request, key: str = Form(...), playbook: str = Form(...)
                                            "facilitator": facilitator or None})
         except ValidationError as exc:
             raise _first_error(exc) from None
-        drill = plan_drill(session, rec)
+        drill = plan_drill(session, rec, scope=principal.scope)
     except RadguardError as exc:
         raise http_error(exc) from None
     record(session, principal.name, "drill.plan", target=f"drill:{drill.key}",
@@ -165,9 +169,9 @@ async def plan(request: Request, key: str = Form(...), playbook: str = Form(...)
     return RedirectResponse(f"/readiness/drills/{drill.key}", status_code=303)
 
 
-def _drill_context(session: Session, key: str) -> dict[str, Any]:
+def _drill_context(session: Session, key: str, scope: SiteScope) -> dict[str, Any]:
     try:
-        drill = load_drill(session, key)
+        drill = load_drill(session, key, scope=scope)
     except RadguardError as exc:
         raise http_error(exc) from None
     report = drill_report(drill)
@@ -187,15 +191,18 @@ def _drill_context(session: Session, key: str) -> dict[str, Any]:
 async def drill_page(request: Request, key: str, saved: str = "", principal: Principal = Depends(require("viewer")),
                      session: Session = Depends(db_session)) -> Response:
     """The drill; ``?saved=1`` is the one-time confirmation after a plain (non-htmx) form post."""
-    return render(request, "readiness_drill.html", {**_drill_context(session, key),
+    return render(request, "readiness_drill.html", {**_drill_context(session, key, principal.scope),
                                                     "can_record": principal.role != "viewer",
                                                     "saved": saved == "1"})
 
 
-def _drill_refused(request: Request, session: Session, key: str, error: str, typed: dict[str, str]) -> Response:
+def _drill_refused(request: Request, session: Session, principal: Principal, key: str, error: str,
+                   typed: dict[str, str]) -> Response:
     """A refused recording: the fragment for htmx (200, which htmx swaps in), or the whole page
-    with the error and what was typed (400) for a plain form post — never a bare error page."""
-    context = {**_drill_context(session, key), "error": error, "typed": typed, "can_record": True}
+    with the error and what was typed (400) for a plain form post — never a bare error page.
+    Another site's drill (or none) is a 404 before anything else."""
+    context = {**_drill_context(session, key, principal.scope), "error": error, "typed": typed,
+               "can_record": True}
     if is_htmx(request):
         return render(request, "_drill_record.html", context)
     return render(request, "readiness_drill.html", context, status_code=400)
@@ -215,18 +222,21 @@ def _recorded(request: Request, session: Session, principal: Principal, key: str
               action: str, detail: dict[str, Any], typed: dict[str, str]) -> Response:
     """Apply a recording with the stage's rules, audit it, and answer with the fresh timeline."""
     try:
-        record_drill(session, key, rec, utcnow().date())
+        record_drill(session, key, rec, utcnow().date(), scope=principal.scope)
         record(session, principal.name, action, target=f"drill:{key}", detail=detail, ip=client_ip(request))
         session.commit()
         invalidate(request)
+    except NotFoundError:
+        session.rollback()
+        raise HTTPException(status_code=404, detail=f"no drill {key!r}") from None
     except RadguardError as exc:
         session.rollback()
         session.expire_all()
-        return _drill_refused(request, session, key, str(exc), typed)
+        return _drill_refused(request, session, principal, key, str(exc), typed)
     if not is_htmx(request):
         return RedirectResponse(f"/readiness/drills/{key}?saved=1", status_code=303)
     session.expire_all()
-    return render(request, "_drill_record.html", {**_drill_context(session, key), "saved": True,
+    return render(request, "_drill_record.html", {**_drill_context(session, key, principal.scope), "saved": True,
                                                   "can_record": True})
 
 
@@ -240,7 +250,7 @@ async def add_event(request: Request, key: str, milestone: str = Form(...), at: 
         event = EventDoc(milestone=milestone, at=_at(at, local_zone(request)), role=role or None,
                          note=note.strip() or None)
     except RadguardError as exc:
-        return _drill_refused(request, session, key, str(exc), typed)
+        return _drill_refused(request, session, principal, key, str(exc), typed)
     return _recorded(request, session, principal, key, Recording(events=[event]), "drill.event",
                      {"milestone": milestone, "at": event.at.isoformat(), "role": event.role}, typed)
 
@@ -266,7 +276,7 @@ async def add_details(request: Request, key: str, participant: str = Form(""), p
         )
     except (ValidationError, ValueError) as exc:
         problem = _first_error(exc) if isinstance(exc, ValidationError) else InputError("drill", None, "due", str(exc))
-        return _drill_refused(request, session, key, str(problem), typed)
+        return _drill_refused(request, session, principal, key, str(problem), typed)
     detail = {"participants": len(rec.participants), "lessons": len(rec.lessons), "actions": len(rec.actions),
               "done": rec.done, "complete": rec.complete}
     return _recorded(request, session, principal, key, rec, "drill.record", detail, typed)
@@ -275,8 +285,7 @@ async def add_details(request: Request, key: str, participant: str = Form(""), p
 @router.get("/readiness/backup")
 async def backup_page(request: Request, principal: Principal = Depends(require("viewer")),
                       session: Session = Depends(db_session)) -> Response:
-    sets = session.scalars(select(BackupSet).options(selectinload(BackupSet.verifications))
-                           .order_by(BackupSet.protects, BackupSet.name)).all()
+    sets = list_sets(session, scope=principal.scope, verifications=True)
     rows = [{"set": s, "record": set_record(s),
              "runs": [verification_record(v) for v in list(reversed(s.verifications))[:10]]} for s in sets]
     return render(request, "readiness_backup.html", {"rows": rows})

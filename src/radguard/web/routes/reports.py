@@ -39,7 +39,7 @@ TABLE_EXPORTS = ("findings", "inventory", "roadmap")
 
 
 @router.get("/reports")
-async def reports_page(request: Request, principal: Principal = Depends(require("viewer")),
+async def reports_page(request: Request, principal: Principal = Depends(require("viewer", organisation=True)),
                        session: Session = Depends(db_session)) -> Response:
     sites = site_codes(session)
     return render(request, "reports.html", {"sites": sites, "audiences": AUDIENCES, "tables": TABLE_EXPORTS})
@@ -55,7 +55,7 @@ def _site_part(site: str | None) -> str:
 
 @router.post("/reports/report")
 def report_download(request: Request, audience: str = Form("executive"), fmt: str = Form("html"),
-                    site: str = Form(""), principal: Principal = Depends(require("viewer")),
+                    site: str = Form(""), principal: Principal = Depends(require("viewer", organisation=True)),
                     session: Session = Depends(db_session)) -> Response:
     if audience not in AUDIENCES:
         raise HTTPException(status_code=400, detail=f"{audience!r} is not an audience; use executive or technical")
@@ -86,7 +86,7 @@ def report_download(request: Request, audience: str = Form("executive"), fmt: st
 
 @router.post("/reports/export/{kind}")
 def export_download(request: Request, kind: str, fmt: str = Form("csv"), site: str = Form(""),
-                    principal: Principal = Depends(require("viewer")),
+                    principal: Principal = Depends(require("viewer", organisation=True)),
                     session: Session = Depends(db_session)) -> Response:
     chosen_site = site or None
     try:
@@ -154,7 +154,8 @@ def _job(request: Request, job_id: int, principal: Principal) -> ReportJob:
 
 
 @router.get("/reports/jobs/{job_id}")
-def job_page(request: Request, job_id: int, principal: Principal = Depends(require("viewer"))) -> Response:
+def job_page(request: Request, job_id: int,
+             principal: Principal = Depends(require("viewer", organisation=True))) -> Response:
     """The job's state; htmx polls this fragment every second until the PDF is ready or failed."""
     job = _job(request, job_id, principal)
     context = {"job": job, "name": _pdf_name(job)}
@@ -168,7 +169,7 @@ def _pdf_name(job: ReportJob) -> str:
 
 
 @router.get("/reports/jobs/{job_id}/download")
-def job_download(request: Request, job_id: int, principal: Principal = Depends(require("viewer")),
+def job_download(request: Request, job_id: int, principal: Principal = Depends(require("viewer", organisation=True)),
                  session: Session = Depends(db_session)) -> Response:
     """The finished PDF as an attachment, audited as every report download is."""
     job = _job(request, job_id, principal)

@@ -42,8 +42,10 @@ def roadmap_page(request: Request, site: str = "", owner: str = "", reranked: st
                  session: Session = Depends(db_session)) -> Response:
     """The whole ranked roadmap, filtered by site and owner (GET form; the chosen values stay)."""
     try:
-        view = current_roadmap(session, today=utcnow().date(), site=site or None, owner=owner or None)
-        whole = view if not (site or owner) else current_roadmap(session, today=utcnow().date())
+        view = current_roadmap(session, today=utcnow().date(), site=site or None, owner=owner or None,
+                               scope=principal.scope)
+        whole = view if not (site or owner) else current_roadmap(session, today=utcnow().date(),
+                                                                 scope=principal.scope)
     except RadguardError as exc:
         raise http_error(exc) from None
     doc = whole.doc
@@ -51,7 +53,7 @@ def roadmap_page(request: Request, site: str = "", owner: str = "", reranked: st
     rows = [{**a, "plain": plain_action(a), "tickets": tickets.get(a["id"], {})} for a in view.doc["actions"]]
     return render(request, "roadmap.html", {
         "doc": doc, "rows": rows, "site": site, "owner": owner, "capacity": capacity_line(doc),
-        "sites": site_codes(session), "ranked_at": view.ranked_at, "stale": view.stale,
+        "sites": site_codes(session, scope=principal.scope), "ranked_at": view.ranked_at, "stale": view.stale,
         "can_rerank": principal.role in ("assessor", "admin"), "reranked": reranked == "1",
         "owners": sorted({a["owner"] for a in doc["actions"] if a["owner"]}),
         "titles": {a["id"]: plain_action(a)["title"] for a in doc["actions"]},
@@ -59,7 +61,7 @@ def roadmap_page(request: Request, site: str = "", owner: str = "", reranked: st
 
 
 @router.post("/roadmap/rerank")
-def roadmap_rerank(request: Request, principal: Principal = Depends(require("assessor")),
+def roadmap_rerank(request: Request, principal: Principal = Depends(require("assessor", organisation=True)),
                    session: Session = Depends(db_session)) -> Response:
     """Rank the register again now (after decisions or answers) and store it; back to the page."""
     snapshot = rerank(session)
@@ -73,7 +75,7 @@ def roadmap_rerank(request: Request, principal: Principal = Depends(require("ass
 def roadmap_csv(principal: Principal = Depends(require("viewer")),
                 session: Session = Depends(db_session)) -> Response:
     """The roadmap as ``radguard roadmap --format csv`` writes it."""
-    doc = current_roadmap(session, today=utcnow().date()).doc
+    doc = current_roadmap(session, today=utcnow().date(), scope=principal.scope).doc
     return Response(to_csv(doc), media_type="text/csv; charset=utf-8",
                     headers=attachment(f"radguard-roadmap-{doc['as_of']}.csv"))
 
@@ -82,5 +84,5 @@ def roadmap_csv(principal: Principal = Depends(require("viewer")),
 def roadmap_json(principal: Principal = Depends(require("viewer")),
                  session: Session = Depends(db_session)) -> Response:
     """The roadmap document as ``radguard roadmap --json`` prints it."""
-    doc = current_roadmap(session, today=utcnow().date(), full=True).doc
+    doc = current_roadmap(session, today=utcnow().date(), full=True, scope=principal.scope).doc
     return JSONResponse(jsonable_encoder(doc), headers=attachment(f"radguard-roadmap-{doc['as_of']}.json"))

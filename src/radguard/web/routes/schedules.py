@@ -48,7 +48,8 @@ def _audit(request: Request, session: Session, principal: Principal, action: str
 
 @router.get("/schedules")
 async def schedules_page(request: Request, principal: Principal = Depends(require("viewer"))) -> Response:
-    return render(request, "schedules.html", {"schedules": list_schedules(_database(request)), "kinds": KINDS,
+    listed = list_schedules(_database(request), scope=principal.scope)
+    return render(request, "schedules.html", {"schedules": listed, "kinds": KINDS,
                                               "audiences": AUDIENCES, "formats": REPORT_FORMATS, "error": None})
 
 
@@ -102,10 +103,10 @@ async def create_schedule(request: Request, principal: Principal = Depends(requi
 @router.get("/schedules/{name}")
 async def schedule_page(request: Request, name: str, principal: Principal = Depends(require("viewer"))) -> Response:
     try:
-        runs = history(_database(request), name)
+        runs = history(_database(request), name, scope=principal.scope)
     except RadguardError as exc:
         raise http_error(exc) from None
-    schedule = next(s for s in list_schedules(_database(request)) if s["name"] == name)
+    schedule = next(s for s in list_schedules(_database(request), scope=principal.scope) if s["name"] == name)
     return render(request, "schedule.html", {"schedule": schedule, "runs": runs})
 
 

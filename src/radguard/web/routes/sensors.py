@@ -44,7 +44,7 @@ def _queue_depths(sites: list[str]) -> tuple[dict[str, int], str | None]:
 @router.get("/sensors")
 async def sensors_page(request: Request, principal: Principal = Depends(require("viewer")),
                        session: Session = Depends(db_session)) -> Response:
-    sensors = sensor_rows(session)
+    sensors = sensor_rows(session, scope=principal.scope)
     depths, broker_error = await run_in_threadpool(_queue_depths, sorted({s["site"] for s in sensors}))
     return render(request, "sensors.html", {"sensors": sensors, "depths": depths, "broker_error": broker_error})
 
@@ -52,7 +52,7 @@ async def sensors_page(request: Request, principal: Principal = Depends(require(
 @router.get("/sensors/jobs")
 async def jobs_page(request: Request, principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> Response:
-    return render(request, "sensor_jobs.html", {"jobs": job_rows(session)})
+    return render(request, "sensor_jobs.html", {"jobs": job_rows(session, scope=principal.scope)})
 
 
 @router.post("/sensors/{sensor_id}/revoke")

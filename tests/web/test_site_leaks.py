@@ -1,0 +1,311 @@
+"""Per-site roles (#20): no route or API operation shows or changes another site's rows.
+
+Walks the application's route table (``radguard.web.app.iter_routes``, which also holds every
+OpenAPI operation) rather than a list written here, so a route added without scope fails this
+test. The caller is an administrator limited to NWH-MAIN (the highest role, so no role check
+hides a leak); Northwind's other site, NWH-OIC, holds distinctive rows of every kind a page can
+show — assets (all named ``OIC-…``, addresses 10.60.…), findings, a service, drills, a backup
+set, a sensor and its job, a schedule, probes, observed flows, a site checklist and a user. For
+every GET, with path parameters filled with NWH-OIC's objects (and lists without), no NWH-OIC
+marker may appear and an object route must answer 403 or 404; for every write aimed at NWH-OIC's
+objects the answer is 403 or 404, no table changes and the refusal is audited. An unrestricted
+administrator walking the same URLs sees the markers (so each assertion could fail).
+
+``ALLOWED`` is the short list of routes left out, each organisation-wide or about the caller's
+own account by design, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+
+from radguard.backup.sets import BackupSetSpec, upsert_set
+from radguard.db.base import Base
+from radguard.db.models.evidence import Evidence
+from radguard.db.models.findings import Finding
+from radguard.db.models.inventory import Asset, Endpoint, Site
+from radguard.db.models.sensors import Sensor, SensorJob
+from radguard.db.models.web import AuditEvent, User
+from radguard.db.session import Database
+from radguard.discovery.probes import PROBE_KIND
+from radguard.distributed.schedules import add_schedule
+from radguard.inventory.importer import import_inventory
+from radguard.passive.store import FLOW_KIND
+from radguard.readiness.checklists.assessments import create_assessment
+from radguard.readiness.checklists.loader import load_catalog
+from radguard.readiness.dashboard import assess
+from radguard.response.drills import DrillDoc, plan_drill
+from radguard.response.services import import_services
+from radguard.response.team import import_team
+from radguard.web.accounts import create_api_token, create_user
+from radguard.web.app import iter_routes
+from tests.conftest import EXAMPLES
+from tests.web.conftest import PASSWORD, csrf_of, login
+
+# Routes not walked, each with why it cannot show or change a site's rows.
+ALLOWED: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "liveness probe: a constant",
+    ("GET", "/login"): "the sign-in form",
+    ("POST", "/login"): "signing in: no site data; walking it would replace the walker's session",
+    ("POST", "/logout"): "ends the walker's own session",
+    ("GET", "/auth/oidc/start"): "public sign-in redirect (404 unless OIDC is configured)",
+    ("GET", "/auth/oidc/callback"): "public sign-in return (404 unless OIDC is configured)",
+    ("GET", "/account/mfa"): "the caller's own second factor",
+    ("POST", "/account/mfa/start"): "the caller's own second factor",
+    ("POST", "/account/mfa/confirm"): "the caller's own second factor",
+    ("POST", "/account/mfa/recovery-codes"): "the caller's own second factor",
+    ("POST", "/account/mfa/disable"): "the caller's own second factor",
+    ("GET", "/account/password"): "the caller's own password",
+    ("POST", "/account/password"): "the caller's own password",
+}
+# Markers of NWH-OIC's rows (case-sensitive): none occurs in NWH-MAIN's data or in page chrome.
+MARKERS = ("NWH-OIC", "OIC-", "10.60.", "OIC Imaging", "Outpatient Imaging Center", "oicdrill", "oicbackup",
+           "oicsensor", "oicjob", "oicsched", "oic.viewer")
+# Path parameters → NWH-OIC's object of that kind (filled in by the fixture). A parameter not
+# named here fails the walk: say which object of the other site the new route takes.
+OBJECT_PARAMS = ("asset_id", "finding_id", "key", "assessment_id", "question_id", "name", "sensor_id", "user_id",
+                 "job_id")
+NOT_OBJECTS = {("/dashboard/cards/{name}", "name"): "findings", ("/reports/export/{kind}", "kind"): "findings",
+               ("/schedules/{name}/{action}", "action"): "run"}
+# Routes whose answer shows the markers to an unrestricted administrator (the control): the walk
+# must find NWH-OIC's rows there, or the markers would prove nothing.
+MUST_SHOW = ("/inventory", "/findings", "/zones", "/roadmap", "/roadmap.json", "/readiness/services",
+             "/readiness/drills", "/readiness/backup", "/sensors", "/sensors/jobs", "/schedules",
+             "/api/v1/assets", "/api/v1/findings", "/api/v1/endpoints", "/api/v1/services", "/api/v1/drills",
+             "/api/v1/backup-sets", "/api/v1/roadmap")
+
+
+def _flow(client: str, server: str) -> dict[str, Any]:
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC).isoformat()
+    return {"proto": "tcp", "client": client, "server": server, "server_port": 104, "service": "dicom",
+            "connections": 3, "packets": 30, "client_bytes": 3000, "server_bytes": 900, "first_seen": at,
+            "last_seen": at, "origin": "capture"}
+
+
+@pytest.fixture
+def estate(web_db: Database) -> dict[str, Any]:
+    """Northwind's two sites with a row of every kind at each; NWH-OIC's object IDs."""
+    with web_db.transaction() as s:
+        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
+        import_team(s, EXAMPLES / "northwind-team.yaml")
+        import_services(s, EXAMPLES / "northwind-services.yaml")
+    with web_db.transaction() as s:
+        assess(s)
+        for site, service, asset in (("main", "ct-main", "NWH-MAIN/PACS-CORE"),
+                                     ("oic", "oic-imaging", "NWH-OIC/OIC-MINIPACS")):
+            plan_drill(s, DrillDoc.model_validate({"key": f"{site}drill-zqx", "playbook": "ransomware-pacs",
+                                                   "kind": "tabletop", "date": "2027-01-12", "services": [service],
+                                                   "title": f"{site}drill tabletop"}))
+            upsert_set(s, BackupSetSpec(name=f"{site}backup-zqx", protects=asset, location="nas", kind="local"))
+            code = "NWH-MAIN" if site == "main" else "NWH-OIC"
+            s.add(Sensor(id=f"{site}sensor-zqx", site=code, public_key="A" * 43 + "="))
+            s.add(SensorJob(id=f"{site}job-zqx", site=code, kind="discover", request={}, status="queued"))
+        hosts = {code: [h for h, in s.execute(select(Endpoint.host).join(Asset).join(Site).where(Site.code == code)
+                                              .order_by(Endpoint.id))] for code in ("NWH-MAIN", "NWH-OIC")}
+        for client, server in (hosts["NWH-MAIN"][:2], hosts["NWH-OIC"][:2]):
+            asset_id = s.scalar(select(Endpoint.asset_id).where(Endpoint.host == server))
+            s.add(Evidence(kind=PROBE_KIND, asset_id=asset_id, host=server, port=104, received={"state": "open"}))
+            s.add(Evidence(kind=FLOW_KIND, received=_flow(client, server)))
+        oic = create_assessment(s, "Northwind Health", "medium", site_code="NWH-OIC")
+        create_user(s, "oic.viewer", PASSWORD, "viewer", sites=["NWH-OIC"])
+        create_user(s, "mainadmin", PASSWORD, "admin", sites=["NWH-MAIN"])
+        s.flush()
+        oic_assets = set(s.scalars(select(Asset.id).join(Site).where(Site.code == "NWH-OIC")))
+        oic_finding = s.scalar(select(func.min(Finding.id)).where(Finding.asset_id.in_(oic_assets)))
+        params = {"asset_id": str(min(oic_assets)), "finding_id": str(oic_finding), "key": "oicdrill-zqx",
+                  "assessment_id": str(oic.id), "question_id": load_catalog().questions_for("medium")[0].id,
+                  "name": "oicsched-zqx", "sensor_id": "oicsensor-zqx", "job_id": "1",
+                  "user_id": str(s.scalar(select(User.id).where(User.username == "oic.viewer")))}
+    add_schedule(web_db, "mainsched-zqx", "assess", 24, "NWH-MAIN")
+    add_schedule(web_db, "oicsched-zqx", "assess", 24, "NWH-OIC")
+    assert hosts["NWH-OIC"] and all(h.startswith("10.60.") for h in hosts["NWH-OIC"])
+    assert not any(h.startswith("10.60.") for h in hosts["NWH-MAIN"])
+    return params
+
+
+def _session_client(app: FastAPI, username: str) -> TestClient:
+    c = TestClient(app, base_url="https://testserver")
+    c.headers["accept"] = "text/html"
+    return login(c, username)
+
+
+def _token_client(app: FastAPI, db: Database, username: str) -> TestClient:
+    with db.transaction() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        assert user is not None
+        secret = create_api_token(s, user, "walk")[1]
+    return TestClient(app, base_url="https://testserver", headers={"Authorization": f"Bearer {secret}"})
+
+
+def _url(path: str, params: dict[str, str]) -> tuple[str, list[str]]:
+    """The path with NWH-OIC's objects filled in, and those objects' keys (the caller typed them)."""
+    url, objects = path, []
+    for name in re.findall(r"{(\w+)}", path):
+        if (path, name) in NOT_OBJECTS:
+            value = NOT_OBJECTS[(path, name)]
+        else:
+            assert name in OBJECT_PARAMS, f"{path}: say which NWH-OIC object fills {{{name}}} (OBJECT_PARAMS)"
+            value = params[name]
+            objects.append(value)
+        url = url.replace("{" + name + "}", value)
+    return url, objects
+
+
+def _leaks(body: str, typed: tuple[str, ...] = ()) -> list[str]:
+    """The markers in ``body``, but in what the caller itself sent (``typed``: an error may echo it;
+    a number holds no marker, and removing it could break one)."""
+    for value in typed:
+        if not value.isdigit():
+            body = body.replace(value, "")
+    return [m for m in MARKERS if m in body]
+
+
+def _walk(app: FastAPI, methods: set[str]) -> list[tuple[str, str]]:
+    routes = [(m, p) for p, m, _ in iter_routes(app) if m in methods and (m, p) not in ALLOWED]
+    openapi = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert {(m, p) for m, p in openapi if m in methods} <= set(routes), "an OpenAPI operation the walk missed"
+    return routes
+
+
+def test_no_page_or_api_read_shows_another_sites_rows(app: FastAPI, web_db: Database,
+                                                     estate: dict[str, str]) -> None:
+    scoped, scoped_api = _session_client(app, "mainadmin"), _token_client(app, web_db, "mainadmin")
+    everyone, everyone_api = _session_client(app, "admin"), _token_client(app, web_db, "admin")
+    leaks: list[str] = []
+    shown_to_everyone: set[str] = set()
+    walked = 0
+    for _, path in _walk(app, {"GET"}):
+        url, typed = _url(path, estate)
+        is_object = bool(typed)
+        api = path.startswith("/api/")
+        client, control = (scoped_api, everyone_api) if api else (scoped, everyone)
+        for query in ({}, {"site": "NWH-OIC"}) if not is_object else ({},):
+            r = client.get(url, params=query, follow_redirects=False)
+            walked += 1
+            assert r.status_code < 500, (url, r.status_code, r.text[:300])
+            found = _leaks(r.text, (*query.values(), *typed))
+            if found:
+                leaks.append(f"GET {url} {query or ''} -> {r.status_code} shows {found}")
+            if is_object and r.status_code not in (403, 404):
+                leaks.append(f"GET {url} answers {r.status_code} for another site's object")
+        seen = control.get(url, follow_redirects=False)
+        if _leaks(seen.text):
+            shown_to_everyone.add(path)
+        if is_object and path.startswith(("/inventory/", "/findings/", "/readiness/drills/", "/schedules/",
+                                          "/api/v1/assets/", "/api/v1/drills/")):
+            assert seen.status_code == 200, (url, seen.status_code)  # a real object, reachable unrestricted
+    assert leaks == [], "\n".join(leaks)
+    assert set(MUST_SHOW) - shown_to_everyone == set()
+    assert walked > 60
+
+
+def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the audit log and the sign-in bookkeeping (sessions, token use)."""
+    volatile = {"web_session", "api_token", "audit_event", "web_user"}
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with db.read() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name in volatile:
+                continue
+            out[table.name] = sorted((tuple(map(repr, row)) for row in s.execute(table.select())), key=repr)
+        out["users"] = sorted(tuple(map(repr, r)) for r in s.execute(
+            text("SELECT id, username, role, active FROM web_user")))
+    return out
+
+
+def _refusals(db: Database) -> int:
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(AuditEvent)
+                            .where(AuditEvent.action == "scope.refused")) or 0)
+
+
+def _bodies(params: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """What each write sends: aimed at NWH-OIC's objects (a write without an entry fails the walk)."""
+    form: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/admin/users"): {"username": "new.one", "password": PASSWORD, "role": "viewer", "sites": "NWH-OIC"},
+        ("POST", "/admin/users/{user_id}/disable"): {},
+        ("POST", "/admin/users/{user_id}/enable"): {},
+        ("POST", "/admin/users/{user_id}/role"): {"role": "admin"},
+        ("POST", "/admin/users/{user_id}/sites"): {"sites": "NWH-MAIN"},
+        ("POST", "/admin/users/{user_id}/force-reset"): {},
+        ("POST", "/admin/users/{user_id}/sessions/revoke"): {},
+        ("POST", "/checklists"): {"organization": "Northwind Health", "size": "medium", "site_code": "NWH-OIC"},
+        ("POST", "/checklists/{assessment_id}/questions/{question_id}"): {"answer": "4"},
+        ("POST", "/checklists/{assessment_id}/close"): {},
+        ("POST", "/findings/decide"): {"ids": params["finding_id"], "action": "false-positive", "reason": "not ours"},
+        ("POST", "/inventory/{asset_id}/attest"): {"subject": "encrypted_at_rest", "value": "yes"},
+        ("POST", "/inventory/{asset_id}/edit"): {"owner": "Main Imaging"},
+        ("POST", "/readiness/binder"): {"fmt": "html"},
+        ("POST", "/readiness/drills"): {"key": "newdrill-zqx", "playbook": "ransomware-pacs", "kind": "tabletop",
+                                        "on": "2027-02-01", "services": "oic-imaging"},
+        ("POST", "/readiness/drills/{key}/events"): {"milestone": "detected"},
+        ("POST", "/readiness/drills/{key}/record"): {"lesson": "not ours"},
+        ("POST", "/roadmap/rerank"): {},
+        ("POST", "/reports/report"): {"audience": "executive", "fmt": "html", "site": "NWH-OIC"},
+        ("POST", "/reports/export/{kind}"): {"fmt": "csv", "site": "NWH-OIC"},
+        ("POST", "/schedules"): {"name": "new-sched", "kind": "assess", "site": "NWH-OIC", "every_hours": "24"},
+        ("POST", "/schedules/{name}/{action}"): {},
+        ("POST", "/sensors/{sensor_id}/revoke"): {},
+    }
+    json_bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("PUT", "/api/v1/checklists/{assessment_id}/questions/{question_id}"): {"answer": 4},
+        ("POST", "/api/v1/drills/{key}/events"): {"milestone": "detected"},
+    }
+    return {**{k: {"data": v} for k, v in form.items()}, **{k: {"json": v} for k, v in json_bodies.items()}}
+
+
+def test_no_write_reaches_another_sites_rows(app: FastAPI, web_db: Database, estate: dict[str, str]) -> None:
+    scoped, scoped_api = _session_client(app, "mainadmin"), _token_client(app, web_db, "mainadmin")
+    bodies = _bodies(estate)
+    before = _snapshot(web_db)
+    problems: list[str] = []
+    for method, path in _walk(app, {"POST", "PUT", "DELETE", "PATCH"}):
+        assert (method, path) in bodies, f"{method} {path}: add what it sends at NWH-OIC's objects to _bodies"
+        url, typed = _url(path, estate)
+        audited = _refusals(web_db)
+        if path.startswith("/api/"):
+            r = scoped_api.request(method, url, follow_redirects=False, **bodies[(method, path)])
+        else:
+            body = dict(bodies[(method, path)]["data"], csrf_token=csrf_of(scoped))
+            r = scoped.request(method, url, data=body, follow_redirects=False)
+        if r.status_code not in (403, 404):
+            problems.append(f"{method} {url} answers {r.status_code}: {r.text[:200]}")
+        if _refusals(web_db) != audited + 1:
+            problems.append(f"{method} {url}: the refusal is not in the audit log")
+        found = _leaks(r.text, tuple(typed))
+        if found:
+            problems.append(f"{method} {url} shows {found}")
+    assert problems == [], "\n".join(problems)
+    after = _snapshot(web_db)
+    assert [t for t in before if before[t] != after[t]] == []
+
+
+def test_a_site_user_still_works_on_its_own_site(app: FastAPI, web_db: Database, estate: dict[str, str]) -> None:
+    """The refusals above are not a blanket refusal: the same account reads and records on NWH-MAIN."""
+    c, api = _session_client(app, "mainadmin"), _token_client(app, web_db, "mainadmin")
+    assert "maindrill-zqx" in c.get("/readiness/drills").text
+    assert "mainbackup-zqx" in c.get("/readiness/backup").text
+    assert "mainsensor-zqx" in c.get("/sensors").text and "mainjob-zqx" in c.get("/sensors/jobs").text
+    assert "mainsched-zqx" in c.get("/schedules").text
+    assert c.get("/schedules/mainsched-zqx").status_code == 200
+    assert {d["key"] for d in api.get("/api/v1/drills").json()} == {"maindrill-zqx"}
+    assert [b["name"] for b in api.get("/api/v1/backup-sets").json()] == ["mainbackup-zqx"]
+    assert api.get("/api/v1/endpoints").json()
+    r = api.post("/api/v1/drills/maindrill-zqx/events", json={"milestone": "detected"})
+    assert r.status_code == 200, r.text
+    r = c.post("/readiness/drills", data={"key": "main-two", "playbook": "ransomware-pacs", "kind": "tabletop",
+                                          "on": str(date(2027, 3, 1)), "services": "ct-main",
+                                          "csrf_token": csrf_of(c)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cards = api.get("/api/v1/dashboard").json()
+    with web_db.read() as s:
+        main_assets = s.scalar(select(func.count()).select_from(Asset).join(Site).where(Site.code == "NWH-MAIN"))
+    assert cards["assets_total"] == main_assets
+    assert cards["backup_sets"] == 1 and [d["key"] for d in cards["next_drills"]] == ["main-two"]
