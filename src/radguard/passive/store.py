@@ -26,7 +26,6 @@ from radguard.discovery.fingerprints import dicom_product
 from radguard.discovery.merge import Merger
 from radguard.discovery.results import DicomDoc, EndpointDoc
 from radguard.discovery.tls import RECORD_VERSIONS
-from radguard.inventory.scope import SiteScope, scope_site_ids
 from radguard.passive.reader import ReadStats, read_capture
 
 SOURCE = "radguard passive import"
@@ -338,15 +337,12 @@ class ObservedFlow:
                 "seen_in": list(self.origins), "evidence_ids": list(self.evidence_ids[:20])}
 
 
-def observed_flows(session: Session, *, scan_id: int | None = None, since: datetime | None = None,
-                   scope: SiteScope = None) -> list[ObservedFlow]:
+def observed_flows(session: Session, *, scan_id: int | None = None, since: datetime | None = None
+                   ) -> list[ObservedFlow]:
     """Every flow passive capture observed (the owner's read side of ``passive.flow`` evidence).
 
     :param scan_id: only this passive scan (default: all of them, summed per flow).
     :param since: only evidence collected at or after this time.
-    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): only flows
-        with an end at an inventory asset of those sites and no end at another site's asset
-        (a flow between two addresses no asset holds is no site's); None: all.
     Returned in a stable order (server, port, client, protocol). Segmentation checks, flow maps
     and reports call this rather than querying the evidence table.
     """
@@ -396,14 +392,7 @@ def observed_flows(session: Session, *, scan_id: int | None = None, since: datet
             client_asset_id=by_host.get(client, named.get(client)),
             server_asset_id=by_endpoint.get((server, port), by_host.get(server, named.get(server))),
             origins=tuple(sorted(rec["origins"])), evidence_ids=tuple(rec["ids"])))
-    ids = scope_site_ids(session, scope)
-    if ids is None:
-        return out
-    ends = {a for f in out for a in (f.client_asset_id, f.server_asset_id) if a is not None}
-    visible = set(session.scalars(select(Asset.id).where(Asset.site_id.in_(ids), Asset.id.in_(sorted(ends))))) \
-        if ends and ids else set()
-    return [f for f in out if {f.client_asset_id, f.server_asset_id} & visible
-            and all(a is None or a in visible for a in (f.client_asset_id, f.server_asset_id))]
+    return out
 
 
 def passive_evidence(session: Session, kind: str, *, scan_id: int | None = None) -> list[dict[str, Any]]:
