@@ -43,26 +43,33 @@ local function arr(list)
 end
 
 -- ---- flows ---------------------------------------------------------------------------
+-- One listener on every frame (no filter) does the flows and counts the frames read: this
+-- runs once per packet, so it does as little as it can. Addresses become strings only when a
+-- conversation is first seen; after that the direction comes from the ports (the addresses
+-- only when both ends use the same port), and TLS is looked for in a conversation's first
+-- TLS_LOOK packets, where a handshake or the first records are.
 local flows = {}
-local flow_tap = Listener.new("frame", "tcp || udp")
+local frames = 0
+local TLS_LOOK = 16
+local flow_tap = Listener.new("frame")
 
 function flow_tap.packet(pinfo, tvb)
-  local key, proto, stream
+  frames = pinfo.number
+  local key, proto
   local s = f_stream()
   if s ~= nil then
-    proto, stream = "tcp", s.value
+    proto, key = "tcp", s.value
   else
     local u = f_udp_stream()
     if u == nil then return end
-    proto, stream = "udp", u.value
+    proto, key = "udp", -1 - u.value  -- UDP keys negative: one table for both
   end
-  key = proto .. stream
-  local src, dst = tostring(pinfo.src), tostring(pinfo.dst)
-  local sport, dport = pinfo.src_port, pinfo.dst_port
+  local sport = pinfo.src_port
   local t = pinfo.abs_ts
-  local len = pinfo.len
   local f = flows[key]
   if f == nil then
+    local src, dst = tostring(pinfo.src), tostring(pinfo.dst)
+    local dport = pinfo.dst_port
     local client_is_src
     local syn, ack = f_syn(), f_ack()
     if syn ~= nil and syn.value and not (ack ~= nil and ack.value) then
@@ -77,19 +84,23 @@ function flow_tap.packet(pinfo, tvb)
     else
       f = { proto = proto, c = dst, cp = dport, s = src, sp = sport }
     end
+    f.id = proto .. (proto == "tcp" and key or (-1 - key))
     f.pk, f.cb, f.sb, f.first, f.last, f.tls = 0, 0, 0, t, t, false
     flows[key] = f
   end
-  f.pk = f.pk + 1
-  if src == f.c and sport == f.cp then f.cb = f.cb + len else f.sb = f.sb + len end
+  local n = f.pk + 1
+  f.pk = n
+  local from_client
+  if f.cp ~= f.sp then from_client = sport == f.cp else from_client = tostring(pinfo.src) == f.c end
+  if from_client then f.cb = f.cb + pinfo.len else f.sb = f.sb + pinfo.len end
   if t < f.first then f.first = t end
   if t > f.last then f.last = t end
-  if not f.tls and f_tls() ~= nil then f.tls = true end
+  if n <= TLS_LOOK and not f.tls and f_tls() ~= nil then f.tls = true end
 end
 
 function flow_tap.draw()
-  for key, f in pairs(flows) do
-    io.write('{"t":"flow","id":', esc(key), ',"proto":', esc(f.proto), ',"client":', esc(f.c),
+  for _, f in pairs(flows) do
+    io.write('{"t":"flow","id":', esc(f.id), ',"proto":', esc(f.proto), ',"client":', esc(f.c),
              ',"client_port":', f.cp, ',"server":', esc(f.s), ',"server_port":', f.sp,
              ',"packets":', f.pk, ',"client_bytes":', f.cb, ',"server_bytes":', f.sb,
              ',"first":', string.format("%.6f", f.first), ',"last":', string.format("%.6f", f.last),
@@ -97,24 +108,23 @@ function flow_tap.draw()
   end
 end
 
-function flow_tap.reset() flows = {} end
+function flow_tap.reset() flows, frames = {}, 0 end
 
 -- ---- frames read and malformed frames ---------------------------------------------------
--- So a warning can name the packet: the last frame read (a file cut short stops there) and
--- the first malformed frames (a dissector gave up on them: truncated, bogus lengths).
-local frames, malformed, malformed_count = 0, {}, 0
-local count_tap = Listener.new("frame")
-function count_tap.packet(pinfo) frames = pinfo.number end
+-- So a warning can name the packet: the last frame read (counted by the flow listener above;
+-- a file cut short stops there) and the first malformed frames (a dissector gave up on them:
+-- truncated, bogus lengths).
+local malformed, malformed_count = {}, 0
 local bad_tap = Listener.new("frame", "_ws.malformed || _ws.short")
 function bad_tap.packet(pinfo)
   malformed_count = malformed_count + 1
   if #malformed < 20 then malformed[#malformed + 1] = pinfo.number end
 end
-function count_tap.draw()
+function bad_tap.draw()
   io.write('{"t":"end","frames":', frames, ',"malformed":', malformed_count, ',"malformed_frames":[',
            table.concat(malformed, ","), ']}\n')
 end
-function count_tap.reset() frames, malformed, malformed_count = 0, {}, 0 end
+function bad_tap.reset() malformed, malformed_count = {}, 0 end
 
 -- ---- DICOM and HL7 ---------------------------------------------------------------------
 local app_tap = Listener.new("frame", "dicom || hl7")
