@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -48,7 +47,7 @@ def test_failed_host_is_remembered_for_back_off() -> None:
 
 
 def _busiest_second(stamps: list[float]) -> int:
-    """The most connections accepted in any one-second window (every window starting at an accept)."""
+    """The most connections in any one-second window (every window starting at a connection)."""
     stamps = sorted(stamps)
     return max((sum(1 for t in stamps[i:] if t - start < 1.0) for i, start in enumerate(stamps)), default=0)
 
@@ -57,16 +56,19 @@ def _busiest_second(stamps: list[float]) -> int:
 def test_rate_cap_holds_in_every_second_on_the_wire(rate: int, connections: int) -> None:
     """The cap is a promise to fragile devices: measured where they see it, from the first second.
 
-    A listener timestamps every connection it accepts; the scan reaches it ``connections``
-    times (level 1: connect only) with nothing else holding it back.
+    The listener dates every connection by the kernel's record of its handshake (TCP_INFO),
+    not by when its thread got round to accept(): on a loaded machine a stalled listener
+    thread accepts a second's connections together with the next second's, which made the
+    accept times break the cap when the wire did not. The scan reaches it ``connections``
+    times (level 1: connect only, no data, so the kernel's last-received time is the handshake).
     """
     with recording_listener() as server:
         endpoints = [(server.host, server.port)] * connections
-        started = time.monotonic()
         run_scan(endpoints, ScanOptions(level=1, rate=rate, concurrency=connections, per_host=connections,
                                         timeout=2.0))
-        elapsed = time.monotonic() - started
-    assert server.connections == connections
-    assert _busiest_second(server.accepted_at) <= rate, sorted(t - started for t in server.accepted_at)
-    # …and the cap is a cap, not a crawl: the scan runs close to the allowed rate.
-    assert elapsed < (connections / rate) + 1.5
+    assert server.connections == connections == len(server.established_at)
+    on_wire = sorted(server.established_at)
+    assert _busiest_second(on_wire) <= rate, [round(t - on_wire[0], 3) for t in on_wire]
+    # …and the cap is a cap, not a crawl: the connections span about what the rate needs
+    # (measured on the wire too, so a slow start of the scan on a loaded machine does not count).
+    assert on_wire[-1] - on_wire[0] < (connections / rate) + 1.5

@@ -384,10 +384,37 @@ class Recording:
     connections: int = 0
     received: bytearray = field(default_factory=bytearray)
     accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each accept
+    # time.monotonic() at which the kernel completed each handshake (see _established_at): a
+    # listener thread that is late to accept() on a loaded machine bunches accepted_at, not these
+    established_at: list[float] = field(default_factory=list)
 
     @property
     def touched(self) -> bool:
         return self.connections > 0 or bool(self.received)
+
+
+def _established_at(conn: object) -> float:
+    """When the kernel completed ``conn``'s handshake, as a ``time.monotonic()`` value.
+
+    Linux's TCP_INFO ``tcpi_last_data_recv`` is the milliseconds since the socket last received
+    data, and a passively opened socket starts it at the handshake's final ACK; a FIN does not
+    move it. So for a connection that sent no data (a level-1 probe) it dates the connection on
+    the wire to a jiffy, however long the connection waited in the accept queue.
+    """
+    import socket
+    import struct
+
+    assert isinstance(conn, socket.socket)
+    while True:
+        before = time.monotonic()
+        info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        after = time.monotonic()
+        if after - before < 0.005:  # not descheduled between the two readings
+            break
+    # struct tcp_info: eight u8 fields, then u32 rto, ato, snd_mss, rcv_mss, unacked, sacked,
+    # lost, retrans, fackets, last_data_sent, last_ack_sent, last_data_recv (the 12th u32)
+    last_data_recv_ms = struct.unpack_from("8B12I", info)[-1]
+    return after - last_data_recv_ms / 1000
 
 
 @contextmanager
@@ -430,9 +457,12 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
                 conn, _ = srv.accept()
             except OSError:
                 continue
+            accepted = time.monotonic()
+            established = _established_at(conn)
             with lock:
                 record.connections += 1
-                record.accepted_at.append(time.monotonic())
+                record.accepted_at.append(accepted)
+                record.established_at.append(established)
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     thread = threading.Thread(target=accept, daemon=True)
@@ -450,5 +480,6 @@ def recording_listener(host: str = LOOPBACK, port: int | None = None,
             except OSError:
                 break
             record.connections += 1
+            record.established_at.append(_established_at(conn))
             serve(conn)
         srv.close()
