@@ -119,3 +119,26 @@ def test_refusals_touch_nothing(rg, sqlite_db: Database, tmp_path: Path) -> None
     assert received == []
     with sqlite_db.read() as session:
         assert session.scalars(select(Scan)).all() == []
+
+
+def test_scan_stops_starting_probes_when_the_scope_window_closes(rg, sqlite_db: Database,  # type: ignore[no-untyped-def]
+                                                                 tmp_path: Path) -> None:
+    """The scope's window bounds the whole single-box scan too: ~30 s of probing at 2/s, 6 s of window."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from tests.distributed.conftest import write_scope
+
+    end = datetime.now(UTC) + timedelta(seconds=6)
+    scope = write_scope(tmp_path / "scope.yaml", ["127.0.0.1/32"], window_end=end)
+    ports = sorted({free_port() for _ in range(60)})  # nothing listens: closed endpoints
+    r = rg("--db", sqlite_db.url, "discover", "127.0.0.1", "--ports", ",".join(map(str, ports)), "--level", "1",
+           "--rate", "2", "--timeout", "1", "--scope", scope, "--json")
+    returned = time.time()
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    probed = len(doc["endpoints"])
+    assert 0 < probed < len(ports) and probed + doc["not_probed"] == len(ports)
+    assert returned < end.timestamp() + 5.0 and doc["window_end"] == end.isoformat()
+    with sqlite_db.read() as s:
+        assert len(s.scalars(select(Evidence).where(Evidence.scan_id == doc["scan"]["id"])).all()) == probed

@@ -165,6 +165,10 @@ def _print(result: dict[str, Any]) -> None:
         f"{counts.get('assets_matched', 0)} matched",
         highlight=False,
     )
+    if result.get("not_probed"):
+        console.print(f"the scope's window closed at {result['window_end']} during the scan: "
+                      f"{result['not_probed']} endpoints were not started; run the rest in the next window",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

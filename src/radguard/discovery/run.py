@@ -7,6 +7,7 @@ any packet is sent, and nothing is written until the scan has finished, in one t
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from radguard.db.base import utcnow
 from radguard.db.models.discovery import Scan
 from radguard.db.session import Database
 from radguard.discovery.engine import PortHints, Probed, ScanOptions, run_scan
+from radguard.discovery.limits import Deadline
 from radguard.discovery.merge import protected_hosts, sort_results, store_scan
 from radguard.discovery.scope import Scope, authorize, load_scope
 from radguard.discovery.targets import (
@@ -65,6 +67,8 @@ class Plan:
     exclusions: Exclusions
     total: int
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # seconds of the scope's window left when the scan was authorized (None: no scope)
+    window_left: float | None = None
     _skipped_keys: set[tuple[str, int | None]] = field(default_factory=set)
 
     @property
@@ -113,7 +117,8 @@ def plan(database: Database, request: DiscoveryRequest, now: datetime | None = N
     for target in targets:
         if target.hostname is not None:
             resolver.addresses(target.hostname)
-    authorize(scope, request.level, targets, now or utcnow(), resolver)
+    moment = now or utcnow()
+    authorize(scope, request.level, targets, moment, resolver)
     exclusions = Exclusions(resolver)
     for spec in request.exclude:
         t = parse_target(spec, "--exclude")
@@ -126,7 +131,8 @@ def plan(database: Database, request: DiscoveryRequest, now: datetime | None = N
             exclusions.add(parse_target(protected.host, "inventory"), protected.reason)
     _refuse_unresolved(exclusions, targets, request.ports)
     total = sum(t.size * (1 if t.port is not None else len(request.ports)) for t in targets)
-    return Plan(request, targets, scope, exclusions, total)
+    return Plan(request, targets, scope, exclusions, total,
+                window_left=(scope.doc.window.end - moment).total_seconds() if scope else None)
 
 
 def _refuse_unresolved(exclusions: Exclusions, targets: list[Target], ports: tuple[int, ...]) -> None:
@@ -154,10 +160,14 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
     options = request.options
     options.level = request.level
     options.pinned = scan_plan.pinned
+    scope = scan_plan.scope
+    # a scope's window bounds the whole scan, not only its start: no probe starts after it closes
+    # (counted from the moment the plan was authorized, the clock ``plan`` was given)
+    deadline = options.deadline = None if scan_plan.window_left is None else \
+        Deadline(time.time() + scan_plan.window_left)
     results = run_scan(scan_plan.endpoints(), options, on_result)
     finished = utcnow()
     results = sort_results(results)
-    scope = scan_plan.scope
     scan = Scan(
         started=started, finished=finished, level=request.level, targets=list(request.targets),
         authorized_by=scope.doc.authorized_by if scope else None, reason=scope.doc.reason if scope else None,
@@ -180,4 +190,7 @@ def execute(database: Database, scan_plan: Plan, on_result: Callable[[Probed], N
         "endpoints": [p.doc.document() for p in results],
         "skipped": scan_plan.skipped,
         "counts": counts,
+        # endpoints never started because the scope's window closed during the scan (0: none)
+        "not_probed": deadline.not_started if deadline else 0,
+        "window_end": scope.doc.window.end.isoformat() if scope else None,
     }
