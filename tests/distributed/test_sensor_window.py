@@ -32,10 +32,11 @@ def test_window_closing_mid_run_stops_new_probes_and_reports_partial(sqlite_db: 
         s.add(Site(code="NORTH", name="North hospital"))
     creds = enroll(sqlite_db, "NORTH")
     ports = sorted({free_port() for _ in range(PORTS)})  # nothing listens: closed endpoints
+    job = create_job(sqlite_db, "NORTH", ["127.0.0.1"], ports, 1, rate=2.0)
+    # the window's end is set last, so slow set-up on a loaded machine does not eat the window
     end = datetime.now(UTC) + timedelta(seconds=WINDOW_LEFT)
     runtime = SensorRuntime(creds, load_scope(write_scope(tmp_path / "scope.yaml", ["127.0.0.1/32"], window_end=end)),
                             Spool(tmp_path / "spool"), timeout=1.0)
-    job = create_job(sqlite_db, "NORTH", ["127.0.0.1"], ports, 1, rate=2.0)
 
     envelope = run_job(runtime, job)
     returned = time.time()
