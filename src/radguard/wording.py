@@ -9,7 +9,7 @@ way everywhere. :func:`register` adds them as filters to a Jinja environment.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -174,6 +174,44 @@ def job_outcome(status: str | None, attempts: int | None) -> str:
     return f"{status} after {plural(attempts, 'attempt')} ({plural(attempts - 1, 'retry')})"
 
 
+#: Day names for minutes of the week counted from Monday 00:00 (a maintenance window's spans).
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEK_MINUTES = 7 * 1440
+
+
+def schedule_every(every_hours: int, month_day: int | None, timezone: str | None) -> str:
+    """How often a schedule runs: "every 24 h", "monthly on day 15, UTC", "monthly on the last
+    day, Europe/Berlin time".
+
+    :param every_hours: the interval of an hourly schedule (ignored for a monthly one).
+    :param month_day: the day of a monthly schedule, or None. Day 31, clamped to each month's
+        end, is always the month's last day (``distributed.timing.LAST_DAY``).
+    :param timezone: the schedule's IANA zone, or None for UTC.
+    """
+    if month_day is not None:
+        where = "the last day" if month_day >= 31 else f"day {month_day}" + (
+            " (or the month's last day)" if month_day > 28 else "")
+        return f"monthly on {where}" + (f", {timezone} time" if timezone else ", UTC")
+    return f"every {every_hours} h"
+
+
+def window_spans(spans: Sequence[Sequence[int]] | None, empty: str = "any time") -> str:
+    """A weekly maintenance window as a sentence: "Saturday 22:00 to Sunday 04:00".
+
+    :param spans: (start minute of the week from Monday 00:00, length in minutes) pairs, as
+        ``distributed.timing.Window.spans`` and a listed schedule's ``window_spans`` hold them.
+    :param empty: the words for no window (a schedule that may run at any time).
+    """
+    if not spans:
+        return empty
+
+    def at(minute: int) -> str:
+        day, rest = divmod(minute % _WEEK_MINUTES, 1440)
+        return f"{DAY_NAMES[day]} {rest // 60:02d}:{rest % 60:02d}"
+
+    return "; ".join(f"{at(start)} to {at(start + length)}" for start, length in spans)
+
+
 def zone_name(tz: tzinfo | None) -> str:
     """The name a time zone is stated by beside a field or time: ``Europe/Berlin``, ``UTC``."""
     if tz is None:
@@ -238,6 +276,8 @@ def register(env: Environment) -> Environment:
     env.filters["recovery_point"] = recovery_point
     env.filters["rto_words"] = rto_words
     env.filters["job_outcome"] = job_outcome
+    env.filters["schedule_every"] = schedule_every
+    env.filters["window_spans"] = window_spans
     # Times in the reader's zone: the page's context carries it as ``tz`` (radguard.web.app.render).
     env.filters["when"] = pass_context(_when)
     env.filters["local_day"] = pass_context(_day)

@@ -12,6 +12,7 @@ from radguard.db.session import Database
 from radguard.distributed.schedules import add_schedule, list_schedules, next_run_after, tick
 from radguard.distributed.timing import add_month, first_monthly_run, parse_month_day, parse_window
 from radguard.errors import InputError
+from radguard.wording import schedule_every, window_spans
 
 
 def _utc(*args: int) -> datetime:
@@ -47,9 +48,14 @@ def test_missed_months_step_to_the_first_run_after_now() -> None:
     assert next_run_after(_utc(2027, 1, 1), _utc(2027, 1, 1, 5), 24, None, None) == _utc(2027, 1, 2, 5)
 
 
+def _every(row: dict[str, Any]) -> str:
+    """A listed schedule's interval in words, as the CLI and pages word it."""
+    return schedule_every(row["every_hours"], row["month_day"], row["timezone"])
+
+
 def test_window_forms_words_and_next_opening() -> None:
     weekend = parse_window("Sat 22:00-Sun 04:00")
-    assert weekend is not None and weekend.words() == "Saturday 22:00 to Sunday 04:00"
+    assert weekend is not None and window_spans(weekend.spans) == "Saturday 22:00 to Sunday 04:00"
     # 2027-01-01 is a Friday
     assert weekend.contains(datetime(2027, 1, 2, 23, 0)) and weekend.contains(datetime(2027, 1, 3, 3, 59))
     assert not weekend.contains(datetime(2027, 1, 3, 4, 0)) and not weekend.contains(datetime(2027, 1, 2, 21, 59))
@@ -79,8 +85,8 @@ def test_tick_waits_for_the_window_and_monthly_moves_by_calendar(sqlite_db: Data
     with pytest.raises(InputError, match="--window"):
         add_schedule(sqlite_db, "bad-window", "assess", 24, window="sometimes")
     rows = {r["name"]: r for r in list_schedules(sqlite_db)}
-    assert rows["assess-weekend"]["window_words"] == "Saturday 22:00 to Sunday 04:00"
-    assert rows["assess-monthly"]["every_words"] == "monthly on the last day, UTC"  # 31 clamps: always the last
+    assert window_spans(rows["assess-weekend"]["window_spans"]) == "Saturday 22:00 to Sunday 04:00"
+    assert _every(rows["assess-monthly"]) == "monthly on the last day, UTC"  # 31 clamps: always the last
     assert "bad-zone" not in rows and "bad-window" not in rows
     ran: list[Any] = tick(sqlite_db, now=friday_noon)  # due since 06:00, but the window opens Saturday 22:00
     assert ran == []
@@ -125,8 +131,8 @@ def test_monthly_day_schedule_runs_on_its_day_across_months(sqlite_db: Database,
     rows = {r["name"]: r for r in list_schedules(sqlite_db)}
     assert rows["assess-15th"]["next_run"] == _utc(2027, 2, 15, 6)  # the 15th has passed in January
     assert rows["assess-last"]["next_run"] == _utc(2027, 1, 31, 6)
-    assert rows["assess-15th"]["every_words"] == "monthly on day 15, UTC"
-    assert rows["assess-last"]["every_words"] == "monthly on the last day, UTC"
+    assert _every(rows["assess-15th"]) == "monthly on day 15, UTC"
+    assert _every(rows["assess-last"]) == "monthly on the last day, UTC"
     assert tick(sqlite_db, now=_utc(2027, 1, 30, 23)) == []
     seen: dict[str, list[datetime]] = {"assess-15th": [], "assess-last": []}
     for now in (_utc(2027, 1, 31, 6, 1), _utc(2027, 2, 15, 6, 1), _utc(2027, 2, 28, 6, 1), _utc(2027, 3, 15, 6, 1),

@@ -127,6 +127,7 @@ def tick_cmd(
 def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Schedules, when each runs next, and how its last run ended."""
     from radguard.distributed.schedules import list_schedules
+    from radguard.wording import schedule_every, window_spans
 
     rows = list_schedules(db(ctx))
     if json_out:
@@ -134,7 +135,8 @@ def list_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", 
         return
     table = Table("schedule", "kind", "site", "runs", "window", "next run", "paused", "last run", "error")
     for r in rows:
-        table.add_row(r["name"], r["kind"], r["site"] or "", r["every_words"], r["window_words"] or "any time",
+        table.add_row(r["name"], r["kind"], r["site"] or "",
+                      schedule_every(r["every_hours"], r["month_day"], r["timezone"]), window_spans(r["window_spans"]),
                       str(r["starts"]),
                       "yes" if r["paused"] else "", r["last_status"] or "", r["last_error"] or "")
     console.print(table)

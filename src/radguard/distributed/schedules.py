@@ -38,7 +38,7 @@ from radguard.db.models.sensors import Schedule, ScheduleRun
 from radguard.db.session import Database
 from radguard.discovery.sensors import failing_schedules as failing_schedules  # the owner; re-exported here
 from radguard.discovery.sensors import job_states
-from radguard.distributed.timing import LAST_DAY, add_month, first_monthly_run, parse_month_day, parse_window, zone
+from radguard.distributed.timing import add_month, first_monthly_run, parse_month_day, parse_window, zone
 from radguard.errors import InputError, NotFoundError
 from radguard.inventory.scope import SiteScope
 from radguard.readiness.dashboard import assess
@@ -180,8 +180,7 @@ def list_schedules(database: Database, *, scope: SiteScope = None) -> list[dict[
             window = parse_window(s.window)
             out.append({"name": s.name, "kind": s.kind, "site": s.site, "every_hours": s.every_hours,
                         "monthly": s.month_day is not None, "month_day": s.month_day, "timezone": s.timezone,
-                        "window": s.window, "window_words": window.words() if window else None,
-                        "every_words": every_words(s.every_hours, s.month_day, s.timezone),
+                        "window": s.window, "window_spans": [list(span) for span in window.spans] if window else None,
                         "paused": s.paused, "next_run": s.next_run,
                         "starts": window.next_opening(max(s.next_run, now), zone(s.timezone)) if window
                         else s.next_run, "params": dict(s.params),
@@ -273,15 +272,6 @@ def next_run_after(previous: datetime, now: datetime, every_hours: int, month_da
     while nxt <= now:
         nxt = add_month(nxt, month_day, tz)
     return nxt
-
-
-def every_words(every_hours: int, month_day: int | None, timezone: str | None) -> str:
-    """How often a schedule runs, in words ("monthly on day 31 (Europe/Berlin)", "every 24 h")."""
-    if month_day is not None:
-        where = "the last day" if month_day == LAST_DAY else f"day {month_day}" + (
-            " (or the month's last day)" if month_day > 28 else "")
-        return f"monthly on {where}" + (f", {timezone} time" if timezone else ", UTC")
-    return f"every {every_hours} h"
 
 
 def run_schedule(database: Database, name: str, send: Sender | None = None,

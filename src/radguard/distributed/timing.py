@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from radguard.errors import InputError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEK_MINUTES = 7 * 24 * 60
 _TIME = r"([01]?\d|2[0-3]):([0-5]\d)"
 _SPAN = re.compile(rf"^([a-z]{{3}})[a-z]*\s+{_TIME}\s*-\s*([a-z]{{3}})[a-z]*\s+{_TIME}$")
@@ -97,14 +96,6 @@ class Window:
     text: str
     spans: tuple[tuple[int, int], ...]
 
-    def words(self) -> str:
-        """The window as a sentence, e.g. "Saturday 22:00 to Sunday 04:00"."""
-        parts = []
-        for start, length in self.spans:
-            end = (start + length) % WEEK_MINUTES
-            parts.append(f"{_moment(start)} to {_moment(end)}")
-        return "; ".join(parts)
-
     def contains(self, local: datetime) -> bool:
         """Whether the local wall-clock time ``local`` falls inside the window."""
         minute = local.weekday() * 1440 + local.hour * 60 + local.minute
@@ -119,11 +110,6 @@ class Window:
         wait = min((start - minute) % WEEK_MINUTES for start, _ in self.spans)
         opening = local.replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=wait)
         return opening.replace(tzinfo=tz or UTC).astimezone(UTC)
-
-
-def _moment(minute: int) -> str:
-    day, rest = divmod(minute, 1440)
-    return f"{DAY_NAMES[day]} {rest // 60:02d}:{rest % 60:02d}"
 
 
 def _day(text: str, window: str) -> int:
