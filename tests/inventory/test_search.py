@@ -20,7 +20,7 @@ from radguard.db import search
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import Database
 from radguard.errors import InputError
-from radguard.inventory import importer
+from radguard.inventory import importer, queries
 from radguard.inventory.importer import import_inventory
 from radguard.inventory.queries import query_assets
 
@@ -51,7 +51,16 @@ def _names(db: Database, q: str, **kw: object) -> list[str]:
         return names
 
 
-def test_q_is_a_substring_of_name_vendor_or_product_in_any_case(database: Database) -> None:
+@pytest.fixture(params=["index", "walk"])
+def page_route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways SQLite reads a search's page: rows from the FTS5 table, or (from WALK_MATCHES
+    matches, here lowered to one) the order's index tested with LIKE. Same answers either way."""
+    if request.param == "walk":
+        monkeypatch.setattr(queries, "WALK_MATCHES", 1)
+    return str(request.param)
+
+
+def test_q_is_a_substring_of_name_vendor_or_product_in_any_case(database: Database, page_route: str) -> None:
     _seed(database)
     assert _names(database, "pacs") == ["PACS-main"]
     assert _names(database, "SIEMENS health") == ["ct-scanner-2"]  # vendor, with its space
@@ -65,7 +74,7 @@ def test_q_is_a_substring_of_name_vendor_or_product_in_any_case(database: Databa
     assert _names(database, "mr-", site="S2") == ["mr-100"]
 
 
-def test_wildcards_and_quotes_in_q_are_plain_characters(database: Database) -> None:
+def test_wildcards_and_quotes_in_q_are_plain_characters(database: Database, page_route: str) -> None:
     _seed(database)
     assert _names(database, "100%") == ["mr_100%"]
     assert _names(database, "r_1") == ["mr_100%"]  # not "any character": mr-100 does not match
