@@ -174,6 +174,14 @@ def job_outcome(status: str | None, attempts: int | None) -> str:
     return f"{status} after {plural(attempts, 'attempt')} ({plural(attempts - 1, 'retry')})"
 
 
+def account_state(active: bool, must_change_password: bool = False) -> str:
+    """Whether a web account may sign in, as the CLI's user list and the admin page say it:
+    "yes", "no", "yes; new password required at next sign-in" (a forced reset)."""
+    if not active:
+        return "no"
+    return "yes; new password required at next sign-in" if must_change_password else "yes"
+
+
 #: Day names for minutes of the week counted from Monday 00:00 (a maintenance window's spans).
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEK_MINUTES = 7 * 1440
@@ -276,6 +284,7 @@ def register(env: Environment) -> Environment:
     env.filters["recovery_point"] = recovery_point
     env.filters["rto_words"] = rto_words
     env.filters["job_outcome"] = job_outcome
+    env.filters["account_state"] = account_state
     env.filters["schedule_every"] = schedule_every
     env.filters["window_spans"] = window_spans
     # Times in the reader's zone: the page's context carries it as ``tz`` (radguard.web.app.render).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 
@@ -133,6 +134,7 @@ def test_a_changed_password_ends_the_users_other_sessions(app: FastAPI, web_db: 
                                                           client_for: Callable[[str], TestClient]) -> None:
     other = client_for("assessor")
     this = client_for("assessor")
+    assert '<a href="/account/password">Change password</a>' in this.get("/").text  # a local account's link
     csrf = csrf_of(this)
     r = this.post("/account/password", data={"csrf_token": csrf, "current": PASSWORD, "new": NEW, "confirm": NEW},
                   follow_redirects=False)
@@ -168,6 +170,12 @@ def test_cli_force_reset_with_and_without_a_temporary_password(
     token = rg("--db", sqlite_url, "user", "token", "bob").out.strip()
     r = rg("--db", sqlite_url, "user", "reset-password", "bob", "--force", "--keep-tokens")
     assert r.code == 0 and "must choose a new password at the next sign-in" in r.out
+    # the user list says so too (ana, not reset, does not)
+    listed = {u["username"]: u for u in json.loads(rg("--db", sqlite_url, "user", "list", "--json").out)}
+    assert listed["bob"]["must_change_password"] is True and listed["ana"]["must_change_password"] is False
+    table = rg("--db", sqlite_url, "user", "list").out
+    assert [line for line in table.splitlines() if "new password required at next sign-in" in line] == \
+        [line for line in table.splitlines() if "bob" in line]
     db = open_database(sqlite_url)
     try:
         assert _user(db, "bob").must_change_password is True

@@ -157,6 +157,9 @@ def test_web_sign_in_through_the_directory_and_role_follows_groups(slapd: Slapd,
     app = _app(web_db, _config(slapd))
     with TestClient(app, base_url="https://testserver") as c:
         assert _post_login(c, "alice", USERS["alice"]).status_code == 303
+        page = c.get("/", headers={"accept": "text/html"})
+        # the directory keeps the password: no local "Change password" link for this account
+        assert page.status_code == 200 and "alice (assessor)" in page.text and "/account/password" not in page.text
     with web_db.read() as s:
         assert s.scalar(select(User.role).where(User.username == "alice")) == "assessor"
     slapd.ldapmodify(f"dn: {SECURITY}\nchangetype: modify\ndelete: member\nmember: uid=alice,ou=people,{SUFFIX}\n")

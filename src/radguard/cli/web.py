@@ -94,7 +94,8 @@ def user_list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json",
         users = list(session.scalars(select(User).order_by(User.username)))
         rows = [{"username": u.username, "full_name": u.full_name, "role": u.role,
                  "sites": sorted(user_sites(session, u) or ()) or None, "active": u.active,
-                 "locked_until": u.locked_until, "last_login": u.last_login} for u in users]
+                 "must_change_password": u.must_change_password, "locked_until": u.locked_until,
+                 "last_login": u.last_login} for u in users]
     if json_out:
         print_json(rows)
         return
@@ -102,7 +103,8 @@ def user_list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json",
     for r in rows:
         sites = r["sites"]
         table.add_row(str(r["username"]), str(r["full_name"] or ""), str(r["role"]),
-                      ", ".join(sites) if isinstance(sites, list) else "all", "yes" if r["active"] else "no",
+                      ", ".join(sites) if isinstance(sites, list) else "all",
+                      wording.account_state(bool(r["active"]), bool(r["must_change_password"])),
                       str(r["last_login"] or "never"))
     console.print(table)
 

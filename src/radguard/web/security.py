@@ -26,7 +26,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from radguard.db.models.web import ROLES, User, WebSession
-from radguard.web.accounts import lookup_session, lookup_token_row, narrowed, role_at_least, token_sites, user_sites
+from radguard.web.accounts import (
+    is_directory_account,
+    lookup_session,
+    lookup_token_row,
+    narrowed,
+    role_at_least,
+    token_sites,
+    user_sites,
+)
 from radguard.web.identity.totp import mfa_required
 
 SESSION_COOKIE = "rg_session"
@@ -214,13 +222,14 @@ class Principal:
     # to its user's. Routes pass it to the stages as ``scope=`` (radguard.inventory.scope).
     sites: frozenset[str] | None = None
     session_id: int | None = None  # the web_session row of a browser caller (None for a token)
+    local_password: bool = False  # a local account (not LDAP/OIDC): may change its password at /account/password
 
     @classmethod
     def of(cls, user: User, via: str, web_session: WebSession | None = None,
            sites: frozenset[str] | None = None) -> Principal:
         return cls(user.id, user.username, user.role, user.full_name, via,
                    web_session.csrf_token if web_session else "", sites,
-                   web_session.id if web_session else None)
+                   web_session.id if web_session else None, not is_directory_account(user))
 
     @property
     def scope(self) -> frozenset[str] | None:
