@@ -279,7 +279,8 @@ def test_no_write_reaches_another_sites_rows(app: FastAPI, web_db: Database, est
             problems.append(f"{method} {url} answers {r.status_code}: {r.text[:200]}")
         if _refusals(web_db) != audited + 1:
             problems.append(f"{method} {url}: the refusal is not in the audit log")
-        found = _leaks(r.text, tuple(typed))
+        sent = [v for v in bodies[(method, path)].get("data", {}).values() if isinstance(v, str)]
+        found = _leaks(r.text, (*typed, *sent))
         if found:
             problems.append(f"{method} {url} shows {found}")
     assert problems == [], "\n".join(problems)
@@ -304,6 +305,13 @@ def test_a_site_user_still_works_on_its_own_site(app: FastAPI, web_db: Database,
                                           "on": str(date(2027, 3, 1)), "services": "ct-main",
                                           "csrf_token": csrf_of(c)}, follow_redirects=False)
     assert r.status_code == 303, r.text
+    for kind in ("findings", "inventory", "roadmap"):  # the table exports: of its sites only
+        for fmt in ("csv", "json"):
+            r = c.post(f"/reports/export/{kind}", data={"fmt": fmt, "site": "", "csrf_token": csrf_of(c)})
+            assert r.status_code == 200 and _leaks(r.text) == [], (kind, fmt, _leaks(r.text))
+            assert kind == "roadmap" or "NWH-MAIN" in r.text
+    assert "site-limited" in c.get("/reports").text and 'id="report-form"' not in c.get("/reports").text
+    assert c.post("/reports/export/oscal", data={"csrf_token": csrf_of(c)}).status_code == 403
     cards = api.get("/api/v1/dashboard").json()
     with web_db.read() as s:
         main_assets = s.scalar(select(func.count()).select_from(Asset).join(Site).where(Site.code == "NWH-MAIN"))

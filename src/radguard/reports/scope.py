@@ -15,16 +15,24 @@ from sqlalchemy.orm import Session
 from radguard.db.base import utcnow
 from radguard.db.models.inventory import Site
 from radguard.errors import NotFoundError
+from radguard.inventory.scope import SiteScope
 
 
 @dataclass
 class Scope:
-    """The report's subject: ``site`` is a site code, or None for the whole organization."""
+    """The report's subject: ``site`` is a site code, or None for the whole organization.
+
+    ``visible`` is the sites of a reader limited to them (:mod:`radguard.inventory.scope`; None:
+    no limit): the table exports then hold only those sites' rows, and another ``site`` is
+    "not found". Reports and OSCAL documents are not cut this way (the web refuses them to such
+    a reader; docs/identity.md).
+    """
 
     session: Session
     site: str | None = None
     now: datetime = field(default_factory=utcnow)
     _tables: set[str] | None = None
+    visible: SiteScope = None
 
     def has_table(self, name: str) -> bool:
         if self._tables is None:
@@ -35,6 +43,8 @@ class Scope:
         if self.site is None:
             return None
         sid = self.session.scalar(select(Site.id).where(Site.code == self.site))
+        if sid is not None and self.visible is not None and self.site not in self.visible:
+            raise NotFoundError(f"no site with code {self.site!r} among your sites")
         if sid is None:
             codes = ", ".join(self.session.scalars(select(Site.code).order_by(Site.code))) or "none"
             raise NotFoundError(f"no site with code {self.site!r} (known sites: {codes})")

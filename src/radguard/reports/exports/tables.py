@@ -19,6 +19,7 @@ from radguard.checks.loader import default_catalog
 from radguard.checks.spec import SEVERITY_ORDER
 from radguard.csvcells import to_csv as csv_document
 from radguard.db.models.inventory import Asset
+from radguard.inventory.scope import scope_site_ids
 from radguard.reports.scope import Scope
 from radguard.reports.sections.roadmap import roadmap_items
 
@@ -104,7 +105,7 @@ def finding_records(scope: Scope) -> list[dict[str, Any]]:
     """
     catalog = default_catalog()
     out = []
-    for f in sorted(list_findings(scope.session, site=scope.site), key=lambda f: f.id):
+    for f in sorted(list_findings(scope.session, site=scope.site, scope=scope.visible), key=lambda f: f.id):
         r = finding_model(f, catalog)
         out.append(
             {
@@ -144,6 +145,9 @@ def inventory_records(scope: Scope) -> list[dict[str, Any]]:
     q = select(Asset).options(selectinload(Asset.site), selectinload(Asset.endpoints), selectinload(Asset.ae_titles))
     if site_id is not None:
         q = q.where(Asset.site_id == site_id)
+    visible = scope_site_ids(scope.session, scope.visible)
+    if visible is not None:
+        q = q.where(Asset.site_id.in_(visible))
     open_by_asset = open_severities_by_asset(scope.session)
     out = []
     for a in scope.session.scalars(q.order_by(Asset.id)):

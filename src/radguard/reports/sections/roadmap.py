@@ -48,7 +48,7 @@ class RoadmapSection:
 
 def roadmap_document(scope: Scope) -> dict[str, Any]:
     """The roadmap the report shows, computed once and shared by the roadmap and risks sections."""
-    return build_roadmap(scope.session, today=scope.now.date())
+    return build_roadmap(scope.session, today=scope.now.date(), scope=scope.visible)
 
 
 def _item(a: dict[str, Any], actions: list[dict[str, Any]] | None = None) -> RoadmapItem:

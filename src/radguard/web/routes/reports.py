@@ -39,9 +39,10 @@ TABLE_EXPORTS = ("findings", "inventory", "roadmap")
 
 
 @router.get("/reports")
-async def reports_page(request: Request, principal: Principal = Depends(require("viewer", organisation=True)),
+async def reports_page(request: Request, principal: Principal = Depends(require("viewer")),
                        session: Session = Depends(db_session)) -> Response:
-    sites = site_codes(session)
+    """The report and export forms; an account limited to sites gets only the table exports of its sites."""
+    sites = site_codes(session, scope=principal.scope)
     return render(request, "reports.html", {"sites": sites, "audiences": AUDIENCES, "tables": TABLE_EXPORTS})
 
 
@@ -86,11 +87,16 @@ def report_download(request: Request, audience: str = Form("executive"), fmt: st
 
 @router.post("/reports/export/{kind}")
 def export_download(request: Request, kind: str, fmt: str = Form("csv"), site: str = Form(""),
-                    principal: Principal = Depends(require("viewer", organisation=True)),
+                    principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> Response:
+    """A table export (of the caller's sites when it is limited to sites), or the OSCAL documents
+    (the organisation's or a whole site's: refused to an account limited to sites)."""
     chosen_site = site or None
+    if kind == "oscal" and principal.scope is not None:
+        raise HTTPException(status_code=403, detail="the OSCAL documents cover the whole organisation; your "
+                            "account is limited to " + (", ".join(sorted(principal.scope)) or "no site"))
     try:
-        scope = Scope(session, chosen_site)
+        scope = Scope(session, chosen_site, visible=principal.scope)
         scope.site_id()  # refuse an unknown site before building anything
         if kind == "oscal":
             body, media, ext, rows = _oscal_zip(scope), "application/zip", "zip", None
