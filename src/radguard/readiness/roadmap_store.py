@@ -77,8 +77,9 @@ def store_roadmap(session: Session, snapshot: DashboardSnapshot, doc: dict[str, 
     :param refs: the open findings by check that the ranking was made from (for their sites);
         read again from the register when not given.
     """
-    session.execute(delete(RoadmapAction).where(RoadmapAction.snapshot_id != snapshot.id))
-    session.execute(delete(RoadmapActionSite).where(RoadmapActionSite.snapshot_id != snapshot.id))
+    # Only the newest ranking is kept (earlier snapshots' cards stay; their roadmap rows go).
+    session.execute(delete(RoadmapAction))
+    session.execute(delete(RoadmapActionSite))
     if refs is None:
         refs = open_findings(session)
     site_of_asset = asset_sites(session)
