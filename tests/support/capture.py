@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +92,35 @@ def seeded_adt() -> str:
     ]) + "\r"
 
 
+@contextmanager
+def _serving(host: str, port: int, serve: Callable[[socket.socket], None]) -> Iterator[None]:
+    """Listen on ``host:port`` and hand each accepted connection to ``serve`` in its own thread
+    (which closes it), until the block ends."""
+    srv = socket.socket(socket.AF_INET)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, port))
+    srv.listen(8)
+    srv.settimeout(0.1)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(2)
+        srv.close()
+
+
 @dataclass
 class MllpListener:
     host: str
@@ -103,12 +132,6 @@ class MllpListener:
 def mllp_listener(host: str = "127.0.0.1") -> Iterator[MllpListener]:
     """An MLLP receiver on a free port: reads each framed message and answers with an ACK."""
     listener = MllpListener(host, free_port(host))
-    srv = socket.socket(socket.AF_INET)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, listener.port))
-    srv.listen(4)
-    srv.settimeout(0.1)
-    stop = threading.Event()
 
     def serve(conn: socket.socket) -> None:
         buffer = b""
@@ -126,22 +149,8 @@ def mllp_listener(host: str = "127.0.0.1") -> Iterator[MllpListener]:
             except OSError:
                 pass
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
+    with _serving(host, listener.port, serve):
         yield listener
-    finally:
-        stop.set()
-        thread.join(2)
-        srv.close()
 
 
 def send_hl7(host: str, port: int, message: str) -> str:
@@ -157,35 +166,18 @@ def tcp_service(host: str) -> Iterator[int]:
     """A TCP server on a free port of ``host`` that answers each connection's first bytes with
     ``ok`` and closes: a stand-in for any service (SMB, a web console…) whose flow is what counts."""
     port = free_port(host)
-    srv = socket.socket(socket.AF_INET)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, port))
-    srv.listen(8)
-    srv.settimeout(0.1)
-    stop = threading.Event()
 
-    def accept() -> None:
-        while not stop.is_set():
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5.0)
             try:
-                conn, _ = srv.accept()
+                if conn.recv(4096):
+                    conn.sendall(b"ok")
             except OSError:
-                continue
-            with conn:
-                conn.settimeout(5.0)
-                try:
-                    if conn.recv(4096):
-                        conn.sendall(b"ok")
-                except OSError:
-                    pass
+                pass
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
+    with _serving(host, port, serve):
         yield port
-    finally:
-        stop.set()
-        thread.join(2)
-        srv.close()
 
 
 def tcp_exchange(source: str, host: str, port: int) -> None:
