@@ -136,6 +136,20 @@ def count_assets(session: Session, site: str | None = None, *, scope: SiteScope 
     return int(session.scalar(stmt) or 0)
 
 
+def class_counts(session: Session, *, scope: SiteScope = None) -> tuple[dict[str, int], int]:
+    """(assets per class, assets not yet confirmed): the dashboard's inventory card.
+
+    :param scope: the sites the caller may see; None: all.
+    """
+    ids = scope_site_ids(session, scope)
+    by_class_q = select(Asset.asset_class, func.count()).group_by(Asset.asset_class)
+    unconfirmed_q = select(func.count()).select_from(Asset).where(Asset.confirmed.is_(False))
+    if ids is not None:
+        by_class_q = by_class_q.where(Asset.site_id.in_(ids))
+        unconfirmed_q = unconfirmed_q.where(Asset.site_id.in_(ids))
+    return dict(session.execute(by_class_q).tuples().all()), int(session.scalar(unconfirmed_q) or 0)
+
+
 # Each order ends in a unique column (or column set) and matches one index of migration 0031
 # column for column (the site order: the unique (site_id, name)), so no page sorts the
 # inventory and a cursor seeks to its first row. Sites are listed in the order they were added.

@@ -26,14 +26,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from radguard.backup.sets import latest_verification, list_sets, verification_record
 from radguard.checks.findings import FindingCounts, finding_counts
 from radguard.db.base import utcnow
-from radguard.db.models.inventory import Asset
-from radguard.inventory.scope import SiteScope, scope_site_ids
+from radguard.inventory.queries import class_counts
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.checklists.assessments import assessment_versions, current_assessment
 from radguard.readiness.checklists.report import score_document
 from radguard.readiness.continuity import continuity
@@ -162,14 +161,7 @@ def next_drills(session: Session, scope: SiteScope = None) -> list[dict[str, Any
 
 
 def assets_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
-    ids = scope_site_ids(session, scope)
-    by_class_q = select(Asset.asset_class, func.count()).group_by(Asset.asset_class)
-    unconfirmed_q = select(func.count()).select_from(Asset).where(Asset.confirmed.is_(False))
-    if ids is not None:
-        by_class_q = by_class_q.where(Asset.site_id.in_(ids))
-        unconfirmed_q = unconfirmed_q.where(Asset.site_id.in_(ids))
-    by_class = dict(session.execute(by_class_q).all())
-    unconfirmed = session.scalar(unconfirmed_q) or 0
+    by_class, unconfirmed = class_counts(session, scope=scope)  # inventory.queries owns the assets
     return {"total": sum(by_class.values()), "by_class": sorted(by_class.items()), "unconfirmed": unconfirmed}
 
 
