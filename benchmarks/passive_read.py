@@ -2,8 +2,9 @@
 `tshark -r FILE -Y dicom -q` on the same file, in the same run; wall time and peak RSS.
 
 The capture is real imaging traffic made on loopback (DCMTK storescu/findscu/movescu to
-Orthanc, HL7 ADT over MLLP, DICOMweb), or ``--source PCAP``, doubled with ``mergecap -a`` until
-it reaches ``--megabytes``. Each side runs under ``/usr/bin/time`` so peak RSS is its own
+Orthanc, HL7 ADT over MLLP, DICOMweb), or ``--source PCAP``, copied one after another until it
+reaches ``--megabytes``, each copy with the clients' ports moved so it is new connections. Each
+side runs under ``/usr/bin/time`` so peak RSS is its own
 (radguard's figure is the larger of the Python process and its tshark child).
 
     .venv/bin/python benchmarks/passive_read.py --megabytes 1024
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,18 +57,59 @@ def make_source(work: Path) -> tuple[Path, int]:
 
 
 def grow(source: Path, megabytes: int, work: Path) -> Path:
-    """Concatenate the capture with itself (mergecap -a) until it is at least ``megabytes``."""
-    current = work / "grown-0.pcap"
-    shutil.copy(source, current)
-    step = 0
-    while current.stat().st_size < megabytes * 1_000_000:
-        step += 1
-        nxt = work / f"grown-{step}.pcap"
-        subprocess.run(["/usr/bin/mergecap", "-a", "-F", "pcap", "-w", str(nxt), str(current), str(current)],
-                       check=True, capture_output=True)
-        current.unlink()
-        current = nxt
-    return current
+    """Copies of the capture one after another until the file is at least ``megabytes``, each copy
+    a new set of TCP connections: the clients' ports (the SYN senders') are moved per copy and its
+    times shifted past the previous copy, so tshark decodes every association again instead of
+    reading the copies as retransmissions of the first (which plain ``mergecap -a`` doubling gave).
+    Servers, addresses and payloads stay as captured. Ethernet captures only (tcpdump on ``lo``)."""
+    import struct
+
+    import dpkt
+
+    packets: list[tuple[float, bytes, int | None]] = []  # (time, frame, offset of the TCP ports)
+    clients: set[tuple[bytes, int]] = set()
+    with source.open("rb") as fh:
+        reader = dpkt.pcap.UniversalReader(fh)
+        if reader.datalink() != dpkt.pcap.DLT_EN10MB:
+            raise SystemExit(f"{source}: only Ethernet captures can be grown (link type {reader.datalink()})")
+        for ts, buf in reader:
+            eth = dpkt.ethernet.Ethernet(buf)
+            ip, offset = eth.data, None
+            if isinstance(ip, dpkt.ip.IP) and isinstance(ip.data, dpkt.tcp.TCP):
+                offset = 14 + ip.hl * 4
+                tcp = ip.data
+                if tcp.flags & dpkt.tcp.TH_SYN and not tcp.flags & dpkt.tcp.TH_ACK:
+                    clients.add((ip.src, tcp.sport))
+            packets.append((float(ts), bytes(buf), offset))
+    if not packets:
+        raise SystemExit(f"{source}: no packets")
+    span = packets[-1][0] - packets[0][0] + 1.0
+    roles = []  # per packet: (moves the source port, moves the destination port)
+    for _, buf, offset in packets:
+        if offset is None:
+            roles.append((False, False))
+            continue
+        sport, dport = struct.unpack_from("!HH", buf, offset)
+        roles.append(((buf[26:30], sport) in clients, (buf[30:34], dport) in clients))
+    out = work / "grown.pcap"
+    with out.open("wb") as fh:
+        writer = dpkt.pcap.Writer(fh, snaplen=262144, linktype=dpkt.pcap.DLT_EN10MB)
+        copy = 0
+        while True:
+            for (ts, buf, offset), (move_src, move_dst) in zip(packets, roles, strict=True):
+                frame = bytearray(buf)
+                if copy and offset is not None and (move_src or move_dst):
+                    sport, dport = struct.unpack_from("!HH", frame, offset)
+                    if move_src:
+                        sport = 1024 + (sport - 1024 + copy * 7919) % 64511
+                    if move_dst:
+                        dport = 1024 + (dport - 1024 + copy * 7919) % 64511
+                    struct.pack_into("!HH", frame, offset, sport, dport)
+                writer.writepkt(bytes(frame), ts=ts + copy * span)
+            copy += 1
+            if fh.tell() >= megabytes * 1_000_000:
+                break
+    return out
 
 
 def timed(cmd: list[str]) -> tuple[float, int, str]:
@@ -96,7 +137,8 @@ def run(megabytes: int, source: Path | None, work: Path) -> dict[str, object]:
             "ratio_radguard_over_tshark_heuristic": round(rg_wall / th_wall, 2),
             "radguard_peak_rss_mib": round(max(rg_rss, report["tshark_rss_kib"]) / 1024, 1),
             "radguard_python_rss_mib": round(rg_rss / 1024, 1),
-            "tshark_peak_rss_mib": round(ts_rss / 1024, 1), "dicom_conversations":
+            "tshark_peak_rss_mib": round(ts_rss / 1024, 1), "facts": report["counts"]["facts"],
+            "dicom_conversations":
                 report["counts"]["dicom_conversations"], "flows": report["counts"]["flows"]}
 
 
