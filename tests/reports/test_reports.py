@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from tests.reports.northwind import cli
 
+XHTML = "{http://www.w3.org/1999/xhtml}"
 FORBIDDEN = re.compile(
     r"""(?:src|href)\s*=\s*["'](?:https?:|//)|<link\b|<script\b[^>]*\bsrc=|@import|url\((?!#)""", re.I
 )
@@ -35,6 +37,39 @@ def pdf_text(path: Path, *, layout: bool = False) -> str:
 def pdf_pages(path: Path) -> int:
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
     return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+
+
+# The page's body: A4 less report.css's 16 mm top and 18 mm bottom margins, in points.
+BODY_TOP, BODY_BOTTOM = 16 / 25.4 * 72, 841.89 - 18 / 25.4 * 72
+
+
+def pdf_lines(path: Path) -> list[list[tuple[float, float, str]]]:
+    """Each page's text lines as (top, bottom, text), from pdftotext's word boxes."""
+    out = subprocess.run(["pdftotext", "-bbox-layout", str(path), "-"], check=True, capture_output=True,
+                         text=True).stdout
+    pages = []
+    for page in ET.fromstring(out).iter(f"{XHTML}page"):
+        lines = []
+        for line in page.iter(f"{XHTML}line"):
+            words = [w.text or "" for w in line.iter(f"{XHTML}word")]
+            lines.append((float(line.get("yMin", "0")), float(line.get("yMax", "0")), " ".join(words)))
+        pages.append(lines)
+    return pages
+
+
+def body_fill(lines: list[tuple[float, float, str]]) -> float:
+    """How far down the page's body its text goes (0 empty, 1 full), the running footer left out."""
+    bottom = max((b for _, b, _ in lines if b < BODY_BOTTOM), default=BODY_TOP)
+    return (bottom - BODY_TOP) / (BODY_BOTTOM - BODY_TOP)
+
+
+def assert_no_stranded_headings(path: Path, headings: list[str]) -> None:
+    """Each section heading has at least three lines of its content below it on its page."""
+    for n, lines in enumerate(pdf_lines(path), 1):
+        body = [text for _, bottom, text in lines if bottom < BODY_BOTTOM]
+        for i, text in enumerate(body):
+            if text in headings:
+                assert len(body) - i - 1 >= 3, f"{text!r} is stranded at the foot of page {n}: {body[i:]}"
 
 
 def test_executive_pdf_is_a_few_pages_with_the_board_sections(rendered: dict[str, Path]) -> None:
@@ -63,6 +98,14 @@ def test_executive_pdf_is_a_few_pages_with_the_board_sections(rendered: dict[str
     # definition of demonstrated recovery, docs/response.md; the report used to show 8.9 h by another rule).
     assert re.search(r"CT at Main Campus\s+4 ?h\s+6\.5 ?h\s+exceeds RTO", pdf_text(path, layout=True))
     assert len(re.findall(r"^\s*[1-5]\. ", text, re.M)) == 5
+
+
+def test_executive_first_page_is_full_and_no_heading_is_stranded(rendered: dict[str, Path]) -> None:
+    path = rendered["executive.pdf"]
+    pages = pdf_lines(path)
+    assert body_fill(pages[0]) > 0.7, f"page 1 is only {body_fill(pages[0]):.0%} full"
+    assert_no_stranded_headings(path, ["Readiness at a glance", "The five risks that matter most", "Backups and drills",
+                                       "Top of the roadmap", "Framework coverage", "About this report"])
 
 
 def test_technical_pdf_has_every_section_and_is_longer(rendered: dict[str, Path]) -> None:

@@ -1,8 +1,11 @@
 """Report charts as inline SVG, readable when printed in black and white.
 
-Each chart has a title and labelled axes with units; series are told apart by hatching and
-direct value labels, never by colour alone. Text stays text in the SVG (searchable, and sharp
-in the PDF). Output is deterministic so reports can be compared.
+Each chart has a title and labelled axes with units. A single series is one plain grey with a
+value label on each bar; several series (stacked coverage, maturity against target) are told
+apart by hatching, markers and a legend, never by colour alone. Every chart uses one font family
+and the size scale below (title, axis label, tick and value label, small annotation), so charts
+look alike side by side. Text stays text in the SVG (searchable, and sharp in the PDF). Output
+is deterministic so reports can be compared.
 """
 
 from __future__ import annotations
@@ -17,20 +20,33 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+FONT_FAMILY = "DejaVu Sans"
+#: The one size scale (points) for every chart: title, axis label, tick/value/legend, small annotation.
+TITLE_SIZE, LABEL_SIZE, TEXT_SIZE, SMALL_SIZE = 10.0, 9.0, 8.0, 7.0
+FONT_SIZES = (TITLE_SIZE, LABEL_SIZE, TEXT_SIZE, SMALL_SIZE)
+#: A single series' bars: a mid grey dark enough that white value labels inside pass WCAG AA (7.5:1).
+BAR_FILL = "#555555"
+#: A value label goes inside its bar (white) when the bar is at least this share of the axis span.
+INSIDE_SHARE = 0.18
+
 matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",
         "svg.hashsalt": "radguard",
-        "font.family": "DejaVu Sans",
-        "font.size": 9,
+        "font.family": FONT_FAMILY,
+        "font.size": TEXT_SIZE,
+        "axes.titlesize": TITLE_SIZE,
+        "axes.titleweight": "bold",
+        "axes.labelsize": LABEL_SIZE,
+        "xtick.labelsize": TEXT_SIZE,
+        "ytick.labelsize": TEXT_SIZE,
+        "legend.fontsize": TEXT_SIZE,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "hatch.linewidth": 0.8,
     }
 )
 
-HATCHES = ("////", "xx", "\\\\", "..", "", "--", "++", "oo")
-GREYS = ("#222222", "#555555", "#888888", "#bbbbbb", "#ffffff")
 
 
 def _svg(fig: Figure, label: str) -> str:
@@ -48,23 +64,39 @@ def _svg(fig: Figure, label: str) -> str:
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], *, unit: str, horizontal: bool = True) -> str:
-    """One series of counts; bars hatched in turn so neighbours differ in grey print."""
+    """One series of counts in one plain grey: hatching would suggest series that are not there.
+
+    Each value is written on its bar: inside in white when the bar is long enough to hold it,
+    else just past its end in black, so no label sits half over a bar edge.
+    """
     height = max(1.6, 0.32 * len(labels) + 0.9) if horizontal else 2.6
     fig, ax = plt.subplots(figsize=(6.2, height))
     pos = list(range(len(labels)))
-    hatches = [HATCHES[i % len(HATCHES)] for i in pos]
     if horizontal:
-        bars = ax.barh(pos, values, color="white", edgecolor="black", hatch=hatches)
+        bars = ax.barh(pos, values, color=BAR_FILL, edgecolor="black", linewidth=0.6)
         ax.set_yticks(pos, labels)
         ax.invert_yaxis()
         ax.set_xlabel(unit)
+        ax.margins(x=0.08)
     else:
-        bars = ax.bar(pos, values, color="white", edgecolor="black", hatch=hatches)
+        bars = ax.bar(pos, values, color=BAR_FILL, edgecolor="black", linewidth=0.6)
         ax.set_xticks(pos, labels)
         ax.set_ylabel(unit)
-    ax.bar_label(bars, labels=[f"{v:g}" for v in values], padding=3)
-    ax.set_title(title, loc="left", fontweight="bold")
-    ax.margins(x=0.12) if horizontal else ax.margins(y=0.15)
+        ax.margins(y=0.12)
+    span = max([float(v) for v in values] + [1.0])
+    inside = [float(v) >= INSIDE_SHARE * span for v in values]
+    texts = [f"{v:g}" for v in values]
+    within = ax.bar_label(bars, labels=[t if i else "" for t, i in zip(texts, inside, strict=True)],
+                          label_type="center", color="white", fontsize=TEXT_SIZE)
+    beyond = ax.bar_label(bars, labels=["" if i else t for t, i in zip(texts, inside, strict=True)],
+                          label_type="edge", padding=3, color="black", fontsize=TEXT_SIZE)
+    # Ids in the SVG (bar-N, value-N, plot) let tests check where each label landed.
+    ax.patch.set_gid("plot")
+    for n, (bar, a, b, i) in enumerate(zip(bars, within, beyond, inside, strict=True)):
+        bar.set_gid(f"bar-{n}")
+        (a if i else b).set_gid(f"value-{n}")
+        (b if i else a).set_visible(False)
+    ax.set_title(title, loc="left")
     return _svg(fig, title)
 
 
@@ -75,12 +107,12 @@ def maturity_chart(
     target: Sequence[float | None],
     previous: Sequence[float | None] | None = None,
 ) -> str:
-    """Current maturity as hatched bars, the target as a black tick, the previous score as a hollow dot."""
+    """Current maturity as light grey bars, the target as a black tick, the previous score as a hollow dot."""
     fig, ax = plt.subplots(figsize=(6.4, max(2.0, 0.34 * len(domains) + 1.0)))
     pos = list(range(len(domains)))
     cur = [c or 0 for c in current]
-    bars = ax.barh(pos, cur, color="#dddddd", edgecolor="black", hatch="////", label="Current")
-    ax.bar_label(bars, labels=["n/a" if c is None else f"{c:.1f}" for c in current], padding=3, fontsize=8)
+    bars = ax.barh(pos, cur, color="#cccccc", edgecolor="black", linewidth=0.6, label="Current")
+    ax.bar_label(bars, labels=["n/a" if c is None else f"{c:.1f}" for c in current], padding=3, fontsize=TEXT_SIZE)
     t_pos = [p for p, t in zip(pos, target, strict=True) if t is not None]
     ax.scatter(
         [t for t in target if t is not None],
@@ -109,8 +141,8 @@ def maturity_chart(
     ax.set_xlim(0, 4.4)
     ax.set_xticks(range(5))
     ax.set_xlabel("Maturity level (0 not performed – 4 optimized)")
-    ax.set_title(title, loc="left", fontweight="bold")
-    ax.legend(loc="lower right", fontsize=8, frameon=True)
+    ax.set_title(title, loc="left")
+    ax.legend(loc="lower right", frameon=True)
     return _svg(fig, title)
 
 
@@ -129,14 +161,14 @@ def stacked_status_chart(
             bars,
             labels=[str(v) if v else "" for v in vals],
             label_type="center",
-            fontsize=7,
+            fontsize=SMALL_SIZE,
             color="white" if colour == "#444444" else "black",
         )
         left = [a + b for a, b in zip(left, vals, strict=True)]
     ax.invert_yaxis()
     ax.set_xlabel(unit)
-    ax.set_title(title, loc="left", fontweight="bold")
-    ax.legend(ncols=len(statuses), loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8, frameon=False)
+    ax.set_title(title, loc="left")
+    ax.legend(ncols=len(statuses), loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
     return _svg(fig, title)
 
 
@@ -167,11 +199,11 @@ def dataflow_map(
                                zorder=1)
         frame.set_gid(f"zone-{i}")
         ax.add_patch(frame)
-        ax.text(x, 0.35, zone, ha="center", va="center", fontweight="bold", fontsize=7, zorder=4)
+        ax.text(x, 0.35, zone, ha="center", va="center", fontweight="bold", fontsize=SMALL_SIZE, zorder=4)
         for j, (key, host) in enumerate(hosts):
             y = -j - 0.5
             where[key] = (x, y)
-            ax.text(x, y, host, ha="center", va="center", fontsize=7, zorder=4,
+            ax.text(x, y, host, ha="center", va="center", fontsize=SMALL_SIZE, zorder=4,
                     bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": "black",
                           "linewidth": 0.6})
     for k, (src, dst, text, violation) in enumerate(edges):
@@ -186,11 +218,11 @@ def dataflow_map(
         # The quadratic curve's midpoint: halfway to arc3's control point (equal aspect keeps it on the line).
         dx, dy = x2 - x1, y2 - y1
         mx, my = (x1 + x2) / 2 + rad * dy / 2, (y1 + y2) / 2 - rad * dx / 2
-        ax.text(mx, my, f"VIOLATION {text}" if violation else text, ha="center", va="center", fontsize=6,
+        ax.text(mx, my, f"VIOLATION {text}" if violation else text, ha="center", va="center", fontsize=SMALL_SIZE,
                 fontweight="bold" if violation else "normal", zorder=3,
                 bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     ax.set_xlim(-width / 2 - 0.6, (max(1, len(zones)) - 1) * step + width / 2 + 0.6)
     ax.set_ylim(-rows - 1.2, 1.2)
     ax.axis("off")
-    ax.set_title(title, loc="left", fontweight="bold")
+    ax.set_title(title, loc="left")
     return _svg(fig, title)
