@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from radguard.checks.engine import AssessSettings, load_settings
+from radguard.checks.sla import SlaPolicy
 from radguard.db.models.evidence import Attestation
 from radguard.db.models.findings import Finding
 from radguard.db.models.response import Drill, DrillEvent
@@ -66,7 +67,8 @@ def test_settings_file_names_the_zone_and_refuses_an_unknown_one(tmp_path: objec
 
 @pytest.fixture
 def berlin(app: FastAPI) -> FastAPI:
-    app.state.settings = AssessSettings(timezone="Europe/Berlin")
+    # acceptances up to 400 days: _next_july can be 366 days ahead (on 31 July before a leap year)
+    app.state.settings = AssessSettings(timezone="Europe/Berlin", sla=SlaPolicy(max_acceptance_days=400))
     return app
 
 
