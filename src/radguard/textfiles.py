@@ -351,6 +351,24 @@ def node_line(node: yaml.Node | None, loc: Iterable[str | int]) -> int | None:
     return line
 
 
+def validation_input_error(source: str, node: yaml.Node | None, exc: Any) -> InputError:
+    """A pydantic ``ValidationError`` on a YAML document as an InputError naming the file, the
+    line and the field by its path in the file (``zones.0.ranges.0``), not by pydantic's internal
+    validator names (``lax-or-strict[...]``, ``function-after[...]``), which people cannot act on.
+
+    :param source: the file's name, as shown.
+    :param node: the document's node tree from :func:`parse_yaml_nodes` (None: no line named).
+    :param exc: the ``pydantic.ValidationError`` raised validating that document.
+    """
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if isinstance(p, int) or "[" not in p]  # "[key]", "lax-or-strict[...]"
+    line = node_line(node, loc) if node is not None else None
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown name; check the spelling against the documentation"
+    return InputError(source, f"line {line}" if line else None, ".".join(str(p) for p in loc) or None, msg)
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse one YAML document (safe loader); syntax errors name the line and column."""
     return parse_yaml_nodes(text, source)[0]

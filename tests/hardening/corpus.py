@@ -112,6 +112,8 @@ BACKUP_SETS = {"backup_sets": [{"name": "corpus-nightly", "protects": ASSET, "lo
 SCOPE = {"authorized_by": "Dana Whitfield, CISO", "reason": "CHG-1 corpus",
          "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
          "targets": ["127.0.0.1"], "max_level": 1}
+POLICY = {"version": 1, "zones": [{"name": "imaging", "role": "modality", "ranges": ["10.1.0.0/16"]}],
+          "rules": [{"from": "imaging", "to": "archive", "ports": [104], "why": "images to the PACS"}]}
 SETTINGS = {"sla": {"exposed": {"critical": 14}}, "parameters": {"stale_days": 180}}
 CHECKLIST = {"assessment": 1, "answers": [{"question": "GOV-01", "answer": 2, "owner": "CISO"},
                                           {"question": "GOV-04", "answer": 1}]}
@@ -258,6 +260,18 @@ def importers() -> list[Importer]:
                  "yaml", SCOPE, ("max_level",), {
                      "window-ends-before-start": (setter(("window", "end"), "2025-01-01T00:00:00Z"), r"window"),
                      "max-level-9": (setter(("max_level",), 9), r"max_level"),
+                 }),
+        Importer("segmentation-policy", ("segmentation", "set-policy", "{file}"), "policy.yaml", "yaml", POLICY,
+                 ("rules", 0, "why"), {
+                     "port-true": (setter(("rules", 0, "ports"), [True]), r"line 11, field 'rules\.0\.ports\.0'"),
+                     "port-string": (setter(("rules", 0, "ports"), ["104"]), r"field 'rules\.0\.ports\.0'"),
+                     "port-70000": (setter(("rules", 0, "ports"), [70000]), r"rules\.0.*65535"),
+                     "zone-unknown": (setter(("rules", 0, "from"), "nozone"), r"rules\.0\.from"),
+                     "range-host-bits": (setter(("zones", 0, "ranges"), ["10.1.0.1/16"]),
+                                         r"line 6, field 'zones\.0\.ranges\.0': Input is not a valid"),
+                     "role-unknown": (setter(("zones", 0, "role"), "robot"), r"zones\.0\.role"),
+                     "rules-6000": (setter(("rules",), [copy.deepcopy(POLICY["rules"][0]) for _ in range(6000)]),
+                                    r"line \d+:.*256 KiB"),
                  }),
         Importer("assess-settings", ("assess", "--settings", "{file}"), "settings.yaml", "yaml", SETTINGS,
                  ("parameters", "stale_days"), {

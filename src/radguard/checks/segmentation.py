@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from radguard.db.models.inventory import Asset, Endpoint, Site
 from radguard.db.models.segmentation import SegmentationPolicy
 from radguard.errors import InputError, NotFoundError
 from radguard.passive.store import ObservedFlow, observed_flows
-from radguard.textfiles import parse_yaml_nodes, read_text
+from radguard.textfiles import line_of, parse_yaml_nodes, read_text, validation_input_error
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "segmentation-default.yaml"
 Role = Literal["modality", "archive", "ai", "workstation", "integration", "remote_gateway", "general", "guest",
@@ -55,7 +55,7 @@ class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     from_: str = Field(alias="from", min_length=1)
     to: str = Field(min_length=1)
-    ports: list[int] = Field(min_length=1)
+    ports: list[StrictInt] = Field(min_length=1)  # strict: ``true`` or ``"104"`` is a mistake, not port 1/104
     proto: Literal["tcp", "udp"] = "tcp"
     why: str = Field(min_length=1, max_length=300)
 
@@ -98,16 +98,24 @@ def _load_file(path: Path) -> PolicyFile:
     return _parse(read_text(path), str(path))
 
 
+# A policy is written by hand: tens of zones and rules, a few KiB. The general YAML bound (64 MiB)
+# let a 14 MB file of rules run the pure-Python YAML parser past 1.4 GB of memory for minutes.
+POLICY_CHARS = 256 * 1024
+
+
 def _parse(text: str, source: str) -> PolicyFile:
-    raw, _node = parse_yaml_nodes(text, source)
+    if len(text) > POLICY_CHARS:
+        raise InputError(source, f"line {line_of(text, POLICY_CHARS)}", None,
+                         f"a segmentation policy is at most {POLICY_CHARS // 1024} KiB (thousands of zones and "
+                         "rules); this file passes that here. Give whole networks as ranges rather than "
+                         "one zone per address")
+    raw, node = parse_yaml_nodes(text, source)
     if not isinstance(raw, dict):
         raise InputError(source, None, None, "a segmentation policy is a YAML mapping with version, zones, rules")
     try:
         return PolicyFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(source, None, field, first["msg"]) from None
+        raise validation_input_error(source, node, exc) from None
 
 
 def load_policy(path: Path | None = None) -> Policy:
