@@ -228,3 +228,35 @@ def test_identity_file_errors_name_the_field(tmp_path: Path, monkeypatch: pytest
         load_identity_config(path)
     path.write_text(base + "  client_secret_env: HOME\n")
     assert load_identity_config(path).oidc is not None
+
+
+@pytest.mark.parametrize(("line", "refusal"), [
+    ("  role_claim: a..b\n", r"line 6, field 'oidc\.role_claim': 'a\.\.b' has an empty part"),
+    ("  role_claim: .x\n", r"line 6, field 'oidc\.role_claim': '\.x' has an empty part"),
+    ("  role_claim: ''\n", r"line 6, field 'oidc\.role_claim'"),
+    ("  role_claim: " + "r" * 201 + "\n", r"line 6, field 'oidc\.role_claim': .*at most 200"),
+    ("  use_userinfo: 0\n", r"line 6, field 'oidc\.use_userinfo': .*valid boolean"),
+    ("  use_userinfo: 'no'\n", r"line 6, field 'oidc\.use_userinfo': .*valid boolean"),
+    ("  sign_out_at_provider: 1\n", r"line 6, field 'oidc\.sign_out_at_provider'"),
+    ("  post_logout_redirect_url: javascript:alert(1)\n", r"line 6, field 'oidc\.post_logout_redirect_url'"),
+    ("  post_logout_redirect_url: http://evil.hospital.test/\n", r"post_logout_redirect_url: must be https://"),
+])
+def test_hostile_oidc_settings_are_refused_at_start_up(tmp_path: Path, line: str, refusal: str) -> None:
+    """Each of these was accepted (and made every sign-in fail, or guessed a boolean from 0) or named
+    pydantic's location without a line; now refused before serving, naming the line and field."""
+    path = tmp_path / "identity.yaml"
+    path.write_text("oidc:\n  issuer: https://login.hospital.test\n  client_id: radguard\n"
+                    "  redirect_url: https://radguard.hospital.test/auth/oidc/callback\n"
+                    "  claim_roles: {imaging-staff: viewer}\n" + line + "  client_secret_env: HOME\n")
+    with pytest.raises(InputError, match=refusal):
+        load_identity_config(path)
+
+
+def test_a_binary_identity_file_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "identity.yaml"
+    path.write_bytes(b"oidc:\n  issuer: \xd4\xff\xfe\n")  # was a UnicodeDecodeError from path.read_text
+    with pytest.raises(InputError, match=r"identity\.yaml, line 2: not UTF-8"):
+        load_identity_config(path)
+    path.write_bytes(b"oidc:\n  name: a\x00b\n")
+    with pytest.raises(InputError, match=r"line 2: .*NUL"):
+        load_identity_config(path)

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 import ldap3
-import yaml
 from ldap3.core import exceptions as ldap_exc
 from ldap3.utils.conv import escape_filter_chars
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radguard.db.models.web import ROLES
 from radguard.errors import InputError, RadguardError
+from radguard.textfiles import parse_yaml_nodes, read_text, validation_input_error
 from radguard.web.identity.oidc import OidcConfig
 
 # Letters, digits and the punctuation real account names use (AD sAMAccountName, UPNs).
@@ -98,22 +98,15 @@ class IdentityConfig(BaseModel):
 
 def load_identity_config(path: Path) -> IdentityConfig:
     """Read and validate the identity YAML; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), None, None, f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(str(path), f"line {mark.line + 1}" if mark else None, None,
-                         f"not valid YAML: {exc}") from exc
+    # The strict reader (radguard.textfiles): a binary or Latin-1 file, a NUL, a billion-laughs
+    # file or one of 64 MiB is an InputError naming the line, not a UnicodeDecodeError traceback.
+    raw, node = parse_yaml_nodes(read_text(path), str(path))
     if not isinstance(raw, dict):
         raise InputError(str(path), None, None, "expected a mapping with an `ldap:` and/or `oidc:` section")
     try:
         return IdentityConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputError(str(path), None, field, err["msg"]) from exc
+        raise validation_input_error(str(path), node, exc) from None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from radguard.db.models.web import ROLES
 from radguard.errors import RadguardError
@@ -84,14 +84,24 @@ class OidcConfig(BaseModel):
     client_secret_file: Path | None = None
     redirect_url: str = Field(pattern=r"^https?://[^/?#]+/.*auth/oidc/callback$")
     scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
-    role_claim: str = "groups"
+    role_claim: str = Field(default="groups", min_length=1, max_length=200)
     claim_roles: dict[str, Role]
     username_claim: str = "preferred_username"
     leeway: int = Field(default=60, ge=0, le=600)
     timeout: int = Field(default=5, gt=0, le=60)
-    use_userinfo: bool = True
+    use_userinfo: StrictBool = True  # strict: "no" in quotes or 0 is a mistake to name, not a guess
     post_logout_redirect_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+")
-    sign_out_at_provider: bool = True
+    sign_out_at_provider: StrictBool = True
+
+    @field_validator("role_claim")
+    @classmethod
+    def _role_claim(cls, value: str) -> str:
+        # "a..b" or ".x" can never match a claim (a name with dots is matched whole, then by parts):
+        # refused here rather than every sign-in failing later with "claim not in the ID token".
+        if any(not part.strip() for part in value.split(".")):
+            raise ValueError(f"{value!r} has an empty part; give a claim name (groups) or a dotted path with "
+                             "a name between each dot (realm_access.roles)")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> OidcConfig:
