@@ -151,3 +151,14 @@ def test_monthly_day_schedule_runs_on_its_day_across_months(sqlite_db: Database,
     bad = rg("--db", url, "schedule", "add", "report-bad", "--kind", "report", "--monthly", "32",
              "--report-dir", str(tmp_path))
     assert bad.code != 0 and "--monthly" in bad.err and "1 to 31" in bad.err
+
+
+@pytest.mark.parametrize(("option", "value"), [("--monthly", ""), ("--monthly", " "), ("--timezone", ""),
+                                               ("--window", "")])
+def test_an_empty_schedule_option_is_refused_not_dropped(sqlite_db: Database, rg: Any, option: str,
+                                                         value: str) -> None:
+    """``--monthly "$DAY"`` with DAY unset made a daily schedule; now it names the option and stores nothing."""
+    url = str(sqlite_db.engine.url)
+    out = rg("--db", url, "schedule", "add", "empty", "--kind", "assess", "--monthly", "1", option, value)
+    assert out.code != 0 and f"{option}: empty; give a value" in out.err, out.err
+    assert list_schedules(sqlite_db) == []

@@ -62,7 +62,13 @@ def add_cmd(
 ) -> None:
     """Create a schedule; its first run is due now."""
     from radguard.distributed.schedules import add_schedule
+    from radguard.errors import InputError
 
+    # The web form sends an empty field for "not monthly"/"UTC"; on the command line an empty
+    # value is a script's unset variable (--monthly "$DAY"), which silently made a daily schedule.
+    for option, value in (("--monthly", monthly), ("--timezone", timezone), ("--window", window)):
+        if value is not None and not value.strip():
+            raise InputError(option, None, None, "empty; give a value or leave the option out")
     params: dict[str, Any] = {}
     if kind == "discover":
         params = {"targets": targets, "ports": list(parse_ports(ports)), "level": level}
