@@ -46,7 +46,7 @@ def test_html_report_renders_charts_offline(northwind_url: str, out_dir: Path) -
                 assert box is not None and box["width"] > 300 and box["height"] > 100, (labels[i], box)
             # Every chart draws real bars (matplotlib patches), not an empty frame.
             assert page.locator("svg.chart g[id*='patch']").count() > 40
-            assert page.locator("h2").all_inner_texts()[:3] == ["Inventory", "Findings", "Advisory matches"]
+            assert page.locator("h2").all_inner_texts()[:4] == ["Summary", "Inventory", "Findings", "Advisory matches"]
             shot = out_dir / "technical.png"
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 20_000

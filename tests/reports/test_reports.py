@@ -119,7 +119,7 @@ def test_technical_pdf_has_every_section_and_is_longer(rendered: dict[str, Path]
         "Open findings by severity",
         "Open findings by asset class",
         "Open findings by defense layer",
-        "Every open finding",
+        "Every open finding, by asset",
         "Advisory matches",
         "ICSMA-22-174-01",
         "Discovery results",
@@ -130,7 +130,8 @@ def test_technical_pdf_has_every_section_and_is_longer(rendered: dict[str, Path]
         "challenged",
         "Drills and backups",
         "PACS ransomware, functional exercise",
-        "Appendix: framework mappings",
+        "Appendix A: per-asset detail",
+        "Appendix B: framework mappings",
         "GV.OC-01",
         "RC.CO-04",
         "164.308(a)(7)(ii)(A)",
@@ -139,6 +140,48 @@ def test_technical_pdf_has_every_section_and_is_longer(rendered: dict[str, Path]
     ):
         assert expected in text, expected
     assert f"page {pages} of {pages}" in text
+
+
+TECHNICAL_HEADINGS = ["Summary", "Open findings by severity and site", "Top risks", "Recovery readiness",
+                      "Roadmap: top actions", "Inventory", "Findings", "Advisory matches", "Discovery results",
+                      "Observed data flows", "Checklist answers", "Drills and backups", "Roadmap"]
+
+
+def _headings(path: Path, wanted: list[str]) -> list[tuple[int, str]]:
+    """(page, heading) for each line that is exactly one of ``wanted``, in reading order, up to "About this report"
+    (whose data-source rows repeat section names)."""
+    found = []
+    for n, lines in enumerate(pdf_lines(path), 1):
+        for _, _, text in lines:
+            if text == "About this report":
+                return found
+            if text in wanted:
+                found.append((n, text))
+    raise AssertionError(f"{path} has no 'About this report' heading")
+
+
+def test_technical_pdf_starts_with_the_summary_and_appendices_are_optional(
+    rendered: dict[str, Path], northwind_url: str, out_dir: Path
+) -> None:
+    full = rendered["technical.pdf"]
+    appendices = ["Appendix A: per-asset detail", "Appendix B: framework mappings", "Appendix A: framework mappings",
+                  "Every open finding, by asset", "Safeguard coverage per asset"]
+    found = _headings(full, TECHNICAL_HEADINGS + appendices)
+    assert [h for _, h in found] == [*TECHNICAL_HEADINGS, appendices[0], appendices[4], appendices[3], appendices[1]]
+    assert found[0] == (1, "Summary") and dict((h, n) for n, h in found)["Roadmap: top actions"] <= 2
+    short = out_dir / "technical-none.pdf"
+    cli("--db", northwind_url, "report", "--audience", "technical", "--appendix", "none", "-o", str(short))
+    assert pdf_pages(short) * 3 < pdf_pages(full), (pdf_pages(short), pdf_pages(full))
+    found = _headings(short, TECHNICAL_HEADINGS + appendices)
+    assert [h for _, h in found] == TECHNICAL_HEADINGS and found[0] == (1, "Summary")
+    text = " ".join(pdf_text(short).split())
+    assert "Left out of this copy: per-asset detail, framework mappings" in text
+    assert body_fill(pdf_lines(short)[0]) > 0.7
+    only = out_dir / "technical-frameworks.pdf"
+    cli("--db", northwind_url, "report", "--audience", "technical", "--appendix", "frameworks", "-o", str(only))
+    found = _headings(only, TECHNICAL_HEADINGS + appendices)
+    assert [h for _, h in found] == [*TECHNICAL_HEADINGS, "Appendix A: framework mappings"]
+    assert pdf_pages(short) < pdf_pages(only) < pdf_pages(full)
 
 
 def test_html_is_one_self_contained_file_with_svg_charts(rendered: dict[str, Path]) -> None:
@@ -178,6 +221,11 @@ def test_bad_options_are_user_errors(rg, northwind_url: str, tmp_path: Path) -> 
     assert r.code == 2 and "executive or technical" in r.err
     r = rg("--db", northwind_url, "report", "--format", "docx", "-o", tmp_path / "x.docx")
     assert r.code == 2 and "html or pdf" in r.err
+    r = rg("--db", northwind_url, "report", "--audience", "technical", "--appendix", "assets,maps", "-o",
+           tmp_path / "x.html")
+    assert r.code == 2 and "'maps' is not an appendix" in r.err and not (tmp_path / "x.html").exists()
+    r = rg("--db", northwind_url, "report", "--appendix", "none", "-o", tmp_path / "x.html")
+    assert r.code == 2 and "part of the technical report" in r.err
     r = rg("--db", northwind_url, "report", "-o", tmp_path / "missing" / "x.html")
     assert r.code == 2 and "does not exist" in r.err
 

@@ -61,6 +61,27 @@ def test_technical_pdf_and_site_scope(web_db: Database, client_for: Callable[[st
     assert r.status_code == 400
 
 
+def test_technical_report_appendix_choice(web_db: Database, client_for: Callable[[str], TestClient]) -> None:
+    _northwind(web_db)
+    c = client_for("viewer")
+    assert '<select name="appendix">' in c.get("/reports").text
+    sizes = {}
+    for choice in ("assets,frameworks", "none", "frameworks"):
+        r = c.post("/reports/report", data={"audience": "technical", "fmt": "html", "appendix": choice,
+                                            "csrf_token": csrf_of(c)})
+        assert r.status_code == 200, r.text
+        sizes[choice] = len(r.content)
+        assert ("Appendix A: per-asset detail" in r.text) == (choice == "assets,frameworks"), choice
+        assert ("framework mappings</h2>" in r.text) == (choice != "none"), choice
+    assert sizes["none"] < sizes["frameworks"] < sizes["assets,frameworks"]
+    with web_db.read() as s:
+        details = [e.detail for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "report.download"))]
+    assert [d["appendices"] for d in details] == [["assets", "frameworks"], [], ["frameworks"]]
+    r = c.post("/reports/report", data={"audience": "technical", "fmt": "html", "appendix": "everything",
+                                        "csrf_token": csrf_of(c)})
+    assert r.status_code == 400 and "is not an appendix" in r.text
+
+
 def test_table_and_oscal_exports(web_db: Database, client_for: Callable[[str], TestClient]) -> None:
     _northwind(web_db)
     c = client_for("viewer")

@@ -16,9 +16,13 @@ def report_cmd(
     audience: str = typer.Option("executive", "--audience", help="executive (a few pages) or technical (the list)."),
     fmt: str | None = typer.Option(None, "--format", help="html or pdf (default: from the file extension, else html)."),
     site: str | None = typer.Option(None, "--site", help="Only this site (code); default: the whole organization."),
+    appendix: str | None = typer.Option(
+        None, "--appendix", help="Technical report only: the appendices after its summary and sections, "
+        "assets (every open finding by asset, safeguards per asset), frameworks (requirement by requirement), "
+        "both as assets,frameworks (the default), or none."),
 ) -> None:
     """Write a readiness report built from everything recorded so far. Read-only."""
-    from radguard.reports.build import build_report
+    from radguard.reports.build import build_report, parse_appendices
     from radguard.reports.render import write_report
 
     if audience not in ("executive", "technical"):
@@ -29,11 +33,15 @@ def report_cmd(
     chosen = "html" if chosen == "htm" else chosen
     if chosen not in ("html", "pdf"):
         raise InputError("--format", None, None, f"{chosen!r} is not a report format; use html or pdf")
+    if appendix is not None and audience != "technical":
+        raise InputError("--appendix", None, None, "appendices are part of the technical report; "
+                                                   "add --audience technical or leave --appendix out")
+    appendices = parse_appendices(appendix)
     if not output.parent.exists():
         raise InputError(str(output), None, None, f"the directory {output.parent} does not exist; create it first")
     with db(ctx).read() as session, progress_bar(f"reading the register for the {audience} report",
                                                  total=2) as step:
-        report = build_report(session, audience, site)  # type: ignore[arg-type]
+        report = build_report(session, audience, site, appendices=appendices)  # type: ignore[arg-type]
         step("writing the PDF (WeasyPrint)" if chosen == "pdf" else "writing the HTML")
         size = write_report(report, output, chosen)  # type: ignore[arg-type]
         step("done")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from radguard.errors import InputError
 from radguard.frameworks.coverage import STATUSES, Observed
 from radguard.reports import charts
 from radguard.reports.observed import observe
@@ -26,6 +28,30 @@ from radguard.wording import label
 
 Audience = Literal["executive", "technical"]
 
+#: The technical report's optional appendices, in the order they are printed: every open finding
+#: grouped by asset with the per-asset safeguard grid, and requirement-by-requirement framework mappings.
+APPENDICES = ("assets", "frameworks")
+APPENDIX_TITLES = {"assets": "per-asset detail", "frameworks": "framework mappings"}
+
+
+def parse_appendices(text: str | None, option: str = "--appendix") -> tuple[str, ...]:
+    """``assets,frameworks`` (the default when None or empty), one of them, or ``none``.
+
+    :param text: the comma-separated choice as typed on the command line or sent by the web form.
+    :param option: what to name in the error (the CLI option or the form field).
+    :returns: the chosen appendices in print order.
+    """
+    if text is None or not text.strip():
+        return APPENDICES
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    if words == ["none"]:
+        return ()
+    unknown = [w for w in words if w not in APPENDICES]
+    if unknown:
+        raise InputError(option, None, None, f"{', '.join(map(repr, unknown))} is not an appendix; use "
+                                             f"{','.join(APPENDICES)}, one of them, or none")
+    return tuple(a for a in APPENDICES if a in words)
+
 
 @dataclass
 class Report:
@@ -42,11 +68,22 @@ class Report:
     dataflow: DataflowSection | None = None
     safeguards: SafeguardsSection | None = None
     charts: dict[str, str] = field(default_factory=dict)
+    appendices: tuple[str, ...] = ()  # technical report only: which of APPENDICES it prints
 
 
 def build_report(
-    session: Session, audience: Audience = "executive", site: str | None = None, scope: Scope | None = None
+    session: Session,
+    audience: Audience = "executive",
+    site: str | None = None,
+    scope: Scope | None = None,
+    appendices: Sequence[str] | None = None,
 ) -> Report:
+    """Every section the audience reads, with its charts.
+
+    :param appendices: for the technical report, which of :data:`APPENDICES` to print after its
+        summary and sections (None: all of them; empty: none). The executive report has none.
+    """
+    chosen = tuple(APPENDICES if appendices is None else (a for a in APPENDICES if a in appendices))
     scope = scope or Scope(session, site)
     meta = meta_section(scope)
     observed: Observed = observe(scope)
@@ -65,9 +102,11 @@ def build_report(
         coverage=coverage_section(observed),
     )
     if audience == "technical":
+        report.appendices = chosen
         report.discovery = discovery_section(scope)
         report.dataflow = dataflow_section(scope)
-        report.safeguards = safeguards_section(scope, findings.rows, findings.available)
+        if "assets" in chosen:
+            report.safeguards = safeguards_section(scope, findings.rows, findings.available)
     _draw(report)
     return report
 

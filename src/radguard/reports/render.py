@@ -18,7 +18,7 @@ from radguard import wording
 from radguard.errors import RadguardError
 from radguard.links import http_url
 from radguard.outfiles import write_file
-from radguard.reports.build import Report
+from radguard.reports.build import APPENDIX_TITLES, Report
 
 Format = Literal["html", "pdf"]
 
@@ -59,7 +59,8 @@ def _css(pdf: bool) -> str:
 def render_html(report: Report, *, for_pdf: bool = False) -> str:
     template = _env().get_template(f"{report.audience}.html.j2")
     charts = {k: Markup(v) for k, v in report.charts.items()}
-    return template.render(r=report, charts=charts, css=Markup(_css(for_pdf)), for_pdf=for_pdf)
+    return template.render(r=report, charts=charts, css=Markup(_css(for_pdf)), for_pdf=for_pdf,
+                           appendix_titles=APPENDIX_TITLES)
 
 
 def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class ReportJob:
     owner: str
     audience: str
     site: str | None
+    appendices: tuple[str, ...] = ()  # the technical report's appendices (reports.build.APPENDICES)
     state: JobState = "queued"
     created_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -90,23 +91,26 @@ class ReportJobs:
         return job if job is not None and job.owner == owner else None
 
     def start(self, owner: str, audience: str, site: str | None,
-              on_done: Callable[[ReportJob], None] | None = None) -> tuple[ReportJob, bool]:
+              on_done: Callable[[ReportJob], None] | None = None,
+              appendices: tuple[str, ...] = ()) -> tuple[ReportJob, bool]:
         """Start a PDF job for this report, or return the unfinished one already running for it.
 
         :param owner: the signed-in person (only they may see and download it).
         :param audience: ``executive`` or ``technical``.
         :param site: the site reported on, or None for the whole organisation.
         :param on_done: called in the job's thread once it is ready or failed (e.g. to log it).
+        :param appendices: the technical report's appendices; another choice is another report.
         :returns: the job and whether it was started now (False: the running one was returned).
         """
+        key = (owner, audience, site, appendices)
         with self._lock:
             for job in self._jobs.values():
-                if (job.owner, job.audience, job.site) == (owner, audience, site) and not job.done:
+                if (job.owner, job.audience, job.site, job.appendices) == key and not job.done:
                     return job, False
             # The previous finished job for the same report gives way to the new one.
-            for old in [j for j in self._jobs.values() if (j.owner, j.audience, j.site) == (owner, audience, site)]:
+            for old in [j for j in self._jobs.values() if (j.owner, j.audience, j.site, j.appendices) == key]:
                 self._discard(old)
-            job = ReportJob(id=self._next, owner=owner, audience=audience, site=site)
+            job = ReportJob(id=self._next, owner=owner, audience=audience, site=site, appendices=appendices)
             self._next += 1
             self._jobs[job.id] = job
         threading.Thread(target=self._run, args=(job, on_done), name=f"report-job-{job.id}", daemon=True).start()
@@ -122,7 +126,8 @@ class ReportJobs:
             try:
                 job.state = "building"
                 with self._database.read() as session:
-                    report = build_report(session, job.audience, job.site)  # type: ignore[arg-type]
+                    report = build_report(session, job.audience, job.site,  # type: ignore[arg-type]
+                                          appendices=job.appendices)
                 job.state = "writing"
                 folder = Path(tempfile.mkdtemp(prefix=f"radguard-report-job-{job.id}-", dir=self._dir))
                 target = folder / "report.pdf"

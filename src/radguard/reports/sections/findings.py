@@ -61,6 +61,8 @@ class FindingsSection:
     by_severity: list[tuple[str, int]] = field(default_factory=list)
     by_class: list[tuple[str, int]] = field(default_factory=list)
     by_layer: list[tuple[str, int]] = field(default_factory=list)
+    # Open findings per site and severity, sites in code order; organisation-wide findings under "".
+    by_site: list[tuple[str, dict[str, int]]] = field(default_factory=list)
     advisories: list[AdvisoryRow] = field(default_factory=list)
     closed: int = 0
     accepted: int = 0
@@ -127,6 +129,7 @@ def findings_section(scope: Scope) -> FindingsSection:
         by_severity=[(s, sev.get(s, 0)) for s in SEVERITIES],
         by_class=Counter(r.asset_class or "non-asset" for r in rows).most_common(),
         by_layer=Counter(r.defense_layer or "unmapped" for r in rows).most_common(),
+        by_site=_by_site(rows),
         advisories=advisory_rows(rows),
         closed=sum(1 for r in all_rows if r.state == "mitigated"),
         accepted=sum(1 for r in all_rows if r.state == "risk_accepted"),
@@ -134,6 +137,14 @@ def findings_section(scope: Scope) -> FindingsSection:
         mitigated_recent=sum(1 for r in all_rows if r.state == "mitigated" and (r.closed_on or "") >= since),
         note="" if rows else "No open findings.",
     )
+
+
+def _by_site(rows: list[FindingRow]) -> list[tuple[str, dict[str, int]]]:
+    counts: dict[str, Counter[str]] = {}
+    for r in rows:
+        counts.setdefault(r.site or "", Counter())[r.severity] += 1
+    order = sorted(counts, key=lambda c: (not c, c))  # sites by code, organisation-wide last
+    return [(site, {s: counts[site].get(s, 0) for s in SEVERITIES}) for site in order]
 
 
 def advisory_rows(rows: list[FindingRow]) -> list[AdvisoryRow]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from radguard.db.base import utcnow
 from radguard.errors import RadguardError
 from radguard.inventory.queries import site_codes
-from radguard.reports.build import build_report
+from radguard.reports.build import build_report, parse_appendices
 from radguard.reports.exports.oscal import build_oscal, write_oscal
 from radguard.reports.exports.tables import EXPORTS, to_csv, to_json
 from radguard.reports.render import write_report
@@ -56,29 +56,36 @@ def _site_part(site: str | None) -> str:
 
 @router.post("/reports/report")
 def report_download(request: Request, audience: str = Form("executive"), fmt: str = Form("html"),
-                    site: str = Form(""), principal: Principal = Depends(require("viewer", organisation=True)),
+                    site: str = Form(""), appendix: str = Form(""),
+                    principal: Principal = Depends(require("viewer", organisation=True)),
                     session: Session = Depends(db_session)) -> Response:
     if audience not in AUDIENCES:
         raise HTTPException(status_code=400, detail=f"{audience!r} is not an audience; use executive or technical")
     if fmt not in ("html", "pdf"):
         raise HTTPException(status_code=400, detail=f"{fmt!r} is not a report format; use html or pdf")
     chosen_site = site or None
+    try:
+        appendices = parse_appendices(appendix, "appendix") if audience == "technical" else ()
+    except RadguardError as exc:
+        raise http_error(exc) from None
     if fmt == "pdf":
         try:
             Scope(session, chosen_site).site_id()  # refuse an unknown site now, not in the job
         except RadguardError as exc:
             raise http_error(exc) from None
-        return _start_pdf(request, session, principal, audience, chosen_site)
+        return _start_pdf(request, session, principal, audience, chosen_site, appendices)
     with tempfile.TemporaryDirectory(prefix="radguard-report-") as tmp:
         target = Path(tmp) / f"report.{fmt}"
         try:
-            report = build_report(session, audience, chosen_site)  # type: ignore[arg-type]
+            report = build_report(session, audience, chosen_site,  # type: ignore[arg-type]
+                                  appendices=appendices)
             size = write_report(report, target, fmt)  # type: ignore[arg-type]
         except RadguardError as exc:
             raise http_error(exc) from None
         body = target.read_bytes()
     record(session, principal.name, "report.download", target=f"report:{audience}",
-           detail={"format": fmt, "site": chosen_site, "bytes": size}, ip=client_ip(request))
+           detail={"format": fmt, "site": chosen_site, "bytes": size, "appendices": list(appendices)},
+           ip=client_ip(request))
     session.commit()
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     name = f"radguard-{audience}-report{_site_part(chosen_site)}-{_stamp()}.{fmt}"
@@ -142,12 +149,13 @@ def _jobs(request: Request) -> ReportJobs:
 
 
 def _start_pdf(request: Request, session: Session, principal: Principal, audience: str,
-               site: str | None) -> Response:
+               site: str | None, appendices: tuple[str, ...] = ()) -> Response:
     """Start (or rejoin) the PDF job for this report and send the browser to its page."""
-    job, started = _jobs(request).start(principal.name, audience, site)
+    job, started = _jobs(request).start(principal.name, audience, site, appendices=appendices)
     if started:
         record(session, principal.name, "report.generate", target=f"report:{audience}",
-               detail={"format": "pdf", "site": site, "job": job.id}, ip=client_ip(request))
+               detail={"format": "pdf", "site": site, "job": job.id, "appendices": list(appendices)},
+               ip=client_ip(request))
         session.commit()
     return RedirectResponse(f"/reports/jobs/{job.id}", status_code=303)
 
