@@ -95,12 +95,21 @@ def test_without_a_declared_gateway_remote_access_flows_are_not_this_finding(nw:
 
 def test_the_remote_access_port_list_is_validated(tmp_path: Path) -> None:
     import pytest
-    from pydantic import ValidationError
 
     from radguard.checks.evaluators.network import remote_access_ports
+    from radguard.checks.loader import CatalogError
 
     assert remote_access_ports()[("tcp", 3389)] == "RDP" and remote_access_ports()[("tcp", 5938)] == "TeamViewer"
     bad = tmp_path / "remote.yaml"
     bad.write_text("services:\n  - {name: X, proto: tcp, ports: [70000]}\n")
-    with pytest.raises(ValidationError, match="70000"):
+    with pytest.raises(CatalogError, match=r"remote\.yaml, line 2, field 'services\.0\.ports': port 70000 is not 1-"):
+        remote_access_ports(bad)
+    bad.write_text("services:\n  - {name: X, proto: tcp, ports: [true]}\n")  # was port 1
+    with pytest.raises(CatalogError, match=r"line 2, field 'services\.0\.ports\.0'"):
+        remote_access_ports(bad)
+    bad.write_bytes(b"services: \xff\n")
+    with pytest.raises(CatalogError, match=r"line 1: not UTF-8"):
+        remote_access_ports(bad)
+    bad.write_text("services: 5\n")
+    with pytest.raises(CatalogError, match=r"services"):
         remote_access_ports(bad)

@@ -195,5 +195,9 @@ def catalog_specs() -> dict[str, CheckSpec]:
 
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
-    """The packaged catalog, loaded once per process."""
-    return load_catalog()
+    """The packaged catalog, loaded once per process, with the content files its evaluators read."""
+    from radguard.checks.evaluators.network import remote_access_ports
+
+    catalog = load_catalog()
+    remote_access_ports()  # validated at start-up, not at the first flow judged
+    return catalog

@@ -9,8 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from radguard.checks.attestations import attestation_index
 from radguard.checks.evaluators._support import (
@@ -455,7 +454,7 @@ class RemoteService(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=60)
     proto: Literal["tcp", "udp"]
-    ports: list[int] = Field(min_length=1)
+    ports: list[StrictInt] = Field(min_length=1)
 
     @field_validator("ports")
     @classmethod
@@ -466,12 +465,32 @@ class RemoteService(BaseModel):
         return value
 
 
+class _RemoteAccessFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    services: list[RemoteService] = Field(min_length=1)
+
+
 @lru_cache(maxsize=4)
 def remote_access_ports(path: Path = REMOTE_ACCESS_FILE) -> dict[tuple[str, int], str]:
     """(protocol, server port) → the remote-access service's name, from the content file."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    from radguard.checks.loader import CatalogError
+    from radguard.errors import InputError
+    from radguard.textfiles import parse_yaml_nodes, read_text, validation_input_error
+
+    # Content is data: a bad entry is a CatalogError naming the file, line and field (checked when
+    # the catalog loads, radguard.checks.loader.default_catalog), never a pydantic traceback mid-run.
+    try:
+        doc, node = parse_yaml_nodes(read_text(path), str(path))
+        if not isinstance(doc, dict):
+            raise InputError(str(path), None, "services", "give a list of services (name, proto, ports)")
+        try:
+            entries = _RemoteAccessFile.model_validate(doc).services
+        except ValidationError as exc:
+            raise validation_input_error(str(path), node, exc) from None
+    except InputError as exc:
+        raise CatalogError(str(exc)) from None
     out: dict[tuple[str, int], str] = {}
-    for entry in (RemoteService.model_validate(x) for x in doc["services"]):
+    for entry in entries:
         for port in entry.ports:
             out.setdefault((entry.proto, port), entry.name)
     return out
