@@ -121,3 +121,27 @@ def test_the_write_function_refuses_other_fields_and_blank_clears(web_db: Databa
         changed = update_asset_fields(s, asset, {"owner": "", "network_zone": " imaging "})
         assert asset.owner is None and asset.network_zone == "imaging"
         assert set(changed) <= {"owner", "network_zone"} and changed["network_zone"]["to"] == "imaging"
+
+
+@pytest.mark.parametrize(("field", "text", "refusal"), [
+    ("network_zone", "imaging\x00core", r"network_zone.*control character \(U\+0000\)"),
+    ("owner", "PACS team\x1b[2J", r"owner.*control character \(U\+001B\)"),
+    ("owner", "a\x85b", r"owner.*control character \(U\+0085\)"),
+    ("network_zone", "z" * 100_000, r"network_zone': 'z{80}'… \(100,000 characters\)"),
+    ("criticality", "9" * 100_000, r"criticality': '9{80}'… \(100,000 characters\)"),
+    ("criticality", "\u00b2", r"criticality': '\u00b2' is not a whole number"),
+    ("end_of_support", "0000-00-00", r"end_of_support': '0000-00-00'"),
+])
+def test_hostile_field_edits_are_refused_and_store_nothing(web_db: Database, field: str, text: str,
+                                                           refusal: str) -> None:
+    """A NUL reached the database (PostgreSQL refuses it: a 500), ESC reached terminals, and a pasted
+    100 kB value was echoed back whole; each is now refused naming the field, and nothing changes."""
+    asset_id, _ = _seed(web_db)
+    with web_db.transaction() as s:
+        asset = s.get(Asset, asset_id)
+        assert asset is not None
+        before = (asset.owner, asset.network_zone, asset.criticality, asset.end_of_support)
+        with pytest.raises(InputError, match=refusal) as err:
+            update_asset_fields(s, asset, {field: text})
+        assert len(str(err.value)) < 400
+        assert (asset.owner, asset.network_zone, asset.criticality, asset.end_of_support) == before

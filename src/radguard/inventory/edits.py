@@ -28,8 +28,20 @@ EDITABLE_FIELDS: tuple[str, ...] = (
 )
 
 
+def _shown(text: str) -> str:
+    """What was typed, quoted for a refusal: at most 80 characters (a pasted 100 kB value is not
+    echoed back whole into the page)."""
+    return repr(text) if len(text) <= 80 else repr(text[:80]) + f"… ({len(text):,} characters)"
+
+
 def _typed(field: str, text: str) -> Any:
     """A form's text as the value the record model validates (blank: not recorded)."""
+    control = next((c for c in text if ord(c) < 32 or 127 <= ord(c) < 160), None)
+    if control is not None:
+        # A NUL made PostgreSQL refuse the whole UPDATE (a 500 page); ESC and other control
+        # characters reach terminals through `radguard inventory list` and the CSV exports.
+        raise InputError("asset", None, field, f"{_shown(text)} holds a control character (U+{ord(control):04X}); "
+                         "type plain text on one line")
     value = text.strip()
     if not value:
         return None
@@ -38,10 +50,11 @@ def _typed(field: str, text: str) -> Any:
             return True
         if value.lower() in ("no", "false"):
             return False
-        raise InputError("asset", None, field, f"{text!r}: choose yes, no or not recorded")
+        raise InputError("asset", None, field, f"{_shown(text)}: choose yes, no or not recorded")
     if field == "criticality":
-        if not value.isdigit():
-            raise InputError("asset", None, field, f"{text!r} is not a whole number from 1 to 5")
+        # isdigit() alone passed "²" and 100,000 nines to int(): a ValueError (a 500 page)
+        if not (value.isascii() and value.isdigit() and len(value) <= 3):
+            raise InputError("asset", None, field, f"{_shown(text)} is not a whole number from 1 to 5")
         return int(value)
     return value
 
@@ -65,7 +78,7 @@ def update_asset_fields(session: Session, asset: Asset, changes: Mapping[str, st
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err.get("loc") else None
         message = str(err["msg"]).removeprefix("Value error, ")
-        raise InputError("asset", None, field, f"{typed.get(field or '', '')!r}: {message}") from None
+        raise InputError("asset", None, field, f"{_shown(str(changes.get(field or '', '')))}: {message}") from None
     changed: dict[str, dict[str, Any]] = {}
     for field in typed:
         old, new = getattr(asset, field), getattr(checked, field)
