@@ -151,3 +151,29 @@ def test_every_page_from_the_nav_is_accessible(northwind: Database, served: tupl
     assert len(visited) >= 24, " ".join(visited)
     assert "/schedules/nightly-feeds" in visited  # the walk reached the pages below the nav, not only the nav
     user.assert_clean()
+
+
+def test_nav_pages_at_tablet_width(northwind: Database, served: tuple[str, Any]) -> None:  # noqa: F811
+    """At 768 px (a tablet held upright) each nav page passes axe and needs no sideways scrolling:
+    the page is no wider than the window (wide tables scroll inside their own box)."""
+    base, browser = served
+    user = Session(browser, base, "admin")
+    page = user.page
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto(base + "/")
+    nav = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    problems: dict[str, list[str]] = {}
+    for href in nav:
+        if SKIP.search(href):
+            continue
+        response = page.goto(base + href)
+        assert response is not None and response.status == 200, href
+        page.wait_for_load_state("networkidle")
+        found = axe_violations(page)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        if wide > 768:
+            found = [*found, f"page is {wide} px wide at a 768 px window"]
+        if found:
+            problems[href] = found
+    assert problems == {}, problems
+    user.assert_clean()
