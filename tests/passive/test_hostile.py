@@ -3,6 +3,7 @@ or a warning and whatever could be read."""
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -89,9 +90,19 @@ def test_file_cut_short_keeps_what_was_read(traffic: Traffic, tmp_path: Path) ->
     assert any(f["t"] == "dicom" and f["calling"] == "MODCT1" for f in facts)
 
 
+# A pcap whose header claims a 4 GiB snaplen and whose first record claims a 4 GiB packet, and a
+# pcapng whose first packet block claims 2 GiB: refused at that packet, never allocated.
+_HUGE_SNAPLEN = (struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 0xFFFFFFFF, 1)
+                 + struct.pack("<IIII", 1, 0, 0xFFFFFFF0, 0xFFFFFFF0) + b"\x00" * 64)
+_SHB = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+_IDB = struct.pack("<IIHHI", 1, 20, 1, 0, 65535) + struct.pack("<I", 20)
+_HUGE_BLOCK = _SHB + _IDB + struct.pack("<II", 6, 0x7FFFFFF0) + struct.pack("<IIIII", 0, 0, 0, 100, 100) + b"\0" * 100
+
+
 @pytest.mark.parametrize("content, where", [
     (b"", "byte 0"), (b"GET / HTTP/1.1\r\n", "byte 0"), (b"\xd4\xc3\xb2\xa1" + b"\x02\x00\x04\x00" + b"\xff" * 40,
-                                                          "packet 1")])
+                                                          "packet 1"),
+    (_HUGE_SNAPLEN, "packet 1"), (_HUGE_BLOCK, "packet 1")])
 def test_not_a_capture(rg: Callable[..., CliResult], sqlite_db: Database, tmp_path: Path, content: bytes,
                        where: str) -> None:
     path = tmp_path / "notes.pcap"
