@@ -147,7 +147,8 @@ def class_counts(session: Session, *, scope: SiteScope = None) -> tuple[dict[str
     if ids is not None:
         by_class_q = by_class_q.where(Asset.site_id.in_(ids))
         unconfirmed_q = unconfirmed_q.where(Asset.site_id.in_(ids))
-    return dict(session.execute(by_class_q).tuples().all()), int(session.scalar(unconfirmed_q) or 0)
+    counts = {str(cls): int(n) for cls, n in session.execute(by_class_q)}
+    return counts, int(session.scalar(unconfirmed_q) or 0)
 
 
 # Each order ends in a unique column (or column set) and matches one index of migration 0031
