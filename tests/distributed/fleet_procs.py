@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,17 @@ class Site:
             else:  # SIGKILL: a Celery worker's warm shutdown takes seconds, and nothing is left to finish
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(15)
+
+
+@contextmanager
+def running_site(tmp_path: Path, db: Database, broker: RedisBroker, *central_args: str,
+                 visibility_timeout: int = 3) -> Iterator[Site]:
+    """A DICOM node, an enrolled sensor and a central worker (started with ``central_args``), stopped after."""
+    site = Site(tmp_path, db, broker)
+    try:
+        site.start_node()
+        site.start_sensor()
+        site.start_central(*central_args, visibility_timeout=visibility_timeout)
+        yield site
+    finally:
+        site.stop()

@@ -22,7 +22,7 @@ from radguard.db.models.evidence import Evidence
 from radguard.db.session import Database
 from radguard.distributed.broker import make_app
 from radguard.distributed.central import create_job, send_job
-from tests.distributed.fleet_procs import Site, dsn, sql
+from tests.distributed.fleet_procs import Site, dsn, running_site, sql
 from tests.support.ports import free_port
 from tests.support.redis import RedisBroker
 
@@ -31,14 +31,8 @@ PAUSE_LOCK = 716016  # advisory lock key the trigger waits on (radguard's own wr
 
 @pytest.fixture
 def site(tmp_path: Path, pg_db: Database, broker: RedisBroker) -> Iterator[Site]:
-    s = Site(tmp_path, pg_db, broker)
-    try:
-        s.start_node()
-        s.start_sensor()
-        s.start_central()  # with the assessment after each ingest: findings are part of what is counted
+    with running_site(tmp_path, pg_db, broker) as s:  # the assessment after each ingest: findings are counted
         yield s
-    finally:
-        s.stop()
 
 
 def _evidence(db: Database, job_id: str) -> list[tuple[str, int]]:

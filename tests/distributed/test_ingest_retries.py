@@ -30,7 +30,7 @@ from radguard.web.app import create_app
 from tests.backup.archive import make_archive
 from tests.conftest import CliResult
 from tests.distributed.conftest import write_scope
-from tests.distributed.fleet_procs import Site, fail_evidence_inserts, fault_tries
+from tests.distributed.fleet_procs import Site, fail_evidence_inserts, fault_tries, running_site
 from tests.support.redis import RedisBroker
 from tests.web.conftest import login
 
@@ -39,16 +39,11 @@ FAULT = "the evidence volume is unavailable (test fault)"
 
 @pytest.fixture
 def site(tmp_path: Path, pg_db: Database, broker: RedisBroker) -> Iterator[Site]:
-    s = Site(tmp_path, pg_db, broker)
-    try:
-        s.start_node()
-        s.start_sensor()
-        # no assessment after ingest (not this test's subject, seconds per ingest); a long visibility
-        # timeout, so no try is ever handed out twice and the number of tries is exact
-        s.start_central("--max-retries", "2", "--retry-backoff-max", "1", "--no-assess", visibility_timeout=120)
+    # no assessment after ingest (not this test's subject, seconds per ingest); a long visibility
+    # timeout, so no try is ever handed out twice and the number of tries is exact
+    with running_site(tmp_path, pg_db, broker, "--max-retries", "2", "--retry-backoff-max", "1", "--no-assess",
+                      visibility_timeout=120) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def _run_now(rg: Callable[..., CliResult], site: Site, name: str) -> str:

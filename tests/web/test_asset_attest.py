@@ -12,24 +12,14 @@ from radguard.db.models.findings import Finding
 from radguard.db.models.inventory import Asset
 from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
-from radguard.inventory.importer import import_inventory
 from radguard.readiness.dashboard import assess
-from tests.conftest import EXAMPLES
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, demo_open_finding
 
 CHECK = "RG-REMOTE-SESSION-UNLOGGED"  # reads the remote_sessions_logged attestation
 
 
 def _seed(db: Database) -> tuple[int, int]:
-    """The demo inventory assessed; the asset and finding of one attestation-reading check."""
-    with db.transaction() as s:
-        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
-    with db.transaction() as s:
-        assess(s)
-    with db.read() as s:
-        finding = s.scalars(select(Finding).where(Finding.check_id == CHECK, Finding.state == "open")).first()
-        assert finding is not None and finding.asset_id is not None
-        return finding.asset_id, finding.id
+    return demo_open_finding(db, CHECK)
 
 
 def test_viewer_sees_no_form_and_cannot_post(web_db: Database, client_for: Callable[[str], TestClient]) -> None:

@@ -16,24 +16,14 @@ from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.inventory.edits import update_asset_fields
-from radguard.inventory.importer import import_inventory
 from radguard.readiness.dashboard import assess
-from tests.conftest import EXAMPLES
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, demo_open_finding
 
 CHECK = "RG-REMOTE-NO-MFA"  # fix: "record remote_access_mfa=true"
 
 
 def _seed(db: Database) -> tuple[int, int]:
-    with db.transaction() as s:
-        import_inventory(s, EXAMPLES / "northwind-inventory.yaml")
-    with db.transaction() as s:
-        assess(s)
-    with db.read() as s:
-        finding = s.scalars(select(Finding).where(Finding.check_id == CHECK, Finding.state == "open")
-                            .order_by(Finding.id)).first()
-        assert finding is not None and finding.asset_id is not None
-        return finding.asset_id, finding.id
+    return demo_open_finding(db, CHECK)
 
 
 def _fields(db: Database, asset_id: int) -> tuple[object, ...]:

@@ -17,15 +17,14 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from sqlalchemy import select
 
-from radguard.db.models.web import AuditEvent, User, WebSession
+from radguard.db.models.web import User, WebSession
 from radguard.db.session import Database
-from radguard.web.app import create_app
 from radguard.web.identity import oidc
-from radguard.web.identity.ldap import IdentityConfig
 from radguard.web.routes.auth import OIDC_COOKIE
 from tests.support.browser import chromium, live_server
 from tests.support.oidc_provider import OidcProvider, running_oidc_provider, sign_in_at_provider
 from tests.support.ports import free_port
+from tests.web.conftest import audit_events, oidc_app, oidc_client_config
 
 SECRET_ENV = "RADGUARD_TEST_OIDC_EXTRAS_SECRET"
 GRAPH = "https://graph.microsoft.com/v1.0/users/max/getMemberObjects"
@@ -53,25 +52,10 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]
 @pytest.fixture
 def config(provider: OidcProvider, monkeypatch: pytest.MonkeyPatch) -> oidc.OidcConfig:
     monkeypatch.setenv(SECRET_ENV, provider.client_secret)
-    return oidc.OidcConfig.model_validate({
-        "name": "Test IdP", "issuer": provider.issuer, "client_id": provider.client_id,
-        "client_secret_env": SECRET_ENV, "redirect_url": REDIRECT,
-        "scopes": ["openid", "profile", "groups", "roles"], "role_claim": "groups",
-        "claim_roles": {"imaging-security": "assessor", "radguard-admin": "admin"},
-    })  # fmt: skip
+    return oidc_client_config(provider.issuer, provider.client_id, SECRET_ENV, REDIRECT,
+                              ["openid", "profile", "groups", "roles"],
+                              {"imaging-security": "assessor", "radguard-admin": "admin"})
 
-
-def _app(db: Database, config: oidc.OidcConfig) -> FastAPI:
-    app = create_app(db, secure_cookies=False, identity=IdentityConfig(oidc=config))
-    app.state.dashboard_wait = 120.0
-    return app
-
-
-def _events(db: Database, action: str) -> list[AuditEvent]:
-    with db.read() as s:
-        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
-        s.expunge_all()
-        return events
 
 
 def _start(client: TestClient) -> str:
@@ -103,13 +87,13 @@ def _id_token_of(db: Database, username: str, provider: OidcProvider) -> dict[st
 def test_role_read_from_a_nested_claim_path(web_db: Database, config: oidc.OidcConfig,
                                             provider: OidcProvider) -> None:
     keycloak = config.model_copy(update={"role_claim": "realm_access.roles"})
-    response, client = _sign_in(_app(web_db, keycloak), "kim")
+    response, client = _sign_in(oidc_app(web_db, keycloak), "kim")
     assert response.status_code == 303, response.text
     assert "kim (admin)" in client.get("/").text
     client.close()
     assert _id_token_of(web_db, "kim", provider)["realm_access"] == {"roles": ["offline_access", "radguard-admin"]}
     # the top-level-only reading (the control) finds nothing to map for kim
-    response, client = _sign_in(_app(web_db, config), "kim")
+    response, client = _sign_in(oidc_app(web_db, config), "kim")
     assert response.status_code == 403 and "has no radguard role" in response.text
     client.close()
 
@@ -124,25 +108,25 @@ def test_claim_path_matches_a_dotted_name_whole_before_walking() -> None:
 
 def test_role_read_from_userinfo_when_the_id_token_lacks_it(web_db: Database, config: oidc.OidcConfig,
                                                             provider: OidcProvider) -> None:
-    response, client = _sign_in(_app(web_db, config), "lee")
+    response, client = _sign_in(oidc_app(web_db, config), "lee")
     assert response.status_code == 303, response.text
     assert "lee (assessor)" in client.get("/").text
     client.close()
     assert "groups" not in _id_token_of(web_db, "lee", provider)  # the role came from userinfo only
     # with userinfo turned off the same person has no role
-    response, client = _sign_in(_app(web_db, config.model_copy(update={"use_userinfo": False})), "lee")
+    response, client = _sign_in(oidc_app(web_db, config.model_copy(update={"use_userinfo": False})), "lee")
     assert response.status_code == 403
     client.close()
 
 
 def test_entra_groups_overage_is_refused_with_advice_and_audited(web_db: Database, config: oidc.OidcConfig) -> None:
-    response, client = _sign_in(_app(web_db, config), "max")
+    response, client = _sign_in(oidc_app(web_db, config), "max")
     client.close()
     assert response.status_code == 403
     assert "too many groups" in response.text and "app roles" in response.text
     with web_db.read() as s:
         assert s.scalars(select(User).where(User.username == "max")).first() is None
-    (event,) = _events(web_db, "login.failed")
+    (event,) = audit_events(web_db, "login.failed")
     assert "overage" in event.detail["reason"] and event.detail["subject"] == "max"
     # the implicit-flow marker (hasgroups) is refused the same way; an ordinary token is not
     with pytest.raises(oidc.GroupsOverage, match="hasgroups"):
@@ -154,7 +138,7 @@ def test_entra_groups_overage_is_refused_with_advice_and_audited(web_db: Databas
 def test_the_pending_sign_in_cookie_works_on_another_worker(web_db: Database, config: oidc.OidcConfig,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Two app instances stand for two worker processes: the browser leaves from one, returns to the other."""
-    one, two = _app(web_db, config), _app(web_db, config)
+    one, two = oidc_app(web_db, config), oidc_app(web_db, config)
     with TestClient(one) as leaving, TestClient(two) as returning:
         url = sign_in_at_provider(_start(leaving), "alice", REDIRECT)
         returning.cookies.set(OIDC_COOKIE, leaving.cookies[OIDC_COOKIE])
@@ -163,18 +147,18 @@ def test_the_pending_sign_in_cookie_works_on_another_worker(web_db: Database, co
         assert "alice (assessor)" in returning.get("/").text
     # the control: a worker configured with another client secret refuses the cookie
     monkeypatch.setenv("OTHER_SECRET", "another-client-secret")
-    stranger = _app(web_db, config.model_copy(update={"client_secret_env": "OTHER_SECRET"}))
+    stranger = oidc_app(web_db, config.model_copy(update={"client_secret_env": "OTHER_SECRET"}))
     with TestClient(one) as leaving, TestClient(stranger) as returning:
         url = sign_in_at_provider(_start(leaving), "alice", REDIRECT)
         returning.cookies.set(OIDC_COOKIE, leaving.cookies[OIDC_COOKIE])
         assert _callback(returning, url).status_code == 400
-    assert "pending sign-in cookie" in _events(web_db, "login.failed")[-1].detail["reason"]
+    assert "pending sign-in cookie" in audit_events(web_db, "login.failed")[-1].detail["reason"]
 
 
 @pytest.mark.browser
 def test_signing_out_ends_the_providers_session_too(web_db: Database, config: oidc.OidcConfig,
                                                     provider: OidcProvider) -> None:
-    app = _app(web_db, config)
+    app = oidc_app(web_db, config)
     with live_server(app, port=APP_PORT) as base, chromium() as browser:
         page = browser.new_context().new_page()
         page.goto(base + "/login")
@@ -197,20 +181,20 @@ def test_signing_out_ends_the_providers_session_too(web_db: Database, config: oi
         page.wait_for_selector("input[name=login]")
     with web_db.read() as s:
         assert not list(s.scalars(select(WebSession)))
-    (event,) = [e for e in _events(web_db, "logout") if e.actor == "alice"]
+    (event,) = [e for e in audit_events(web_db, "logout") if e.actor == "alice"]
     assert event.detail == {"provider_sign_out": True}
 
 
 def test_sign_out_stays_local_when_turned_off_or_for_a_local_account(web_db: Database,
                                                                      config: oidc.OidcConfig) -> None:
-    app = _app(web_db, config.model_copy(update={"sign_out_at_provider": False}))
+    app = oidc_app(web_db, config.model_copy(update={"sign_out_at_provider": False}))
     response, client = _sign_in(app, "alice")
     assert response.status_code == 303
     csrf = client.get("/").text.split('"X-CSRF-Token": "')[1].split('"')[0]
     r = client.post("/logout", headers={"X-CSRF-Token": csrf}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     client.close()
-    (event,) = [e for e in _events(web_db, "logout") if e.actor == "alice"]
+    (event,) = [e for e in audit_events(web_db, "logout") if e.actor == "alice"]
     assert event.detail == {}
     discovered = oidc.discover(config)
     assert discovered.end_session_endpoint and discovered.userinfo_endpoint

@@ -20,7 +20,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
-from radguard.db.models.web import AuditEvent, User
+from radguard.db.models.web import User
 from radguard.db.session import Database
 from radguard.errors import InputError
 from radguard.web.accounts import directory_user
@@ -30,7 +30,7 @@ from radguard.web.identity.ldap import IdentityConfig, load_identity_config
 from tests.support.browser import chromium, live_server
 from tests.support.oidc_provider import OidcProvider, running_oidc_provider, sign_in_at_provider
 from tests.support.ports import free_port
-from tests.web.conftest import PASSWORD, login
+from tests.web.conftest import PASSWORD, audit_events, login, oidc_app, oidc_client_config
 
 SECRET_ENV = "RADGUARD_TEST_OIDC_SECRET"
 USERS = {
@@ -51,24 +51,15 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]
 @pytest.fixture
 def config(provider: OidcProvider, monkeypatch: pytest.MonkeyPatch) -> oidc.OidcConfig:
     monkeypatch.setenv(SECRET_ENV, provider.client_secret)
-    return oidc.OidcConfig.model_validate({
-        "name": "Test IdP", "issuer": provider.issuer, "client_id": provider.client_id,
-        "client_secret_env": SECRET_ENV, "redirect_url": REDIRECT,
-        "scopes": ["openid", "profile", "email", "groups"], "role_claim": "groups",
-        "claim_roles": {"imaging-security": "assessor", "imaging-staff": "viewer"},
-    })  # fmt: skip
+    return oidc_client_config(provider.issuer, provider.client_id, SECRET_ENV, REDIRECT,
+                              ["openid", "profile", "email", "groups"],
+                              {"imaging-security": "assessor", "imaging-staff": "viewer"})
 
 
 @pytest.fixture
 def sso_app(web_db: Database, config: oidc.OidcConfig) -> FastAPI:
-    app = create_app(web_db, secure_cookies=False, identity=IdentityConfig(oidc=config))
-    app.state.dashboard_wait = 120.0
-    return app
+    return oidc_app(web_db, config)
 
-
-def _events(db: Database, action: str) -> list[AuditEvent]:
-    with db.transaction() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 def _through_provider(authorization_url: str, username: str) -> str:
@@ -102,7 +93,7 @@ def test_full_flow_in_chromium_lands_on_the_dashboard_with_the_mapped_role(sso_a
     with web_db.transaction() as s:
         alice = s.scalars(select(User).where(User.username == "alice")).one()
         assert alice.role == "assessor" and alice.password_hash == "!directory:oidc"
-    (event,) = [e for e in _events(web_db, "login") if e.actor == "alice"]
+    (event,) = [e for e in audit_events(web_db, "login") if e.actor == "alice"]
     assert event.detail["source"] == "oidc" and event.detail["role"] == "assessor"
 
 
@@ -115,7 +106,7 @@ def test_role_is_recomputed_from_the_claim_and_the_change_audited(sso_app: FastA
         assert "bob (viewer)" in client.get("/").text
     with web_db.transaction() as s:
         assert s.scalars(select(User).where(User.username == "bob")).one().role == "viewer"
-    (event,) = [e for e in _events(web_db, "login") if e.actor == "bob"]
+    (event,) = [e for e in audit_events(web_db, "login") if e.actor == "bob"]
     assert event.detail["previous_role"] == "admin" and event.detail["role"] == "viewer"
 
 
@@ -127,7 +118,7 @@ def test_no_mapped_claim_value_is_refused_clearly(sso_app: FastAPI, web_db: Data
         assert client.get("/", follow_redirects=False).status_code in (302, 303, 401)
     with web_db.transaction() as s:
         assert s.scalars(select(User).where(User.username == "dave")).first() is None
-    (event,) = _events(web_db, "login.failed")
+    (event,) = audit_events(web_db, "login.failed")
     assert "groups" in event.detail["reason"] and event.detail["source"] == "oidc"
 
 
@@ -142,9 +133,9 @@ def test_tampered_state_is_refused(sso_app: FastAPI, web_db: Database) -> None:
         response = client.get("/auth/oidc/callback?" + urlencode(query, doseq=True), follow_redirects=False)
         assert response.status_code == 400
         assert "radguard_session" not in response.headers.get("set-cookie", "")
-    (event,) = _events(web_db, "login.failed")
+    (event,) = audit_events(web_db, "login.failed")
     assert "state" in event.detail["reason"]
-    assert not [e for e in _events(web_db, "login") if e.actor == "alice"]
+    assert not [e for e in audit_events(web_db, "login") if e.actor == "alice"]
 
 
 def test_a_replayed_code_is_refused(sso_app: FastAPI, web_db: Database) -> None:
@@ -158,7 +149,7 @@ def test_a_replayed_code_is_refused(sso_app: FastAPI, web_db: Database) -> None:
         response = attacker.get("/auth/oidc/callback?" + urlencode({"code": code, "state": fresh["state"][0]}),
                                 follow_redirects=False)
         assert response.status_code == 401
-    (event,) = _events(web_db, "login.failed")
+    (event,) = audit_events(web_db, "login.failed")
     assert "invalid_grant" in event.detail["reason"]
 
 
@@ -205,8 +196,8 @@ def test_unreachable_provider_says_so_and_local_break_glass_still_works(web_db: 
         assert response.status_code == 503 and "cannot be reached" in response.text
         login(client, "admin", PASSWORD)
         assert client.get("/").status_code == 200
-    assert _events(web_db, "login.provider_unreachable")
-    (event,) = [e for e in _events(web_db, "login") if e.actor == "admin"]
+    assert audit_events(web_db, "login.provider_unreachable")
+    (event,) = [e for e in audit_events(web_db, "login") if e.actor == "admin"]
     assert event.detail["break_glass"] is True
     assert any("break-glass" in r.getMessage() for r in caplog.records)
 
