@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import blake3
+from sqlalchemy import select
 
 from radguard.checks.allowlist import CSV_COLUMNS
+from radguard.db.models.web import AuditEvent
 from radguard.db.session import Database
 from tests.conftest import CliResult
 
@@ -131,6 +137,14 @@ EGRESS = """first_seen,protocol,source,destination,destination_port,bytes
 """
 
 
+def _policy_events(database: Database) -> list[Any]:
+    """The stored-policy audit events, oldest first, as rows (action, target, actor, via, detail)."""
+    with database.read() as session:
+        return list(session.execute(select(AuditEvent.action, AuditEvent.target, AuditEvent.actor, AuditEvent.via,
+                                           AuditEvent.detail).where(AuditEvent.action.like("segmentation.%"))
+                                    .where(AuditEvent.action != "segmentation.export").order_by(AuditEvent.id)))
+
+
 def test_a_stored_site_policy_judges_that_sites_flows_in_the_checks_cli_and_report(
         tmp_path: Path, sqlite_db: Database, rg: Callable[..., CliResult]) -> None:
     """NWH-MAIN's stored policy allows its modalities' HTTPS to the internet; NWH-OIC keeps the
@@ -146,10 +160,16 @@ def test_a_stored_site_policy_judges_that_sites_flows_in_the_checks_cli_and_repo
     assert rg(*db, "passive", "flows", "import", tmp_path / "fw.csv").code == 0
     r = rg(*db, "segmentation", "set-policy", tmp_path / "bad.yaml", "--site", "NWH-MAIN")
     assert r.code == 2 and "bad.yaml, line 4, field 'rules.0'" in r.err
+    assert _policy_events(sqlite_db) == []  # nothing stored, nothing audited
     assert "vendor cloud upload" not in rg(*db, "segmentation", "show", "--site", "NWH-MAIN").out  # nothing stored
     assert rg(*db, "segmentation", "set-policy", tmp_path / "main.yaml", "--site", "NOPE").code != 0
     r = rg(*db, "segmentation", "set-policy", tmp_path / "main.yaml", "--site", "NWH-MAIN")
     assert r.code == 0 and "stored for site NWH-MAIN" in r.out, r.err
+    [stored] = _policy_events(sqlite_db)
+    assert (stored.action, stored.target, stored.actor, stored.via) == (
+        "segmentation.set-policy", "site:NWH-MAIN", getpass.getuser(), "cli")
+    assert stored.detail["file"] == "main.yaml"
+    assert stored.detail["blake3"] == blake3.blake3((tmp_path / "main.yaml").read_bytes()).hexdigest()
     assert "vendor cloud upload" in rg(*db, "segmentation", "show", "--site", "NWH-MAIN").out
     assert "vendor cloud upload" not in rg(*db, "segmentation", "show", "--site", "NWH-OIC").out
 
@@ -170,5 +190,8 @@ def test_a_stored_site_policy_judges_that_sites_flows_in_the_checks_cli_and_repo
     assert sites["NWH-OIC"].policy.source == "default"
 
     assert "cleared" in rg(*db, "segmentation", "clear-policy", "--site", "NWH-MAIN").out
+    assert "was not stored" in rg(*db, "segmentation", "clear-policy").out  # nothing changed: not audited
+    assert [(e.action, e.target) for e in _policy_events(sqlite_db)] == [
+        ("segmentation.set-policy", "site:NWH-MAIN"), ("segmentation.clear-policy", "site:NWH-MAIN")]
     checked = json.loads(rg(*db, "segmentation", "check", "--json").out)
     assert checked["violations"] == 2 and checked["policy"] == "default"

@@ -19,6 +19,13 @@ POLICY_HELP = ("A segmentation policy YAML file to use instead of the stored one
 SITE_HELP = "Site code: its stored policy (default: the organisation's)."
 
 
+def policy_digest(path: Path) -> str:
+    """The stored file's BLAKE3 digest, so the audit log says which text was put in force."""
+    import blake3
+
+    return blake3.blake3(path.read_bytes()).hexdigest()
+
+
 @segmentation_app.command("set-policy")
 def set_policy_cmd(
     ctx: typer.Context,
@@ -32,9 +39,15 @@ def set_policy_cmd(
     radguard's default). Storing again replaces it; an invalid file stores nothing.
     """
     from radguard.checks.segmentation import store_policy
+    from radguard.web.audit import record_cli
 
     with db(ctx).transaction() as session:
         pol = store_policy(session, path, site)
+        # In the same transaction: a policy decides which flows are violations, so who changed it
+        # is kept like any other administrative write (an invalid file stores nothing, audits nothing).
+        record_cli(session, "segmentation.set-policy", target=f"site:{site}" if site else "organisation",
+                   detail={"file": path.name, "zones": len(pol.zones), "rules": len(pol.rules),
+                           "blake3": policy_digest(path)})
     where = f"site {site}" if site else "the organisation"
     console.print(f"policy {path.name} stored for {where}: {len(pol.zones)} zones, {len(pol.rules)} allowed flows",
                   highlight=False)
@@ -47,9 +60,12 @@ def clear_policy_cmd(
 ) -> None:
     """Forget a stored policy: the site falls back to the organisation's, the organisation to the default."""
     from radguard.checks.segmentation import clear_policy
+    from radguard.web.audit import record_cli
 
     with db(ctx).transaction() as session:
         cleared = clear_policy(session, site)
+        if cleared:  # forgetting nothing changed nothing
+            record_cli(session, "segmentation.clear-policy", target=f"site:{site}" if site else "organisation")
     where = f"site {site}" if site else "the organisation"
     console.print(f"policy for {where} {'cleared' if cleared else 'was not stored'}", highlight=False)
 
