@@ -207,11 +207,27 @@ class Zoner:
         self.policy = policy
         self.ranges = sorted(((net, Zone(z.name, z.role)) for z in policy.zones for net in z.ranges),
                              key=lambda item: -item[0].prefixlen)
-        self.assets: dict[str, Asset] = {}
-        for host, asset in session.execute(select(Endpoint.host, Asset).join(Asset, Endpoint.asset_id == Asset.id)
-                                           .order_by(Endpoint.id)):
-            self.assets.setdefault(host, asset)
+        self._session = session
+        self._assets: dict[str, tuple[str, str | None, str]] | None = None
         self._cache: dict[str, Zone] = {}
+
+    @property
+    def assets(self) -> dict[str, tuple[str, str | None, str]]:
+        """Address → (name, network zone, class) of the first asset holding an endpoint there.
+
+        Read on the first address no policy range places, as plain columns: an assessment judges
+        flows once, and loading every asset of a 50,000-asset fleet as ORM objects for it took
+        a second (issue #18).
+        """
+        if self._assets is None:
+            found: dict[str, tuple[str, str | None, str]] = {}
+            for host, name, zone, asset_class in self._session.execute(
+                    select(Endpoint.host, Asset.name, Asset.network_zone, Asset.asset_class)
+                    .join(Asset, Endpoint.asset_id == Asset.id).order_by(Endpoint.id)):
+                if host not in found:
+                    found[host] = (name, zone, asset_class)
+            self._assets = found
+        return self._assets
 
     def zone(self, address: str) -> Zone:
         if address not in self._cache:
@@ -229,12 +245,13 @@ class Zoner:
                     return zone
         asset = self.assets.get(address)
         if asset is not None:
-            name = (asset.network_zone or "").strip() or f"(no zone: {asset.name})"
+            asset_name, network_zone, asset_class = asset
+            name = (network_zone or "").strip() or f"(no zone: {asset_name})"
             role = self.policy.role_of_zone(name)
             if role is None:
                 words = {w for w in name.lower().replace("_", "-").split("-") if w}
                 role = next((WORD_ROLES[w] for w in sorted(words) if w in WORD_ROLES), None)
-            return Zone(name, role or CLASS_ROLES.get(asset.asset_class, "other"))
+            return Zone(name, role or CLASS_ROLES.get(asset_class, "other"))
         if ip is not None and ip.is_global:
             return Zone("internet", "internet")
         return Zone("unknown", "unknown")
@@ -277,9 +294,12 @@ def allowing_rule(policy: Policy, proto: str, port: int, source: Zone, target: Z
 
 def judge(session: Session, policy: Policy, since: datetime | None = None) -> list[Verdict]:
     """Every observed flow with its zones and the rule that allows it (None: not allowed)."""
+    flows = observed_flows(session, since=since)
+    if not flows:
+        return []
     zoner = Zoner(session, policy)
     out = []
-    for flow in observed_flows(session, since=since):
+    for flow in flows:
         src, dst = zoner.zone(flow.client), zoner.zone(flow.server)
         rule = None
         if src.name.lower() != dst.name.lower():
