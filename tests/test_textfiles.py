@@ -105,3 +105,65 @@ def test_control_character_in_yaml_is_a_located_input_error() -> None:
 
     with pytest.raises(InputError, match=r"f.yaml, line 2: not valid YAML: special characters"):
         parse_yaml("a: 1\nb: x\x01y\n", "f.yaml")
+
+
+def _node_shape(node: object) -> object:
+    """A composed node as plain tuples: tag, where it starts, and its scalar value or children."""
+    import yaml
+
+    assert isinstance(node, yaml.Node)
+    mark = (node.start_mark.line, node.start_mark.column)
+    if isinstance(node, yaml.ScalarNode):
+        return node.tag, mark, node.value
+    if isinstance(node, yaml.MappingNode):
+        return node.tag, mark, [(_node_shape(k), _node_shape(v)) for k, v in node.value]
+    return node.tag, mark, [_node_shape(c) for c in node.value]
+
+
+def test_libyaml_path_gives_what_the_strict_loader_gives() -> None:
+    """Every YAML file radguard ships (content, examples, fixtures) parses to the same data and
+    the same node tree, lines and columns included, through libyaml as through the strict loader."""
+    from radguard import textfiles
+    from tests.conftest import EXAMPLES
+
+    assert textfiles._C_LOADER is not None, "PyYAML without libyaml: the fast path is not tested"
+    root = Path(textfiles.__file__).parent
+    fixtures = root.parents[1] / "tests" / "fixtures"
+    files = [*root.rglob("*.yaml"), *EXAMPLES.rglob("*.yaml"), *fixtures.rglob("*.yaml")]
+    assert len(files) > 30
+    compared = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        try:
+            strict = textfiles._parse_strict(text, path.name, textfiles.limits())
+        except InputError as exc:
+            with pytest.raises(InputError) as fast_exc:
+                parse_yaml_nodes(text, path.name)
+            assert str(fast_exc.value) == str(exc), path
+            continue
+        fast = parse_yaml_nodes(text, path.name)
+        assert fast[0] == strict[0], path
+        assert (fast[1] is None) == (strict[1] is None), path
+        if fast[1] is not None:
+            assert _node_shape(fast[1]) == _node_shape(strict[1]), path
+        compared += 1
+    assert compared > 30
+
+
+@pytest.mark.parametrize("levels", [62, 63, 64, 65, 66])
+def test_nesting_limit_is_the_same_on_both_paths(levels: int) -> None:
+    """At the depth limit (64: the root is level 1) the fast path refuses exactly what the strict one does."""
+    from radguard import textfiles
+
+    for leaf in ("x", "[]", "*a"):
+        body = "[" * (levels - 1) + leaf + "]" * (levels - 1)
+        text = f"top: &a 1\nnest: {body}\n" if leaf == "*a" else f"nest: {body}\n"
+        try:
+            expected: object = textfiles._parse_strict(text, "n.yaml", textfiles.limits())[0]
+        except InputError as exc:
+            expected = str(exc)
+        try:
+            got: object = parse_yaml_nodes(text, "n.yaml")[0]
+        except InputError as exc:
+            got = str(exc)
+        assert got == expected, (levels, leaf)

@@ -296,17 +296,80 @@ def _check_yaml_nodes(root: yaml.Node, source: str, lim: Limits) -> None:
             stack.extend((c, False) for c in node.value)
 
 
+_C_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_LEAF = (yaml.ScalarEvent, yaml.AliasEvent)
+
+
+class _NotFast(Exception):
+    """The fast path gives up; the strict pure-Python path then runs and names the error."""
+
+
+def _compose_fast(text: str, max_depth: int) -> yaml.Node | None:
+    """Compose with libyaml (several times faster than PyYAML's reader and composer in Python).
+
+    libyaml's composer recurses in C, so the nesting is measured first on its event stream (also
+    C-speed) exactly as the strict loader counts it: the root is level 1, each node one level
+    deeper than the collection holding it. Anything the fast path cannot take — too deep, any
+    syntax or reader error — raises :class:`_NotFast`, and the caller runs the strict path, so
+    every refusal keeps the strict path's wording, line and column.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_C_LOADER):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > max_depth:
+                    raise _NotFast
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+            elif isinstance(event, _LEAF) and depth + 1 > max_depth:
+                raise _NotFast
+        loader = _C_LOADER(text)
+        try:
+            node: yaml.Node | None = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, RecursionError):
+        raise _NotFast from None
+    return node
+
+
 def parse_yaml_nodes(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     """Parse one YAML document into data and its node tree (for mapping paths back to lines).
 
     The document is parsed once; the data is constructed from the same nodes, so the two always
     agree. Multiple documents in one file, and everything the module's structure rules refuse,
-    are InputErrors with the line and column.
+    are InputErrors with the line and column. With libyaml installed (Debian's python3-yaml and
+    the PyYAML wheels have it) a document is composed in C; a document it refuses is parsed again
+    by the strict pure-Python loader, whose error is the one raised.
     """
     lim = limits()
     nul = text.find("\x00")
     if nul >= 0:
         raise InputError(source, f"line {line_of(text, nul)}", None, NUL_REFUSED)
+    if _C_LOADER is not None:
+        try:
+            node = _compose_fast(text, lim.depth)
+        except _NotFast:
+            pass
+        else:
+            if node is None:
+                return None, None
+            _check_yaml_nodes(node, source, lim)
+            constructor = yaml.SafeLoader("")  # the same constructor the strict loader uses
+            try:
+                return constructor.construct_document(node), node
+            except yaml.YAMLError as exc:
+                raise yaml_error(source, exc) from None
+            finally:
+                constructor.dispose()
+    return _parse_strict(text, source, lim)
+
+
+def _parse_strict(text: str, source: str, lim: Limits) -> tuple[Any, yaml.Node | None]:
+    """PyYAML's safe loader in Python, with the nesting bounded while it composes."""
     try:
         loader = _StrictLoader(text)  # PyYAML's reader refuses control characters here, before parsing
     except yaml.reader.ReaderError as exc:
