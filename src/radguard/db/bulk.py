@@ -1,0 +1,99 @@
+"""Inserting thousands of rows at once: PostgreSQL ``COPY``, a plain multi-row insert elsewhere.
+
+On PostgreSQL a 1,000-row ``INSERT`` through SQLAlchemy's "insertmanyvalues" is one huge
+statement that psycopg must split and the server must parse (the inventory importer spent
+about half its 100,000-asset import there, benchmarks/inventory_import.py); ``COPY`` streams
+the same rows in the binary-free text format with no statement to parse. Rows keep the
+meaning they have through the ORM: the columns' Python-side defaults (``default=``) are
+applied and each value goes through its column type's bind processing (JSON documents, UTC
+timestamps), so a row written here reads back exactly as one inserted by SQLAlchemy.
+
+Everything runs on the session's own connection, inside the caller's transaction: a failure
+rolls back with it. On SQLite :func:`insert_rows` is ``session.execute(insert(table), rows)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Table, insert, text
+from sqlalchemy.orm import Session
+
+from radguard.db.base import Base
+
+
+def uses_copy(session: Session) -> bool:
+    """Whether :func:`insert_rows` streams with ``COPY`` on this session's database."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def reserve_ids(session: Session, model: type[Base], count: int) -> list[int]:
+    """``count`` new values of ``model``'s integer ``id`` sequence (PostgreSQL only), ascending.
+
+    Rows written with these IDs get the same IDs an ``INSERT`` would have given them, and a
+    later ordinary insert continues after them (the sequence has moved on).
+    """
+    if count <= 0:
+        return []
+    ids = session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+        {"t": _table(model).name, "n": count},
+    )
+    return sorted(int(i) for i in ids)
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (column name → value) into ``model``'s table in ``session``'s transaction.
+
+    Every row must name the same columns; columns a row leaves out get their Python-side
+    default (as an ORM insert would) or else the server's. On PostgreSQL this is one ``COPY``.
+
+    :param model: the mapped class (its table is written; no ORM objects are made).
+    :param rows: the rows; an empty sequence writes nothing.
+    """
+    if not rows:
+        return
+    table = _table(model)
+    if not uses_copy(session):
+        session.execute(insert(table), list(rows))
+        return
+    from psycopg import sql
+
+    dialect = session.get_bind().dialect
+    named = [c for c in table.columns if c.key in rows[0]]
+    defaulted = [c for c in table.columns if c.key not in rows[0] and c.default is not None
+                 and not c.primary_key]
+    columns = named + defaulted
+    process = [_bind(c, dialect) for c in columns]
+    defaults = [_default(c) for c in defaulted]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    keys = [c.key for c in named]
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            values = [row[k] for k in keys] + [make() for make in defaults]
+            copy.write_row([v if p is None else p(v) for p, v in zip(process, values, strict=True)])
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _bind(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
+    processor: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+def _default(column: Column[Any]) -> Callable[[], Any]:
+    default = column.default
+    assert default is not None
+    if getattr(default, "is_callable", False):
+        fn = default.arg  # type: ignore[attr-defined]
+        return lambda: fn(None)  # SQLAlchemy wraps a column default to take the execution context
+    value = default.arg  # type: ignore[attr-defined]
+    return lambda: value
