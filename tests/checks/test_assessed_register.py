@@ -76,9 +76,15 @@ def test_cards_and_rollups_from_the_assessment_equal_the_plain_path(database: Da
         import_inventory(session, EXAMPLES / "northwind-inventory.yaml")
         create_assessment(session, "Northwind Health", "medium")
     with database.transaction() as session:
+        edited = {aid: at for aid, at in session.execute(select(Asset.id, Asset.updated_at))}
         first = assess(session, now=NOW)
         assert first.created == first.observations > 40
         _compare_with_plain_path(session, first)
+        # The roll-ups were written (every asset with a finding changed) without stamping any
+        # asset as edited.
+        session.expire_all()
+        assert session.scalar(select(func.count()).select_from(Asset).where(Asset.open_findings > 0)) >= 10
+        assert {aid: at for aid, at in session.execute(select(Asset.id, Asset.updated_at))} == edited
         # New findings took the IDs the database would have given them, in order from 1.
         ids = list(session.scalars(select(Finding.id).order_by(Finding.id)))
         assert ids == list(range(1, first.created + 1))

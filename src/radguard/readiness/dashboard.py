@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from radguard.checks.engine import AssessmentResult
+from radguard.checks.engine import AssessmentResult, collector_paused
 from radguard.checks.engine import assess as engine_assess
 from radguard.checks.executive import plain_action
 from radguard.checks.findings import FindingCounts, finding_counts, open_findings
@@ -180,9 +180,12 @@ def assess(session: Session, now: datetime | None = None, **kwargs: Any) -> Asse
     :param now: the assessment's time (default now).
     :param kwargs: passed on to :func:`radguard.checks.engine.assess` (settings, catalog, on_check).
     """
-    result = engine_assess(session, now=now, **kwargs)
-    mark = time.perf_counter()
-    store_cards(session, result.assessed_at, result.register)
+    # One pause of the garbage collector for both: the cards make a row per open finding while
+    # the whole register is held (checks.engine.collector_paused).
+    with collector_paused():
+        result = engine_assess(session, now=now, **kwargs)
+        mark = time.perf_counter()
+        store_cards(session, result.assessed_at, result.register)
     result.timings["dashboard"] = time.perf_counter() - mark
     result.seconds += result.timings["dashboard"]
     return result
