@@ -184,6 +184,37 @@ def test_technical_pdf_starts_with_the_summary_and_appendices_are_optional(
     assert pdf_pages(short) < pdf_pages(only) < pdf_pages(full)
 
 
+def page_lines(path: Path, page: int) -> list[str]:
+    """One page's lines as laid out (pdftotext -layout -f N -l N), blank ones dropped, spaces folded."""
+    out = subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(path), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    return [" ".join(line.split()) for line in out.splitlines() if line.strip()]
+
+
+# (the heading a long table follows, the next heading after it, the first line of the table's header row as
+# laid out: a header cell that wraps, like "Severity / risk", leaves its second line below)
+LONG_TABLES = [
+    ("Checklist answers", "Drills and backups", "Question Domain Answer Owner Challenged by"),
+    ("Roadmap", "Appendix A: per-asset detail", "# When Action Owner Effort Risk Priority Running"),
+    ("Every open finding, by asset", "Appendix B: framework mappings", "# Severity / Finding Evidence Remediation"),
+]
+
+
+def test_long_tables_repeat_their_header_on_every_page(rendered: dict[str, Path]) -> None:
+    """A table that runs over several PDF pages starts each of them with its header row (a <thead>
+    WeasyPrint repeats), so a reader on page 30 of the findings still knows which column is which."""
+    path = rendered["technical.pdf"]
+    pages = dict((h, n) for n, h in _headings(path, [h for table in LONG_TABLES for h in table[:2]]))
+    for heading, following, header in LONG_TABLES:
+        first = next(n for n in range(pages[heading], pages[following]) if header in page_lines(path, n))
+        continued = range(first + 1, pages[following])
+        assert len(continued) >= 2, (heading, pages)  # the table is longer than a page
+        for n in continued:
+            assert page_lines(path, n)[0] == header, (heading, n, page_lines(path, n)[:3])
+    # The check can tell: the page after the findings table starts with the next appendix, not that header.
+    assert page_lines(path, pages["Appendix B: framework mappings"])[0] == "Appendix B: framework mappings"
+
+
 def test_html_is_one_self_contained_file_with_svg_charts(rendered: dict[str, Path]) -> None:
     for name, n_charts in (("executive.html", 2), ("technical.html", 6)):
         html = rendered[name].read_text(encoding="utf-8")
