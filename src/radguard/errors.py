@@ -44,6 +44,14 @@ class NotFoundError(RadguardError):
     exit_code = 3
 
 
+class OutOfScopeError(RadguardError):
+    """The caller, limited to some sites, may read this organisation-wide object but not change it.
+
+    The web answers 403 with the message (a site's staff deciding an organisation-wide finding
+    would reach beyond their sites); an object of another site is a :class:`NotFoundError` instead.
+    """
+
+
 class SafetyError(RadguardError):
     """A request was refused because it would break the clinical safety rules."""
 

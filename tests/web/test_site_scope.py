@@ -42,7 +42,9 @@ def two_sites(web_db: Database) -> dict[str, dict[str, set[int]]]:
             assets = set(s.scalars(select(Asset.id).join(Site).where(Site.code == code)))
             findings = set(s.scalars(select(Finding.id).where(Finding.asset_id.in_(assets))))
             out[code] = {"assets": assets, "findings": findings}
+        out["org"] = {"findings": set(s.scalars(select(Finding.id).where(Finding.asset_id.is_(None))))}
     assert out["NWH-OIC"]["assets"] and out["NWH-OIC"]["findings"] and out["NWH-MAIN"]["findings"]
+    assert out["org"]["findings"]  # organisation-wide findings (no asset), shown to site accounts read-only
     return out
 
 
@@ -77,7 +79,7 @@ def test_site_viewer_sees_only_its_site_in_the_pages(app: FastAPI, two_sites: di
     some_main = min(main["assets"])
     assert scoped.get(f"/inventory/{some_main}").status_code == 200
     listed = _finding_links(scoped.get("/findings", params={"state": ""}).text)
-    assert listed and listed <= main["findings"]
+    assert listed and listed <= main["findings"] | two_sites["org"]["findings"]
     assert _finding_links(everyone.get("/findings", params={"site": "NWH-OIC"}).text) & oic["findings"]
     assert scoped.get("/findings", params={"site": "NWH-OIC"}).status_code == 404
     for fid in sorted(oic["findings"])[:5]:
@@ -118,7 +120,7 @@ def test_site_viewer_sees_only_its_site_in_the_api(app: FastAPI, web_db: Databas
     assert scoped.get(f"/api/v1/assets/{min(oic['assets'])}").status_code == 404
     assert scoped.get(f"/api/v1/assets/{min(main['assets'])}").status_code == 200
     found = {f["id"] for f in scoped.get("/api/v1/findings", params={"limit": 1000}).json()}
-    assert found and found <= main["findings"]
+    assert found and found <= main["findings"] | two_sites["org"]["findings"]
     assert scoped.get("/api/v1/findings", params={"site": "NWH-OIC"}).status_code == 404
     # An unrestricted user's token limited to NWH-OIC sees that site only.
     narrowed = _token_client(app, web_db, "viewer", ("NWH-OIC",))

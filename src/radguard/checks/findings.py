@@ -18,13 +18,13 @@ exports and the reports all read findings through them, so ``state=open`` means 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, func, literal_column, select
+from sqlalchemy import Integer, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,7 +46,8 @@ from radguard.db.models.findings import (
     FindingEvent,
 )
 from radguard.db.models.inventory import Asset, Site
-from radguard.errors import InputError, NotFoundError, RadguardError
+from radguard.db.models.response import ImagingService
+from radguard.errors import InputError, NotFoundError, OutOfScopeError, RadguardError
 from radguard.inventory.queries import find_asset, site_id_for
 from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 
@@ -79,17 +80,55 @@ class BeyondMaximumTerm(InputError):
                          "To accept for longer, give a reason for exceeding the maximum")
 
 
+SERVICE_SUBJECT = "service:"  # the subject of a finding about an imaging service (checks/evaluators/response.py)
+
+
+def service_sites(session: Session) -> dict[str, str]:
+    """``service:KEY`` → site code, for each imaging service at a site.
+
+    A finding about such a service (it has no asset, e.g. RG-RTO-UNPROVEN) is that site's, not
+    the organisation's: another site's staff must not see it, that site's may decide it.
+    """
+    return {SERVICE_SUBJECT + key: code for key, code in session.execute(
+        select(ImagingService.key, Site.code).join(Site, Site.id == ImagingService.site_id))}
+
+
+def finding_site(session: Session, finding: Finding, services: Mapping[str, str] | None = None) -> str | None:
+    """The site a finding belongs to: its asset's, else its imaging service's; None: organisation-wide.
+
+    Organisation-wide findings (no asset and no site's service: the response team, playbooks'
+    drills, programme-level checks) are shown to site-limited accounts read-only (:func:`transition`
+    refuses their decisions), labelled as the organisation's.
+
+    :param services: :func:`service_sites`, when the caller already has it (a list of findings).
+    """
+    if finding.asset is not None:
+        return finding.asset.site.code
+    subject = finding.subject or ""
+    if not subject.startswith(SERVICE_SUBJECT):
+        return None
+    if services is None:
+        key = subject.removeprefix(SERVICE_SUBJECT)
+        return session.scalar(select(Site.code).join(ImagingService, ImagingService.site_id == Site.id)
+                              .where(ImagingService.key == key))
+    return services.get(subject)
+
+
 def get_finding(session: Session, finding_id: int, *, scope: SiteScope = None) -> Finding:
     """One finding with its events and tickets.
 
     :param finding_id: the ID.
     :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): a finding of
-        another site's asset, or an organisation-wide one for a site-scoped caller, is "not found".
+        another site (its asset's or its imaging service's) is "not found"; an organisation-wide
+        one is found (read-only: :func:`transition` refuses to decide it for a site-scoped caller).
     """
     finding = session.scalar(select(Finding).where(Finding.id == finding_id).options(
         selectinload(Finding.events), selectinload(Finding.tickets),
         selectinload(Finding.asset).selectinload(Asset.site)))
-    if finding is None or not site_visible(finding.asset.site.code if finding.asset else None, scope):
+    if finding is None:
+        raise NotFoundError(f"no finding {finding_id}; see `radguard findings list`")
+    site = finding_site(session, finding)
+    if site is not None and not site_visible(site, scope):
         raise NotFoundError(f"no finding {finding_id}; see `radguard findings list`")
     return finding
 
@@ -103,7 +142,8 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
     :param beyond_maximum_reason: why a risk acceptance may end later than
         ``sla.max_acceptance_days``; without it such an end date raises :class:`BeyondMaximumTerm`.
         Kept in the decision's event (``evidence.beyond_maximum``) — the one rule CLI and web share.
-    :param scope: the sites the deciding person may see: a finding outside it is "not found".
+    :param scope: the sites the deciding person may see: a finding outside it is "not found", and
+        an organisation-wide one (:func:`finding_site`) is refused with :class:`OutOfScopeError`.
     """
     if action not in ACTIONS:
         raise InputError("findings", None, "action", f"{action!r} is not one of {', '.join(ACTIONS)}")
@@ -115,6 +155,10 @@ def transition(session: Session, finding_id: int, action: str, *, by: str, reaso
     if not reason.strip():
         raise InputError("findings", None, "reason", "give a reason; it is kept in the finding's history")
     finding = get_finding(session, finding_id, scope=scope)
+    if scope is not None and finding_site(session, finding) is None:
+        sites = ", ".join(sorted(scope)) or "no site"
+        raise OutOfScopeError(f"finding {finding_id} is organisation-wide; your account is limited to {sites}, so "
+                              "it may read it but not decide it: ask someone whose account has no site limit")
     if finding.state not in ALLOWED_FROM[target]:
         raise TransitionError(
             f"finding {finding_id} is {finding.state}; `{action}` applies only to "
@@ -259,24 +303,40 @@ def _sort_keys(sort: str) -> tuple[SortKey, ...]:
     return FINDING_SORTS[sort]
 
 
-def scope_condition(session: Session, scope: SiteScope) -> ColumnElement[bool] | None:
-    """The findings a caller limited to ``scope`` may see: those of assets at its sites (None: no limit).
+def _not_elsewhere(site_ids: Sequence[int]) -> ColumnElement[bool]:
+    """Findings of no asset that are not about an imaging service at a site outside ``site_ids``.
 
-    Organisation-wide findings (no asset) are not any site's, so a site-scoped caller does not
-    see them (:func:`radguard.inventory.scope.site_visible`). Written as the site filter below is
-    (a sub-select on ``asset_id + 0``) so the lists still walk the index of their order.
+    That is the organisation-wide findings and those of these sites' services (:func:`finding_site`).
+    """
+    elsewhere = select(literal(SERVICE_SUBJECT) + ImagingService.key).where(
+        ImagingService.site_id.is_not(None), ImagingService.site_id.not_in(list(site_ids)))
+    return Finding.asset_id.is_(None) & or_(Finding.subject.is_(None), Finding.subject.not_in(elsewhere))
+
+
+def scope_condition(session: Session, scope: SiteScope, *,
+                    organisation_wide: bool = False) -> ColumnElement[bool] | None:
+    """The findings a caller limited to ``scope`` may see (None: no limit).
+
+    Without ``organisation_wide``: those of assets at its sites — what a site's roadmap ranks.
+    With it: also the findings of no asset that are not another site's (:func:`_not_elsewhere`):
+    the organisation-wide ones, which a site-scoped caller reads but may not decide
+    (:func:`transition`), and its sites' imaging services'. The lists, counts and look-ups here
+    pass it, so every surface (pages, API, CLI-equivalent reads, reports) shows the same set.
+    Written as the site filter below is (a sub-select on ``asset_id + 0``) so the lists still
+    walk the index of their order.
     """
     ids = scope_site_ids(session, scope)
     if ids is None:
         return None
-    return (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id.in_(ids)))
+    at_sites = (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id.in_(ids)))
+    return at_sites | _not_elsewhere(ids) if organisation_wide else at_sites
 
 
 def _conditions(session: Session, *, states: Sequence[str], severities: Sequence[str], asset_ref: str | None,
                 check_ids: Sequence[str], site: str | None, due_before: date | None,
                 scope: SiteScope = None) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
-    limit = scope_condition(session, scope)
+    limit = scope_condition(session, scope, organisation_wide=True)
     if limit is not None:
         out.append(limit)
     wanted = _wanted_states(states)
@@ -293,8 +353,7 @@ def _conditions(session: Session, *, states: Sequence[str], severities: Sequence
         # the index of its order and tests each row, rather than collecting a site's findings by
         # asset and sorting them (SQLite's choice otherwise; a temporary B-tree per request).
         sid = _site_id(session, site, scope)
-        out.append(Finding.asset_id.is_(None)
-                   | (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id == sid)))
+        out.append(_not_elsewhere([sid]) | (Finding.asset_id + 0).in_(select(Asset.id).where(Asset.site_id == sid)))
     if due_before is not None:
         out.append(Finding.due < due_before)
     return out
@@ -323,15 +382,16 @@ def list_findings(session: Session, *, states: Sequence[str] = (), severities: S
     :param severities: critical, high, medium, low, info.
     :param asset_ref: asset ID, ``SITE/NAME`` or a unique name.
     :param check_ids: check IDs (any case).
-    :param site: a site code: that site's assets' findings plus the non-asset findings
-        (organisation-wide ones count for every site).
+    :param site: a site code: that site's assets' and imaging services' findings plus the
+        organisation-wide ones (they count for every site).
     :param due_before: only findings due before this day (overdue: today).
     :param sort: one of :data:`FINDING_SORTS` (each then by risk, then ID).
     :param after: a cursor from :func:`findings_cursor`: the rows after that one.
     :param limit: at most this many (paging with ``offset`` or ``after``).
     :param offset: skip this many first.
     :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`); None: all.
-        A ``site`` or ``asset_ref`` outside it is "not found".
+        Its sites' findings and the organisation-wide ones (:func:`scope_condition`); a ``site``
+        or ``asset_ref`` outside it is "not found".
     """
     keys = _sort_keys(sort)
     stmt = select(Finding).options(selectinload(Finding.asset).selectinload(Asset.site),
@@ -371,7 +431,12 @@ class FindingRow(NamedTuple):
     subject: str | None
     key: str
     asset_name: str | None = None
-    site_code: str | None = None
+    site_code: str | None = None  # the asset's site, or the imaging service's; None for no asset: organisation-wide
+
+    @property
+    def organisation_wide(self) -> bool:
+        """No asset and no site's imaging service: the organisation's (:func:`finding_site`)."""
+        return self.asset_id is None and self.site_code is None
 
 
 @dataclass(frozen=True)
@@ -423,6 +488,9 @@ def findings_page(session: Session, *, states: Sequence[str] = (), severities: S
             .where(Asset.id.in_(asset_ids)))}
         rows = [r._replace(asset_name=names[r.asset_id][0], site_code=names[r.asset_id][1])
                 if r.asset_id in names else r for r in rows]
+    if any(r.asset_id is None for r in rows):
+        services = service_sites(session)
+        rows = [r._replace(site_code=services.get(r.subject or "")) if r.asset_id is None else r for r in rows]
     counted = session.scalar(select(func.count()).select_from(
         select(Finding.id).where(*conds).limit(COUNT_CAP + 1).subquery())) or 0
     return FindingsPage(rows=rows, total=min(counted, COUNT_CAP), more=counted > COUNT_CAP,
@@ -471,13 +539,13 @@ def finding_counts(session: Session, *, site: str | None = None, scope: SiteScop
     :param scope: the sites the caller may see; None: all.
     """
     stmt = select(Finding.check_id, Finding.state, Finding.severity, func.count())
-    limit = scope_condition(session, scope)
+    limit = scope_condition(session, scope, organisation_wide=True)
     if limit is not None:
         stmt = stmt.where(limit)
     if site:
         sid = _site_id(session, site, scope)
         stmt = stmt.outerjoin(Asset, Finding.asset_id == Asset.id).where(
-            Finding.asset_id.is_(None) | (Asset.site_id == sid))
+            _not_elsewhere([sid]) | (Asset.site_id == sid))
     rows = session.execute(stmt.group_by(Finding.check_id, Finding.state, Finding.severity)
                            .order_by(Finding.check_id, Finding.state, Finding.severity)).all()
     return FindingCounts(tuple((c, st, sv, int(n)) for c, st, sv, n in rows))
@@ -524,6 +592,8 @@ class FindingRecord(BaseModel):
     remediation: str | None
     tickets: dict[str, str] = Field(default_factory=dict,
                                     description="Ticket system (jira, servicenow) → the ticket key it was handed to.")
+    organisation_wide: bool = Field(False, description="No asset and no site's imaging service: the organisation's. "
+                                    "An account limited to sites reads it but may not decide it.")
 
 
 class FindingDetail(FindingRecord):
@@ -533,8 +603,13 @@ class FindingDetail(FindingRecord):
     advisory: dict[str, Any] | None = None
 
 
-def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: bool = False) -> FindingRecord:
-    """The finding as :class:`FindingRecord` (or :class:`FindingDetail` with ``events``)."""
+def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: bool = False,
+                  services: Mapping[str, str] | None = None) -> FindingRecord:
+    """The finding as :class:`FindingRecord` (or :class:`FindingDetail` with ``events``).
+
+    :param services: :func:`service_sites`, read once by a caller serialising many findings
+        (else an asset-less finding's service site is looked up).
+    """
     spec = (catalog if catalog is not None else default_catalog()).spec(finding.check_id)
     asset = finding.asset
     fields: dict[str, Any] = {
@@ -555,6 +630,7 @@ def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: b
         else FrameworkRefs.model_construct(csf2=[], hicp=[], hph_cpg=[], hipaa=[]),
         "remediation": spec.remediation if spec else None,
         "tickets": {t.system: t.key for t in finding.tickets},
+        "organisation_wide": asset is None and _session_site(finding, services) is None,
     }
     if not events:
         return FindingRecord(**fields)
@@ -565,9 +641,17 @@ def finding_model(finding: Finding, catalog: Catalog | None = None, *, events: b
     return FindingDetail(**fields, history=history(finding), advisory=advisory)
 
 
-def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: bool = False) -> dict[str, Any]:
+def _session_site(finding: Finding, services: Mapping[str, str] | None) -> str | None:
+    session = object_session(finding)
+    if session is None:  # a detached finding: only what ``services`` says
+        return (services or {}).get(finding.subject or "")
+    return finding_site(session, finding, services)
+
+
+def finding_record(finding: Finding, catalog: Catalog | None = None, *, events: bool = False,
+                   services: Mapping[str, str] | None = None) -> dict[str, Any]:
     """:func:`finding_model` as a plain dict (values not yet JSON-encoded), aliases applied."""
-    return finding_model(finding, catalog, events=events).model_dump(by_alias=True)
+    return finding_model(finding, catalog, events=events, services=services).model_dump(by_alias=True)
 
 
 ADVISORY_CHECKS = ("RG-ADVISORY", "RG-KEV")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from radguard import wording
 from radguard.checks.engine import load_settings
-from radguard.checks.findings import finding_record, get_finding, list_findings, transition
+from radguard.checks.findings import finding_record, get_finding, list_findings, service_sites, transition
 from radguard.cli.common import console, db, print_json
 from radguard.errors import InputError
 from radguard.validate import plausible_day, plausible_time
@@ -48,7 +48,8 @@ def list_cmd(
     severity: list[str] = typer.Option([], "--severity", help="critical, high, medium, low, info; repeatable."),
     asset: str | None = typer.Option(None, "--asset", help="Asset ID, SITE/NAME or unique name."),
     check: list[str] = typer.Option([], "--check", help="Check ID; repeatable."),
-    site: str | None = typer.Option(None, "--site", help="Site code: its assets' findings and the non-asset ones."),
+    site: str | None = typer.Option(None, "--site", help="Site code: its assets' and imaging services' findings "
+                                                               "and the organisation-wide ones."),
     limit: int | None = typer.Option(None, "--limit", help="At most this many, highest risk first."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first (paging with --limit)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -58,7 +59,8 @@ def list_cmd(
         rows = list_findings(session, states=state, severities=severity, asset_ref=asset, check_ids=check,
                              site=site, limit=limit, offset=offset)
         if json_out:
-            print_json([finding_record(f) for f in rows])
+            services = service_sites(session)
+            print_json([finding_record(f, services=services) for f in rows])
             return
         if not rows:
             filtered = bool(state or severity or asset or check)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
-from radguard.errors import NotFoundError, RadguardError
+from radguard.errors import NotFoundError, OutOfScopeError, RadguardError
 
 
 def is_htmx(request: Request) -> bool:
@@ -13,8 +13,13 @@ def is_htmx(request: Request) -> bool:
 
 
 def http_error(exc: RadguardError) -> HTTPException:
-    """A stage's refusal as an HTTP error with the stage's own message (it names the field)."""
-    return HTTPException(status_code=404 if isinstance(exc, NotFoundError) else 400, detail=str(exc))
+    """A stage's refusal as an HTTP error with the stage's own message (it names the field).
+
+    Not found (or another site's, which is the same answer) is 404; an organisation-wide object
+    a site-limited account may read but not change is 403; anything else the input's fault, 400.
+    """
+    status = 404 if isinstance(exc, NotFoundError) else 403 if isinstance(exc, OutOfScopeError) else 400
+    return HTTPException(status_code=status, detail=str(exc))
 
 
 def attachment(filename: str) -> dict[str, str]:

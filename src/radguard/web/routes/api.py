@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from radguard.backup.sets import list_sets, set_record
-from radguard.checks.findings import FINDING_SORTS, FindingRecord, finding_model, findings_cursor
+from radguard.checks.findings import FINDING_SORTS, FindingRecord, finding_model, findings_cursor, service_sites
 from radguard.checks.findings import list_findings as query_findings
 from radguard.checks.loader import default_catalog
 from radguard.db.base import utcnow
@@ -182,8 +182,8 @@ def list_findings(response: Response,
         params = {k: v for k, v in {"state": state, "severity": severity, "check": check, "site": site,
                                     "sort": sort, "limit": limit, "after": cursor}.items() if v}
         response.headers["Link"] = f'</api/v1/findings?{urlencode(params)}>; rel="next"'
-    catalog = default_catalog()
-    return [finding_model(f, catalog) for f in rows]
+    catalog, services = default_catalog(), service_sites(session)
+    return [finding_model(f, catalog, services=services) for f in rows]
 
 
 @router.get("/endpoints", response_model=list[EndpointState])

@@ -20,7 +20,7 @@ from radguard.checks.loader import default_catalog
 from radguard.checks.sla import SEVERITIES
 from radguard.db.base import utcnow
 from radguard.db.models.findings import ALL_STATES, OPEN_STATES
-from radguard.errors import InputError, NotFoundError, RadguardError
+from radguard.errors import InputError, NotFoundError, OutOfScopeError, RadguardError
 from radguard.inventory.queries import site_codes
 from radguard.readiness.dashboard import stored_action_for
 from radguard.validate import local_day_end
@@ -74,6 +74,7 @@ async def findings_page(request: Request, state: str = "open", severity: str = "
         "states": ALL_STATES, "severities": SEVERITIES, "actions": list(ACTIONS),
         "back": "/findings?" + urlencode({**{k: v for k, v in filters.items() if v}, "sort": sort}),
         "can_decide": principal.role in ("assessor", "admin"),
+        "site_limited": principal.scope is not None,
         "decided": decided,
     })
 
@@ -96,6 +97,8 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
     except RadguardError:
         raise HTTPException(status_code=404, detail="no such finding") from None
     rec = finding_record(finding, default_catalog(), events=True)
+    # An organisation-wide finding is shown to a site-limited account, read-only (transition refuses it).
+    read_only = principal.scope is not None and rec["organisation_wide"]
     # The roadmap action whose work closes it, at its place in the ranking stored by the last
     # assessment (ranking the register here would cost seconds at 100k assets); only for an
     # open finding, as a closed one is in no action.
@@ -104,7 +107,8 @@ def _finding_view(request: Request, session: Session, principal: Principal, find
                                             "action": action,
                                             "action_title": plain_action(action)["title"] if action else "",
                                             "plain": wording_for(finding.check_id),
-                                            "can_decide": principal.role in ("assessor", "admin"),
+                                            "can_decide": principal.role in ("assessor", "admin") and not read_only,
+                                            "read_only": read_only,
                                             "error": error, "typed": typed or {},
                                             "beyond_maximum": beyond_maximum,
                                             "saved": saved,
@@ -136,6 +140,9 @@ async def decide(request: Request, action: str = Form(...), reason: str = Form("
     except NotFoundError:
         session.rollback()  # another site's finding (or none at all): the same answer either way
         raise HTTPException(status_code=404, detail="no such finding") from None
+    except OutOfScopeError as exc:
+        session.rollback()  # an organisation-wide finding, which a site-limited account only reads
+        raise HTTPException(status_code=403, detail=str(exc)) from None
     except RadguardError as exc:
         session.rollback()
         if len(ids) == 1 and back == f"/findings/{ids[0]}":
