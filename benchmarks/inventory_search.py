@@ -1,19 +1,22 @@
-"""Benchmark: the inventory search's trigram index against the ``LIKE '%…%'`` scan it replaced.
+"""Benchmark: the inventory search against the ``LIKE '%…%'`` scan it replaced.
 
 Run:  .venv/bin/python benchmarks/inventory_search.py --db /tmp/webbench/bench100k.db
       .venv/bin/python benchmarks/inventory_search.py --postgres --assets 100000
 
-Each round calls ``inventory.queries.query_assets(q=…)`` (the page of 50 and its count, exactly
-what ``/inventory?q=`` and ``/api/v1/assets?q=`` run) twice, interleaved: once with the real
-``search_match`` (SQLite FTS5 trigram table, PostgreSQL pg_trgm GIN indexes) and once with the
-previous filter, ``name/vendor/product LIKE '%q%'`` (ILIKE on PostgreSQL), which reads every
-asset. On PostgreSQL that ILIKE is the same SQL the index serves, so its rounds run with
-``enable_bitmapscan`` off: the GIN indexes are reachable only by bitmap scans, so the planner
-plans as it did before the indexes existed. Medians of ``--rounds`` rounds per search term, and their ratio.
+Each round times, interleaved, ``inventory.queries.query_assets(q=…)`` (the page of 50 and its
+count, exactly what ``/inventory?q=`` and ``/api/v1/assets?q=`` run: SQLite FTS5 trigram table,
+PostgreSQL pg_trgm GIN indexes, the count stopping at ``SEARCH_COUNT_CAP``) and the search as it
+was before the index (:func:`scan_search`: an exact ``count(*)`` and the page of the site order,
+both filtering ``name/vendor/product LIKE '%q%'`` — ILIKE on PostgreSQL — on every row). On
+PostgreSQL that ILIKE is the SQL the index serves, so the scan's rounds run with
+``enable_bitmapscan`` off: the GIN indexes are reachable only by bitmap scans, so the planner plans
+as it did before the indexes existed. Medians of ``--rounds`` rounds per search term, and their
+ratio. Every round checks the answers agree: the same first page of assets, and a count equal
+to the scan's exact one, or the cap with ``more`` set when the scan counted more.
 
 ``--db`` reuses a SQLite database built by ``benchmarks/web_latency.py --db`` (the same
-generated inventory); ``--postgres`` starts a throwaway server as the tests do and imports
-``--assets`` generated assets into it first.
+generated inventory); ``--url`` an existing database; ``--postgres`` starts a throwaway server
+as the tests do and imports ``--assets`` generated assets into it first.
 """
 
 from __future__ import annotations
@@ -24,14 +27,15 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
+from sqlalchemy import func, or_, select, text
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from radguard.db.session import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,37 +48,35 @@ TERMS = {
 }
 
 
-def scan_match(session: object, q: str, **_: object) -> object:
-    """The search before the trigram index: a substring test on every row."""
-    from sqlalchemy import or_
-
+def scan_search(session: Session, q: str, per_page: int = 50) -> tuple[list[int], int]:
+    """The search before the trigram index: an exact count and the first page of the site order,
+    both testing every row with a substring match. (The page IDs, the count.)"""
     from radguard.db.models.inventory import Asset
 
     pattern = f"%{q}%"
-    sqlite = session.get_bind().dialect.name == "sqlite"  # type: ignore[attr-defined]
-    cols = (Asset.name, Asset.vendor, Asset.product)
-    return or_(*(c.like(pattern) if sqlite else c.ilike(pattern) for c in cols))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    match = or_(*(c.like(pattern) if sqlite else c.ilike(pattern) for c in (Asset.name, Asset.vendor, Asset.product)))
+    total = int(session.scalar(select(func.count(Asset.id)).where(match)) or 0)
+    ids = list(session.scalars(select(Asset.id).where(match).order_by(Asset.site_id, Asset.name).limit(per_page + 1)))
+    return ids[:per_page], total
 
 
-def timed(db: Database, q: str, match: Callable[..., object] | None) -> tuple[float, int]:
-    """Seconds for one ``query_assets(q=q)`` (page and count), and the count; ``match`` replaces
-    ``search_match`` for the call."""
-    import radguard.inventory.queries as queries
+def timed(db: Database, q: str, scan: bool) -> tuple[float, list[int], int, bool]:
+    """Seconds for one search (``query_assets``, or with ``scan`` :func:`scan_search`), its page's
+    IDs, its count and whether the count stopped at the cap."""
+    from radguard.inventory.queries import query_assets
 
-    real = queries.search_match
-    try:
-        if match is not None:
-            queries.search_match = match  # type: ignore[assignment]
-        with db.read() as s:
-            if match is not None and db.engine.dialect.name == "postgresql":
-                # The old filter was the same ILIKE: keep the planner off the GIN indexes (it
-                # can use them only through bitmap scans), as it was before migration 0039.
-                s.execute(text("SET LOCAL enable_bitmapscan = off"))
-            t = time.perf_counter()
-            page = queries.query_assets(s, q=q)
-            return time.perf_counter() - t, page.total
-    finally:
-        queries.search_match = real
+    with db.read() as s:
+        if scan and db.engine.dialect.name == "postgresql":
+            # The old filter was the same ILIKE: keep the planner off the GIN indexes (it
+            # can use them only through bitmap scans), as it was before migration 0039.
+            s.execute(text("SET LOCAL enable_bitmapscan = off"))
+        t = time.perf_counter()
+        if scan:
+            ids, total = scan_search(s, q)
+            return time.perf_counter() - t, ids, total, False
+        page = query_assets(s, q=q)
+        return time.perf_counter() - t, [r.id for r in page.rows], page.total, page.more
 
 
 def main() -> None:
@@ -110,22 +112,24 @@ def main() -> None:
         with db.read() as s:  # a connection in the pool before the first timed call
             s.execute(text("SELECT 1"))
         print(f"{url.split('://')[0]}, {args.rounds} interleaved rounds, load average {os.getloadavg()[0]:.1f}")
-        print("| search | matches | trigram index, median ms | LIKE scan, median ms | scan / index |")
+        print("| search | matches | search, median ms | LIKE scan, median ms | scan / search |")
         print("|---|---|---|---|---|")
+        from radguard.inventory.queries import SEARCH_COUNT_CAP
+
         for label, q in TERMS.items():
             indexed: list[float] = []
             scanned: list[float] = []
-            totals = set()
             for _ in range(args.rounds):
-                t, n = timed(db, q, None)
+                t, ids, total, more = timed(db, q, scan=False)
                 indexed.append(t)
-                totals.add(n)
-                t, n = timed(db, q, scan_match)
+                t, scan_ids, exact, _ = timed(db, q, scan=True)
                 scanned.append(t)
-                totals.add(n)
-            assert len(totals) == 1, f"the two searches disagree for {q!r}: {totals}"
+                assert ids == scan_ids, f"the two searches list different assets for {q!r}"
+                assert (total, more) == (min(exact, SEARCH_COUNT_CAP), exact > SEARCH_COUNT_CAP), \
+                    f"the counts disagree for {q!r}: {total} (more: {more}) against {exact}"
             a, b = statistics.median(indexed) * 1000, statistics.median(scanned) * 1000
-            print(f"| {label} (`{q}`) | {totals.pop():,} | {a:.1f} | {b:.1f} | {b / a:.1f}× |", flush=True)
+            shown = f"{exact:,}" + (f" (shown as more than {total:,})" if more else "")
+            print(f"| {label} (`{q}`) | {shown} | {a:.1f} | {b:.1f} | {b / a:.1f}× |", flush=True)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

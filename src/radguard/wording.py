@@ -52,6 +52,19 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {noun(count, singular, plural_form)}"
 
 
+def count_of(count: int, singular: str, *, more: bool = False) -> str:
+    """``2,000 assets``, or with ``more`` ``more than 5,000 assets``: a list's count, which
+    stops at a cap for searches that match most of a register (``count`` is then the cap).
+
+    :param count: how many (the cap when ``more``).
+    :param singular: the noun for one.
+    :param more: the count stopped at ``count``; more than that many exist.
+    """
+    if more:
+        return f"more than {count:,} {noun(2, singular)}"
+    return f"{count:,} {noun(count, singular)}"
+
+
 def noun(count: int, singular: str, plural_form: str | None = None) -> str:
     """The noun alone in the number :func:`plural` would use (for "3 open findings speak ...")."""
     if count == 1:
@@ -275,6 +288,7 @@ def register(env: Environment) -> Environment:
     from jinja2 import pass_context
 
     env.filters["plural"] = plural
+    env.filters["count_of"] = count_of
     env.filters["noun"] = noun
     env.filters["label"] = label
     env.filters["hours"] = hours

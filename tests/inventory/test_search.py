@@ -230,3 +230,69 @@ def test_non_ascii_case_folds_on_sqlite_and_as_lc_ctype_says_on_postgresql(datab
         assert _names(database, "Ärzte") == ["ÄRZTE-CT"], ctype
     else:
         assert _names(database, "ärzte") == ["ÄRZTE-CT"], ctype
+
+
+def _fleet(db: Database) -> None:
+    """Thirty assets at three sites, matches of "scan" unevenly spread (all at the last site but
+    two), with criticality and vendor NULL on some, so every order has ties and NULLs to place."""
+    with db.transaction() as s:
+        sites = [Site(code=f"S{i}", name=f"Site {i}") for i in range(3)]
+        s.add_all(sites)
+        s.flush()
+        for i in range(30):
+            site = sites[2] if i % 10 else sites[i // 10]
+            s.add(Asset(site_id=site.id, name=f"dev-{i:02d}", asset_class=("modality", "pacs", "other")[i % 3],
+                        vendor=None if i % 4 == 0 else "Acme", product="Scanner" if i % 2 else "Viewer",
+                        criticality=None if i % 5 == 0 else 1 + i % 5, risk_score=(i * 7) % 11,
+                        open_findings=i % 4))
+
+
+def _walk_pages(db: Database, q: str, sort: str, per_page: int) -> tuple[list[int], list[tuple[int, bool]]]:
+    """Every page of a search by "Next" cursors: the IDs in order, and each page's (total, more)."""
+    ids: list[int] = []
+    counts: list[tuple[int, bool]] = []
+    after: str | None = None
+    with db.read() as s:
+        while True:
+            page = query_assets(s, q=q, sort=sort, per_page=per_page, after=after)
+            ids += [r.id for r in page.rows]
+            counts.append((page.total, page.more))
+            if page.next_cursor is None:
+                return ids, counts
+            after = page.next_cursor
+
+
+@pytest.mark.parametrize("cap", [1_000, 4])
+def test_every_order_pages_through_exactly_the_matches_and_the_count_stops_at_the_cap(
+        database: Database, monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
+    """The reference is the plain list (no ``q``) in the same order, filtered in Python: a search
+    must list those assets, in that order, whichever route reads its page (few matches: collected
+    and sorted; more than the cap: the order's index walked). With the cap lowered to 4 (below
+    the 15 "scan" matches) the count says "more than 4" and the walk route is taken."""
+    monkeypatch.setattr(queries, "SEARCH_COUNT_CAP", cap)
+    _fleet(database)
+    with database.read() as s:
+        every = {r.id: r for r in query_assets(s, per_page=100).rows}
+    for q in ("scan", "ACME", "dev-1", "nothing-like-this"):
+        expected_n = sum(q.lower() in f"{r.name} {r.vendor or ''} {r.product or ''}".lower() for r in every.values())
+        for sort in queries.ASSET_SORTS:
+            with database.read() as s:
+                order = [r.id for r in query_assets(s, sort=sort, per_page=100).rows]
+            wanted = [i for i in order if q.lower() in
+                      f"{every[i].name} {every[i].vendor or ''} {every[i].product or ''}".lower()]
+            ids, counts = _walk_pages(database, q, sort, per_page=4)
+            assert ids == wanted, (q, sort)
+            assert set(counts) == {(min(expected_n, cap), expected_n > cap)}, (q, sort, counts)
+
+
+def test_a_capped_count_still_numbers_pages_past_the_cap(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page links jump by offset: with "more than N" matches a page beyond N / per_page is not cut
+    back to the last page the cap reaches."""
+    monkeypatch.setattr(queries, "SEARCH_COUNT_CAP", 4)
+    _fleet(database)
+    with database.read() as s:
+        third = query_assets(s, q="scan", per_page=2, page=3)
+        all_rows = query_assets(s, q="scan", per_page=100)
+        assert (third.total, third.more, third.page) == (4, True, 3)
+        assert [r.id for r in third.rows] == [r.id for r in all_rows.rows][4:6]
+        assert len(all_rows.rows) == 15 and all_rows.more

@@ -192,7 +192,12 @@ _ROW_COLUMNS = (Asset.id, Asset.site_id, Asset.name, Asset.asset_class, Asset.mo
 
 @dataclass
 class AssetPage:
-    """One page of the inventory list; ``next_cursor`` is None on the last page."""
+    """One page of the inventory list; ``next_cursor`` is None on the last page.
+
+    ``more``: a search's count stopped at :data:`SEARCH_COUNT_CAP`, so ``total`` is that cap
+    and more assets than it match (:func:`radguard.wording.count_of` words it); ``pages`` is
+    then only as far as the cap reaches.
+    """
 
     rows: list[AssetRow]
     total: int
@@ -200,6 +205,7 @@ class AssetPage:
     pages: int
     next_cursor: str | None = None
     sort: str = "site"
+    more: bool = False
 
 
 def _sort_keys(sort: str) -> tuple[SortKey, ...]:
@@ -220,11 +226,30 @@ _fts = table(SEARCH_TABLE, column("rowid"))
 
 
 WALK_MATCHES = 5_000
-"""From this many matches on, SQLite's page walks its order's index testing each row with
-``LIKE`` instead of collecting every match from the FTS5 table and sorting them: 50 matches
-then lie within about 50 × assets / matches rows of the walk (1,000 rows at 100,000 assets),
-while the FTS5 route reads and sorts all of them (100,000 rows for a word in every product:
-376 against 92 ms, benchmarks/inventory_search.py). The count still comes from FTS5."""
+"""Past this many matches a search's page walks its order's index testing each row (SQLite:
+with ``LIKE``) instead of collecting every match from the trigram index and sorting them: 50
+matches then lie within about 50 × assets / matches rows of the walk (1,000 rows at 100,000
+assets), while collecting reads and sorts all of them (100,000 rows for a word in every
+product: 376 against 92 ms on SQLite, benchmarks/inventory_search.py). Up to it, PostgreSQL is
+made to collect and sort too (see :func:`query_assets`). The count (:data:`SEARCH_COUNT_CAP`)
+tells which side of it a search is."""
+
+
+SEARCH_COUNT_CAP = WALK_MATCHES
+"""A search's count stops here: beyond it the list says "more than 5,000 assets". Counting
+every match of a word most assets contain read the whole table on every request (PostgreSQL
+362 ms, SQLite 81 ms at 100,000 assets for ``product``), for a number nobody pages through;
+counting to the cap is what chooses the page's route (:data:`WALK_MATCHES`), so it must not
+be lower than that. The plain list (no ``q``) still counts exactly."""
+
+
+def _fts_phrase(q: str) -> str:
+    return '"' + q.replace('"', '""') + '"'
+
+
+def _uses_fts(session: Session, q: str) -> bool:
+    """Whether ``q`` is answered from SQLite's FTS5 table (three or more characters on SQLite)."""
+    return len(q) >= 3 and session.get_bind().dialect.name == "sqlite"
 
 
 def search_match(session: Session, q: str, *, scan: bool = False) -> ColumnElement[bool]:
@@ -245,8 +270,27 @@ def search_match(session: Session, q: str, *, scan: bool = False) -> ColumnEleme
     if len(q) < 3 or scan:
         # SQLite's LIKE already ignores ASCII case; ILIKE would wrap every row in lower().
         return or_(*(c.like(pattern, escape="\\") for c in SEARCHED))
-    phrase = '"' + q.replace('"', '""') + '"'
-    return Asset.id.in_(select(_fts.c.rowid).where(literal_column(SEARCH_TABLE).op("MATCH")(phrase)))
+    return Asset.id.in_(select(_fts.c.rowid).where(_fts_matches(q)))
+
+
+def _fts_matches(q: str) -> ColumnElement[bool]:
+    return literal_column(SEARCH_TABLE).op("MATCH")(_fts_phrase(q))
+
+
+def _search_count(session: Session, q: str, match: ColumnElement[bool], others: list[ColumnElement[bool]]) -> int:
+    """How many assets match, counted to one past :data:`SEARCH_COUNT_CAP` (the caller caps it).
+
+    On SQLite the FTS5 table's rowids are counted directly (joined to ``asset`` only for the
+    other filters): it holds one row per asset, and ``asset.id IN (…)`` first collected every
+    matching rowid into a temporary index (a word in every asset: 81 against 0.4 ms capped).
+    """
+    if _uses_fts(session, q):
+        inner = select(_fts.c.rowid).where(_fts_matches(q))
+        if others:
+            inner = inner.join(Asset, Asset.id == _fts.c.rowid).where(*others)
+    else:
+        inner = select(Asset.id).where(match, *others)
+    return int(session.scalar(select(func.count()).select_from(inner.limit(SEARCH_COUNT_CAP + 1).subquery())) or 0)
 
 
 def query_assets(session: Session, q: str = "", site: str = "", asset_class: str = "", page: int = 1,
@@ -277,9 +321,8 @@ def query_assets(session: Session, q: str = "", site: str = "", asset_class: str
     if allowed is not None:
         plain.append(Asset.site_id.in_(allowed))
         walked.append(Asset.site_id.in_(allowed) if sort == "site" else (Asset.site_id + 0).in_(allowed))
-    if q:
-        match = search_match(session, q)
-        plain.append(match)
+    match = search_match(session, q) if q else None
+    if match is not None:
         walked.append(match)
     if site:
         site_id = session.scalar(select(Site.id).where(Site.code == site))
@@ -295,27 +338,44 @@ def query_assets(session: Session, q: str = "", site: str = "", asset_class: str
         plain.append(Asset.criticality == criticality)
         walked.append(Asset.criticality == criticality if sort == "criticality"
                       else (Asset.criticality + 0) == criticality)
-    if session.get_bind().dialect.name != "sqlite":
+    dialect = session.get_bind().dialect.name
+    if match is None:
+        total, more = int(session.scalar(select(func.count(Asset.id)).where(*plain)) or 0), False
+    else:
+        counted = _search_count(session, q, match, plain)
+        total, more = min(counted, SEARCH_COUNT_CAP), counted > SEARCH_COUNT_CAP
+        plain.append(match)
+    if dialect != "sqlite":
         # PostgreSQL either walks the order's index or sorts only the rows an index condition
         # selects; hiding the filters from its indexes made it scan the table instead.
         walked = plain
-    total = session.scalar(select(func.count(Asset.id)).where(*plain)) or 0
-    if q and walked is not plain and total >= WALK_MATCHES and q.isascii():
+    elif match is not None and more and q.isascii():
         # Many matches: walking the order's index finds a page's worth at once (WALK_MATCHES).
         # ASCII only: SQLite's LIKE folds only ASCII case, the FTS5 index folds all letters.
         walked = [search_match(session, q, scan=True) if w is match else w for w in walked]
     pages = max(1, -(-total // per_page))
-    page = max(page, 1) if after else min(max(page, 1), pages)
+    page = max(page, 1) if after or more else min(max(page, 1), pages)
     stmt = select(*_ROW_COLUMNS).where(*walked)
     if after:
         values = decode_cursor(after, sort, keys, source="inventory")
-        stmt = stmt.where(keyset_after(keys, values, session.get_bind().dialect.name))
-    else:
+        stmt = stmt.where(keyset_after(keys, values, dialect))
+    order = keys
+    if match is not None and not more and dialect != "sqlite":
+        # Few matches (at most WALK_MATCHES): collect them from the trigram indexes and sort
+        # them. Left to itself PostgreSQL may walk the order's index instead, expecting matches
+        # spread evenly; a product found at two sites of twenty then read 35,000 rows (213 ms
+        # against 58 ms this way). The OFFSET keeps the subquery from being merged into the
+        # ordered query, so its rows are chosen without regard to the order.
+        inner = stmt.offset(0).subquery()
+        stmt = select(*inner.c)
+        order = tuple(SortKey(inner.c[str(k.expr.key)], k.descending, k.nullable) for k in keys)
+    if not after:
         stmt = stmt.offset((page - 1) * per_page)
-    stmt = stmt.order_by(*(k.order() for k in keys)).limit(per_page + 1)
+    stmt = stmt.order_by(*(k.order() for k in order)).limit(per_page + 1)
     fetched = [AssetRow(*r) for r in session.execute(stmt)]  # type: ignore[call-arg]
     rows, has_next = fetched[:per_page], len(fetched) > per_page
     site_ids = sorted({r.site_id for r in rows})
     codes = {int(i): str(c) for i, c in session.execute(select(Site.id, Site.code).where(Site.id.in_(site_ids)))}
     rows = [r._replace(site_code=codes.get(r.site_id, "")) for r in rows]
-    return AssetPage(rows, total, page, pages, asset_cursor(rows[-1], sort) if has_next and rows else None, sort)
+    return AssetPage(rows, total, page, pages, asset_cursor(rows[-1], sort) if has_next and rows else None, sort,
+                     more)

@@ -27,7 +27,7 @@ from radguard.db.models.response import Drill
 from radguard.discovery.probes import EndpointState, endpoint_states
 from radguard.errors import NotFoundError, RadguardError
 from radguard.inventory.exporter import asset_record
-from radguard.inventory.queries import ASSET_SORTS, find_asset, query_assets
+from radguard.inventory.queries import ASSET_SORTS, SEARCH_COUNT_CAP, find_asset, query_assets
 from radguard.readiness.checklists.assessments import (
     AnswerError,
     AnswerInput,
@@ -85,7 +85,9 @@ class AssetSummary(BaseModel):
 
 
 class AssetList(BaseModel):
-    total: int
+    total: int = Field(description="How many assets match; with `more`, the count stopped here.")
+    more: bool = Field(False, description=f"A search (`q`) matched more than `total` assets: its count stops "
+                                          f"at {SEARCH_COUNT_CAP:,}.")
     page: int
     pages: int
     next_cursor: str | None = Field(None, description="Pass as `after` for the next page (None: last page).")
@@ -134,7 +136,7 @@ def list_assets(response: Response, q: str = Query("", max_length=200), site: st
                                     "sort": sort, "per_page": per_page, "page": r.page + 1,
                                     "after": r.next_cursor}.items() if v}
         response.headers["Link"] = f'</api/v1/assets?{urlencode(params)}>; rel="next"'
-    return AssetList(total=r.total, page=r.page, pages=r.pages, next_cursor=r.next_cursor, items=[
+    return AssetList(total=r.total, more=r.more, page=r.page, pages=r.pages, next_cursor=r.next_cursor, items=[
         AssetSummary(id=a.id, site=a.site_code, name=a.name, asset_class=a.asset_class, vendor=a.vendor,
                      product=a.product, software_version=a.software_version, criticality=a.criticality,
                      confirmed=a.confirmed, risk_score=a.risk_score, open_findings=a.open_findings,
