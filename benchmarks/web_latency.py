@@ -1,7 +1,7 @@
 """Benchmark: p50/p95/p99 latency of web pages at 100,000 assets under concurrent load.
 
 Run:  .venv/bin/python benchmarks/web_latency.py --assets 100000 --assess --concurrency 8 --requests 200
-      [--postgres | --url postgresql+psycopg://…] [--only roadmap --only findings …]
+      [--postgres | --url postgresql+psycopg://…] [--workers N] [--only roadmap --only findings …]
 
 1. A fresh database (SQLite, or with ``--postgres`` a throwaway PostgreSQL server started as the
    test suite starts it, or ``--url`` an existing one) with N generated assets
@@ -9,7 +9,7 @@ Run:  .venv/bin/python benchmarks/web_latency.py --assets 100000 --assess --conc
    software component each), imported with ``import_inventory``; with ``--assess`` also a full
    ``radguard assess`` (``readiness.dashboard.assess``: the findings, then the stored dashboard
    cards and roadmap) so the lists, the dashboard and the roadmap have real work to do.
-2. ``radguard serve`` started as its own process on a free loopback port.
+2. ``radguard serve [--workers N]`` started as its own process on a free loopback port.
 3. This process is the load: an httpx async client with ``--concurrency`` requests in flight,
    signed in with a real session cookie, fetching each URL ``--requests`` times after a
    warm-up. Latency is measured per request, from send to the last byte.
@@ -189,6 +189,7 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true",
                     help="a throwaway PostgreSQL server (as the test suite starts it) instead of SQLite")
     ap.add_argument("--url", help="an existing database URL (e.g. PostgreSQL); built if empty, else reused")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (radguard serve --workers)")
     ap.add_argument("--only", action="append", default=[], metavar="TEXT",
                     help="measure only the pages whose label contains TEXT (repeatable)")
     args = ap.parse_args()
@@ -218,24 +219,27 @@ def serve_and_load(args: argparse.Namespace, url: str) -> None:
             if not args.only or any(t in label for t in args.only)}
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "radguard.cli.main", "--db", url, "serve",
-                               "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file: a pipe nobody reads fills up with access lines and stalls it.
+    log = Path(tempfile.mkstemp(prefix="radguard-web-bench-", suffix=".log")[1])
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "radguard.cli.main", "--db", url, "serve",
+                                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 60 + 60 * args.workers
         while True:
+            started = log.read_text(errors="replace").count("Application startup complete")
             try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                if started >= args.workers and httpx.get(base + "/healthz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start: " + (server.stderr.read().decode() if server.stderr
-                                                                  else ""))
+                raise SystemExit("the server did not start: " + log.read_text(errors="replace"))
             time.sleep(0.2)
         print(f"{url.split('://')[0]}, {args.assets} assets, {args.concurrency} concurrent requests, "
-              f"{args.requests} requests per URL")
+              f"{args.requests} requests per URL, {args.workers} server process(es)")
         print("| page | p50 ms | p95 ms | p99 ms | requests/s | load average |\n|---|---|---|---|---|---|")
         for label, path in urls.items():
             latencies, wall = asyncio.run(load(base, cookie, path, args.requests, args.concurrency))
@@ -245,6 +249,7 @@ def serve_and_load(args: argparse.Namespace, url: str) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

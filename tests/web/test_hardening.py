@@ -23,7 +23,7 @@ from radguard.db.models.web import AuditEvent, User
 from radguard.db.session import Database
 from radguard.web.accounts import SIGN_IN_FAILED
 from radguard.web.app import create_app
-from radguard.web.security import LoginThrottle
+from radguard.web.throttle import LoginThrottle
 from tests.web.conftest import PASSWORD
 
 

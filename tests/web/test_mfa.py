@@ -19,7 +19,7 @@ from radguard.errors import InputError
 from radguard.web.accounts import SIGN_IN_FAILED
 from radguard.web.app import create_app
 from radguard.web.identity import totp
-from radguard.web.security import LoginThrottle
+from radguard.web.throttle import LoginThrottle
 from tests.web.conftest import PASSWORD, login
 
 

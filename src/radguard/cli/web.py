@@ -6,6 +6,7 @@ import ipaddress
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -258,6 +259,13 @@ def serve(
                                               help="YAML file configuring directory sign-in (an `ldap:` section "
                                                    "for LDAP/Active Directory, an `oidc:` section for OpenID "
                                                    "Connect); see docs/identity.md."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Server processes answering requests. One process runs pages on one "
+                                     "interpreter, so requests in flight queue behind each other; with "
+                                     "PostgreSQL set about one per CPU core. With SQLite keep 1 or 2 on a "
+                                     "single box (every write waits for SQLite's one write lock). Sessions, "
+                                     "the sign-in throttle and PDF jobs are shared through the database; see "
+                                     "docs/deployment.md."),
 ) -> None:
     """Serve the web application (sign in with an account made by `radguard user add`)."""
     import uvicorn
@@ -282,11 +290,37 @@ def serve(
     if not loopback and not tls_cert:
         err_console.print("warning: serving beyond this machine without --tls-cert; put radguard behind a TLS "
                           "proxy, since its session cookies are only sent over HTTPS")
-    app = create_app(database, trusted_proxies=trusted_proxy, settings=settings, mfa_policy=mfa,
-                     identity=identity)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=str(tls_cert) if tls_cert else None,
-                ssl_keyfile=str(tls_key) if tls_key else None, log_level="info", server_header=False,
-                proxy_headers=False)
+    certfile, keyfile = (str(tls_cert) if tls_cert else None), (str(tls_key) if tls_key else None)
+    if workers == 1:
+        app = create_app(database, trusted_proxies=trusted_proxy, settings=settings, mfa_policy=mfa,
+                         identity=identity)
+        uvicorn.run(app, host=host, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile, log_level="info",
+                    server_header=False, proxy_headers=False)
+        return
+    import os
+
+    from radguard.web.workers import ENV, WorkerOptions
+
+    # Each worker is a fresh interpreter (uvicorn spawns it) that builds the app from these options.
+    os.environ[ENV] = WorkerOptions(
+        db_url=database.url, db_wait=database.wait, trusted_proxies=list(trusted_proxy),
+        settings_file=str(settings_file.resolve()) if settings_file else None, mfa_policy=mfa,
+        identity_file=str(identity_file.resolve()) if identity_file else None).to_env()
+    uvicorn.run("radguard.web.workers:create_from_environment", factory=True, workers=workers, host=host, port=port,
+                ssl_certfile=certfile, ssl_keyfile=keyfile, log_level="info", server_header=False,
+                proxy_headers=False, log_config=_pid_log_config())
+
+
+def _pid_log_config() -> dict[str, Any]:
+    """uvicorn's logging with each line saying which worker process wrote it (``[pid]``)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = formatter["fmt"].replace("%(levelprefix)s", "%(levelprefix)s [%(process)d]", 1)
+    return config
 
 
 def register(app: typer.Typer) -> None:

@@ -131,6 +131,17 @@ def _sqlite_listeners(engine: Engine, wait: float) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
+def write_lock_sqlite(session: Session) -> None:
+    """Begin ``session``'s transaction with SQLite's write lock (``BEGIN IMMEDIATE``); nothing on
+    PostgreSQL, where the caller locks the rows it changes.
+
+    For short writes that must read and then change a row atomically without taking radguard's
+    writer lock on PostgreSQL (the sign-in throttle): a running assessment must not hold them up.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={_WRITE: True})
+
+
 @dataclass
 class Database:
     """A configured database: its URL, engine and session factory.

@@ -31,13 +31,13 @@ from radguard.web.scope_audit import ScopeRefusalAudit
 from radguard.web.security import (
     MAX_BODY,
     LoginRequired,
-    LoginThrottle,
     MfaEnrolmentRequired,
     PasswordChangeRequired,
     RequestGuard,
     SecurityHeaders,
     parse_trusted_proxies,
 )
+from radguard.web.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -106,7 +106,7 @@ def create_app(database: Database, *, secure_cookies: bool = True, trusted_proxi
     )
     app.state.db = database
     app.state.secure_cookies = secure_cookies
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(database)  # shared by every server process
     app.state.sign_in_seconds = 0.3  # running mean of a failed password check, to pace throttled answers
     app.state.trusted_proxies = parse_trusted_proxies(list(trusted_proxies))
     app.state.settings = settings or AssessSettings()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from radguard.db.base import Base, JSONDoc, UTCDateTime, utcnow
@@ -128,3 +128,23 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16), default="web")  # web, api, cli
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginStrike(Base):
+    """The sign-in throttle's count for one account name or client address (``web.security.LoginThrottle``).
+
+    In the database rather than in a server process, so that every ``radguard serve --workers``
+    process counts the same failures: with the counts kept per process, N workers gave an
+    attacker N times the free attempts and N separate delays. Times are seconds since the epoch
+    (every process shares the wall clock, not a monotonic one). Rows unused for an hour are
+    deleted by the throttle itself.
+    """
+
+    __tablename__ = "login_strike"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "account" or "address"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[float] = mapped_column(Float, default=0.0)
+    last: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    audited: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,7 +12,8 @@ from radguard.web.accounts import AuthError, change_own_password, is_directory_a
 from radguard.web.app import render
 from radguard.web.audit import record
 from radguard.web.identity import totp
-from radguard.web.security import LoginThrottle, Principal, client_ip, db_session, require
+from radguard.web.security import Principal, client_ip, db_session, require
+from radguard.web.throttle import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 
@@ -122,6 +123,9 @@ async def password_change(request: Request, current: str = Form(...), new: str =
     if new != confirm:
         return _password_page(request, user, "The two new passwords differ; type the same one twice.", 400)
     throttle: LoginThrottle = request.app.state.login_throttle
+    # The throttle writes in its own transaction: end this session's read first (on SQLite a
+    # write committed inside a transaction that read first makes that transaction's writes fail).
+    session.commit()
     if throttle.attempt(user.username, ip).wait > 0:
         return _password_page(request, user, "Too many wrong attempts; wait a minute and try again.", 429)
     try:
@@ -136,8 +140,8 @@ async def password_change(request: Request, current: str = Form(...), new: str =
         session.rollback()
         throttle.succeeded(user.username, ip)  # the current password was right; the new one is refused
         return _password_page(request, user, str(exc), 400)
-    throttle.succeeded(user.username, ip)
     record(session, principal.name, "password.change", target=principal.name,
            detail={"forced": forced, "other_sessions_ended": ended}, ip=ip)
     session.commit()
+    throttle.succeeded(user.username, ip)
     return RedirectResponse("/", status_code=303)

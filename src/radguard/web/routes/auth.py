@@ -29,12 +29,12 @@ from radguard.web.identity import ldap, oidc, totp
 from radguard.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    LoginThrottle,
     Principal,
     client_ip,
     db_session,
     require,
 )
+from radguard.web.throttle import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("radguard.web.auth")
@@ -120,7 +120,6 @@ async def login(
         record(session, "anonymous", "login.failed", detail=typed, ip=ip)
         session.commit()
         return _login_page(request, SIGN_IN_FAILED, status=401)
-    throttle.succeeded(username, ip)
     detail: dict[str, object] = {"factor": factor} if factor else {}
     if factor == "recovery":
         detail = {"factor": factor, "recovery_codes_left": totp.recovery_codes_left(session, user)}
@@ -132,6 +131,9 @@ async def login(
         detail["must_change_password"] = True
     record(session, user.username, "login", detail=detail or None, ip=ip)
     session.commit()
+    # Between two of this session's transactions: on SQLite the throttle's own write must not
+    # land inside a transaction of this session that read first (it would then fail as locked).
+    throttle.succeeded(username, ip)
     return _signed_in(request, session, user, ip, next)
 
 
@@ -166,12 +168,13 @@ async def _directory_login(request: Request, session: Session, directory: ldap.L
         record(session, "anonymous", "login.failed", detail={**typed, "reason": reason[:200]}, ip=ip)
         session.commit()
         return _login_page(request, SIGN_IN_FAILED, status=401)
-    request.app.state.login_throttle.succeeded(username, ip)
     detail: dict[str, object] = {"source": "ldap", "role": user.role}
     if previous:
         detail["previous_role"] = previous
     record(session, user.username, "login", detail=detail, ip=ip)
-    return _signed_in(request, session, user, ip, next, method="ldap")
+    response = _signed_in(request, session, user, ip, next, method="ldap")  # commits
+    request.app.state.login_throttle.succeeded(username, ip)
+    return response
 
 
 def _oidc_serializer(config: oidc.OidcConfig) -> URLSafeTimedSerializer:
