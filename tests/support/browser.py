@@ -6,6 +6,7 @@ and the package registries, and the tests must not depend on anything outside lo
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -71,3 +72,27 @@ def axe_violations(page: Any) -> list[str]:
                            .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).slice(0, 5).join(", "));
     }""")
     return list(found)
+
+
+# The screenshots the docs show (docs/manager-guide.md, docs/web.md): taken by the browser tests of
+# the tasks they show, and copied here only when RADGUARD_DOC_SCREENSHOTS=1.
+DOC_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def screenshot(page: Any, folder: Path, name: str) -> Path:
+    """Save what the window shows (not the whole scrolled page) as ``folder/name``.
+
+    With ``RADGUARD_DOC_SCREENSHOTS=1`` the picture is also written to docs/img, reduced to a
+    128-colour palette (the pages are greys and a few accents, so text stays sharp) at about a
+    third of the size. The size check catches a blank window: an empty page compresses to a few kB.
+    """
+    path = folder / name
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 10_000, f"{name} looks blank ({path.stat().st_size} bytes)"
+    if os.environ.get("RADGUARD_DOC_SCREENSHOTS") == "1":
+        from PIL import Image
+
+        with Image.open(path) as shot:
+            small = shot.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            small.save(DOC_IMG / name, optimize=True)
+    return path

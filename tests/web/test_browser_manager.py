@@ -3,11 +3,10 @@ find the riskiest device, and open the roadmap and export it. Each is checked ag
 stages' own answers (the findings list's order, ``build_roadmap`` and its CSV), not only on
 the page, and each page is checked with axe-core (WCAG 2 A/AA, serious and critical).
 Screenshots go to the test's directory, and to docs/img when ``RADGUARD_DOC_SCREENSHOTS=1``
-(how the ones in the docs are made)."""
+(how the ones in the docs are made: ``tests.support.browser.screenshot``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +17,10 @@ from radguard.checks.findings import list_findings
 from radguard.db.models.inventory import Asset
 from radguard.db.session import Database
 from radguard.readiness.roadmap import build_roadmap, to_csv
-from tests.support.browser import axe_violations
+from tests.support.browser import axe_violations, screenshot
 from tests.web.test_browser_flows import Session, northwind, served  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
-DOC_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=False)
-    assert path.stat().st_size > 10_000
-    if os.environ.get("RADGUARD_DOC_SCREENSHOTS") == "1":
-        (DOC_IMG / name).write_bytes(path.read_bytes())
 
 
 def test_find_the_riskiest_device(northwind: Database, served: tuple[str, Any], tmp_path: Path) -> None:  # noqa: F811
@@ -48,7 +40,7 @@ def test_find_the_riskiest_device(northwind: Database, served: tuple[str, Any], 
     page.wait_for_url(f"{base}/inventory/{asset_id}")
     assert page.locator("h1").inner_text() == heading
     assert page.locator(f"tr[data-finding='{top_id}'] a[href='/findings/{top_id}']").count() == 1
-    _shot(page, tmp_path, "web-riskiest-device.png")
+    screenshot(page, tmp_path, "web-riskiest-device.png")
     assert axe_violations(page) == []
     user.assert_clean()
 
@@ -67,7 +59,7 @@ def test_open_the_roadmap_and_export_it(northwind: Database, served: tuple[str, 
     ranks = [int(r.removeprefix("action-")) for r in
              page.locator("#roadmap-actions tbody tr").evaluate_all("rows => rows.map(r => r.id)")]
     assert ranks == [a["rank"] for a in doc["actions"]]
-    _shot(page, tmp_path, "web-roadmap.png")
+    screenshot(page, tmp_path, "web-roadmap.png")
     assert axe_violations(page) == []
     assert user.errors == []
     # The check itself sees a violation when there is one (an image without a text alternative).

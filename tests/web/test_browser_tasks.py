@@ -1,7 +1,9 @@
 """More of the manager's day in a real browser (Playwright on Debian's Chromium, CSP active, #19):
 accept a risk from the finding page, download the executive PDF (a background job the page polls
 with htmx), and every page reachable from the navigation checked with axe-core (no serious or
-critical WCAG 2 A/AA violation). Each flow is checked in the database or the file afterwards."""
+critical WCAG 2 A/AA violation). Each flow is checked in the database or the file afterwards. The
+risk and PDF pages are saved as screenshots (docs/img with ``RADGUARD_DOC_SCREENSHOTS=1``,
+``tests.support.browser.screenshot``)."""
 
 from __future__ import annotations
 
@@ -22,13 +24,14 @@ from radguard.db.session import Database
 from radguard.distributed.schedules import add_schedule
 from radguard.readiness.checklists.assessments import create_assessment
 from radguard.response.drills import DrillDoc, plan_drill
-from tests.support.browser import axe_violations
+from tests.support.browser import axe_violations, screenshot
 from tests.web.test_browser_flows import Session, northwind, served  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
 
-def test_accept_a_risk_from_the_finding_page(northwind: Database, served: tuple[str, Any]) -> None:  # noqa: F811
+def test_accept_a_risk_from_the_finding_page(northwind: Database, served: tuple[str, Any],  # noqa: F811
+                                              tmp_path: Path) -> None:
     base, browser = served
     with northwind.read() as s:
         top = list_findings(s, states=["open"], sort="risk", limit=1)[0]
@@ -36,6 +39,7 @@ def test_accept_a_risk_from_the_finding_page(northwind: Database, served: tuple[
     until = (datetime.now(UTC) + timedelta(days=90)).date()
     user = Session(browser, base, "assessor")
     page = user.page
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.click("nav >> text=Findings")
     page.locator("table.list tbody tr").first.locator("a[href^='/findings/']").click()
     page.wait_for_url(f"{base}/findings/{finding_id}")
@@ -53,6 +57,7 @@ def test_accept_a_risk_from_the_finding_page(northwind: Database, served: tuple[
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{base}/findings/{finding_id}?saved=1")
     expect(page.locator("p.saved")).to_contain_text("risk accepted")
+    screenshot(page, tmp_path, "web-accept-risk.png")
     assert axe_violations(page) == []
     user.assert_clean()
     with northwind.read() as s:
@@ -67,6 +72,7 @@ def test_download_the_executive_pdf(northwind: Database, served: tuple[str, Any]
     base, browser = served
     user = Session(browser, base, "viewer")
     page = user.page
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.click("nav >> text=Reports")
     page.select_option("#report-form select[name=audience]", "executive")
     page.select_option("#report-form select[name=fmt]", "pdf")
@@ -77,6 +83,8 @@ def test_download_the_executive_pdf(northwind: Database, served: tuple[str, Any]
     link = page.locator("#report-download")
     expect(link).to_be_visible(timeout=180_000)
     assert page.url == job_url  # no reload: htmx replaced the job's state in place
+    page.set_viewport_size({"width": 1280, "height": 300})  # the job page is short: no empty window below it
+    screenshot(page, tmp_path, "web-executive-pdf.png")
     assert axe_violations(page) == []
     with page.expect_download() as info:
         link.click()
