@@ -194,15 +194,16 @@ def _dicom_doc(key: tuple[str, str, int, str, str], doc: dict[str, Any]) -> dict
 
 
 def import_capture(session: Session, path: Path, hl7_ports: tuple[int, ...], site_code: str | None,
-                   *, label: str | None = None) -> dict[str, Any]:
+                   *, label: str | None = None, engine: str = "auto") -> dict[str, Any]:
     """Read one capture and store everything in the caller's transaction; return the summary.
 
     ``label`` names the capture in the scan and evidence (default: the file name), e.g.
-    ``live lo 10 s`` for ``radguard passive capture``.
+    ``live lo 10 s`` for ``radguard passive capture``. ``engine``: see
+    :func:`radguard.passive.reader.read_capture` (``tshark`` only for comparisons).
     """
     stats = ReadStats()
     folder = Folder()
-    for fact in read_capture(path, hl7_ports, stats):
+    for fact in read_capture(path, hl7_ports, stats, engine=engine):
         folder.add(fact)
     folder.finish()
     name = label or path.name
