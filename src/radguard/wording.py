@@ -256,6 +256,23 @@ def moment(at: datetime | None, tz: tzinfo | None = None, *, seconds: bool = Fal
     return f"{local.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {abbreviation}"
 
 
+def ranking_note(ranked_at: datetime | None, stale: bool, tz: tzinfo | None = None) -> str:
+    """When a stored roadmap ranking was made, and whether decisions came after it.
+
+    The one sentence the roadmap page, its exports, ``radguard roadmap``, the reports and the
+    ticket exports say about a stored ranking: ``Ranked at 2026-12-04 22:50 UTC; decisions since
+    then are not yet reflected.`` Empty for a ranking made live for the reader.
+
+    :param ranked_at: when the stored ranking was made (None: ranked live).
+    :param stale: a decision or checklist answer came after it.
+    :param tz: the reader's zone (UTC when None).
+    """
+    if ranked_at is None:
+        return ""
+    when = moment(ranked_at, tz)
+    return f"Ranked at {when}; decisions since then are not yet reflected." if stale else f"Ranked at {when}."
+
+
 def local_day(at: datetime | None, tz: tzinfo | None = None, empty: str = "—") -> str:
     """The local calendar day of a stored instant (an expiry kept as its day's last minute)."""
     if at is None:
@@ -278,6 +295,10 @@ def _when(ctx: Context, at: datetime | None, seconds: bool = False) -> str:
 
 def _day(ctx: Context, at: datetime | None) -> str:
     return local_day(at, ctx.get("tz"))
+
+
+def _ranking_note(ctx: Context, ranked_at: datetime | None, stale: bool) -> str:
+    return ranking_note(ranked_at, stale, ctx.get("tz"))
 
 
 def register(env: Environment) -> Environment:
@@ -304,6 +325,7 @@ def register(env: Environment) -> Environment:
     # Times in the reader's zone: the page's context carries it as ``tz`` (radguard.web.app.render).
     env.filters["when"] = pass_context(_when)
     env.filters["local_day"] = pass_context(_day)
+    env.filters["ranking_note"] = pass_context(_ranking_note)
     env.filters["zone_name"] = zone_name
     return env
 

@@ -231,7 +231,7 @@ def top_actions_by_surface(world_db: Database, client: TestClient, rg: Cli, url:
         report = roadmap_items(Scope(session)).items
     return {
         "cli": [a["id"] for a in cli["actions"][:5]],
-        "api-roadmap": [a["id"] for a in api(client, "/api/v1/roadmap?limit=5")["top"]],
+        "api-roadmap": [a["id"] for a in api(client, "/api/v1/roadmap?limit=5")["actions"]],
         "api-dashboard": [a["id"] for a in api(client, "/api/v1/dashboard")["roadmap_actions"]],
         "web-dashboard": [e.attrs["data-action"] for e in elements(page(client, "/"), "data-action")],
         "report": [i.action_id for i in report[:5]],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -69,7 +71,7 @@ def test_dashboard_json_matches_the_stages(northwind: Database, api: Callable[[s
     assert d["readiness"]["assessment_id"] is not None and d["readiness"]["score"] == 0.0
     assert d["roadmap_actions"] and d["roadmap_actions"][0]["rank"] == 1
     # The dashboard's top actions are the head of the one ranking the roadmap endpoint lists.
-    ranked = api("viewer").get("/api/v1/roadmap?limit=500").json()["top"]
+    ranked = api("viewer").get("/api/v1/roadmap").json()["actions"]
     assert [a["id"] for a in d["roadmap_actions"]] == [a["id"] for a in ranked[:5]]
     assert all(a["cumulative_effort"] < b["cumulative_effort"] for a, b in itertools.pairwise(ranked))
 
@@ -122,7 +124,7 @@ def test_readiness_resources(northwind: Database, api: Callable[[str], TestClien
     services = c.get("/api/v1/services?outage=12").json()
     assert {s["service"] for s in services} >= {"ct-main"} and all(s["outage_hours"] == 12 for s in services)
     assert c.get("/api/v1/backup-sets").json() == []
-    assert c.get("/api/v1/roadmap?limit=3").json()["top"][0]["rank"] == 1
+    assert c.get("/api/v1/roadmap?limit=3").json()["actions"][0]["rank"] == 1
     assert [d["key"] for d in c.get("/api/v1/drills").json()] == ["2026-03-ransomware-functional",
                                                                  "2026-12-reporting-tabletop"]
 
@@ -132,3 +134,33 @@ def test_session_cookie_writes_to_the_api_need_csrf(northwind: Database,
     c = client_for("contributor")
     r = c.post("/api/v1/drills/2026-03-ransomware-functional/events", json={"milestone": "declared"})
     assert r.status_code == 403
+
+
+def test_the_api_roadmap_is_the_one_roadmap_document(northwind: Database, api: Callable[[str], TestClient],
+                                                     client_for: Callable[[str], TestClient], rg: Any) -> None:
+    """One shape per object: the API's roadmap is the document /roadmap.json and the CLI give, typed in OpenAPI."""
+    c = api("viewer")
+    whole = c.get("/api/v1/roadmap", params={"full": "true"})
+    assert whole.status_code == 200
+    export = client_for("viewer").get("/roadmap.json").json()
+    cli = rg("--db", northwind.url, "roadmap", "--json")
+    assert cli.code == 0
+    assert whole.json() == export == json.loads(cli.out)
+    assert export["ranked_at"] is not None and export["stale"] is False and len(export["actions"]) > 5
+    # The default is the page's short form: the same document, each action's first five findings.
+    short = c.get("/api/v1/roadmap").json()
+    assert short["summary"] == export["summary"] and [a["id"] for a in short["actions"]] == \
+        [a["id"] for a in export["actions"]]
+    assert all(a["why"]["findings"] == e["why"]["findings"][:5] and a["findings_closed"] == e["findings_closed"]
+               for a, e in zip(short["actions"], export["actions"], strict=True))
+    assert any(a["findings_closed"] > 5 for a in short["actions"])
+    limited = c.get("/api/v1/roadmap", params={"limit": 3}).json()
+    assert limited["actions"] == short["actions"][:3] and limited["summary"]["actions"] == len(export["actions"])
+
+    schema = c.get("/api/v1/openapi.json").json()
+    ok = schema["paths"]["/api/v1/roadmap"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/RoadmapOut"}
+    models = schema["components"]["schemas"]
+    assert set(models["RoadmapOut"]["properties"]) == set(export)
+    assert set(models["RoadmapDocActionOut"]["properties"]) == set(export["actions"][0])
+    assert set(models["RoadmapSummaryOut"]["properties"]) == set(export["summary"])

@@ -161,7 +161,7 @@ def test_a_decision_makes_the_stored_ranking_stale_until_a_rerank(
                       follow_redirects=False)
     assert r.status_code == 303
     page = assessor.get("/roadmap").text
-    assert "decisions since then are not yet reflected — re-rank" in page and "Re-rank now" in page
+    assert "decisions since then are not yet reflected. Re-rank to include them." in page and "Re-rank now" in page
     assert f'href="/findings/{fid}"' in page  # still the stored ranking
     finding = viewer.get(f"/findings/{other}").text
     assert f'action {action["rank"]},' in finding and 'id="roadmap-stale"' in finding

@@ -17,9 +17,20 @@ from radguard.readiness.roadmap import (
     to_csv,
     to_markdown,
 )
-from radguard.readiness.roadmap_store import current_roadmap
+from radguard.readiness.roadmap_store import RoadmapView, current_roadmap
 from radguard.web.audit import record_cli
-from radguard.wording import moment
+from radguard.wording import ranking_note
+
+
+def say_if_stale(view: RoadmapView) -> None:
+    """On stderr, when decisions came after the stored ranking: the page's words, and how to re-rank.
+
+    Used by ``radguard roadmap`` and ``radguard tickets … --roadmap``, so a terminal says what
+    the roadmap page says (stdout stays the document, CSV or table).
+    """
+    if view.ranked_at is not None and view.stale:
+        err_console.print(f"{ranking_note(view.ranked_at, view.stale)} Re-rank with `radguard roadmap --re-rank`.",
+                          highlight=False)
 
 
 def roadmap_cmd(
@@ -49,11 +60,9 @@ def roadmap_cmd(
     with db(ctx).read() as session:
         view = current_roadmap(session, assessment_id=assessment, capacity=capacity, full=json_out)
     doc = view.doc
-    if view.ranked_at is not None and view.stale:
-        err_console.print(f"ranked at {moment(view.ranked_at)}; decisions since then are not yet "
-                          "reflected — re-rank with `radguard roadmap --re-rank`", highlight=False)
+    say_if_stale(view)
     if json_out:
-        print_json(doc)
+        print_json(view.document())
     elif fmt == "csv":
         sys.stdout.write(to_csv(doc))
     elif fmt == "md":

@@ -32,8 +32,9 @@ def jira_cmd(
     from jira import JIRA
     from jira.exceptions import JIRAError
 
+    from radguard.cli.roadmap import say_if_stale
     from radguard.errors import InputError
-    from radguard.integrations.tickets import TicketError, export_jira, export_roadmap_jira
+    from radguard.integrations.tickets import TicketError, export_jira, export_roadmap_jira, roadmap_view
 
     token = os.environ.get(token_env)
     if not token:
@@ -44,7 +45,9 @@ def jira_cmd(
         raise TicketError(f"cannot use Jira at {url}: HTTP {exc.status_code}") from None
     with db(ctx).transaction() as session:
         if roadmap:
-            result = export_roadmap_jira(session, client, project, issue_type)
+            view = roadmap_view(session)
+            say_if_stale(view)
+            result = export_roadmap_jira(session, client, project, issue_type, view=view)
         else:
             result = export_jira(session, client, project, state, issue_type)
     if json_out:
@@ -63,11 +66,17 @@ def servicenow_cmd(
                                  help="One row per roadmap action (coalesce on u_radguard_action_id) instead."),
 ) -> None:
     """Write a ServiceNow import-set CSV keyed on radguard's finding ID (coalesce on u_radguard_finding_id)."""
-    from radguard.integrations.tickets import roadmap_servicenow_import_set, servicenow_import_set
+    from radguard.cli.roadmap import say_if_stale
+    from radguard.integrations.tickets import roadmap_servicenow_import_set, roadmap_view, servicenow_import_set
     from radguard.outfiles import write_file
 
     with db(ctx).transaction() as session:
-        text = roadmap_servicenow_import_set(session) if roadmap else servicenow_import_set(session, state)
+        if roadmap:
+            view = roadmap_view(session)
+            say_if_stale(view)
+            text = roadmap_servicenow_import_set(session, view=view)
+        else:
+            text = servicenow_import_set(session, state)
     if output is None:
         sys.stdout.write(text)
     else:

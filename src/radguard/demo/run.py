@@ -186,12 +186,15 @@ def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dic
     from radguard.checks.findings import finding_counts
     from radguard.readiness.checklists.assessments import get_assessment
     from radguard.readiness.checklists.report import score_assessment
-    from radguard.readiness.roadmap import build_roadmap, top_of_roadmap
+    from radguard.readiness.roadmap import findings_closed, top_of_roadmap
+    from radguard.readiness.roadmap_store import current_roadmap
 
     with db.read() as session:
         severities = finding_counts(session).open_by_severity  # open includes reopened, as everywhere
         score = score_assessment(session, get_assessment(session, assessment_id))
-        roadmap = build_roadmap(session, assessment_id)
+        # The ranking the assessment stored (for the newest checklist assessment: this one), the
+        # one `radguard roadmap` and the roadmap page show.
+        roadmap = current_roadmap(session).doc
     open_endpoints = [e for e in scan["endpoints"] if e["state"] == "open"]
     found = probe_findings(db)
     expected = scenario.expected()
@@ -209,7 +212,7 @@ def _summary(db: Database, scenario: Scenario, scan: dict[str, Any], backup: dic
         "readiness": {"score": overall["score"], "percent": overall["percent"], "scale": "0-4",
                       "target": _mean_target(score["domains"])},
         "top_actions": [{"rank": a["rank"], "id": a["id"], "title": a["title"], "what": a["what"],
-                         "findings": len(a["why"]["findings"]), "horizon": a["horizon"], "owner": a["owner"]}
+                         "findings": findings_closed(a), "horizon": a["horizon"], "owner": a["owner"]}
                         for a in top_of_roadmap(roadmap).actions],
         "backup": backup,
         "moved_ports": scenario.moved,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ from radguard.csvcells import CsvDictWriter
 from radguard.db.base import utcnow
 from radguard.db.models.integrations import FindingTicket, RoadmapTicket
 from radguard.errors import RadguardError
+
+if TYPE_CHECKING:
+    from radguard.readiness.roadmap_store import RoadmapView
 
 PRIORITY = {"critical": "Highest", "high": "High", "medium": "Medium", "low": "Low", "info": "Lowest"}
 SN_IMPACT = {"critical": 1, "high": 1, "medium": 2, "low": 3, "info": 3}
@@ -140,10 +143,19 @@ ACTION_COLUMNS = ["u_radguard_action_id", "u_rank", "u_short_description", "u_de
                   "u_horizon", "u_effort", "u_priority", "u_risk_reduction", "u_findings"]
 
 
-def _roadmap_actions(session: Session, today: date | None) -> list[dict[str, Any]]:
-    from radguard.readiness.roadmap import build_roadmap
+def roadmap_view(session: Session, today: date | None = None) -> RoadmapView:
+    """The roadmap a ticket export hands on: the one the roadmap page shows (the stored ranking,
+    ``readiness.roadmap_store.current_roadmap``), every action with all its findings.
 
-    return list(build_roadmap(session, today=today)["actions"])
+    The CLI reads it first to say, as the page does, when decisions came after the ranking.
+    """
+    from radguard.readiness.roadmap_store import current_roadmap
+
+    return current_roadmap(session, today=today, full=True)
+
+
+def _roadmap_actions(session: Session, today: date | None, view: RoadmapView | None) -> list[dict[str, Any]]:
+    return list((view if view is not None else roadmap_view(session, today)).doc["actions"])
 
 
 def _label_part(action_id: str) -> str:
@@ -177,7 +189,7 @@ def _store_action_key(session: Session, action_id: str, system: str, key: str) -
 
 
 def export_roadmap_jira(session: Session, client: Any, project: str, issue_type: str = "Task",
-                        today: date | None = None) -> dict[str, list[str]]:
+                        today: date | None = None, view: RoadmapView | None = None) -> dict[str, list[str]]:
     """Create or update one Jira issue per roadmap action; returns the created and updated keys.
 
     :param session: the caller's transaction (ticket keys are stored in it, per action ID).
@@ -185,8 +197,9 @@ def export_roadmap_jira(session: Session, client: Any, project: str, issue_type:
     :param project: the Jira project key.
     :param issue_type: the issue type name.
     :param today: the roadmap's date (default today).
+    :param view: the roadmap to export, when the caller has read it (default: :func:`roadmap_view`).
     """
-    actions = _roadmap_actions(session, today)
+    actions = _roadmap_actions(session, today, view)
     horizons = list(dict.fromkeys(a["horizon"] for a in actions))
     created: list[str] = []
     updated: list[str] = []
@@ -202,10 +215,14 @@ def export_roadmap_jira(session: Session, client: Any, project: str, issue_type:
     return {"created": created, "updated": updated}
 
 
-def roadmap_servicenow_import_set(session: Session, today: date | None = None) -> str:
+def roadmap_servicenow_import_set(session: Session, today: date | None = None,
+                                  view: RoadmapView | None = None) -> str:
     """A CSV for a ServiceNow import set table (``u_radguard_roadmap``): one row per roadmap
-    action; the transform map coalesces on ``u_radguard_action_id``."""
-    actions = _roadmap_actions(session, today)
+    action; the transform map coalesces on ``u_radguard_action_id``.
+
+    :param view: the roadmap to export, when the caller has read it (default: :func:`roadmap_view`).
+    """
+    actions = _roadmap_actions(session, today, view)
     horizons = list(dict.fromkeys(a["horizon"] for a in actions))
     buf = io.StringIO()
     writer = CsvDictWriter(buf, ACTION_COLUMNS, lineterminator="\r\n")

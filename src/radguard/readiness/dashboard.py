@@ -37,8 +37,7 @@ from radguard.checks.register import AssessedRegister
 from radguard.checks.stored_counts import SCHEMA_VERSION, latest_snapshot, mark_stale, note_transition
 from radguard.db.base import utcnow
 from radguard.db.models.dashboard import DashboardSnapshot
-from radguard.inventory.scope import SiteScope
-from radguard.readiness.roadmap import TOP, build_roadmap, top_of_roadmap
+from radguard.readiness.roadmap import TOP, build_roadmap, findings_closed, top_of_roadmap
 from radguard.readiness.roadmap_store import store_roadmap
 
 __all__ = ["SCHEMA_VERSION", "StoredCards", "assess", "mark_stale", "note_transition", "rerank", "store_cards",
@@ -74,33 +73,25 @@ def findings_card(counts: FindingCounts) -> dict[str, Any]:
             "by_layer": sorted(by_layer.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def roadmap_card(session: Session, now: datetime | None = None,
-                 register: AssessedRegister | None = None, doc: dict[str, Any] | None = None, *,
-                 scope: SiteScope = None) -> dict[str, Any]:
+def roadmap_card(doc: dict[str, Any]) -> dict[str, Any]:
     """The top actions of the roadmap (as the executive report shows them) and the total count.
 
     Each action keeps the fields the dashboard and API show plus ``findings_closed`` (how many
     open findings it closes) instead of the list of them, so the stored row stays small.
 
-    :param register: the register as the assessment just left it, whose open findings the
-        roadmap then ranks instead of reading them back (default: read them).
-    :param doc: the roadmap document already ranked (then ``register`` is not needed).
-    :param scope: the sites of a caller limited to them: the card of their roadmap
-        (``build_roadmap(scope=…)``), computed for the dashboard of such a caller, never stored.
+    :param doc: the roadmap document: the one :func:`store_cards` just ranked, or for a caller
+        limited to sites the one ``readiness.roadmap_store.current_roadmap(scope=…)`` reads
+        from the stored per-site rows (the dashboard route, never stored).
     """
-    if doc is None:
-        doc = build_roadmap(session, today=(now or utcnow()).date(),
-                            findings=register.open_findings() if register is not None else None, scope=scope)
     actions = []
     for a in top_of_roadmap(doc, TOP).actions:
-        why = a.get("why") or {}
         kept = {k: v for k, v in a.items() if k != "why"}
-        actions.append({**kept, "plain": plain_action(a), "findings_closed": len(why.get("findings") or [])})
+        actions.append({**kept, "plain": plain_action(a), "findings_closed": findings_closed(a)})
     # Every finding action's place in the ranking, by check ID (a finding action's ID is its
     # check's): the finding page links a finding to its action without ranking the register.
     places = {a["id"]: {"rank": a["rank"], "id": a["id"], "kind": a["kind"], "title": a["title"],
                         "what": a.get("what"), "horizon": a["horizon"], "owner": a.get("owner"),
-                        "findings_closed": len((a.get("why") or {}).get("findings") or [])}
+                        "findings_closed": findings_closed(a)}
               for a in doc["actions"] if a["kind"] == "finding"}
     # Through JSON once, so what is returned here is exactly what a later read gives back.
     return dict(json.loads(json.dumps({"actions": actions, "total": doc["summary"]["actions"],
@@ -122,7 +113,7 @@ def store_cards(session: Session, assessed_at: datetime | None = None,
     doc = build_roadmap(session, today=(assessed_at or now).date(), findings=findings)
     row = DashboardSnapshot(assessed_at=assessed_at or now, updated_at=now, schema_version=SCHEMA_VERSION,
                             stale=False, payload={"counts": [list(r) for r in counts.rows],
-                                                  "roadmap": roadmap_card(session, assessed_at, doc=doc)})
+                                                  "roadmap": roadmap_card(doc)})
     session.add(row)
     session.flush()
     store_roadmap(session, row, doc, findings)

@@ -174,6 +174,11 @@ class Action:
     owner: str
     findings: list[FindingRef] = field(default_factory=list)
     questions: list[dict[str, Any]] = field(default_factory=list)
+    # For an action read back from the stored per-site rows (readiness.roadmap_store), which
+    # lists only its first findings: how many it closes and their severities (None: count and
+    # read ``findings``).
+    finding_count: int | None = None
+    severities: frozenset[str] | None = None
     depends_on: list[str] = field(default_factory=list)
     depth: int = 0  # how many topics this action's topic waits on, directly or not
     pinned: bool = False
@@ -181,6 +186,11 @@ class Action:
     ranked_for: str | None = None  # the dependent whose priority this prerequisite ranks at
     cumulative_effort: float = 0.0  # effort points of this action and every action ranked before it
     horizon: int = 0
+
+    @property
+    def closes(self) -> int:
+        """How many open findings the action closes."""
+        return len(self.findings) if self.finding_count is None else self.finding_count
 
     @property
     def priority(self) -> float:
@@ -227,8 +237,16 @@ def plan(checks: list[CheckWork], questions: list[QuestionWork], policy: Roadmap
             questions=[{"id": q.id, "text": q.text, "claimed": qw.claimed, "target": qw.target,
                         "challenged": bool(qw.challenged_by)}],
         ))
+    return replan(actions, policy, policy.capacity_per_30_days if capacity is None else capacity)
+
+
+def replan(actions: list[Action], policy: RoadmapPolicy, capacity: float) -> list[Action]:
+    """Rank and schedule actions (:func:`rank`, then :func:`schedule`): the last step of :func:`plan`.
+
+    Also how ``readiness.roadmap_store`` ranks a site's view from its stored per-site rows.
+    """
     ranked = rank(actions, policy)
-    schedule(ranked, policy, policy.capacity_per_30_days if capacity is None else capacity)
+    schedule(ranked, policy, capacity)
     return ranked
 
 
@@ -247,7 +265,11 @@ def rank_key(a: Action) -> tuple[int, float, int, float, float, str]:
 def is_pinned(a: Action, policy: RoadmapPolicy) -> bool:
     """Whether the policy's ``pin_first`` rule puts this action ahead of the queue."""
     rule = policy.pin_first
-    return a.kind == "finding" and a.id in rule.checks and any(f.severity in rule.severities for f in a.findings)
+    if a.kind != "finding" or a.id not in rule.checks:
+        return False
+    if a.severities is not None:
+        return any(s in rule.severities for s in a.severities)
+    return any(f.severity in rule.severities for f in a.findings)
 
 
 def rank(actions: list[Action], policy: RoadmapPolicy) -> list[Action]:
@@ -427,7 +449,7 @@ def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
         "summary": {
             "actions": len(actions),
             "risk_points": round(sum(a.risk_reduction for a in actions), 2),
-            "open_findings": sum(len(a.findings) for a in actions if a.kind == "finding"),
+            "open_findings": sum(a.closes for a in actions if a.kind == "finding"),
             "questions_below_target": sum(1 for a in actions if a.kind == "checklist"),
             "capacity_per_30_days": capacity,
             # The running effort total each horizon holds (None: the open-ended last one).
@@ -442,7 +464,7 @@ def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
         "actions": [
             {"rank": rank, "id": a.id, "kind": a.kind, "title": a.title, "what": a.what,
              "why": {"findings": [f.as_dict() for f in a.findings], "questions": a.questions},
-             "findings_closed": len(a.findings),
+             "findings_closed": a.closes,
              "risk_reduction": a.risk_reduction, "effort": a.effort, "effort_points": a.cost,
              "priority": a.priority, "ranked_priority": a.ranked_priority, "ranked_for": a.ranked_for,
              "pinned": a.pinned, "cumulative_effort": a.cumulative_effort, "owner": a.owner,

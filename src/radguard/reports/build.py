@@ -22,7 +22,7 @@ from radguard.reports.sections.meta import Meta, meta_section
 from radguard.reports.sections.readiness import ReadinessSection, readiness_section
 from radguard.reports.sections.resilience import ResilienceSection, resilience_section
 from radguard.reports.sections.risks import Risk, top_risks
-from radguard.reports.sections.roadmap import RoadmapSection, roadmap_document, roadmap_items
+from radguard.reports.sections.roadmap import RoadmapSection, roadmap_items, roadmap_view
 from radguard.reports.sections.safeguards import SafeguardsSection, safeguards_section
 from radguard.wording import label
 
@@ -89,14 +89,14 @@ def build_report(
     observed: Observed = observe(scope)
     inventory = inventory_section(scope)
     findings = findings_section(scope)
-    plan = roadmap_document(scope)  # one ranking for the top risks and the roadmap
+    plan = roadmap_view(scope)  # one ranking for the top risks and the roadmap
     report = Report(
         audience=audience,
         meta=meta,
         inventory=inventory,
         findings=findings,
         readiness=readiness_section(scope),
-        risks=top_risks(scope, findings.rows, plan),
+        risks=top_risks(scope, findings.rows, plan.doc),
         resilience=resilience_section(scope),
         roadmap=roadmap_items(scope, plan),
         coverage=coverage_section(observed),

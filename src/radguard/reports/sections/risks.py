@@ -62,7 +62,7 @@ def top_risks(scope: Scope, rows: list[FindingRow], roadmap: dict[str, Any], lim
 
     :param scope: the report's scope (a site report keeps only the findings at that site).
     :param rows: the open findings in scope, highest risk first (the findings section's rows).
-    :param roadmap: the roadmap document the report shows (``build_roadmap``).
+    :param roadmap: the roadmap document the report shows (``reports.sections.roadmap.roadmap_view``).
     :param limit: how many risks.
     """
     in_scope = {r.id for r in rows} if scope.site is not None else None

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -563,15 +565,75 @@ class BackupSetOut(BaseModel):
     last_verification_ok: bool | None
 
 
-class RoadmapOut(BaseModel):
-    as_of: date
+# The roadmap document (readiness.roadmap_store.RoadmapView.document): the one shape that
+# `radguard roadmap --json`, /roadmap.json and GET /api/v1/roadmap give (tests/web/test_api.py).
+class RoadmapFindingOut(BaseModel):
+    id: int
+    check_id: str
+    title: str
+    severity: str
+    risk_score: int
+    subject: str
+    due: str | None
+
+
+class RoadmapQuestionOut(BaseModel):
+    id: str
+    text: str
+    claimed: int | None
+    target: int
+    challenged: bool
+
+
+class RoadmapWhyOut(BaseModel):
+    findings: list[RoadmapFindingOut]
+    questions: list[RoadmapQuestionOut]
+
+
+class RoadmapDocActionOut(RoadmapActionOut):
+    why: RoadmapWhyOut
+    findings_closed: int = Field(description="How many open findings the action closes (`why.findings` may list "
+                                             "only the first few).")
+
+
+class RoadmapProgressOut(BaseModel):
+    findings_mitigated_last_90_days: int
+    risk_points_removed_last_90_days: int
+    answers_improved_since_previous_assessment: int | None
+
+
+class RoadmapSummaryOut(BaseModel):
     actions: int
     risk_points: float
-    top: list[RoadmapActionOut]
+    open_findings: int
+    questions_below_target: int
+    capacity_per_30_days: float
+    horizon_limits: dict[str, float | None]
+    by_horizon: dict[str, int]
+    pinned: int
+    progress: RoadmapProgressOut
+
+
+class RoadmapAssessmentOut(BaseModel):
+    id: int
+    organization: str
+    site: str | None
+    size: str
+    version: int
+    assessed_on: date
+    status: str
+    catalog_version: str | None
+
+
+class RoadmapOut(BaseModel):
+    as_of: date
+    assessment: RoadmapAssessmentOut | None
+    summary: RoadmapSummaryOut
+    actions: list[RoadmapDocActionOut]
     # When the stored ranking was made (None: ranked for this request) and whether a decision or
     # checklist answer came after it (`radguard roadmap --re-rank` or the page's button ranks again).
-    ranked_at: datetime | None = None
-    stale: bool = False
+    ranked_at: datetime | None
+    stale: bool
 
 
 @router.get("/team", response_model=TeamOut)
@@ -650,9 +712,16 @@ def backup_sets(principal: Principal = Depends(require("viewer")),
 
 
 @router.get("/roadmap", response_model=RoadmapOut)
-def roadmap(limit: int = Query(20, ge=1, le=500), principal: Principal = Depends(require("viewer")),
-            session: Session = Depends(db_session)) -> RoadmapOut:
-    view = current_roadmap(session, today=utcnow().date(), scope=principal.scope)
-    doc = view.doc
-    return RoadmapOut(as_of=doc["as_of"], actions=doc["summary"]["actions"], risk_points=doc["summary"]["risk_points"],
-                      top=[_action(a) for a in doc["actions"][:limit]], ranked_at=view.ranked_at, stale=view.stale)
+def roadmap(limit: int | None = Query(None, ge=1, description="Only the first LIMIT actions (default: all; "
+                                                               "`summary.actions` counts them all)."),
+            full: bool = Query(False, description="Every action lists all its findings, as /roadmap.json "
+                                                  "(default: the first five, with `findings_closed` the count)."),
+            principal: Principal = Depends(require("viewer")),
+            session: Session = Depends(db_session)) -> Response:
+    """The roadmap document, in the shape `radguard roadmap --json` and `/roadmap.json` give it."""
+    doc = current_roadmap(session, today=utcnow().date(), full=full, scope=principal.scope).document()
+    if limit is not None:
+        doc = {**doc, "actions": doc["actions"][:limit]}
+    RoadmapOut.model_validate(doc)  # the documented model holds (a drift fails here, not in a client)
+    # Encoded as /roadmap.json encodes it (times as ISO 8601 with their offset), byte for byte the same shape.
+    return JSONResponse(jsonable_encoder(doc))

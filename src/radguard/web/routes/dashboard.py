@@ -11,9 +11,10 @@ assessment stores them (``readiness.dashboard``) and these cards read the stored
 
 An account limited to sites (``Principal.scope``) gets cards computed for its sites only, in a
 cache of their own (one per set of sites): the stored cards count every site, so its findings
-and roadmap cards are computed from the register (one grouped count; the roadmap of its sites'
-open findings) in the background like the other cards. Its readiness card says that checklist
-self-assessments are organisation-wide (docs/identity.md).
+card is computed from the register (one grouped count) in the background like the other cards,
+and its roadmap card is read in the request from the stored per-site rows of the ranking
+(``readiness.roadmap_store.current_roadmap(scope=…)``), so no request ranks the register. Its
+readiness card says that checklist self-assessments are organisation-wide (docs/identity.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from radguard.readiness.dashboard import findings_card as stored_findings_card
 from radguard.readiness.dashboard import mark_stale, stored_cards
 from radguard.readiness.dashboard import roadmap_card as computed_roadmap_card
 from radguard.readiness.roadmap import TOP
+from radguard.readiness.roadmap_store import current_roadmap
 from radguard.response.drills import demonstrated_recovery, load_drills, planned_drills
 from radguard.response.services import load_services
 from radguard.web.app import render
@@ -177,15 +179,17 @@ def backup_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
 def roadmap_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
     """The top roadmap actions stored by the last assessment (``stale``: a decision or answer since).
 
-    For a caller limited to sites: the top of the roadmap of those sites' open findings,
-    computed now (``readiness.dashboard.roadmap_card(scope=…)``), once an assessment has run.
+    For a caller limited to sites: the top of the roadmap of those sites' open findings, read
+    from the stored per-site rows (``readiness.roadmap_store.current_roadmap(scope=…)``), the
+    same ranking as that caller's roadmap page.
     """
     cards = stored_cards(session)
     if cards is None:
         return {"stored": False, "actions": [], "total": 0}
     if scope is not None:
-        return {"stored": True, "assessed_at": cards.assessed_at, "stale": False,
-                **computed_roadmap_card(session, scope=scope)}
+        view = current_roadmap(session, scope=scope)
+        return {"stored": True, "assessed_at": cards.assessed_at, "stale": view.stale,
+                **computed_roadmap_card(view.doc)}
     return {"stored": True, "assessed_at": cards.assessed_at, "stale": cards.stale, **cards.roadmap}
 
 
@@ -204,6 +208,7 @@ def _for_sites(compute: Callable[[Session, SiteScope], Any], scope: SiteScope) -
 # Cards read from the row the assessment stored: one small read, so done in the request itself
 # (always current, never a placeholder); the others go through the background cache.
 STORED = frozenset({"findings", "roadmap"})
+SCOPED_STORED = frozenset({"roadmap"})
 CACHED: dict[str, Callable[[Session], Any]] = {name: _for_sites(compute, None) for name, compute in CARDS.items()
                                                if name not in STORED}
 
@@ -222,7 +227,8 @@ def cache_of(request: Request, scope: SiteScope = None) -> CardCache:
             caches = request.app.state.dashboard_site_cards = {}
         if scope not in caches:
             caches[scope] = CardCache(request.app.state.db.sessions,
-                                      {name: _for_sites(compute, scope) for name, compute in CARDS.items()})
+                                      {name: _for_sites(compute, scope) for name, compute in CARDS.items()
+                                       if name not in SCOPED_STORED})
         return caches[scope]
     cache: CardCache | None = getattr(request.app.state, "dashboard_cards", None)
     if cache is None:
@@ -251,15 +257,17 @@ def all_cards(request: Request, session: Session, wait: float, only: tuple[str, 
     :param scope: the caller's sites (``Principal.scope``): every card from that set of sites' cache.
     """
     names = only or tuple(CARDS)
-    if scope is not None:
-        return cache_of(request, scope).get_all(wait, only=names, wait_running=wait_running)
-    cached = [n for n in names if n not in STORED]
-    cards = cache_of(request).get_all(wait, only=cached, wait_running=wait_running) if cached else {}
+    # Read in the request from stored rows: both stored cards, or for a caller limited to sites
+    # the roadmap card (its sites' part of the stored ranking); the rest from the cache.
+    in_request = STORED if scope is None else SCOPED_STORED
+    cached = [n for n in names if n not in in_request]
+    cache = cache_of(request, scope)
+    cards = cache.get_all(wait, only=cached, wait_running=wait_running) if cached else {}
     now = utcnow()
     for name in names:
-        if name in STORED:
+        if name in in_request:
             start = time.perf_counter()
-            value = CARDS[name](session, None)
+            value = CARDS[name](session, scope)
             cards[name] = CardValue(value, now, time.perf_counter() - start, None, 0, time.monotonic())
     return cards
 

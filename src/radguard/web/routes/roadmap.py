@@ -25,15 +25,17 @@ from radguard.integrations.tickets import roadmap_tickets
 from radguard.inventory.queries import site_codes
 from radguard.readiness.dashboard import rerank
 from radguard.readiness.roadmap import capacity_line, to_csv
-from radguard.readiness.roadmap_store import current_roadmap, filter_actions
-from radguard.web.app import render
+from radguard.readiness.roadmap_store import RoadmapView, current_roadmap, filter_actions
+from radguard.web.app import local_zone, render
 from radguard.web.audit import record
 from radguard.web.routes._forms import attachment, http_error
 from radguard.web.security import Principal, client_ip, db_session, require
+from radguard.wording import ranking_note
 
 __all__ = ["filter_actions", "router"]
 
 router = APIRouter(include_in_schema=False)
+RANKING_HEADER = "X-Radguard-Ranking"
 
 
 @router.get("/roadmap")
@@ -71,18 +73,28 @@ def roadmap_rerank(request: Request, principal: Principal = Depends(require("ass
     return RedirectResponse("/roadmap?reranked=1", status_code=303)
 
 
+def _ranking_header(request: Request, view: RoadmapView) -> dict[str, str]:
+    """The page's sentence on a stored ranking (``X-Radguard-Ranking``), so a downloaded export
+    says what the page says: when it was ranked and whether decisions came since."""
+    note = ranking_note(view.ranked_at, view.stale, local_zone(request))
+    return {RANKING_HEADER: note} if note else {}
+
+
 @router.get("/roadmap.csv")
-def roadmap_csv(principal: Principal = Depends(require("viewer")),
+def roadmap_csv(request: Request, principal: Principal = Depends(require("viewer")),
                 session: Session = Depends(db_session)) -> Response:
     """The roadmap as ``radguard roadmap --format csv`` writes it."""
-    doc = current_roadmap(session, today=utcnow().date(), scope=principal.scope).doc
+    view = current_roadmap(session, today=utcnow().date(), scope=principal.scope)
+    doc = view.doc
     return Response(to_csv(doc), media_type="text/csv; charset=utf-8",
-                    headers=attachment(f"radguard-roadmap-{doc['as_of']}.csv"))
+                    headers={**attachment(f"radguard-roadmap-{doc['as_of']}.csv"), **_ranking_header(request, view)})
 
 
 @router.get("/roadmap.json")
-def roadmap_json(principal: Principal = Depends(require("viewer")),
+def roadmap_json(request: Request, principal: Principal = Depends(require("viewer")),
                  session: Session = Depends(db_session)) -> Response:
     """The roadmap document as ``radguard roadmap --json`` prints it."""
-    doc = current_roadmap(session, today=utcnow().date(), full=True, scope=principal.scope).doc
-    return JSONResponse(jsonable_encoder(doc), headers=attachment(f"radguard-roadmap-{doc['as_of']}.json"))
+    view = current_roadmap(session, today=utcnow().date(), full=True, scope=principal.scope)
+    return JSONResponse(jsonable_encoder(view.document()),
+                        headers={**attachment(f"radguard-roadmap-{view.doc['as_of']}.json"),
+                                 **_ranking_header(request, view)})
