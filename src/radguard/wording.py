@@ -38,6 +38,13 @@ LABELS: Mapping[str, str] = {
     "probe.endpoint": "network endpoints seen by discovery",
 }
 
+#: What each step of a re-rank (``readiness.dashboard.STEPS``) reads on the page and in the terminal.
+RERANK_STEPS: Mapping[str, str] = {
+    "reading": "reading the open findings",
+    "ranking": "ranking the actions",
+    "storing": "storing the ranking",
+}
+
 #: Plurals that are not the singular plus "s".
 _IRREGULAR: Mapping[str, str] = {"was": "were", "is": "are", "has": "have", "this": "these", "speaks": "speak"}
 

@@ -22,6 +22,7 @@ from radguard.readiness.dashboard import assess
 from radguard.readiness.roadmap import build_roadmap
 from tests.conftest import EXAMPLES
 from tests.web.conftest import csrf_of
+from tests.web.test_rerank_job import wait_for_rerank
 
 ROW = re.compile(r'<tr id="action-(\d+)" data-action="([^"]+)" data-owner="([^"]*)">')
 
@@ -170,7 +171,8 @@ def test_a_decision_makes_the_stored_ranking_stale_until_a_rerank(
     assert cli.code == 0 and "not yet reflected" in cli.err and "radguard roadmap --re-rank" in cli.err
 
     r = assessor.post("/roadmap/rerank", data={"csrf_token": csrf_of(assessor)}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/roadmap?reranked=1"
+    assert r.status_code == 303 and r.headers["location"] == "/roadmap#rerank-job"
+    wait_for_rerank(assessor)  # a background job (tests/web/test_rerank_job.py)
     page = assessor.get("/roadmap").text
     assert "not yet reflected" not in page and f'href="/findings/{fid}"' not in page
     assert "not yet reflected" not in viewer.get(f"/findings/{other}").text

@@ -7,8 +7,8 @@ import sys
 import typer
 from rich.table import Table
 
-from radguard.cli.common import console, db, err_console, print_json
-from radguard.readiness.dashboard import rerank
+from radguard.cli.common import console, db, err_console, print_json, progress_bar
+from radguard.readiness.dashboard import STEPS, rerank
 from radguard.readiness.roadmap import (
     ENV_CAPACITY,
     capacity_line,
@@ -19,7 +19,7 @@ from radguard.readiness.roadmap import (
 )
 from radguard.readiness.roadmap_store import RoadmapView, current_roadmap
 from radguard.web.audit import record_cli
-from radguard.wording import ranking_note
+from radguard.wording import RERANK_STEPS, ranking_note
 
 
 def say_if_stale(view: RoadmapView) -> None:
@@ -54,8 +54,10 @@ def roadmap_cmd(
     if fmt is not None and fmt not in ("md", "csv"):
         raise typer.BadParameter("use md or csv", param_hint="--format")
     if re_rank:
-        with db(ctx).transaction() as session:
-            snapshot = rerank(session)
+        # Synchronous, with its steps on standard error (after a second; the web's button runs it as a job).
+        with db(ctx).transaction() as session, \
+                progress_bar(f"re-ranking: {RERANK_STEPS['reading']}", total=len(STEPS)) as step:
+            snapshot = rerank(session, on_step=lambda key: step(f"re-ranking: {RERANK_STEPS[key]}"))
             record_cli(session, "roadmap.rerank", target=f"dashboard_snapshot:{snapshot.id}")
     with db(ctx).read() as session:
         view = current_roadmap(session, assessment_id=assessment, capacity=capacity, full=json_out)

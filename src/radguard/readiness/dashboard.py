@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,9 +41,11 @@ from radguard.db.models.dashboard import DashboardSnapshot
 from radguard.readiness.roadmap import TOP, build_roadmap, findings_closed, top_of_roadmap
 from radguard.readiness.roadmap_store import store_roadmap
 
-__all__ = ["SCHEMA_VERSION", "StoredCards", "assess", "mark_stale", "note_transition", "rerank", "store_cards",
+__all__ = ["SCHEMA_VERSION", "STEPS", "StoredCards", "assess", "mark_stale", "note_transition", "rerank", "store_cards",
            "stored_action_for", "stored_cards"]
 
+# The steps of storing the cards and roadmap, in order (``on_step``); ``wording.RERANK_STEPS`` words them.
+STEPS = ("reading", "ranking", "storing")
 # Bumped whenever the payload's shape changes; a row of another version is treated as absent
 # (the page says no cards are stored yet) until the next assessment writes a current one.
 # Rows kept: the newest is read; a few older ones show how the cards moved between runs.
@@ -99,18 +102,25 @@ def roadmap_card(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def store_cards(session: Session, assessed_at: datetime | None = None,
-                register: AssessedRegister | None = None) -> DashboardSnapshot:
+                register: AssessedRegister | None = None,
+                on_step: Callable[[str], None] | None = None) -> DashboardSnapshot:
     """Compute the cards over the register as it is in ``session`` and store them (not committed).
 
     :param register: the register as the assessment that just ran in ``session`` left it
         (``AssessmentResult.register``): the cards are computed from it instead of from queries
         over every finding; the same cards either way (tests/checks/test_assessed_register.py).
+    :param on_step: called with each step's key as it starts (:data:`STEPS`: reading, ranking,
+        storing), for a progress display (``radguard roadmap --re-rank``, the web re-rank job).
     """
+    step = on_step or (lambda _key: None)
     now = utcnow()
+    step("reading")
     counts = register.counts() if register is not None else finding_counts(session)
     # One ranking for the card and the stored whole roadmap (readiness.roadmap_store), so they agree.
     findings = register.open_findings() if register is not None else open_findings(session)
+    step("ranking")
     doc = build_roadmap(session, today=(assessed_at or now).date(), findings=findings)
+    step("storing")
     row = DashboardSnapshot(assessed_at=assessed_at or now, updated_at=now, schema_version=SCHEMA_VERSION,
                             stale=False, payload={"counts": [list(r) for r in counts.rows],
                                                   "roadmap": roadmap_card(doc)})
@@ -143,15 +153,17 @@ def stored_action_for(session: Session, check_id: str) -> dict[str, Any] | None:
     return {**place, "stale": row.stale, "ranked_at": row.ranked_at or row.assessed_at}
 
 
-def rerank(session: Session) -> DashboardSnapshot:
+def rerank(session: Session, on_step: Callable[[str], None] | None = None) -> DashboardSnapshot:
     """Rank the register again now and store the cards and roadmap for it (not committed).
 
-    The "re-rank now" of the roadmap page and ``radguard roadmap --re-rank``: after decisions
-    or checklist answers, without waiting for the next assessment. The cards keep the time of
-    the assessment they belong to.
+    The "re-rank now" of the roadmap page (a background job, ``web.report_jobs.RerankJobs``)
+    and ``radguard roadmap --re-rank``: after decisions or checklist answers, without waiting
+    for the next assessment. The cards keep the time of the assessment they belong to.
+
+    :param on_step: called with each step's key as it starts (:data:`STEPS`).
     """
     last = latest_snapshot(session)
-    return store_cards(session, last.assessed_at if last is not None else None)
+    return store_cards(session, last.assessed_at if last is not None else None, on_step=on_step)
 
 
 def stored_cards(session: Session) -> StoredCards | None:

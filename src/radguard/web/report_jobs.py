@@ -1,16 +1,24 @@
-"""PDF reports generated in the background for the web app (issue #19).
+"""Long work started from a page, run in the background of the web app: PDF reports (issue #19)
+and the roadmap's re-rank (issue #18).
 
-Laying out a PDF with WeasyPrint takes tens of seconds on a large register, longer than a
-browser (or a proxy) should wait on one request. "Generate PDF" therefore starts a job: a
-thread of the web process builds the report with the same functions as ``radguard report``
-(``reports.build.build_report`` then ``reports.render.write_report``) over its own read
-session, and the page polls the job's state until the file is ready to download.
+Laying out a PDF with WeasyPrint takes tens of seconds on a large register, and re-ranking the
+roadmap about fifty at 100,000 assets: longer than a browser (or a proxy) should wait on one
+request. The button therefore starts a job: a thread of the web process does the work with the
+same functions as the CLI (``reports.build.build_report`` then ``reports.render.write_report``,
+as ``radguard report``; ``readiness.dashboard.rerank``, as ``radguard roadmap --re-rank``) in
+its own database session, and the page polls the job's state (htmx, or a plain "check again"
+link) until it is done.
 
-One job per report and person at a time: asking again for a report whose job has not finished
-returns that job. Renders run one after another (a lock), so a burst of requests cannot make
-the web process lay out many PDFs at once. Jobs live in the process (a single-box web
-server); the files are kept in a private temporary directory until the next job for the same
-report replaces them or the process ends.
+:class:`BackgroundJobs` is the mechanism, shared by both kinds: jobs kept in the process, one
+unfinished job per key (asking again returns it), and one job of a kind running at a time (its
+``run_lock``), so a burst of requests cannot make the web process lay out many PDFs or rank the
+register many times at once. A job's failure is said in words on its page and the rest logged.
+Jobs live in the process (a single-box web server): they are lost when it restarts.
+
+* :class:`ReportJobs`: one job per report and person; the files are kept in a private temporary
+  directory until the next job for the same report replaces them or the process ends.
+* :class:`RerankJobs`: one re-rank at a time for the whole organisation, whoever asked; every
+  reader of the roadmap page sees it running and then the new ranking.
 """
 
 from __future__ import annotations
@@ -19,22 +27,24 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Generic, Literal, TypeVar
 
 from radguard.db.base import utcnow
 from radguard.db.session import Database
 from radguard.errors import RadguardError
+from radguard.readiness.dashboard import rerank
 from radguard.reports.build import build_report
 from radguard.reports.render import write_report
+from radguard.wording import RERANK_STEPS
 
 log = logging.getLogger(__name__)
 
 JobState = Literal["queued", "building", "writing", "ready", "failed"]
-#: What each state reads on the page.
+#: What each state of a report job reads on the page.
 STATE_WORDS: dict[str, str] = {
     "queued": "waiting for another report to finish",
     "building": "reading the register",
@@ -45,19 +55,18 @@ STATE_WORDS: dict[str, str] = {
 
 
 @dataclass
-class ReportJob:
-    """One background report: who asked, for what, and how far it has got."""
+class Job:
+    """One background job: who asked, when, and how far it has got (``state``, worded by ``WORDS``)."""
+
+    WORDS: ClassVar[dict[str, str]] = {"queued": "waiting", "ready": "ready", "failed": "failed"}
+    #: What a failure to write a file reads as, before the system's reason.
+    WRITE_FAILED: ClassVar[str] = "the server could not write its file"
 
     id: int
     owner: str
-    audience: str
-    site: str | None
-    appendices: tuple[str, ...] = ()  # the technical report's appendices (reports.build.APPENDICES)
-    state: JobState = "queued"
+    state: str = "queued"
     created_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
-    path: Path | None = None
-    size: int | None = None
     error: str | None = None
 
     @property
@@ -66,10 +75,112 @@ class ReportJob:
 
     @property
     def words(self) -> str:
-        return STATE_WORDS[self.state]
+        return self.WORDS[self.state]
+
+    def key(self) -> Hashable:
+        """Jobs with the same key are one piece of work: while one runs, asking again returns it."""
+        return self.id
+
+    def discard(self) -> None:
+        """Called when a newer job for the same key replaces this finished one."""
 
 
-class ReportJobs:
+J = TypeVar("J", bound=Job)
+
+
+class BackgroundJobs(Generic[J]):
+    """The web process's jobs of one kind (one instance per kind, kept on ``app.state``)."""
+
+    def __init__(self, database: Database) -> None:
+        """
+        :param database: read (or written) by each job through its own session.
+        """
+        self._database = database
+        self._jobs: dict[int, J] = {}
+        self._lock = threading.Lock()  # guards _jobs and _next
+        self.run_lock = threading.Lock()  # one job of this kind runs at a time
+        self._next = 1
+
+    def get(self, job_id: int, owner: str | None = None) -> J | None:
+        """The job, if it exists (and, with ``owner``, belongs to them: another person's is not theirs to see)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job if job is not None and (owner is None or job.owner == owner) else None
+
+    def latest(self) -> J | None:
+        """The newest job, finished or not (None before the first)."""
+        with self._lock:
+            return self._jobs[max(self._jobs)] if self._jobs else None
+
+    def submit(self, make: Callable[[int], J], work: Callable[[J, Database], None],
+               on_done: Callable[[J], None] | None = None) -> tuple[J, bool]:
+        """Start the job ``make(id)`` describes, or return the unfinished one with the same key.
+
+        :param make: builds the job from its new ID (only called when one is started).
+        :param work: does the job in a background thread, setting its intermediate states; it
+            ends ``ready`` when this returns, ``failed`` (in words) when it raises.
+        :param on_done: called in the job's thread once it is ready or failed (e.g. to log it).
+        :returns: the job and whether it was started now (False: the running one was returned).
+        """
+        with self._lock:
+            job = make(self._next)
+            for other in self._jobs.values():
+                if other.key() == job.key() and not other.done:
+                    return other, False
+            # The previous finished job for the same key gives way to the new one.
+            for old in [j for j in self._jobs.values() if j.key() == job.key()]:
+                del self._jobs[old.id]
+                old.discard()
+            self._next += 1
+            self._jobs[job.id] = job
+        threading.Thread(target=self._run, args=(job, work, on_done), name=f"{type(job).__name__}-{job.id}",
+                         daemon=True).start()
+        return job, True
+
+    def _run(self, job: J, work: Callable[[J, Database], None], on_done: Callable[[J], None] | None) -> None:
+        with self.run_lock:
+            try:
+                work(job, self._database)
+                job.state = "ready"
+            except RadguardError as exc:
+                job.error, job.state = str(exc), "failed"
+            except OSError as exc:  # a full disk, a missing folder: what the system said, not the path
+                log.exception("%s %s could not write its file", type(job).__name__, job.id)
+                job.error = f"{job.WRITE_FAILED} ({exc.strerror or type(exc).__name__})"
+                job.state = "failed"
+            except Exception as exc:  # a job must never die silently: say so on the page, log the rest
+                log.exception("%s %s failed", type(job).__name__, job.id)
+                job.error = (f"an unexpected error stopped it ({type(exc).__name__}); the web server's log has "
+                             "the details")
+                job.state = "failed"
+            finally:
+                job.finished_at = utcnow()
+        if on_done is not None:
+            on_done(job)
+
+
+@dataclass
+class ReportJob(Job):
+    """One background report: who asked, for what, and how far it has got."""
+
+    WORDS: ClassVar[dict[str, str]] = STATE_WORDS
+    WRITE_FAILED: ClassVar[str] = "the server could not write the PDF"
+
+    audience: str = "executive"
+    site: str | None = None
+    appendices: tuple[str, ...] = ()  # the technical report's appendices (reports.build.APPENDICES)
+    path: Path | None = None
+    size: int | None = None
+
+    def key(self) -> Hashable:
+        return (self.owner, self.audience, self.site, self.appendices)
+
+    def discard(self) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+class ReportJobs(BackgroundJobs[ReportJob]):
     """The web process's report jobs (kept on ``app.state.report_jobs``)."""
 
     def __init__(self, database: Database, directory: Path | None = None) -> None:
@@ -77,18 +188,13 @@ class ReportJobs:
         :param database: read by each job through its own session.
         :param directory: where finished files are kept (a private temporary directory by default).
         """
-        self._database = database
+        super().__init__(database)
         self._dir = directory  # made on the first job, so an app that never renders leaves nothing behind
-        self._jobs: dict[int, ReportJob] = {}
-        self._lock = threading.Lock()  # guards _jobs and _next
-        self.render_lock = threading.Lock()  # one PDF laid out at a time
-        self._next = 1
 
-    def get(self, job_id: int, owner: str) -> ReportJob | None:
-        """The job, if it exists and belongs to ``owner`` (another person's job is not theirs to see)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job if job is not None and job.owner == owner else None
+    @property
+    def render_lock(self) -> threading.Lock:
+        """One PDF laid out at a time."""
+        return self.run_lock
 
     def start(self, owner: str, audience: str, site: str | None,
               on_done: Callable[[ReportJob], None] | None = None,
@@ -102,50 +208,49 @@ class ReportJobs:
         :param appendices: the technical report's appendices; another choice is another report.
         :returns: the job and whether it was started now (False: the running one was returned).
         """
-        key = (owner, audience, site, appendices)
-        with self._lock:
-            for job in self._jobs.values():
-                if (job.owner, job.audience, job.site, job.appendices) == key and not job.done:
-                    return job, False
-            # The previous finished job for the same report gives way to the new one.
-            for old in [j for j in self._jobs.values() if (j.owner, j.audience, j.site, j.appendices) == key]:
-                self._discard(old)
-            job = ReportJob(id=self._next, owner=owner, audience=audience, site=site, appendices=appendices)
-            self._next += 1
-            self._jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job, on_done), name=f"report-job-{job.id}", daemon=True).start()
-        return job, True
+        return self.submit(lambda job_id: ReportJob(id=job_id, owner=owner, audience=audience, site=site,
+                                                    appendices=appendices), self._render, on_done)
 
-    def _discard(self, job: ReportJob) -> None:
-        del self._jobs[job.id]
-        if job.path is not None:
-            shutil.rmtree(job.path.parent, ignore_errors=True)
+    def _render(self, job: ReportJob, database: Database) -> None:
+        job.state = "building"
+        with database.read() as session:
+            report = build_report(session, job.audience, job.site,  # type: ignore[arg-type]
+                                  appendices=job.appendices)
+        job.state = "writing"
+        folder = Path(tempfile.mkdtemp(prefix=f"radguard-report-job-{job.id}-", dir=self._dir))
+        target = folder / "report.pdf"
+        job.size = write_report(report, target, "pdf")
+        job.path = target
 
-    def _run(self, job: ReportJob, on_done: Callable[[ReportJob], None] | None) -> None:
-        with self.render_lock:
-            try:
-                job.state = "building"
-                with self._database.read() as session:
-                    report = build_report(session, job.audience, job.site,  # type: ignore[arg-type]
-                                          appendices=job.appendices)
-                job.state = "writing"
-                folder = Path(tempfile.mkdtemp(prefix=f"radguard-report-job-{job.id}-", dir=self._dir))
-                target = folder / "report.pdf"
-                job.size = write_report(report, target, "pdf")
-                job.path = target
-                job.state = "ready"
-            except RadguardError as exc:
-                job.error, job.state = str(exc), "failed"
-            except OSError as exc:  # a full disk, a missing folder: what the system said, not the path
-                log.exception("report job %s could not write its file", job.id)
-                job.error, job.state = f"the server could not write the PDF ({exc.strerror or type(exc).__name__})", \
-                    "failed"
-            except Exception as exc:  # a job must never die silently: say so on the page, log the rest
-                log.exception("report job %s failed", job.id)
-                job.error = (f"an unexpected error stopped it ({type(exc).__name__}); the web server's log has "
-                             "the details")
-                job.state = "failed"
-            finally:
-                job.finished_at = utcnow()
-        if on_done is not None:
-            on_done(job)
+
+@dataclass
+class RerankJob(Job):
+    """One re-rank of the roadmap (``readiness.dashboard.rerank``), with the step it is on."""
+
+    WORDS: ClassVar[dict[str, str]] = {"queued": "waiting for the re-rank under way", **RERANK_STEPS,
+                                       "ready": "ranked again", "failed": "failed"}
+    snapshot_id: int | None = None  # the stored cards and ranking it wrote
+
+    def key(self) -> Hashable:
+        return "rerank"  # one for the whole organisation, whoever asked
+
+
+class RerankJobs(BackgroundJobs[RerankJob]):
+    """The web process's re-rank jobs (kept on ``app.state.rerank_jobs``)."""
+
+    def start(self, owner: str, on_done: Callable[[RerankJob], None] | None = None) -> tuple[RerankJob, bool]:
+        """Start re-ranking the register, or return the re-rank already under way (whoever started it).
+
+        :param owner: the signed-in person who asked (audited by the caller).
+        :param on_done: called in the job's thread once it is ready or failed.
+        """
+        return self.submit(lambda job_id: RerankJob(id=job_id, owner=owner), self._rerank, on_done)
+
+    @staticmethod
+    def _rerank(job: RerankJob, database: Database) -> None:
+        def step(key: str) -> None:
+            job.state = key
+
+        with database.transaction() as session:
+            snapshot = rerank(session, on_step=step)
+            job.snapshot_id = snapshot.id

@@ -5,15 +5,20 @@ dashboard card (which links to ``/roadmap#action-{rank}``) and the reports. It i
 by the last assessment (``readiness.roadmap_store.current_roadmap``): ranking the register in
 a request costs seconds at 100,000 assets. After a decision or a checklist answer the page says
 when it was ranked and that what came since is not reflected, with a "re-rank now" button
-(``POST /roadmap/rerank``, ``readiness.dashboard.rerank``). Filters only hide rows: a row keeps
-its rank; a site's view reads the stored per-site counts, not the site's findings. The exports
-are the CLI's: ``/roadmap.csv`` is ``radguard roadmap --format csv`` and ``/roadmap.json`` is
-``radguard roadmap --json``, always of the whole roadmap.
+(``POST /roadmap/rerank``): that starts a background job (``web.report_jobs.RerankJobs``, the
+mechanism of the web PDF jobs; ``readiness.dashboard.rerank`` in its own transaction), one at a
+time; the page shows it under way (its fragment polled by htmx, or a plain "check again" link)
+and then the new ranking. Filters only hide rows: a row keeps its rank; a site's view reads the
+stored per-site counts, not the site's findings. The exports are the CLI's: ``/roadmap.csv`` is
+``radguard roadmap --format csv`` and ``/roadmap.json`` is ``radguard roadmap --json``, always of
+the whole roadmap.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -23,12 +28,12 @@ from radguard.db.base import utcnow
 from radguard.errors import RadguardError
 from radguard.integrations.tickets import roadmap_tickets
 from radguard.inventory.queries import site_codes
-from radguard.readiness.dashboard import rerank
 from radguard.readiness.roadmap import capacity_line, to_csv
 from radguard.readiness.roadmap_store import RoadmapView, current_roadmap, filter_actions
 from radguard.web.app import local_zone, render
 from radguard.web.audit import record
-from radguard.web.routes._forms import attachment, http_error
+from radguard.web.report_jobs import RerankJob, RerankJobs
+from radguard.web.routes._forms import attachment, http_error, is_htmx
 from radguard.web.security import Principal, client_ip, db_session, require
 from radguard.wording import ranking_note
 
@@ -53,24 +58,64 @@ def roadmap_page(request: Request, site: str = "", owner: str = "", reranked: st
     doc = whole.doc
     tickets = roadmap_tickets(session)
     rows = [{**a, "plain": plain_action(a), "tickets": tickets.get(a["id"], {})} for a in view.doc["actions"]]
+    job = _shown_job(request, view.ranked_at)
     return render(request, "roadmap.html", {
         "doc": doc, "rows": rows, "site": site, "owner": owner, "capacity": capacity_line(doc),
         "sites": site_codes(session, scope=principal.scope), "ranked_at": view.ranked_at, "stale": view.stale,
-        "can_rerank": principal.role in ("assessor", "admin"), "reranked": reranked == "1",
+        "can_rerank": principal.role in ("assessor", "admin") and principal.scope is None
+                      and (job is None or job.done),
+        "job": job, "reranked": reranked == "1",
         "owners": sorted({a["owner"] for a in doc["actions"] if a["owner"]}),
         "titles": {a["id"]: plain_action(a)["title"] for a in doc["actions"]},
     })
 
 
+def rerank_jobs(request: Request) -> RerankJobs:
+    """The process's re-rank jobs, made on first use."""
+    state = request.app.state
+    jobs: RerankJobs | None = getattr(state, "rerank_jobs", None)
+    if jobs is None:
+        jobs = state.rerank_jobs = RerankJobs(state.db)
+    return jobs
+
+
+def _shown_job(request: Request, ranked_at: datetime | None) -> RerankJob | None:
+    """The re-rank the page tells about: one under way, or one that failed after the stored ranking."""
+    job = rerank_jobs(request).latest()
+    if job is None or job.state == "ready":
+        return None
+    if job.state == "failed" and ranked_at is not None and job.finished_at is not None and \
+            job.finished_at < ranked_at:
+        return None
+    return job
+
+
 @router.post("/roadmap/rerank")
 def roadmap_rerank(request: Request, principal: Principal = Depends(require("assessor", organisation=True)),
                    session: Session = Depends(db_session)) -> Response:
-    """Rank the register again now (after decisions or answers) and store it; back to the page."""
-    snapshot = rerank(session)
-    record(session, principal.name, "roadmap.rerank", target=f"dashboard_snapshot:{snapshot.id}",
-           ip=client_ip(request))
-    session.commit()
-    return RedirectResponse("/roadmap?reranked=1", status_code=303)
+    """Start ranking the register again (after decisions or answers) as a background job; back to
+    the page, which shows it under way and then the new ranking. One re-rank at a time: asking
+    while one runs joins it."""
+    job, started = rerank_jobs(request).start(principal.name)
+    if started:
+        record(session, principal.name, "roadmap.rerank", target="roadmap", detail={"job": job.id},
+               ip=client_ip(request))
+        session.commit()
+    return RedirectResponse("/roadmap#rerank-job", status_code=303)
+
+
+@router.get("/roadmap/rerank/jobs/{job_id}")
+def rerank_job(request: Request, job_id: int, principal: Principal = Depends(require("viewer"))) -> Response:
+    """The re-rank's state, the fragment htmx polls every second; once ranked it sends the page
+    to the new ranking (``HX-Redirect``). Without htmx: the roadmap page, which shows the same."""
+    job = rerank_jobs(request).get(job_id)
+    if job is None:
+        raise HTTPException(status_code=404, detail="no such re-rank (they are kept until the server restarts)")
+    if not is_htmx(request):
+        return RedirectResponse("/roadmap#rerank-job", status_code=303)
+    if job.state == "ready":
+        return Response(status_code=200, headers={"HX-Redirect": "/roadmap?reranked=1"})
+    return render(request, "_rerank_job.html", {"job": job})
 
 
 def _ranking_header(request: Request, view: RoadmapView) -> dict[str, str]:
