@@ -265,7 +265,7 @@ def scoped_roadmap(session: Session, scope: frozenset[str], *, full: bool = Fals
     several sites the rows are merged by their stored risk, so the order is that of one ranking
     over all their findings, not a merge of per-site orders. No checklist work (a
     self-assessment is the organisation's); progress is counted on the visible sites. None when
-    no ranking is stored, or it was stored before these rows held risks (revision 0041).
+    no ranking is stored, or it was stored before these rows held risks (revision 0042).
 
     :param session: a read session.
     :param scope: the site codes the caller may see.

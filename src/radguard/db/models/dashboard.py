@@ -76,7 +76,7 @@ class RoadmapActionSite(Base):
     first: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
     # What ranking a site's view needs (readiness.roadmap_store.scoped_roadmap): the summed risk
     # scores of these findings, their severities (the pin rule), and each asset owner as
-    # [owner, findings, first finding's risk, its ID]. None in rows stored before revision 0041.
+    # [owner, findings, first finding's risk, its ID]. None in rows stored before revision 0042.
     risk: Mapped[int | None] = mapped_column(Integer)
     severities: Mapped[list[str] | None] = mapped_column(JSONDoc)
     owners: Mapped[list[list[Any]] | None] = mapped_column(JSONDoc)

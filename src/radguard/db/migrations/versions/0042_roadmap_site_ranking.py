@@ -6,8 +6,8 @@ stored beside the count, ``readiness.roadmap_store`` ranks a site's view from th
 Rows stored before this revision have none of them (NULL): those views are ranked live until the
 next assessment or re-rank stores them.
 
-Revision ID: 0041_roadmap_site_ranking
-Revises: 0040_login_strikes
+Revision ID: 0042_roadmap_site_ranking
+Revises: 0041_asset_list_covering
 """
 from collections.abc import Sequence
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0041_roadmap_site_ranking"
-down_revision: str | Sequence[str] | None = "0040_login_strikes"
+revision: str = "0042_roadmap_site_ranking"
+down_revision: str | Sequence[str] | None = "0041_asset_list_covering"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
