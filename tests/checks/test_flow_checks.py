@@ -73,9 +73,53 @@ def test_remote_access_around_the_declared_gateway_fires_through_the_gateway_it_
     rdp = found["NWH-MAIN/CT-ED-1#8.8.4.4 → 10.20.1.11:3389/tcp"]
     assert rdp.evidence["remote_service"] == "RDP" and rdp.evidence["from_role"] == "internet"
     assert "from outside the organisation" in rdp.summary
-    assert rdp.evidence["declared_gateways"] == ["OIC-HOME-READ-VPN", "TELERAD-GW", "VENDOR-VPN"]
+    # NWH-MAIN's own gateways, not the other site's.
+    assert rdp.evidence["declared_gateways"] == ["TELERAD-GW", "VENDOR-VPN"]
+    assert (rdp.evidence["gateway_scope"], rdp.evidence["gateway_site"]) == ("site", "NWH-MAIN")
     vnc = found["NWH-MAIN/CT-ED-1#10.30.9.5 → 10.20.1.11:5901/tcp"]
     assert vnc.evidence["remote_service"] == "VNC" and "from zone clinical-general (general)" in vnc.summary
+
+
+# Each site's gateway: VENDOR-VPN (NWH-MAIN) and OIC-HOME-READ-VPN (NWH-OIC) into the other
+# site's CT, and each into its own site's CT.
+CROSS_SITE = """first_seen,protocol,source,destination,destination_port,bytes
+2026-05-01T08:30:00Z,tcp,10.40.0.1,10.60.1.11,3389,5000
+2026-05-01T08:31:00Z,tcp,10.60.9.1,10.20.1.11,3389,5000
+2026-05-01T08:32:00Z,tcp,10.60.9.1,10.60.1.11,3389,5000
+2026-05-01T08:33:00Z,tcp,10.40.0.1,10.20.1.11,3389,5000
+"""
+
+
+def test_each_site_is_judged_with_its_own_gateway_else_the_organisations(nw: Database, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from radguard.db.models.inventory import Asset
+
+    found = _found_after_import(nw, tmp_path, CROSS_SITE, "RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
+    assert sorted(found) == ["NWH-MAIN/CT-ED-1#10.60.9.1 → 10.20.1.11:3389/tcp",
+                             "NWH-OIC/OIC-CT#10.40.0.1 → 10.60.1.11:3389/tcp"]
+    oic = found["NWH-OIC/OIC-CT#10.40.0.1 → 10.60.1.11:3389/tcp"]
+    assert oic.evidence["declared_gateways"] == ["OIC-HOME-READ-VPN"] and oic.evidence["gateway_scope"] == "site"
+    assert "site NWH-OIC's gateway: OIC-HOME-READ-VPN" in oic.summary
+    with nw.transaction() as s:
+        # NWH-OIC without a gateway of its own: the organisation's (every declared one) serve it,
+        # so NWH-MAIN's VENDOR-VPN may reach OIC-CT, and the former OIC gateway is just a host.
+        s.scalars(select(Asset).where(Asset.name == "OIC-HOME-READ-VPN")).one().asset_class = "other"
+        after = observe(s, "RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
+    assert sorted(after) == ["NWH-MAIN/CT-ED-1#10.60.9.1 → 10.20.1.11:3389/tcp",
+                             "NWH-OIC/OIC-CT#10.60.9.1 → 10.60.1.11:3389/tcp"]
+    assert after["NWH-OIC/OIC-CT#10.60.9.1 → 10.60.1.11:3389/tcp"].evidence["gateway_scope"] == "organisation"
+    with nw.transaction() as s:
+        s.scalars(select(Asset).where(Asset.name == "VENDOR-VPN")).one().asset_class = "other"
+        s.scalars(select(Asset).where(Asset.name == "TELERAD-GW")).one().asset_class = "other"
+        s.scalars(select(Asset).where(Asset.name == "OIC-HOME-READ-VPN")).one().asset_class = "remote_access"
+        # NWH-MAIN has none now: OIC-HOME-READ-VPN, the only declared gateway, serves it too.
+        moved = observe(s, "RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
+    assert sorted(moved) == ["NWH-MAIN/CT-ED-1#10.40.0.1 → 10.20.1.11:3389/tcp",
+                             "NWH-OIC/OIC-CT#10.40.0.1 → 10.60.1.11:3389/tcp"]
+    main = moved["NWH-MAIN/CT-ED-1#10.40.0.1 → 10.20.1.11:3389/tcp"]
+    assert main.evidence["gateway_scope"] == "organisation"
+    assert "the organisation's gateways (site NWH-MAIN declares none): OIC-HOME-READ-VPN" in main.summary
 
 
 def test_without_a_declared_gateway_remote_access_flows_are_not_this_finding(nw: Database, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -496,36 +496,62 @@ def remote_access_ports(path: Path = REMOTE_ACCESS_FILE) -> dict[tuple[str, int]
     return out
 
 
+def site_gateways(assets: list[Any]) -> Callable[[int], tuple[str, list[Any]]]:
+    """Which gateways serve a site: its own remote-access assets (class remote_access at that
+    site), else the organisation's, i.e. every declared gateway (a site without one of its own
+    reaches its devices through a central one). Returns, per site id, the scope ("site" or
+    "organisation") and the gateway assets.
+
+    :param assets: the inventory's assets (``CheckContext.assets()``).
+    """
+    gateways = [a for a in assets if a.asset_class == "remote_access"]
+    by_site: dict[int, list[Any]] = {}
+    for gateway in gateways:
+        by_site.setdefault(gateway.site_id, []).append(gateway)
+
+    def serving(site_id: int) -> tuple[str, list[Any]]:
+        own = by_site.get(site_id)
+        return ("site", own) if own else ("organisation", gateways)
+
+    return serving
+
+
 @evaluator("RG-FLOW-REMOTE-NOT-VIA-GATEWAY")
 def remote_access_bypassing_gateway(ctx: CheckContext) -> Iterator[Observation]:
     """Observed remote-access flows (SSH, RDP, VNC, TeamViewer, … of data/remote_access.yaml) to an
-    imaging host that did not come from the declared gateway: neither from an address of an
-    inventory asset of class remote_access nor from a zone the policy gives the role
-    remote_gateway. Only judged when the inventory declares a gateway: without one there is no
-    "through the gateway" to compare with (RG-REMOTE-GW-NOT-DMZ and the flow checks speak then)."""
-    gateways = [a for a in ctx.assets() if a.asset_class == "remote_access"]
-    if not gateways:
+    imaging host that did not come from its site's gateway: neither from an address of a gateway
+    serving the imaging host's site (that site's remote_access assets, else every declared one)
+    nor from a zone the site's policy gives the role remote_gateway. Only judged when the inventory
+    declares a gateway: without one there is no "through the gateway" to compare with
+    (RG-REMOTE-GW-NOT-DMZ and the flow checks speak then)."""
+    assets = ctx.assets()
+    if not any(a.asset_class == "remote_access" for a in assets):
         return
-    gateway_ids = {a.id for a in gateways}
-    gateway_hosts = {e.host for a in gateways for e in a.endpoints}
-    imaging = {a.id: a for a in ctx.assets() if is_imaging(a)}
+    serving = site_gateways(assets)
+    imaging = {a.id: a for a in assets if is_imaging(a)}
     services = remote_access_ports()
     for verdict in _judged_flows(ctx):
         flow = verdict.flow
         service = services.get((flow.proto, flow.server_port))
         if service is None or flow.server_asset_id not in imaging:
             continue
-        if flow.client in gateway_hosts or flow.client_asset_id in gateway_ids \
+        site = imaging[flow.server_asset_id].site
+        scope, gateways = serving(site.id)
+        if flow.client_asset_id in {a.id for a in gateways} \
+                or flow.client in {e.host for a in gateways for e in a.endpoints} \
                 or verdict.source.role == "remote_gateway":
             continue
         outside = verdict.source.role == "internet"
         origin = "from outside the organisation" if outside else \
             f"from zone {verdict.source.name} ({verdict.source.role}), not the gateway"
+        names = sorted(a.name for a in gateways)[:NAMES_SHOWN]
+        served = f"site {site.code}'s gateway" if scope == "site" else \
+            f"the organisation's gateways (site {site.code} declares none)"
         yield Observation(asset_id=flow.server_asset_id, key=flow.where, exposure=0.9 if outside else 0.7,
-                          evidence={**verdict.document(), "remote_service": service,
-                                    "declared_gateways": sorted(a.name for a in gateways)[:NAMES_SHOWN]},
-                          summary=f"{flow.where}: {service} {origin} ({flow.connections} connections, last "
-                                  f"seen {flow.last_seen.date().isoformat()})")
+                          evidence={**verdict.document(), "remote_service": service, "gateway_scope": scope,
+                                    "gateway_site": site.code, "declared_gateways": names},
+                          summary=f"{flow.where}: {service} {origin}; {served}: {', '.join(names)} "
+                                  f"({flow.connections} connections, last seen {flow.last_seen.date().isoformat()})")
 
 
 ARCHIVE_CLASSES = frozenset({"pacs", "vna"})
