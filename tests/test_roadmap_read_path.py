@@ -20,6 +20,7 @@ OWNERS: dict[str, set[str] | None] = {
     "radguard/readiness/roadmap.py": None,  # where it is defined
     "radguard/readiness/roadmap_store.py": None,  # the read path: stored, else ranked (another capacity…)
     "radguard/readiness/dashboard.py": {"store_cards"},  # the assessment's (and re-rank's) store step
+    "benchmarks/roadmap_read.py": None,  # measures the stored read against ranking live
 }
 
 

@@ -113,13 +113,17 @@ class BackgroundJobs(Generic[J]):
             return self._jobs[max(self._jobs)] if self._jobs else None
 
     def submit(self, make: Callable[[int], J], work: Callable[[J, Database], None],
-               on_done: Callable[[J], None] | None = None) -> tuple[J, bool]:
+               on_done: Callable[[J], None] | None = None,
+               before_run: Callable[[J], None] | None = None) -> tuple[J, bool]:
         """Start the job ``make(id)`` describes, or return the unfinished one with the same key.
 
         :param make: builds the job from its new ID (only called when one is started).
         :param work: does the job in a background thread, setting its intermediate states; it
             ends ``ready`` when this returns, ``failed`` (in words) when it raises.
         :param on_done: called in the job's thread once it is ready or failed (e.g. to log it).
+        :param before_run: called in the caller's thread with a job about to start, before its
+            thread runs (e.g. to audit and commit while the job does not yet hold the database:
+            a re-rank writes in one SQLite transaction); if it raises, the job is not started.
         :returns: the job and whether it was started now (False: the running one was returned).
         """
         with self._lock:
@@ -133,6 +137,13 @@ class BackgroundJobs(Generic[J]):
                 old.discard()
             self._next += 1
             self._jobs[job.id] = job
+        if before_run is not None:
+            try:
+                before_run(job)
+            except BaseException:
+                with self._lock:
+                    self._jobs.pop(job.id, None)
+                raise
         threading.Thread(target=self._run, args=(job, work, on_done), name=f"{type(job).__name__}-{job.id}",
                          daemon=True).start()
         return job, True
@@ -238,13 +249,15 @@ class RerankJob(Job):
 class RerankJobs(BackgroundJobs[RerankJob]):
     """The web process's re-rank jobs (kept on ``app.state.rerank_jobs``)."""
 
-    def start(self, owner: str, on_done: Callable[[RerankJob], None] | None = None) -> tuple[RerankJob, bool]:
+    def start(self, owner: str, on_done: Callable[[RerankJob], None] | None = None,
+              before_run: Callable[[RerankJob], None] | None = None) -> tuple[RerankJob, bool]:
         """Start re-ranking the register, or return the re-rank already under way (whoever started it).
 
-        :param owner: the signed-in person who asked (audited by the caller).
+        :param owner: the signed-in person who asked (audited by the caller, in ``before_run``).
         :param on_done: called in the job's thread once it is ready or failed.
+        :param before_run: see :meth:`BackgroundJobs.submit` (the audit record, committed first).
         """
-        return self.submit(lambda job_id: RerankJob(id=job_id, owner=owner), self._rerank, on_done)
+        return self.submit(lambda job_id: RerankJob(id=job_id, owner=owner), self._rerank, on_done, before_run)
 
     @staticmethod
     def _rerank(job: RerankJob, database: Database) -> None:

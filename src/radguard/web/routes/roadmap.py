@@ -96,11 +96,13 @@ def roadmap_rerank(request: Request, principal: Principal = Depends(require("ass
     """Start ranking the register again (after decisions or answers) as a background job; back to
     the page, which shows it under way and then the new ranking. One re-rank at a time: asking
     while one runs joins it."""
-    job, started = rerank_jobs(request).start(principal.name)
-    if started:
+    def audit(job: RerankJob) -> None:
+        # Committed before the job's thread starts: the re-rank then holds SQLite's write lock.
         record(session, principal.name, "roadmap.rerank", target="roadmap", detail={"job": job.id},
                ip=client_ip(request))
         session.commit()
+
+    rerank_jobs(request).start(principal.name, before_run=audit)
     return RedirectResponse("/roadmap#rerank-job", status_code=303)
 
 
