@@ -20,7 +20,7 @@ def observe(scope: Scope) -> Observed:
     session = scope.session
     any_finding = False
     # The findings stage's one listing, with its site rule (a site's assets plus organisation-wide).
-    for f in list_findings(session, site=scope.site):
+    for f in list_findings(session, site=scope.site, scope=scope.visible):
         any_finding = True
         obs.evaluated_checks.add(f.check_id)
         if f.state in OPEN_STATES:
@@ -41,10 +41,19 @@ def observe(scope: Scope) -> Observed:
 
 
 def latest_checklist(scope: Scope) -> tuple[ChecklistAssessment, list[ChecklistAnswer]] | None:
-    """The current checklist assessment for the scope (``checklists.assessments.current_assessment``)."""
+    """The current checklist assessment for the scope (``checklists.assessments.current_assessment``).
+
+    For a reader limited to one site, that site's (its own, else the organisation-wide one);
+    limited to several, the organisation-wide one. Never another site's own assessment.
+    """
     if not scope.has_table("checklist_assessment"):
         return None
-    current = current_assessment(scope.session, site=scope.site)
+    site = scope.site
+    if site is None and scope.visible is not None and len(scope.visible) == 1:
+        site = next(iter(scope.visible))
+    current = current_assessment(scope.session, site=site)
     if current is None:
         return None
+    if scope.visible is not None and current.site_code and current.site_code not in scope.visible:
+        return None  # no organisation-wide assessment, only another site's own
     return current, list(current.answers)

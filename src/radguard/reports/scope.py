@@ -23,9 +23,10 @@ class Scope:
     """The report's subject: ``site`` is a site code, or None for the whole organization.
 
     ``visible`` is the sites of a reader limited to them (:mod:`radguard.inventory.scope`; None:
-    no limit): the table exports then hold only those sites' rows, and another ``site`` is
-    "not found". Reports and OSCAL documents are not cut this way (the web refuses them to such
-    a reader; docs/identity.md).
+    no limit): the reports and table exports then hold only those sites' rows (each section
+    passes it to its owner's read function as ``scope=``), organisation-wide parts are labelled
+    as such, and another ``site`` is "not found". OSCAL documents are not cut this way (the web
+    refuses them to such a reader; docs/identity.md).
     """
 
     session: Session
@@ -33,6 +34,11 @@ class Scope:
     now: datetime = field(default_factory=utcnow)
     _tables: set[str] | None = None
     visible: SiteScope = None
+
+    @property
+    def limited(self) -> bool:
+        """Whether the reader is limited to some sites (the report is then cut to them)."""
+        return self.visible is not None
 
     def has_table(self, name: str) -> bool:
         if self._tables is None:

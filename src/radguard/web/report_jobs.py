@@ -36,9 +36,11 @@ from typing import ClassVar, Generic, Literal, TypeVar
 from radguard.db.base import utcnow
 from radguard.db.session import Database
 from radguard.errors import RadguardError
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.dashboard import rerank
 from radguard.reports.build import build_report
 from radguard.reports.render import write_report
+from radguard.reports.scope import Scope
 from radguard.wording import RERANK_STEPS
 
 log = logging.getLogger(__name__)
@@ -180,11 +182,12 @@ class ReportJob(Job):
     audience: str = "executive"
     site: str | None = None
     appendices: tuple[str, ...] = ()  # the technical report's appendices (reports.build.APPENDICES)
+    visible: SiteScope = None  # the owner's sites when the account is limited to them: the report is cut to them
     path: Path | None = None
     size: int | None = None
 
     def key(self) -> Hashable:
-        return (self.owner, self.audience, self.site, self.appendices)
+        return (self.owner, self.audience, self.site, self.appendices, self.visible)
 
     def discard(self) -> None:
         if self.path is not None:
@@ -209,7 +212,7 @@ class ReportJobs(BackgroundJobs[ReportJob]):
 
     def start(self, owner: str, audience: str, site: str | None,
               on_done: Callable[[ReportJob], None] | None = None,
-              appendices: tuple[str, ...] = ()) -> tuple[ReportJob, bool]:
+              appendices: tuple[str, ...] = (), visible: SiteScope = None) -> tuple[ReportJob, bool]:
         """Start a PDF job for this report, or return the unfinished one already running for it.
 
         :param owner: the signed-in person (only they may see and download it).
@@ -217,15 +220,18 @@ class ReportJobs(BackgroundJobs[ReportJob]):
         :param site: the site reported on, or None for the whole organisation.
         :param on_done: called in the job's thread once it is ready or failed (e.g. to log it).
         :param appendices: the technical report's appendices; another choice is another report.
+        :param visible: the owner's sites if the account is limited to them (``reports.scope.Scope.visible``):
+            the report is cut to them; other sites are another report.
         :returns: the job and whether it was started now (False: the running one was returned).
         """
         return self.submit(lambda job_id: ReportJob(id=job_id, owner=owner, audience=audience, site=site,
-                                                    appendices=appendices), self._render, on_done)
+                                                    appendices=appendices, visible=visible), self._render, on_done)
 
     def _render(self, job: ReportJob, database: Database) -> None:
         job.state = "building"
         with database.read() as session:
             report = build_report(session, job.audience, job.site,  # type: ignore[arg-type]
+                                  scope=Scope(session, job.site, visible=job.visible),
                                   appendices=job.appendices)
         job.state = "writing"
         folder = Path(tempfile.mkdtemp(prefix=f"radguard-report-job-{job.id}-", dir=self._dir))

@@ -61,8 +61,8 @@ def dataflow_section(scope: Scope) -> DataflowSection:
     unattributed = 0
     for v in verdicts:
         sites = {site_of[i] for i in (v.flow.client_asset_id, v.flow.server_asset_id) if i in site_of}
-        if not sites:
-            unattributed += 1
+        if v.flow.client_asset_id is None and v.flow.server_asset_id is None:
+            unattributed += 1  # no inventory asset at either end (a flow of another site is not counted)
         for site in sites:
             per_site.setdefault(site, []).append(v)
     return DataflowSection(bool(per_site), [SiteFlows(s, vs, names, policy_for(scope.session, s))

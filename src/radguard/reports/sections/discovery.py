@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from radguard.db.models.inventory import Asset
 from radguard.discovery.probes import Probe, latest_probes
+from radguard.inventory.scope import site_visible
 from radguard.reports.scope import Scope
 
 PLAIN_SERVICES = {"dicom", "http", "hl7-mllp"}
@@ -91,6 +92,8 @@ def discovery_section(scope: Scope) -> DiscoverySection:
         asset = assets.get(probe.asset_id) if probe.asset_id is not None else None
         if site_id is not None and (asset is None or asset.site_id != site_id):
             continue
+        if scope.limited and (asset is None or not site_visible(asset.site.code, scope.visible)):
+            continue  # a reader limited to sites: its sites' assets' endpoints only (endpoint_states' rule)
         newest_at = probe.collected_at if newest_at is None else max(newest_at, probe.collected_at)
         if not probe.is_open:
             closed.append(probe.where)

@@ -76,14 +76,19 @@ TREND_DAYS = 90
 
 
 def load_findings(scope: Scope, *, open_only: bool = True) -> list[FindingRow]:
-    """Findings in the scope, highest risk first. Non-asset findings count for every site.
+    """Findings in the scope, highest risk first. Organisation-wide findings count for every site.
+
+    A reader limited to sites gets its sites' findings and the organisation-wide ones (the
+    register's scope rule, ``checks.findings.scope_condition``); the latter have ``site`` None
+    and are shown under "organization-wide".
 
     Read through the findings register's own query (``checks.findings.list_findings``), so the
     report, the CLI, the pages and the API select the same findings; the row adds presentation.
     """
     specs = check_specs()
     rows = []
-    for f in list_findings(scope.session, states=["open"] if open_only else [], site=scope.site):
+    for f in list_findings(scope.session, states=["open"] if open_only else [], site=scope.site,
+                           scope=scope.visible):
         asset = f.asset
         spec = specs.get(f.check_id)
         rows.append(

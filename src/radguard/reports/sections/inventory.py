@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from radguard.db.models.inventory import Asset
+from radguard.inventory.queries import list_assets
 from radguard.reports.scope import Scope
 
 
@@ -26,11 +24,13 @@ class InventorySection:
 
 
 def load_assets(scope: Scope) -> list[Asset]:
-    q = select(Asset).options(selectinload(Asset.site), selectinload(Asset.endpoints)).order_by(Asset.id)
-    site_id = scope.site_id()
-    if site_id is not None:
-        q = q.where(Asset.site_id == site_id)
-    return list(scope.session.scalars(q))
+    """The report's assets (its site's, the reader's sites'), with site and endpoints, by ID.
+
+    Read through the inventory's own listing (``inventory.queries.list_assets``) with the
+    reader's sites as its scope.
+    """
+    scope.site_id()  # an unknown site, or one beyond the reader's, is refused here
+    return sorted(list_assets(scope.session, site=scope.site, scope=scope.visible), key=lambda a: a.id)
 
 
 def inventory_section(scope: Scope) -> InventorySection:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from radguard.checks.findings import open_finding_ids
 from radguard.readiness.checklists.assessments import previous_assessment
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.report import score_document
@@ -53,6 +54,9 @@ class ReadinessSection:
     answers: list[AnswerRow] = field(default_factory=list)
     unanswered: int = 0
     note: str = ""
+    # Said beside the scores when the report covers less than the organisation but the
+    # assessment is the organisation's (it cannot be cut to sites: docs/identity.md).
+    organisation_wide: str = ""
 
 
 def _finding_label(f: dict[str, Any]) -> str:
@@ -77,8 +81,11 @@ def readiness_section(scope: Scope) -> ReadinessSection:
     scored = [d for d in domains if d.score is not None and d.target is not None]
     catalog = load_catalog()
     titles = {d.key: d.title for d in catalog.domains}
+    # A report cut to the reader's sites cites only findings it shows (the register's scoped read).
+    shown = open_finding_ids(session, site=scope.site, scope=scope.visible) if scope.limited else None
     challenged = {
-        c["question"]: [_finding_label(f) for f in c.get("findings", [])][:3] for c in doc.get("challenged", [])
+        c["question"]: [_finding_label(f) for f in c.get("findings", []) if shown is None or f.get("id") in shown][:3]
+        for c in doc.get("challenged", [])
     }
     rows = []
     for a in answers:
@@ -106,4 +113,12 @@ def readiness_section(scope: Scope) -> ReadinessSection:
         domains=domains,
         answers=rows,
         unanswered=len(doc.get("unanswered", [])),
+        organisation_wide=(_ORGANISATION_WIDE + (_ONLY_SHOWN if scope.limited else "")
+                           if not assessment.site_code and (scope.site or scope.limited) else ""),
     )
+
+
+_ORGANISATION_WIDE = ("Organisation-wide: this self-assessment answers for the whole organisation's programme "
+                      "and is not cut to the sites this report covers; its scores also weigh findings of other "
+                      "sites.")
+_ONLY_SHOWN = " Only findings this report shows are named as challenging an answer."

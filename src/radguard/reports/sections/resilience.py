@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from radguard.reports.scope import Scope
 from radguard.response.drills import demonstrated_recovery, load_drills, recovery_hours
+from radguard.response.services import load_services
 from radguard.wording import hours, recovery_point, restore_status, rto_words
 
 
@@ -91,11 +92,14 @@ def _services_and_drills(scope: Scope, out: ResilienceSection) -> None:
 
     session = scope.session
     site_id = scope.site_id()
-    services = list(session.scalars(select(ImagingService).order_by(ImagingService.name)))
+    if scope.limited:  # the reader's sites' services and drills, through their owners' scope
+        services = sorted(load_services(session, scope=scope.visible), key=lambda s: s.name)
+    else:
+        services = list(session.scalars(select(ImagingService).order_by(ImagingService.name)))
     if site_id is not None:
         services = [s for s in services if s.site_id in (site_id, None)]
     sites = dict(session.execute(select(Site.id, Site.code)).all())
-    drills = list(reversed(load_drills(session)))  # newest first
+    drills = list(reversed(load_drills(session, scope=scope.visible)))  # newest first
     by_key = {d.key: d for d in drills}
     best = {service: (round(took, 2), by_key[key]) for service, (took, key) in demonstrated_recovery(drills).items()}
     for d in drills:
@@ -135,16 +139,15 @@ def _backups(scope: Scope, out: ResilienceSection) -> None:
     """Each backup set with its protections and its newest verification (none: say so)."""
     if not scope.has_table("backup_set"):
         return
-    from radguard.backup.sets import verification_record, verification_rto
+    from radguard.backup.sets import scope_condition, verification_record, verification_rto
     from radguard.db.models.backup import BackupSet
 
-    sets = list(
-        scope.session.scalars(
-            select(BackupSet)
-            .options(selectinload(BackupSet.verifications), selectinload(BackupSet.asset))
-            .order_by(BackupSet.name)
-        )
-    )
+    stmt = (select(BackupSet).options(selectinload(BackupSet.verifications), selectinload(BackupSet.asset))
+            .order_by(BackupSet.name))
+    limit = scope_condition(scope.session, scope.visible)  # the backup stage's site rule
+    if limit is not None:
+        stmt = stmt.where(limit)
+    sets = list(scope.session.scalars(stmt))
     site_id = scope.site_id()
     if site_id is not None:
         sets = [b for b in sets if b.asset is None or b.asset.site_id == site_id]

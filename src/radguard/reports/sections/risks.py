@@ -50,9 +50,12 @@ def services_by_asset(scope: Scope) -> dict[int, list[str]]:
     from radguard.db.models.response import ImagingService, ServiceDependency
 
     out: dict[int, list[str]] = {}
-    for asset_id, name in scope.session.execute(
-        select(ServiceDependency.asset_id, ImagingService.name).join(ImagingService).order_by(ImagingService.name)
-    ).all():
+    stmt = select(ServiceDependency.asset_id, ImagingService.name).join(ImagingService).order_by(ImagingService.name)
+    if scope.limited:  # only the reader's sites' services (the services stage's own rule)
+        from radguard.response.services import load_services
+
+        stmt = stmt.where(ImagingService.id.in_([s.id for s in load_services(scope.session, scope=scope.visible)]))
+    for asset_id, name in scope.session.execute(stmt).all():
         out.setdefault(asset_id, []).append(name)
     return out
 
@@ -60,12 +63,13 @@ def services_by_asset(scope: Scope) -> dict[int, list[str]]:
 def top_risks(scope: Scope, rows: list[FindingRow], roadmap: dict[str, Any], limit: int = TOP) -> list[Risk]:
     """The roadmap's top risks, each told with its findings' rationale, services and fix.
 
-    :param scope: the report's scope (a site report keeps only the findings at that site).
+    :param scope: the report's scope (a site report, or one for a reader limited to sites, keeps
+        only the findings in it).
     :param rows: the open findings in scope, highest risk first (the findings section's rows).
     :param roadmap: the roadmap document the report shows (``reports.sections.roadmap.roadmap_view``).
     :param limit: how many risks.
     """
-    in_scope = {r.id for r in rows} if scope.site is not None else None
+    in_scope = {r.id for r in rows} if scope.site is not None or scope.limited else None
     top = top_of_roadmap(roadmap, limit, finding_ids=in_scope)
     services = services_by_asset(scope)
     by_id = {r.id: r for r in rows}

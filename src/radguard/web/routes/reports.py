@@ -41,7 +41,7 @@ TABLE_EXPORTS = ("findings", "inventory", "roadmap")
 @router.get("/reports")
 async def reports_page(request: Request, principal: Principal = Depends(require("viewer")),
                        session: Session = Depends(db_session)) -> Response:
-    """The report and export forms; an account limited to sites gets only the table exports of its sites."""
+    """The report and export forms; for an account limited to sites they are cut to its sites (no OSCAL)."""
     sites = site_codes(session, scope=principal.scope)
     return render(request, "reports.html", {"sites": sites, "audiences": AUDIENCES, "tables": TABLE_EXPORTS})
 
@@ -57,8 +57,10 @@ def _site_part(site: str | None) -> str:
 @router.post("/reports/report")
 def report_download(request: Request, audience: str = Form("executive"), fmt: str = Form("html"),
                     site: str = Form(""), appendix: str = Form(""),
-                    principal: Principal = Depends(require("viewer", organisation=True)),
+                    principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> Response:
+    """The report as a download (HTML) or a background job (PDF); for an account limited to sites,
+    cut to its sites (``reports.scope.Scope.visible``): another site is a 404."""
     if audience not in AUDIENCES:
         raise HTTPException(status_code=400, detail=f"{audience!r} is not an audience; use executive or technical")
     if fmt not in ("html", "pdf"):
@@ -68,23 +70,25 @@ def report_download(request: Request, audience: str = Form("executive"), fmt: st
         appendices = parse_appendices(appendix, "appendix") if audience == "technical" else ()
     except RadguardError as exc:
         raise http_error(exc) from None
+    scope = Scope(session, chosen_site, visible=principal.scope)
     if fmt == "pdf":
         try:
-            Scope(session, chosen_site).site_id()  # refuse an unknown site now, not in the job
+            scope.site_id()  # refuse an unknown site (or another site's) now, not in the job
         except RadguardError as exc:
             raise http_error(exc) from None
         return _start_pdf(request, session, principal, audience, chosen_site, appendices)
     with tempfile.TemporaryDirectory(prefix="radguard-report-") as tmp:
         target = Path(tmp) / f"report.{fmt}"
         try:
-            report = build_report(session, audience, chosen_site,  # type: ignore[arg-type]
+            report = build_report(session, audience, chosen_site, scope=scope,  # type: ignore[arg-type]
                                   appendices=appendices)
             size = write_report(report, target, fmt)  # type: ignore[arg-type]
         except RadguardError as exc:
             raise http_error(exc) from None
         body = target.read_bytes()
     record(session, principal.name, "report.download", target=f"report:{audience}",
-           detail={"format": fmt, "site": chosen_site, "bytes": size, "appendices": list(appendices)},
+           detail={"format": fmt, "site": chosen_site, "bytes": size, "appendices": list(appendices),
+                   **_sites_detail(principal)},
            ip=client_ip(request))
     session.commit()
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
@@ -127,6 +131,11 @@ def export_download(request: Request, kind: str, fmt: str = Form("csv"), site: s
                     headers=attachment(f"radguard-{kind}{_site_part(chosen_site)}-{_stamp()}.{ext}"))
 
 
+def _sites_detail(principal: Principal) -> dict[str, list[str]]:
+    """For the audit log: the sites a limited account's report was cut to (nothing for an unlimited one)."""
+    return {} if principal.scope is None else {"cut_to_sites": sorted(principal.scope)}
+
+
 def _oscal_zip(scope: Scope) -> bytes:
     """Assessment Results and the POA&M, written by ``write_oscal`` as the CLI does, in one zip."""
     docs = build_oscal(scope)
@@ -151,10 +160,12 @@ def _jobs(request: Request) -> ReportJobs:
 def _start_pdf(request: Request, session: Session, principal: Principal, audience: str,
                site: str | None, appendices: tuple[str, ...] = ()) -> Response:
     """Start (or rejoin) the PDF job for this report and send the browser to its page."""
-    job, started = _jobs(request).start(principal.name, audience, site, appendices=appendices)
+    job, started = _jobs(request).start(principal.name, audience, site, appendices=appendices,
+                                        visible=principal.scope)
     if started:
         record(session, principal.name, "report.generate", target=f"report:{audience}",
-               detail={"format": "pdf", "site": site, "job": job.id, "appendices": list(appendices)},
+               detail={"format": "pdf", "site": site, "job": job.id, "appendices": list(appendices),
+                       **_sites_detail(principal)},
                ip=client_ip(request))
         session.commit()
     return RedirectResponse(f"/reports/jobs/{job.id}", status_code=303)
@@ -162,14 +173,14 @@ def _start_pdf(request: Request, session: Session, principal: Principal, audienc
 
 def _job(request: Request, job_id: int, principal: Principal) -> ReportJob:
     job = _jobs(request).get(job_id, principal.name)
-    if job is None:
+    if job is None or job.visible != principal.scope:  # the account's sites changed since: not this report
         raise HTTPException(status_code=404, detail="no such report job (jobs are kept until the server restarts)")
     return job
 
 
 @router.get("/reports/jobs/{job_id}")
 def job_page(request: Request, job_id: int,
-             principal: Principal = Depends(require("viewer", organisation=True))) -> Response:
+             principal: Principal = Depends(require("viewer"))) -> Response:
     """The job's state; htmx polls this fragment every second until the PDF is ready or failed."""
     job = _job(request, job_id, principal)
     context = {"job": job, "name": _pdf_name(job)}
@@ -183,7 +194,7 @@ def _pdf_name(job: ReportJob) -> str:
 
 
 @router.get("/reports/jobs/{job_id}/download")
-def job_download(request: Request, job_id: int, principal: Principal = Depends(require("viewer", organisation=True)),
+def job_download(request: Request, job_id: int, principal: Principal = Depends(require("viewer")),
                  session: Session = Depends(db_session)) -> Response:
     """The finished PDF as an attachment, audited as every report download is."""
     job = _job(request, job_id, principal)
@@ -191,6 +202,7 @@ def job_download(request: Request, job_id: int, principal: Principal = Depends(r
         raise HTTPException(status_code=409, detail=f"the report is not ready: {job.words}")
     body = job.path.read_bytes()
     record(session, principal.name, "report.download", target=f"report:{job.audience}",
-           detail={"format": "pdf", "site": job.site, "bytes": len(body), "job": job.id}, ip=client_ip(request))
+           detail={"format": "pdf", "site": job.site, "bytes": len(body), "job": job.id, **_sites_detail(principal)},
+           ip=client_ip(request))
     session.commit()
     return Response(body, media_type="application/pdf", headers=attachment(_pdf_name(job)))
