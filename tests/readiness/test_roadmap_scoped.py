@@ -18,7 +18,7 @@ from radguard.checks.findings import open_finding_ids, transition
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import Database
 from radguard.inventory.importer import import_inventory
-from radguard.readiness.dashboard import assess
+from radguard.readiness.dashboard import assess, rerank
 from radguard.readiness.roadmap import build_roadmap
 from radguard.readiness.roadmap_store import FIRST, current_roadmap, filter_actions
 from tests.conftest import EXAMPLES
@@ -51,6 +51,15 @@ def _three_sites(database: Database) -> None:
             asset.site_id = east.id
     with database.transaction() as s:
         assess(s)
+    # Some findings resolved at two sites, then ranked again: the progress summary counts them per site.
+    with database.read() as s:
+        picked = [f["id"] for scope in (frozenset({"NWH-OIC"}), frozenset({THIRD}))
+                  for f in current_roadmap(s, full=True, scope=scope).doc["actions"][-1]["why"]["findings"][:2]]
+    with database.transaction() as s:
+        for fid in picked:
+            transition(s, fid, "resolve", by="tester", reason="patched")
+    with database.transaction() as s:
+        rerank(s)
 
 
 def test_a_site_view_is_the_live_ranking_of_its_sites_read_from_the_stored_rows(database: Database) -> None:
@@ -73,6 +82,10 @@ def test_a_site_view_is_the_live_ranking_of_its_sites_read_from_the_stored_rows(
             assert all(len(a["why"]["findings"]) <= FIRST for a in short.doc["actions"])
             orders.add(tuple(a["id"] for a in live["actions"]))
         assert len(orders) > 2  # the sites' rankings differ, so an organisation order would fail here
+        progress = [current_roadmap(s, scope=scope).doc["summary"]["progress"]["findings_mitigated_last_90_days"]
+                    for scope in scopes]
+        oic, east = progress[1], progress[2]
+        assert oic >= 1 and east >= 1 and progress == [0, oic, east, east, oic + east]  # summed per scope
         assert any(a["findings_closed"] > FIRST for a in live["actions"])
 
         # One site within a two-site scope: that scope's ranking, listing only the site's findings.

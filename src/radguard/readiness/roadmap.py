@@ -36,12 +36,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from radguard.checks.findings import scope_condition
 from radguard.checks.spec import Effort
 from radguard.csvcells import CsvWriter
 from radguard.db.models.checklists import ChecklistAssessment
 from radguard.db.models.findings import Finding
+from radguard.db.models.inventory import Asset
 from radguard.errors import ConfigError, NotFoundError
 from radguard.inventory.scope import SiteScope
 from radguard.readiness.checklists.assessments import answers_of, get_assessment, previous_assessment
@@ -428,14 +430,38 @@ def build_roadmap(session: Session, assessment_id: int | None = None, today: dat
     return document(actions, policy, session, assessment, today, capacity, scope)
 
 
+def _mitigated_since(today: date) -> list[ColumnElement[bool]]:
+    since = datetime.combine(today - timedelta(days=90), time.min, tzinfo=UTC)
+    return [Finding.state == "mitigated", Finding.closed_at.is_not(None), Finding.closed_at >= since]
+
+
+def mitigated_recently(session: Session, today: date, scope: SiteScope = None) -> tuple[int, int]:
+    """The findings mitigated in the 90 days before ``today`` and their summed risk (the
+    roadmap's progress), of the sites in ``scope`` (None: all)."""
+    stmt = select(func.count(), func.coalesce(func.sum(Finding.risk_score), 0)).where(*_mitigated_since(today))
+    limit = scope_condition(session, scope)
+    count, risk = session.execute(stmt if limit is None else stmt.where(limit)).one()
+    return int(count), int(risk)
+
+
+def mitigated_recently_by_site(session: Session, today: date) -> dict[int | None, tuple[int, int]]:
+    """:func:`mitigated_recently` per site ID (None: findings of no asset), in one grouped query:
+    stored with the ranking so a site's view sums its sites' instead of counting their findings."""
+    stmt = (select(Asset.site_id, func.count(), func.coalesce(func.sum(Finding.risk_score), 0))
+            .select_from(Finding).outerjoin(Asset, Asset.id == Finding.asset_id)
+            .where(*_mitigated_since(today)).group_by(Asset.site_id))
+    return {site_id: (int(n), int(risk)) for site_id, n, risk in session.execute(stmt)}
+
+
 def document(actions: list[Action], policy: RoadmapPolicy, session: Session,
              assessment: ChecklistAssessment | None, today: date, capacity: float,
-             scope: SiteScope = None) -> dict[str, Any]:
-    since = datetime.combine(today - timedelta(days=90), time.min, tzinfo=UTC)
-    stmt = (select(func.count(), func.coalesce(func.sum(Finding.risk_score), 0))
-            .where(Finding.state == "mitigated", Finding.closed_at.is_not(None), Finding.closed_at >= since))
-    limit = scope_condition(session, scope)
-    closed = session.execute(stmt if limit is None else stmt.where(limit)).one()
+             scope: SiteScope = None, mitigated: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The roadmap document of ranked actions.
+
+    :param mitigated: the progress (:func:`mitigated_recently`) when the caller has it (a site's
+        view sums it from the stored rows); default: counted now for ``scope``.
+    """
+    closed = mitigated if mitigated is not None else mitigated_recently(session, today, scope)
     improved = None
     if assessment is not None:
         previous = previous_assessment(session, assessment)

@@ -41,13 +41,22 @@ from radguard.db.models.dashboard import DashboardSnapshot, RoadmapAction, Roadm
 from radguard.inventory.queries import asset_sites, site_id_for
 from radguard.inventory.scope import SiteScope, scope_site_ids, site_visible
 from radguard.readiness.checklists.loader import load_catalog
-from radguard.readiness.roadmap import Action, build_roadmap, document, load_policy, replan, resolve_capacity
+from radguard.readiness.roadmap import (
+    Action,
+    build_roadmap,
+    document,
+    load_policy,
+    mitigated_recently_by_site,
+    replan,
+    resolve_capacity,
+)
 
 __all__ = ["FIRST", "RoadmapView", "current_roadmap", "filter_actions", "scoped_roadmap", "store_roadmap",
            "stored_roadmap"]
 
 FIRST = 5  # findings listed per action before "and N more" (the page's list)
 PAYLOAD_KEY = "roadmap_doc"
+PROGRESS_KEY = "roadmap_site_progress"  # site ID (or "none") → [findings mitigated in 90 days, their risk]
 
 
 def _ids_blob(ids: list[int]) -> bytes:
@@ -106,7 +115,10 @@ def store_roadmap(session: Session, snapshot: DashboardSnapshot, doc: dict[str, 
     if sites:
         session.execute(insert(RoadmapActionSite), sites)
     head = {k: v for k, v in doc.items() if k != "actions"}
-    snapshot.payload = {**snapshot.payload, PAYLOAD_KEY: _jsonable(head)}
+    # The progress summary per site, so a site's view sums it instead of counting its findings.
+    progress = {"none" if site_id is None else str(site_id): list(pair)
+                for site_id, pair in mitigated_recently_by_site(session, doc["as_of"]).items()}
+    snapshot.payload = {**snapshot.payload, PAYLOAD_KEY: _jsonable(head), PROGRESS_KEY: progress}
     snapshot.ranked_at = utcnow()
     session.flush()
 
@@ -323,7 +335,13 @@ def scoped_roadmap(session: Session, scope: frozenset[str], *, full: bool = Fals
             finding_count=None if full else g.count, severities=frozenset(g.severities))
         actions.append(action)
         by_id[action.id] = row.rank
-    doc = document(replan(actions, policy, capacity), policy, session, None, head["as_of"], capacity, scope)
+    mitigated = None
+    if PROGRESS_KEY in snapshot.payload:  # stored with the ranking (else, before it was, counted now)
+        by_site = snapshot.payload[PROGRESS_KEY]
+        keys = [str(i) for i in ids] + (["none"] if org else [])
+        mitigated = (sum(by_site.get(k, [0, 0])[0] for k in keys), sum(by_site.get(k, [0, 0])[1] for k in keys))
+    doc = document(replan(actions, policy, capacity), policy, session, None, head["as_of"], capacity, scope,
+                   mitigated=mitigated)
     if site_id is not None:
         site_ids = {site_id}
         narrowed = []
