@@ -63,6 +63,8 @@ def test_after_a_decision_every_surface_shows_the_stored_order_and_the_same_stal
     assert page.status_code == 200
     assert ROW.findall(page.text) == order and note in page.text
 
+    assert note in viewer.get("/").text  # the dashboard's roadmap card says it too
+
     table = viewer.get("/roadmap.csv")
     assert _csv_ids(table.text, "id") == order and table.headers["x-radguard-ranking"] == note
     document = viewer.get("/roadmap.json")
@@ -94,3 +96,4 @@ def test_after_a_decision_every_surface_shows_the_stored_order_and_the_same_stal
     assert [i.action_id for i in report.roadmap.items] == live and "not yet reflected" not in report.roadmap.ranking
     page = viewer.get("/roadmap").text
     assert ROW.findall(page) == live and "not yet reflected" not in page
+    assert wording.ranking_note(fresh.ranked_at, False) in viewer.get("/").text

@@ -61,6 +61,7 @@ class StoredCards:
     stale: bool
     findings: dict[str, Any]
     roadmap: dict[str, Any]
+    ranked_at: datetime | None = None  # when the stored roadmap was ranked (a re-rank moves it)
 
 
 def findings_card(counts: FindingCounts) -> dict[str, Any]:
@@ -173,7 +174,8 @@ def stored_cards(session: Session) -> StoredCards | None:
         return None
     counts = FindingCounts(tuple((c, st, sv, int(n)) for c, st, sv, n in row.payload["counts"]))
     return StoredCards(assessed_at=row.assessed_at, updated_at=row.updated_at, stale=row.stale,
-                       findings=findings_card(counts), roadmap=row.payload["roadmap"])
+                       findings=findings_card(counts), roadmap=row.payload["roadmap"],
+                       ranked_at=row.ranked_at or row.assessed_at)
 
 
 def assess(session: Session, now: datetime | None = None, **kwargs: Any) -> AssessmentResult:

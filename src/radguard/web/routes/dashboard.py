@@ -188,9 +188,10 @@ def roadmap_card(session: Session, scope: SiteScope = None) -> dict[str, Any]:
         return {"stored": False, "actions": [], "total": 0}
     if scope is not None:
         view = current_roadmap(session, scope=scope)
-        return {"stored": True, "assessed_at": cards.assessed_at, "stale": view.stale,
+        return {"stored": True, "assessed_at": cards.assessed_at, "ranked_at": view.ranked_at, "stale": view.stale,
                 **computed_roadmap_card(view.doc)}
-    return {"stored": True, "assessed_at": cards.assessed_at, "stale": cards.stale, **cards.roadmap}
+    return {"stored": True, "assessed_at": cards.assessed_at, "ranked_at": cards.ranked_at, "stale": cards.stale,
+            **cards.roadmap}
 
 
 # Card name → the function computing it (for the given sites; None: all). Order is the order on the page.
