@@ -111,3 +111,68 @@ def test_a_failed_job_says_so_in_words(app: FastAPI, web_db: Database, tmp_path:
     r = c.post("/reports/report", data={"audience": "executive", "fmt": "pdf", "site": "NOWHERE",
                                         "csrf_token": csrf_of(c)}, follow_redirects=False)
     assert r.status_code == 404 and "NOWHERE" in r.text
+
+
+def test_a_job_started_on_one_server_process_is_followed_on_another(app: FastAPI, web_db: Database) -> None:
+    """Two apps over one database stand for two ``radguard serve --workers`` processes: the job
+    started on one is polled and downloaded on the other (its state and file are not kept in the
+    process; tests/web/test_serve_workers.py shows the real processes share sessions)."""
+    from radguard.web.app import create_app
+    from tests.web.conftest import login
+
+    _northwind(web_db)
+    other = create_app(web_db)
+    with TestClient(app, base_url="https://testserver") as one, TestClient(other, base_url="https://testserver") as two:
+        login(one, "viewer")
+        two.cookies = one.cookies  # the same browser, reaching the other process
+        r = one.post("/reports/report", data={"audience": "executive", "fmt": "pdf", "csrf_token": csrf_of(one)},
+                     follow_redirects=False)
+        url = r.headers["location"]
+        assert "ready" in _wait_done(two, url)
+        pdf = two.get(url + "/download")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+
+
+def test_an_unfinished_job_of_a_stopped_process_reads_as_failed(app: FastAPI, web_db: Database,
+                                                                client_for: Callable[[str], TestClient]) -> None:
+    from radguard.db.base import utcnow
+    from radguard.db.models.web import WebJob
+    from radguard.web.report_jobs import GONE, HOST, ReportJob
+
+    # A process ID above the kernel's largest can never be running (a finished child's could be reused).
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    with web_db.transaction() as s:
+        row = WebJob(kind=ReportJob.KIND, owner="viewer", state="building",
+                     params={"audience": "executive", "site": None, "appendices": []},
+                     created_at=utcnow(), host=HOST, pid=gone)
+        s.add(row)
+        s.flush()
+        job_id = row.id
+    c = client_for("viewer")
+    page = c.get(f"/reports/jobs/{job_id}", headers=HX).text
+    assert 'data-state="failed"' in page and GONE.split(";")[0] in page
+    # Asking for the same report starts a fresh job instead of rejoining the dead one.
+    r = c.post("/reports/report", data={"audience": "executive", "fmt": "pdf", "csrf_token": csrf_of(c)},
+               follow_redirects=False)
+    assert r.headers["location"] != f"/reports/jobs/{job_id}"
+
+
+def test_one_re_rank_for_every_server_process(web_db: Database) -> None:
+    """The re-rank is one job for the whole organisation across processes too: asked on another
+    process while it is unfinished, the same job is returned and seen there."""
+    from radguard.web.report_jobs import RerankJobs
+
+    _northwind(web_db)
+    one, two = RerankJobs(web_db), RerankJobs(web_db)
+    with one.run_lock:  # the work waits, as behind another re-rank
+        job, started = one.start("assessor")
+        assert started
+        seen = two.latest()
+        assert seen is not None and seen.id == job.id and not seen.done
+        again, started_again = two.start("admin")
+        assert again.id == job.id and not started_again
+    deadline = time.monotonic() + 180
+    while (latest := two.latest()) is not None and not latest.done:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert latest is not None and latest.state == "ready", latest

@@ -9,14 +9,21 @@ as ``radguard report``; ``readiness.dashboard.rerank``, as ``radguard roadmap --
 its own database session, and the page polls the job's state (htmx, or a plain "check again"
 link) until it is done.
 
-:class:`BackgroundJobs` is the mechanism, shared by both kinds: jobs kept in the process, one
-unfinished job per key (asking again returns it), and one job of a kind running at a time (its
+:class:`BackgroundJobs` is the mechanism, shared by both kinds: one unfinished job per key
+(asking again returns it), and one job of a kind running at a time in a process (its
 ``run_lock``), so a burst of requests cannot make the web process lay out many PDFs or rank the
 register many times at once. A job's failure is said in words on its page and the rest logged.
-Jobs live in the process (a single-box web server): they are lost when it restarts.
+
+Each job is a ``web_job`` row (issue 18): with ``radguard serve --workers N`` the page polling a
+job, and the download, may reach any process. The row is written when the job is asked for, when
+its work starts and when it ends; the process running it answers from the live job (so its page
+shows each step), the others from the row. Nothing is written while the work runs: a re-rank
+holds the database's write lock for its whole transaction. A job left unfinished by a process
+that stopped (same machine, its process ID gone) reads as failed, saying so.
 
 * :class:`ReportJobs`: one job per report and person; the files are kept in a private temporary
-  directory until the next job for the same report replaces them or the process ends.
+  directory (readable by every process of the server: one machine, one user) until the next job
+  for the same report replaces them.
 * :class:`RerankJobs`: one re-rank at a time for the whole organisation, whoever asked; every
   reader of the roadmap page sees it running and then the new ranking.
 """
@@ -24,17 +31,22 @@ Jobs live in the process (a single-box web server): they are lost when it restar
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from sqlalchemy import select
 
 from radguard.db.base import utcnow
-from radguard.db.session import Database
+from radguard.db.models.web import WebJob
+from radguard.db.session import Database, write_lock_sqlite
 from radguard.errors import RadguardError
 from radguard.inventory.scope import SiteScope
 from radguard.readiness.dashboard import rerank
@@ -44,6 +56,9 @@ from radguard.reports.scope import Scope
 from radguard.wording import RERANK_STEPS
 
 log = logging.getLogger(__name__)
+HOST = socket.gethostname()[:255]
+GONE = ("the server process that was running it stopped (restarted or ended); "
+        "ask again")
 
 JobState = Literal["queued", "building", "writing", "ready", "failed"]
 #: What each state of a report job reads on the page.
@@ -63,6 +78,10 @@ class Job:
     WORDS: ClassVar[dict[str, str]] = {"queued": "waiting", "ready": "ready", "failed": "failed"}
     #: What a failure to write a file reads as, before the system's reason.
     WRITE_FAILED: ClassVar[str] = "the server could not write its file"
+    #: The ``web_job.kind`` of this class's rows.
+    KIND: ClassVar[str] = "job"
+    #: The state written to the row when the work starts (the steps after it are not written).
+    STARTED: ClassVar[str] = "queued"
 
     id: int
     owner: str
@@ -86,6 +105,38 @@ class Job:
     def discard(self) -> None:
         """Called when a newer job for the same key replaces this finished one."""
 
+    def params(self) -> dict[str, Any]:
+        """This kind's own fields, as JSON values (the row's ``params``)."""
+        return {f.name: _json(getattr(self, f.name)) for f in fields(self) if f.name not in _BASE}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments that :meth:`params` came from (override to restore types)."""
+        return dict(params)
+
+
+_BASE = frozenset({"id", "owner", "state", "created_at", "finished_at", "error"})
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    return value
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
 
 J = TypeVar("J", bound=Job)
 
@@ -93,33 +144,57 @@ J = TypeVar("J", bound=Job)
 class BackgroundJobs(Generic[J]):
     """The web process's jobs of one kind (one instance per kind, kept on ``app.state``)."""
 
+    #: The job class whose rows these are (set by each kind).
+    job_class: type[J]
+
     def __init__(self, database: Database) -> None:
         """
-        :param database: read (or written) by each job through its own session.
+        :param database: where the jobs' rows are kept, and read (or written) by each job through its own session.
         """
         self._database = database
-        self._jobs: dict[int, J] = {}
-        self._lock = threading.Lock()  # guards _jobs and _next
-        self.run_lock = threading.Lock()  # one job of this kind runs at a time
-        self._next = 1
+        self._running: dict[int, J] = {}  # this process's unfinished jobs, live (their steps)
+        self._lock = threading.Lock()  # guards _running
+        self.run_lock = threading.Lock()  # one job of this kind runs at a time in this process
+
+    def _job(self, row: WebJob) -> J:
+        """The job as its row says, or the live one if this process runs it (its current step).
+
+        An unfinished job whose process is gone reads as failed."""
+        with self._lock:
+            live = self._running.get(row.id)
+        if live is not None:
+            return live
+        job = self.job_class(id=row.id, owner=row.owner, state=row.state, created_at=row.created_at,
+                             finished_at=row.finished_at, error=row.error,
+                             **self.job_class.from_params(row.params or {}))
+        if not job.done and row.host == HOST and not _alive(row.pid):
+            job.state, job.error = "failed", GONE
+        return job
 
     def get(self, job_id: int, owner: str | None = None) -> J | None:
         """The job, if it exists (and, with ``owner``, belongs to them: another person's is not theirs to see)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job if job is not None and (owner is None or job.owner == owner) else None
+        with self._database.read() as session:
+            row = session.get(WebJob, job_id)
+            if row is None or row.kind != self.job_class.KIND or (owner is not None and row.owner != owner):
+                return None
+            return self._job(row)
 
     def latest(self) -> J | None:
         """The newest job, finished or not (None before the first)."""
-        with self._lock:
-            return self._jobs[max(self._jobs)] if self._jobs else None
+        with self._database.read() as session:
+            row = session.scalars(select(WebJob).where(WebJob.kind == self.job_class.KIND)
+                                  .order_by(WebJob.id.desc()).limit(1)).first()
+            return self._job(row) if row is not None else None
 
     def submit(self, make: Callable[[int], J], work: Callable[[J, Database], None],
                on_done: Callable[[J], None] | None = None,
                before_run: Callable[[J], None] | None = None) -> tuple[J, bool]:
         """Start the job ``make(id)`` describes, or return the unfinished one with the same key.
 
-        :param make: builds the job from its new ID (only called when one is started).
+        Call it outside a transaction of the caller's that has read: it commits its own, and on
+        SQLite a write committed inside a transaction that read first makes that one's writes fail.
+
+        :param make: builds the job from its ID (also called with 0 to learn the new job's key).
         :param work: does the job in a background thread, setting its intermediate states; it
             ends ``ready`` when this returns, ``failed`` (in words) when it raises.
         :param on_done: called in the job's thread once it is ready or failed (e.g. to log it).
@@ -128,31 +203,74 @@ class BackgroundJobs(Generic[J]):
             a re-rank writes in one SQLite transaction); if it raises, the job is not started.
         :returns: the job and whether it was started now (False: the running one was returned).
         """
-        with self._lock:
-            job = make(self._next)
-            for other in self._jobs.values():
-                if other.key() == job.key() and not other.done:
+        wanted = make(0)
+        job: J | None = None
+        session = self._database.sessions()
+        try:
+            write_lock_sqlite(session)  # SQLite: one submit at a time; PostgreSQL: the kind's rows below
+            rows = list(session.scalars(select(WebJob).where(WebJob.kind == self.job_class.KIND).with_for_update()))
+            same = [(row, self._job(row)) for row in rows]
+            same = [(row, job) for row, job in same if job.key() == wanted.key()]
+            for _row, other in same:
+                if not other.done:
                     return other, False
             # The previous finished job for the same key gives way to the new one.
-            for old in [j for j in self._jobs.values() if j.key() == job.key()]:
-                del self._jobs[old.id]
+            for row, old in same:
                 old.discard()
-            self._next += 1
-            self._jobs[job.id] = job
+                session.delete(row)
+            row = WebJob(kind=self.job_class.KIND, owner=wanted.owner, params=wanted.params(), state="queued",
+                         created_at=utcnow(), host=HOST, pid=os.getpid())
+            session.add(row)
+            session.flush()
+            job = make(row.id)
+            job.created_at = row.created_at
+            with self._lock:
+                self._running[job.id] = job
+            session.commit()
+        except BaseException:
+            if job is not None:
+                with self._lock:
+                    self._running.pop(job.id, None)
+            raise
+        finally:
+            session.rollback()
+            session.close()
         if before_run is not None:
             try:
                 before_run(job)
             except BaseException:
                 with self._lock:
-                    self._jobs.pop(job.id, None)
+                    self._running.pop(job.id, None)
+                with self._database.sessions() as cleanup:
+                    unstarted = cleanup.get(WebJob, job.id)
+                    if unstarted is not None:
+                        cleanup.delete(unstarted)
+                        cleanup.commit()
                 raise
         threading.Thread(target=self._run, args=(job, work, on_done), name=f"{type(job).__name__}-{job.id}",
                          daemon=True).start()
         return job, True
 
+    def _save(self, job: J) -> None:
+        """Write the job's state and fields to its row, in a transaction of its own."""
+        session = self._database.sessions()
+        try:
+            # SQLite: the write lock before reading the row, or a write committed in between (the
+            # request auditing this job) would make this transaction's update fail as locked.
+            write_lock_sqlite(session)
+            row = session.get(WebJob, job.id)
+            if row is not None:  # else replaced by a newer job for the same key meanwhile
+                row.state, row.finished_at, row.error, row.params = job.state, job.finished_at, job.error, job.params()
+                session.commit()
+        finally:
+            session.rollback()
+            session.close()
+
     def _run(self, job: J, work: Callable[[J, Database], None], on_done: Callable[[J], None] | None) -> None:
         with self.run_lock:
             try:
+                job.state = job.STARTED
+                self._save(job)
                 work(job, self._database)
                 job.state = "ready"
             except RadguardError as exc:
@@ -168,6 +286,11 @@ class BackgroundJobs(Generic[J]):
                 job.state = "failed"
             finally:
                 job.finished_at = utcnow()
+                try:
+                    self._save(job)
+                finally:
+                    with self._lock:
+                        self._running.pop(job.id, None)
         if on_done is not None:
             on_done(job)
 
@@ -178,6 +301,8 @@ class ReportJob(Job):
 
     WORDS: ClassVar[dict[str, str]] = STATE_WORDS
     WRITE_FAILED: ClassVar[str] = "the server could not write the PDF"
+    KIND: ClassVar[str] = "report.pdf"
+    STARTED: ClassVar[str] = "building"
 
     audience: str = "executive"
     site: str | None = None
@@ -193,9 +318,18 @@ class ReportJob(Job):
         if self.path is not None:
             shutil.rmtree(self.path.parent, ignore_errors=True)
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        visible = params.get("visible")
+        return {**params, "appendices": tuple(params.get("appendices") or ()),
+                "visible": frozenset(visible) if visible is not None else None,
+                "path": Path(params["path"]) if params.get("path") else None}
+
 
 class ReportJobs(BackgroundJobs[ReportJob]):
-    """The web process's report jobs (kept on ``app.state.report_jobs``)."""
+    """The web app's report jobs (kept on ``app.state.report_jobs``; their rows in ``web_job``)."""
+
+    job_class = ReportJob
 
     def __init__(self, database: Database, directory: Path | None = None) -> None:
         """
@@ -246,6 +380,8 @@ class RerankJob(Job):
 
     WORDS: ClassVar[dict[str, str]] = {"queued": "waiting for the re-rank under way", **RERANK_STEPS,
                                        "ready": "ranked again", "failed": "failed"}
+    KIND: ClassVar[str] = "roadmap.rerank"
+    STARTED: ClassVar[str] = "reading"
     snapshot_id: int | None = None  # the stored cards and ranking it wrote
 
     def key(self) -> Hashable:
@@ -253,7 +389,9 @@ class RerankJob(Job):
 
 
 class RerankJobs(BackgroundJobs[RerankJob]):
-    """The web process's re-rank jobs (kept on ``app.state.rerank_jobs``)."""
+    """The web app's re-rank jobs (kept on ``app.state.rerank_jobs``; their rows in ``web_job``)."""
+
+    job_class = RerankJob
 
     def start(self, owner: str, on_done: Callable[[RerankJob], None] | None = None,
               before_run: Callable[[RerankJob], None] | None = None) -> tuple[RerankJob, bool]:

@@ -148,3 +148,28 @@ class LoginStrike(Base):
     not_before: Mapped[float] = mapped_column(Float, default=0.0)
     last: Mapped[float] = mapped_column(Float, default=0.0, index=True)
     audited: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebJob(Base):
+    """A background job the web app started (a PDF report, a re-rank: ``web.report_jobs``), one row each.
+
+    In the database rather than in the process that runs it, so that with ``radguard serve
+    --workers N`` the job's page can be polled, and its file downloaded, on whichever process
+    the browser reaches. The job runs in a thread of the process named by ``host`` and ``pid``;
+    a job left unfinished by a process that is gone reads as failed. A report's file is kept in a
+    private temporary folder every process of the server can read (its path in ``params``).
+    """
+
+    __tablename__ = "web_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # the Job class's KIND: "report.pdf", "roadmap.rerank"
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    # The job's own fields (what was asked, what it made: audience, site, the file's path ...).
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)

@@ -149,7 +149,7 @@ def _oscal_zip(scope: Scope) -> bytes:
 
 
 def _jobs(request: Request) -> ReportJobs:
-    """The process's report jobs, made on first use."""
+    """The report jobs (their rows are shared by every server process), made on first use."""
     state = request.app.state
     jobs: ReportJobs | None = getattr(state, "report_jobs", None)
     if jobs is None:
@@ -160,6 +160,7 @@ def _jobs(request: Request) -> ReportJobs:
 def _start_pdf(request: Request, session: Session, principal: Principal, audience: str,
                site: str | None, appendices: tuple[str, ...] = ()) -> Response:
     """Start (or rejoin) the PDF job for this report and send the browser to its page."""
+    session.commit()  # end this session's read first: the job's row is written in a transaction of its own
     job, started = _jobs(request).start(principal.name, audience, site, appendices=appendices,
                                         visible=principal.scope)
     if started:
@@ -174,7 +175,7 @@ def _start_pdf(request: Request, session: Session, principal: Principal, audienc
 def _job(request: Request, job_id: int, principal: Principal) -> ReportJob:
     job = _jobs(request).get(job_id, principal.name)
     if job is None or job.visible != principal.scope:  # the account's sites changed since: not this report
-        raise HTTPException(status_code=404, detail="no such report job (jobs are kept until the server restarts)")
+        raise HTTPException(status_code=404, detail="no such report job (a newer job for the same report replaces it)")
     return job
 
 

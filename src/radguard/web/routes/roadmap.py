@@ -71,7 +71,7 @@ def roadmap_page(request: Request, site: str = "", owner: str = "", reranked: st
 
 
 def rerank_jobs(request: Request) -> RerankJobs:
-    """The process's re-rank jobs, made on first use."""
+    """The re-rank jobs (their rows are shared by every server process), made on first use."""
     state = request.app.state
     jobs: RerankJobs | None = getattr(state, "rerank_jobs", None)
     if jobs is None:
@@ -102,6 +102,7 @@ def roadmap_rerank(request: Request, principal: Principal = Depends(require("ass
                ip=client_ip(request))
         session.commit()
 
+    session.commit()  # end this session's read first: the job's row is written in a transaction of its own
     rerank_jobs(request).start(principal.name, before_run=audit)
     return RedirectResponse("/roadmap#rerank-job", status_code=303)
 
@@ -112,7 +113,7 @@ def rerank_job(request: Request, job_id: int, principal: Principal = Depends(req
     to the new ranking (``HX-Redirect``). Without htmx: the roadmap page, which shows the same."""
     job = rerank_jobs(request).get(job_id)
     if job is None:
-        raise HTTPException(status_code=404, detail="no such re-rank (they are kept until the server restarts)")
+        raise HTTPException(status_code=404, detail="no such re-rank (a newer one replaces it)")
     if not is_htmx(request):
         return RedirectResponse("/roadmap#rerank-job", status_code=303)
     if job.state == "ready":
