@@ -1,13 +1,24 @@
 """The check that keeps the README's demo summary true (tests/demo/readme.py) can fail: a
 summary equal to the quote passes, and a changed count, a reordered top five or a missing report
-line is reported. The check against a real demo run is tests/demo/test_demo_end_to_end.py."""
+line is reported; and the check of the README's picture of the executive report reports a page
+whose text or size differs from the one it was rendered from. The checks against a real demo run
+are in tests/demo/test_demo_end_to_end.py."""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
-from tests.demo.readme import README, quoted_summary, readme_mismatches
+from tests.demo.readme import (
+    README,
+    SCREENSHOT,
+    TEXT_KEY,
+    quoted_summary,
+    readme_mismatches,
+    render_screenshot,
+    screenshot_mismatches,
+)
 
 README_TEXT = README.read_text(encoding="utf-8")
 
@@ -47,3 +58,37 @@ def test_a_changed_count_or_order_or_report_is_reported() -> None:
     no_rto = _as_quoted()
     no_rto["backup"]["rto"] = None
     assert any("Backup copy" in p for p in readme_mismatches(README_TEXT, no_rto))
+
+
+def _pdf(path: Path, body: str, size: str = "A4") -> Path:
+    from weasyprint import HTML
+
+    HTML(string=f"<style>@page {{ size: {size} }}</style><h1>Readiness at a glance</h1><p>{body}</p>").write_pdf(path)
+    return path
+
+
+def test_the_screenshot_check_tells_a_changed_page(tmp_path: Path) -> None:
+    page = _pdf(tmp_path / "page.pdf", "Open findings: 243, generated 2026-12-05")
+    png = tmp_path / "shot.png"
+    render_screenshot(page, png)
+    # Another day's run of the same page passes (the date is masked) ...
+    assert screenshot_mismatches(_pdf(tmp_path / "later.pdf", "Open findings: 243, generated 2027-01-09"), png) == []
+    # ... a changed number does not, nor a page of another size, nor a picture not made by render_screenshot.
+    changed = screenshot_mismatches(_pdf(tmp_path / "more.pdf", "Open findings: 244, generated 2026-12-05"), png)
+    assert "+Open findings: 244, generated YYYY-MM-DD" in changed
+    letter = screenshot_mismatches(_pdf(tmp_path / "letter.pdf", "Open findings: 243, generated 2026-12-05",
+                                        "letter"), png)
+    assert any("renders at" in p for p in letter)
+    from PIL import Image
+
+    Image.new("RGB", (10, 10)).save(tmp_path / "plain.png")
+    assert "not made by render_screenshot" in screenshot_mismatches(page, tmp_path / "plain.png")[0]
+
+
+def test_the_readme_screenshot_was_made_by_render_screenshot() -> None:
+    """The committed picture carries the page text the demo test compares (it cannot pass vacuously)."""
+    from PIL import Image
+
+    with Image.open(SCREENSHOT) as shot:
+        text = str(shot.info.get(TEXT_KEY, ""))
+    assert text.startswith("Imaging cybersecurity readiness: executive") and "Readiness at a glance" in text

@@ -30,7 +30,7 @@ from radguard.db.models.inventory import Asset, Site
 from radguard.db.session import open_database
 from radguard.demo.scenario import PROBE_CHECKS, build_scenario
 from radguard.readiness.roadmap import build_roadmap, top_of_roadmap
-from tests.demo.readme import README, readme_mismatches
+from tests.demo.readme import README, SCREENSHOT, readme_mismatches, render_screenshot, screenshot_mismatches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -218,6 +218,20 @@ def test_summary_matches_the_database(demo_run: DemoRun) -> None:
 def test_readme_quotes_what_the_demo_prints(demo_run: DemoRun) -> None:
     """The README's demo summary is this run's, line for line (only the time and path may differ)."""
     assert readme_mismatches(README.read_text(encoding="utf-8"), demo_run.summary) == []
+
+
+def test_readme_screenshot_is_page_one_of_the_demo_report(demo_run: DemoRun) -> None:
+    """The README's picture is page 1 of this run's executive PDF (pdftoppm at 96 dpi).
+
+    The choice: compare what the picture was rendered from, not its pixels. The PNG carries the
+    text of the page it was made from (pdftotext -layout, dates masked: the report is dated the
+    day it runs); this run's page 1 must have the same text, and a fresh render the same size.
+    Fonts or anti-aliasing cannot flake that, while a changed number, title or chart label fails
+    it. ``RADGUARD_DOC_SCREENSHOTS=1`` writes the picture again from this run."""
+    pdf = Path(demo_run.summary["reports"]["executive_pdf"])
+    if os.environ.get("RADGUARD_DOC_SCREENSHOTS") == "1":
+        render_screenshot(pdf, SCREENSHOT)
+    assert screenshot_mismatches(pdf) == []
 
 
 def test_reports_are_written(demo_run: DemoRun) -> None:
