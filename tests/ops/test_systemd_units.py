@@ -2,7 +2,8 @@
 
 Checked with systemd's own tools (``systemd-analyze verify`` and ``systemd-analyze security
 --offline``, from Debian's systemd package that scripts/setup installs) on copies whose
-``/opt/radguard/venv/bin/radguard`` is this checkout's radguard, so verify can find the binary.
+``/opt/radguard/venv/bin/radguard`` (the sensor's: ``/opt/radguard-sensor/venv/bin/radguard``) is
+this checkout's radguard, so verify can find the binary.
 Every ExecStart is also run with ``--help`` appended: an option radguard does not have fails.
 """
 
@@ -39,7 +40,7 @@ def _settings(text: str) -> dict[str, list[str]]:
 def copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("units")
     for unit in UNITS.iterdir():
-        (d / unit.name).write_text(unit.read_text().replace("/opt/radguard/venv/bin/radguard", RADGUARD))
+        (d / unit.name).write_text(re.sub(r"/opt/radguard(-sensor)?/venv/bin/radguard", RADGUARD, unit.read_text()))
     return d
 
 
