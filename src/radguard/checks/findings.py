@@ -731,16 +731,18 @@ class FindingRef(NamedTuple):
 
 
 def open_findings(session: Session, check_ids: Iterable[str] | None = None, *,
-                  scope: SiteScope = None) -> dict[str, list[FindingRef]]:
+                  scope: SiteScope = None, organisation_wide: bool = False) -> dict[str, list[FindingRef]]:
     """Open findings grouped by check ID (all checks, or only those named), highest risk first.
 
     :param scope: the sites the caller may see (:func:`scope_condition`); None: all.
+    :param organisation_wide: with ``scope``, also the organisation-wide findings (what the
+        findings list shows such a caller; the roadmap ranks without them).
     """
     # Plain columns, not Finding objects: a large register has hundreds of thousands of open
     # findings, and loading each with its evidence and explanation JSON took minutes.
     query = _ref_query().where(Finding.state.in_(OPEN_STATES)).order_by(
         Finding.check_id, Finding.risk_score.desc(), Finding.id)
-    limit = scope_condition(session, scope)
+    limit = scope_condition(session, scope, organisation_wide=organisation_wide)
     if limit is not None:
         query = query.where(limit)
     if check_ids is not None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from radguard.db.base import utcnow
 from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
 from radguard.errors import NotFoundError, RadguardError
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.checklists.loader import load_catalog
 from radguard.readiness.checklists.models import MAX_LEVEL, SIZES, ChecklistCatalog
 
@@ -162,11 +163,22 @@ def assessment_versions(session: Session, assessment: ChecklistAssessment) -> li
         .order_by(ChecklistAssessment.version)))
 
 
-def get_assessment(session: Session, assessment_id: int | None = None) -> ChecklistAssessment:
-    """The assessment with this ID, or the current one (:func:`current_assessment`)."""
+def _visible(assessment: ChecklistAssessment, scope: SiteScope) -> bool:
+    """The organisation's assessments are everyone's to read; a site's own, only its readers'."""
+    return scope is None or not assessment.site_code or assessment.site_code in scope
+
+
+def get_assessment(session: Session, assessment_id: int | None = None, *,
+                   scope: SiteScope = None) -> ChecklistAssessment:
+    """The assessment with this ID, or the current one (:func:`current_assessment`).
+
+    :param scope: the sites the caller may see (:mod:`radguard.inventory.scope`): another site's
+        own assessment is "not found"; the organisation's is found (site accounts read it, the
+        web refuses their answers).
+    """
     if assessment_id is not None:
         found = session.get(ChecklistAssessment, assessment_id)
-        if found is None:
+        if found is None or not _visible(found, scope):
             raise NotFoundError(f"no checklist assessment {assessment_id}; `radguard checklist assessment list`")
         return found
     latest = current_assessment(session)
@@ -186,9 +198,15 @@ def previous_assessment(session: Session, assessment: ChecklistAssessment) -> Ch
     )
 
 
-def list_assessments(session: Session) -> list[ChecklistAssessment]:
-    return list(session.scalars(select(ChecklistAssessment).order_by(
-        ChecklistAssessment.organization, ChecklistAssessment.site_code, ChecklistAssessment.version)))
+def list_assessments(session: Session, *, scope: SiteScope = None) -> list[ChecklistAssessment]:
+    """Every assessment by organisation, site and version.
+
+    :param scope: the sites the caller may see: the organisation's assessments and those
+        sites' own (None: all).
+    """
+    return [a for a in session.scalars(select(ChecklistAssessment).order_by(
+        ChecklistAssessment.organization, ChecklistAssessment.site_code, ChecklistAssessment.version))
+        if _visible(a, scope)]
 
 
 def answered_count(session: Session, assessment: ChecklistAssessment) -> int:

@@ -435,16 +435,17 @@ def _question_out(v: QuestionView) -> QuestionOut:
 
 
 @router.get("/checklists", response_model=list[AssessmentOut])
-def checklists(principal: Principal = Depends(require("viewer", organisation=True)),
+def checklists(principal: Principal = Depends(require("viewer")),
                session: Session = Depends(db_session)) -> list[AssessmentOut]:
-    return [_assessment_out(session, a) for a in list_assessments(session)]
+    """The assessments; an account limited to sites gets the organisation's and its sites' own (read-only)."""
+    return [_assessment_out(session, a) for a in list_assessments(session, scope=principal.scope)]
 
 
 @router.get("/checklists/{assessment_id}", response_model=ScoreOut, responses=_errors(404))
 def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
-                    principal: Principal = Depends(require("viewer", organisation=True)),
+                    principal: Principal = Depends(require("viewer")),
                     session: Session = Depends(db_session)) -> ScoreOut:
-    a = assessment_or_404(session, assessment_id)
+    a = assessment_or_404(session, assessment_id, principal.scope)
     doc = score_assessment(session, a)
     return ScoreOut(
         assessment=_assessment_out(session, a), overall=BucketOut(**doc["overall"]),
@@ -458,9 +459,11 @@ def checklist_score(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
 
 @router.get("/checklists/{assessment_id}/questions", response_model=list[QuestionOut], responses=_errors(404))
 def checklist_questions(assessment_id: int = Path(..., ge=1, le=2**31 - 1),
-                        principal: Principal = Depends(require("viewer", organisation=True)),
+                        principal: Principal = Depends(require("viewer")),
                         session: Session = Depends(db_session)) -> list[QuestionOut]:
-    return [_question_out(v) for v in question_views(session, assessment_or_404(session, assessment_id))]
+    return [_question_out(v) for v in question_views(session, assessment_or_404(session, assessment_id,
+                                                                                 principal.scope),
+                                                     scope=principal.scope)]
 
 
 @router.put("/checklists/{assessment_id}/questions/{question_id}", response_model=QuestionOut,

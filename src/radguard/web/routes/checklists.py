@@ -1,5 +1,10 @@
 """Checklists in the browser: pick an assessment, answer question by question, save as you go.
 
+An account limited to sites reads them (the organisation's assessments and its sites' own,
+with only the findings it may see cited as evidence) but may not answer, create or close one:
+a self-assessment answers for the organisation's programme (docs/identity.md). The writes keep
+``require(..., organisation=True)``, so they answer 403 and are audited as ``scope.refused``.
+
 Answers are validated and stored by ``radguard.readiness.checklists.assessments.record_answer``
 and scored by ``live_scorecard`` — the functions behind ``radguard checklist answer`` and
 ``radguard checklist score`` — so a browser answer and a terminal answer are refused, stored
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from radguard.db.models.checklists import ChecklistAnswer, ChecklistAssessment
 from radguard.errors import RadguardError
+from radguard.inventory.scope import SiteScope
 from radguard.readiness.checklists.assessments import (
     AnswerError,
     AnswerInput,
@@ -76,12 +82,18 @@ class DomainTab:
 
 
 def question_views(session: Session, assessment: ChecklistAssessment,
-                   only: set[str] | None = None) -> list[QuestionView]:
+                   only: set[str] | None = None, *, scope: SiteScope = None) -> list[QuestionView]:
+    """Each question with its answer and the open findings of its checks.
+
+    :param scope: the caller's sites: only findings it may see are cited (its sites' and the
+        organisation-wide ones); the score and the challenge flags stay the organisation's.
+    """
     catalog = load_catalog()
     scorecard = live_scorecard(session, assessment)
     rows = {a.question_id: a for a in session.scalars(
         select(ChecklistAnswer).where(ChecklistAnswer.assessment_id == assessment.id))}
-    findings = open_findings(session, {c for q in catalog.questions_for(assessment.size) for c in q.checks})
+    findings = open_findings(session, {c for q in catalog.questions_for(assessment.size) for c in q.checks},
+                             scope=scope, organisation_wide=True)
     views = []
     for qs in scorecard.questions:
         q = qs.question
@@ -106,29 +118,32 @@ def respondents(session: Session, assessment_id: int) -> list[tuple[str, int]]:
     return [(who or "unknown", n) for who, n in rows]
 
 
-def assessment_or_404(session: Session, assessment_id: int) -> ChecklistAssessment:
-    """The assessment, or the stage's NotFoundError as an HTTP 404 (pages and the JSON API)."""
+def assessment_or_404(session: Session, assessment_id: int, scope: SiteScope = None) -> ChecklistAssessment:
+    """The assessment, or the stage's NotFoundError as an HTTP 404 (pages and the JSON API);
+    another site's own assessment is not found for a caller limited to other sites."""
     try:
-        return get_assessment(session, assessment_id)
+        return get_assessment(session, assessment_id, scope=scope)
     except RadguardError as exc:
         raise http_error(exc) from None
 
 
 def _can_answer(principal: Principal, assessment: ChecklistAssessment) -> bool:
-    return assessment.status == "open" and principal.role != "viewer"
+    return assessment.status == "open" and principal.role != "viewer" and principal.scope is None
 
 
 @router.get("/checklists")
-async def checklists_page(request: Request, principal: Principal = Depends(require("viewer", organisation=True)),
+async def checklists_page(request: Request, principal: Principal = Depends(require("viewer")),
                           session: Session = Depends(db_session)) -> Response:
     catalog = load_catalog()
     rows = []
-    for a in reversed(list_assessments(session)):
+    for a in reversed(list_assessments(session, scope=principal.scope)):
         rows.append({"a": a, "answered": answered_count(session, a),
                      "applicable": len(catalog.questions_for(a.size)),
                      "respondents": len(respondents(session, a.id))})
     return render(request, "checklists.html", {
-        "rows": rows, "sizes": SIZES, "can_create": principal.role in ("assessor", "admin")})
+        "rows": rows, "sizes": SIZES,
+        "can_create": principal.role in ("assessor", "admin") and principal.scope is None,
+        "read_only": principal.scope is not None})
 
 
 @router.post("/checklists")
@@ -151,11 +166,11 @@ async def create(request: Request, organization: str = Form(...), size: str = Fo
 
 @router.get("/checklists/{assessment_id}")
 async def assessment_page(request: Request, assessment_id: int, domain: str = "",
-                          principal: Principal = Depends(require("viewer", organisation=True)),
+                          principal: Principal = Depends(require("viewer")),
                           session: Session = Depends(db_session)) -> Response:
-    assessment = assessment_or_404(session, assessment_id)
+    assessment = assessment_or_404(session, assessment_id, principal.scope)
     catalog = load_catalog()
-    views = question_views(session, assessment)
+    views = question_views(session, assessment, scope=principal.scope)
     domains: list[DomainTab] = []
     for d in catalog.domains:
         mine = [v for v in views if v.question.domain == d.key]
@@ -169,7 +184,9 @@ async def assessment_page(request: Request, assessment_id: int, domain: str = ""
         "a": assessment, "score": score_assessment(session, assessment), "domains": domains, "domain": domain,
         "views": [v for v in views if v.question.domain == domain], "scale": SCALE, "cap": CHALLENGE_CAP,
         "can_answer": _can_answer(principal, assessment), "respondents": respondents(session, assessment.id),
-        "can_close": assessment.status == "open" and principal.role in ("assessor", "admin"),
+        "can_close": assessment.status == "open" and principal.role in ("assessor", "admin")
+        and principal.scope is None,
+        "read_only": principal.scope is not None,
     })
 
 
