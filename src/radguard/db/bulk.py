@@ -65,7 +65,9 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     defaulted = [c for c in table.columns if c.key not in rows[0] and c.default is not None
                  and not c.primary_key]
     columns = named + defaulted
-    process = [_bind(c, dialect) for c in columns]
+    # Only the columns whose type processes values (booleans, JSON, UTC timestamps) are touched
+    # per row; the rest go to the driver as they are.
+    process = [(i, proc) for i, c in enumerate(columns) if (proc := _bind(c, dialect)) is not None]
     defaults = [_default(c) for c in defaulted]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
@@ -74,8 +76,11 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     keys = [c.key for c in named]
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            values = [row[k] for k in keys] + [make() for make in defaults]
-            copy.write_row([v if p is None else p(v) for p, v in zip(process, values, strict=True)])
+            values = [row[k] for k in keys]
+            values += [make() for make in defaults]
+            for i, proc in process:
+                values[i] = proc(values[i])
+            copy.write_row(values)
 
 
 def _table(model: type[Base]) -> Table:
