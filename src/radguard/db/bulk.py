@@ -83,6 +83,31 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
             copy.write_row(values)
 
 
+def refresh_statistics(session: Session, models: Sequence[type[Base]]) -> None:
+    """After a bulk load on PostgreSQL: ``ANALYZE`` the tables, inside the caller's transaction.
+
+    A table filled in one transaction has no planner statistics until autovacuum gets to it
+    (up to a minute or more after the commit). Meanwhile the planner takes every condition
+    to match about one row: a search for a word in every one of 100,000 fresh assets collected
+    and sorted all of them (166 ms) instead of walking the list's index (well under 1 ms). The
+    statistics written here commit with the rows. SQLite: nothing (its planner needs none here).
+
+    First the GIN indexes' pending lists (the search's pg_trgm indexes collect new entries
+    there, up to 4 MB each, until a vacuum merges them) are merged: with them full, the
+    planner rightly costs a trigram look-up high and, once it has statistics, chose to read
+    every asset for a 2% search (230 ms) instead of the index (11 ms after the merge).
+    """
+    if not uses_copy(session):
+        return
+    names = [_table(m).name for m in models]
+    session.execute(text(
+        "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam "
+        "WHERE a.amname = 'gin' AND i.indrelid = ANY(CAST(CAST(:t AS text[]) AS regclass[]))"),
+        {"t": names})
+    session.execute(text("ANALYZE " + ", ".join(f'"{n}"' for n in names)))
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)

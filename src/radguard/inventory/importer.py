@@ -268,6 +268,8 @@ class InventoryImporter:
         self._flush()
         self._search.resume()
         self._apply_flows()
+        if self.result.assets_created + self.result.assets_updated >= search.BULK_MIN_ROWS:
+            bulk.refresh_statistics(self.session, (Asset, Endpoint, AETitle, SoftwareComponent))
         return self.result
 
     def _resolve(self, ref: str) -> int | None:
