@@ -9,7 +9,11 @@ set, a sensor and its job, a schedule, probes, observed flows, a site checklist 
 every GET, with path parameters filled with NWH-OIC's objects (and lists without), no NWH-OIC
 marker may appear and an object route must answer 403 or 404; for every write aimed at NWH-OIC's
 objects the answer is 403 or 404, no table changes and the refusal is audited. An unrestricted
-administrator walking the same URLs sees the markers (so each assertion could fail).
+administrator walking the same URLs sees the markers (so each assertion could fail). Each write's
+body is first shown valid: the same body aimed at NWH-MAIN's objects is accepted (2xx/3xx) and
+changes a table (a download: is an attachment), on a copy of the estate — by the NWH-MAIN
+administrator, or by an unrestricted one for the routes that are the organisation's by design —
+so a refusal counted below is the scope's, not a malformed body's.
 
 ``ALLOWED`` is the short list of routes left out, each organisation-wide or about the caller's
 own account by design, with the reason.
@@ -18,22 +22,25 @@ own account by design, with the reason.
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from radguard.db.base import Base
 from radguard.db.models.inventory import Asset, Site
 from radguard.db.models.web import AuditEvent, User
-from radguard.db.session import Database
+from radguard.db.session import Database, open_database
 from radguard.web.accounts import create_api_token
-from radguard.web.app import iter_routes
+from radguard.web.app import create_app, iter_routes
 from tests.web.conftest import PASSWORD, csrf_of, login
-from tests.web.site_estate import leaks, seed_two_sites
+from tests.web.site_estate import SITES, leaks, seed_two_sites
 
 # Routes not walked, each with why it cannot show or change a site's rows.
 ALLOWED: dict[tuple[str, str], str] = {
@@ -66,9 +73,15 @@ MUST_SHOW = ("/inventory", "/findings", "/zones", "/roadmap", "/roadmap.json", "
 
 
 @pytest.fixture
-def estate(web_db: Database) -> dict[str, str]:
-    """Northwind's two sites with a row of every kind at each (tests.web.site_estate); NWH-OIC's object IDs."""
-    return seed_two_sites(web_db)["NWH-OIC"]
+def sites(web_db: Database) -> dict[str, dict[str, str]]:
+    """Northwind's two sites with a row of every kind at each (tests.web.site_estate); each site's object IDs."""
+    return seed_two_sites(web_db)
+
+
+@pytest.fixture
+def estate(sites: dict[str, dict[str, str]]) -> dict[str, str]:
+    """NWH-OIC's object IDs: the other site, for the walker limited to NWH-MAIN."""
+    return sites["NWH-OIC"]
 
 
 def _session_client(app: FastAPI, username: str) -> TestClient:
@@ -161,31 +174,37 @@ def _refusals(db: Database) -> int:
                             .where(AuditEvent.action == "scope.refused")) or 0)
 
 
-def _bodies(params: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """What each write sends: aimed at NWH-OIC's objects (a write without an entry fails the walk)."""
+def _bodies(params: dict[str, str], site: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """What each write sends, aimed at ``site``'s objects (``params``; a write without an entry fails the walk).
+
+    The same body for both sites but for the objects it names: the walk first shows it accepted
+    for the walker's own site (so a refusal below is the scope's, not a malformed body's).
+    """
+    other = next(code for code in SITES if code != site)
+    service = {"NWH-MAIN": "ct-main", "NWH-OIC": "oic-imaging"}[site]
     form: dict[tuple[str, str], dict[str, Any]] = {
-        ("POST", "/admin/users"): {"username": "new.one", "password": PASSWORD, "role": "viewer", "sites": "NWH-OIC"},
+        ("POST", "/admin/users"): {"username": "new.one", "password": PASSWORD, "role": "viewer", "sites": site},
         ("POST", "/admin/users/{user_id}/disable"): {},
         ("POST", "/admin/users/{user_id}/enable"): {},
         ("POST", "/admin/users/{user_id}/role"): {"role": "admin"},
-        ("POST", "/admin/users/{user_id}/sites"): {"sites": "NWH-MAIN"},
+        ("POST", "/admin/users/{user_id}/sites"): {"sites": other},
         ("POST", "/admin/users/{user_id}/force-reset"): {},
         ("POST", "/admin/users/{user_id}/sessions/revoke"): {},
-        ("POST", "/checklists"): {"organization": "Northwind Health", "size": "medium", "site_code": "NWH-OIC"},
+        ("POST", "/checklists"): {"organization": "Northwind Health", "size": "medium", "site_code": site},
         ("POST", "/checklists/{assessment_id}/questions/{question_id}"): {"answer": "4"},
         ("POST", "/checklists/{assessment_id}/close"): {},
         ("POST", "/findings/decide"): {"ids": params["finding_id"], "action": "false-positive", "reason": "not ours"},
         ("POST", "/inventory/{asset_id}/attest"): {"subject": "encrypted_at_rest", "value": "yes"},
-        ("POST", "/inventory/{asset_id}/edit"): {"owner": "Main Imaging"},
+        ("POST", "/inventory/{asset_id}/edit"): {"owner": "Owner Zqx"},
         ("POST", "/readiness/binder"): {"fmt": "html"},
         ("POST", "/readiness/drills"): {"key": "newdrill-zqx", "playbook": "ransomware-pacs", "kind": "tabletop",
-                                        "on": "2027-02-01", "services": "oic-imaging"},
+                                        "on": "2027-02-01", "services": service},
         ("POST", "/readiness/drills/{key}/events"): {"milestone": "detected"},
         ("POST", "/readiness/drills/{key}/record"): {"lesson": "not ours"},
         ("POST", "/roadmap/rerank"): {},
-        ("POST", "/reports/report"): {"audience": "executive", "fmt": "html", "site": "NWH-OIC"},
-        ("POST", "/reports/export/{kind}"): {"fmt": "csv", "site": "NWH-OIC"},
-        ("POST", "/schedules"): {"name": "new-sched", "kind": "assess", "site": "NWH-OIC", "every_hours": "24"},
+        ("POST", "/reports/report"): {"audience": "executive", "fmt": "html", "site": site},
+        ("POST", "/reports/export/{kind}"): {"fmt": "csv", "site": site},
+        ("POST", "/schedules"): {"name": "new-sched", "kind": "assess", "site": site, "every_hours": "24"},
         ("POST", "/schedules/{name}/{action}"): {},
         ("POST", "/sensors/{sensor_id}/revoke"): {},
     }
@@ -196,20 +215,102 @@ def _bodies(params: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
     return {**{k: {"data": v} for k, v in form.items()}, **{k: {"json": v} for k, v in json_bodies.items()}}
 
 
+# Writes whose accepted answer is a download (the audit log is their only trace): accepted means
+# 200 with an attachment. Every other accepted write must change a table.
+DOWNLOADS = {("POST", "/reports/report"), ("POST", "/reports/export/{kind}"), ("POST", "/readiness/binder")}
+# Columns that move with any signed-in request (sign-in bookkeeping), not with the write itself.
+BOOKKEEPING = {"last_seen", "last_used", "last_login", "failed_logins", "locked_until"}
+
+
+def _organisation(route: APIRoute) -> bool:
+    """Whether the route is the whole organisation's by design (``require(..., organisation=True)`` or admin)."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dep = pending.pop()
+        if getattr(dep.call, "organisation", False):
+            return True
+        pending.extend(dep.dependencies)
+    return False
+
+
+def _state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table but the audit log, without the sign-in bookkeeping columns (what a write changes)."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with db.read() as s:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "audit_event":
+                continue
+            columns = [c for c in table.columns if c.name not in BOOKKEEPING]
+            out[table.name] = sorted((tuple(map(repr, row)) for row in s.execute(select(*columns))), key=repr)
+    return out
+
+
+def _order(write: tuple[str, str, APIRoute]) -> tuple[int, str]:
+    """Revoking a user's sessions before a forced reset ends them; closing an assessment after
+    answering it; enabling a user after disabling it."""
+    path = write[1]
+    return (3 if path.endswith("/close") else 2 if path.endswith("/enable") else
+            1 if path.endswith("/disable") else -1 if path.endswith("/sessions/revoke") else 0, path)
+
+
+def _send(client: TestClient, method: str, url: str, body: dict[str, Any], api: bool) -> Any:
+    if api:
+        return client.request(method, url, follow_redirects=False, **body)
+    return client.request(method, url, data=dict(body["data"], csrf_token=csrf_of(client)), follow_redirects=False)
+
+
+def test_every_write_body_is_accepted_for_the_walkers_own_site(web_db: Database, sites: dict[str, dict[str, str]],
+                                                              tmp_path: Path) -> None:
+    """The bodies the refusal walk sends are valid: aimed at NWH-MAIN's objects they are accepted
+    and change something — by the NWH-MAIN administrator itself, or, for the routes that are the
+    organisation's by design, by an unrestricted administrator (on a copy of the estate, so the
+    refusal walk starts from the same rows)."""
+    copy = tmp_path / "accept.db"
+    with web_db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(Path(web_db.engine.url.database or ""), copy)
+    db = open_database(f"sqlite:///{copy}")
+    try:
+        app = create_app(db)
+        app.state.dashboard_wait = 120.0
+        own = sites["NWH-MAIN"]
+        site, unrestricted = _session_client(app, "mainadmin"), _session_client(app, "admin")
+        site_api, unrestricted_api = _token_client(app, db, "mainadmin"), _token_client(app, db, "admin")
+        _session_client(app, "main.viewer")  # a session for the session-revoking route to end
+        bodies = _bodies(own, "NWH-MAIN")
+        problems: list[str] = []
+        for method, path, route in sorted(((m, p, r) for p, m, r in iter_routes(app)
+                                           if m in {"POST", "PUT", "DELETE", "PATCH"} and (m, p) not in ALLOWED),
+                                          key=_order):
+            url, _ = _url(path, own)
+            api = path.startswith("/api/")
+            clients = (unrestricted_api, unrestricted) if _organisation(route) else (site_api, site)
+            client = clients[0] if api else clients[1]
+            before = _state(db)
+            r = _send(client, method, url, bodies[(method, path)], api)
+            if r.status_code >= 400:
+                problems.append(f"{method} {url} refused its own site's body: {r.status_code} {r.text[:200]}")
+            elif (method, path) in DOWNLOADS:
+                if "attachment" not in r.headers.get("content-disposition", ""):
+                    problems.append(f"{method} {url}: no download")
+            elif _state(db) == before:
+                problems.append(f"{method} {url} answered {r.status_code} but changed nothing")
+        assert problems == [], "\n".join(problems)
+    finally:
+        db.dispose()
+
+
 def test_no_write_reaches_another_sites_rows(app: FastAPI, web_db: Database, estate: dict[str, str]) -> None:
     scoped, scoped_api = _session_client(app, "mainadmin"), _token_client(app, web_db, "mainadmin")
-    bodies = _bodies(estate)
+    bodies = _bodies(estate, "NWH-OIC")
     before = _snapshot(web_db)
     problems: list[str] = []
     for method, path in _walk(app, {"POST", "PUT", "DELETE", "PATCH"}):
         assert (method, path) in bodies, f"{method} {path}: add what it sends at NWH-OIC's objects to _bodies"
         url, typed = _url(path, estate)
         audited = _refusals(web_db)
-        if path.startswith("/api/"):
-            r = scoped_api.request(method, url, follow_redirects=False, **bodies[(method, path)])
-        else:
-            body = dict(bodies[(method, path)]["data"], csrf_token=csrf_of(scoped))
-            r = scoped.request(method, url, data=body, follow_redirects=False)
+        api = path.startswith("/api/")
+        r = _send(scoped_api if api else scoped, method, url, bodies[(method, path)], api)
         if r.status_code not in (403, 404):
             problems.append(f"{method} {url} answers {r.status_code}: {r.text[:200]}")
         if _refusals(web_db) != audited + 1:
