@@ -37,7 +37,8 @@ TSHARK = "/usr/bin/tshark"
 MAX_PACKET = 262144  # tshark's own limit for a pcap record
 MAX_ASSOC = 1 << 20
 MAX_COMMAND = 1 << 16
-MAX_OOO = 1 << 20
+MAX_OOO = 1 << 20  # per direction
+MAX_OOO_TOTAL = 64 << 20  # all connections together
 MAX_HELD = 64  # packets of a new connection held until its first PDU is complete
 LINK_TYPES = {1: "ethernet", 113: "sll", 276: "sll2", 101: "raw", 12: "raw", 0: "null", 228: "ipv4", 229: "ipv6"}
 _HDR = struct.Struct("<IIII")
@@ -256,6 +257,7 @@ class FastReader:
         self.malformed_count = 0
         self.error: str | None = None
         self.broken = False
+        self.ooo_total = 0
         self.streams: dict[tuple[bytes, int, bytes, int], _Stream] = {}
         self.delegated: set[tuple[bytes, int, bytes, int]] = set()
         self.done: list[_Stream] = []
@@ -421,6 +423,9 @@ class FastReader:
         if truncated:
             self._bad(frame)
             direction.dead = True
+            self.ooo_total -= direction.ooo_bytes
+            direction.ooo.clear()
+            direction.ooo_bytes = 0
         if direction.dead or not data:
             return
         yield from self._stream_bytes(stream, direction, from_client, seq, data, t)
@@ -435,11 +440,18 @@ class FastReader:
             data, seq = data[behind:], d.next
             ahead = 0
         if ahead:
-            if d.ooo_bytes + len(data) > MAX_OOO:
+            grow = len(data) - len(d.ooo.get(seq, b""))
+            if d.ooo_bytes + len(data) > MAX_OOO or self.ooo_total + grow > MAX_OOO_TOTAL:
+                # A gap that is never filled (a packet the capture lost) would otherwise keep every
+                # connection's later segments: stop decoding this direction and let them go.
                 d.dead = True
+                self.ooo_total -= d.ooo_bytes
+                d.ooo.clear()
+                d.ooo_bytes = 0
                 return
-            if seq not in d.ooo or len(d.ooo[seq]) < len(data):
-                d.ooo_bytes += len(data) - len(d.ooo.get(seq, b""))
+            if grow > 0:
+                d.ooo_bytes += grow
+                self.ooo_total += grow
                 d.ooo[seq] = bytes(data)
             return
         yield from self._consume(stream, d, from_client, data, t)
@@ -450,12 +462,17 @@ class FastReader:
                 if gap >= 0x80000000 or gap == 0:
                     chunk = d.ooo.pop(oseq)
                     d.ooo_bytes -= len(chunk)
+                    self.ooo_total -= len(chunk)
                     skip = 0 if gap == 0 else 0x100000000 - gap
                     if skip < len(chunk):
                         yield from self._consume(stream, d, from_client, memoryview(chunk)[skip:], t)
                     progressed = True
             if not progressed:
                 break
+        if d.dead and d.ooo:
+            self.ooo_total -= d.ooo_bytes
+            d.ooo.clear()
+            d.ooo_bytes = 0
 
     def _consume(self, stream: _Stream, d: _Direction, from_client: bool, data: memoryview,
                  t: float) -> Iterator[dict[str, Any]]:
