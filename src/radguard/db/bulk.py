@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from radguard.db.base import Base
@@ -58,6 +59,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     if not uses_copy(session):
         session.execute(insert(table), list(rows))
         return
+    import psycopg
     from psycopg import sql
 
     dialect = session.get_bind().dialect
@@ -74,13 +76,21 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     raw = session.connection().connection.driver_connection
     assert raw is not None
     keys = [c.key for c in named]
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            values = [row[k] for k in keys]
-            values += [make() for make in defaults]
-            for i, proc in process:
-                values[i] = proc(values[i])
-            copy.write_row(values)
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[k] for k in keys]
+                values += [make() for make in defaults]
+                for i, proc in process:
+                    values[i] = proc(values[i])
+                copy.write_row(values)
+    except psycopg.Error as exc:
+        # SQLAlchemy does not see a raw COPY: hand its error on as SQLAlchemy's own, so the
+        # callers' handling applies (a lock wait that ran out is "another radguard process is
+        # writing", a full disk says so) instead of a driver traceback. The statement named is
+        # the COPY header only: no row's values.
+        raise DBAPIError.instance(f"COPY {table.name}", None, exc, psycopg.Error,
+                                  dialect=dialect) from None
 
 
 def refresh_statistics(session: Session, models: Sequence[type[Base]]) -> None:
