@@ -153,9 +153,17 @@ def test_packaged_sensor_unit_runs_a_job_under_systemd(debs: dict[str, Path], ce
         started = box.run("systemctl", "start", UNIT)
         assert started.returncode == 0, started.stderr + box.journal()
         central.wait(lambda: box.show("SubState") == "running", "the sensor unit to run", timeout=60)
-        pid = box.show("MainPID")
         assert box.show("User") == "radguard-sensor" and box.show("NoNewPrivileges") == "yes"
-        status = box.run("cat", f"/proc/{pid}/status").stdout  # the container's /proc: its PID namespace
+
+        def program_status() -> str:
+            """The main process's status once it runs the sensor: "running" begins at the fork, while
+            systemd's child (named "(radguard)", still root) has yet to drop privileges and exec."""
+            pid = box.show("MainPID")  # the container's /proc: its PID namespace
+            text = box.run("cat", f"/proc/{pid}/status").stdout
+            return text if text.startswith("Name:\t") and not text.startswith("Name:\t(") else ""
+
+        central.wait(lambda: bool(program_status()), "the sensor unit's process to run the sensor", timeout=60)
+        status = program_status()
         assert f"Uid:\t{uid}\t{uid}" in status and "CapEff:\t0000000000000000" in status, status
 
         # a real job for its site: the sensor under systemd probes the node and central stores it
